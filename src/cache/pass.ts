@@ -1,0 +1,71 @@
+// The pass state: forward the client's request to S3 untouched and stream S3's answer back, with
+// back-pressure both ways, so memory stays bounded whatever the body size (DESIGN.md invariant 5).
+
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { pipeline } from 'node:stream/promises';
+import type { S3Request } from '../s3/types.js';
+import { type UpstreamClient, upstreamFailure } from '../upstream/client.js';
+import { hasRequestBody, requestHeadersForUpstream, responseHeadersForClient } from '../upstream/headers.js';
+import type { Route } from '../upstream/route.js';
+import { replyError } from './reply.js';
+
+export interface Exchange {
+  req: IncomingMessage;
+  res: ServerResponse;
+  s3: S3Request;
+  route: Route;
+  requestId: string;
+  /** Aborted when the client goes away, which aborts the upstream request with it. */
+  signal: AbortSignal;
+}
+
+export interface PassOptions {
+  upstream: UpstreamClient;
+  identify: { name: string; value: string } | null;
+}
+
+/** What happened, for the access log: `error` names why the exchange did not complete normally. */
+export interface Outcome {
+  status: number;
+  error?: string;
+}
+
+export async function pass(ex: Exchange, opts: PassOptions): Promise<Outcome> {
+  const { req, res, s3 } = ex;
+  const withBody = hasRequestBody(req.rawHeaders);
+  const reply = { requestId: ex.requestId, resource: s3.rawPath, head: s3.method === 'HEAD', hasBody: withBody };
+  const headers = requestHeadersForUpstream(req.rawHeaders, s3.signature, opts.identify);
+  if (!headers.ok) {
+    replyError(res, headers.error, reply);
+    return { status: headers.error.status, error: headers.error.code };
+  }
+
+  let upstreamRes: Awaited<ReturnType<UpstreamClient['send']>>;
+  try {
+    upstreamRes = await opts.upstream.send(ex.route, {
+      method: s3.method,
+      path: s3.rawQuery === null ? s3.rawPath : `${s3.rawPath}?${s3.rawQuery}`,
+      headers: headers.headers,
+      body: withBody ? req : null,
+      signal: ex.signal,
+    });
+  } catch (err) {
+    const failure = upstreamFailure(err, ex.route);
+    if (!failure || res.headersSent || res.destroyed) {
+      res.destroy();
+      return { status: 0, error: failure?.code ?? 'ClientGone' };
+    }
+    replyError(res, failure, reply);
+    return { status: failure.status, error: `${failure.code}: ${failure.message}` };
+  }
+
+  res.writeHead(upstreamRes.status, upstreamRes.statusText || undefined, responseHeadersForClient(upstreamRes.headers));
+  try {
+    await pipeline(upstreamRes.body, res);
+    return { status: upstreamRes.status };
+  } catch (err) {
+    // Headers are sent: the only honest signal left is a broken connection, never a short 200.
+    res.destroy();
+    return { status: upstreamRes.status, error: `body: ${(err as Error).message}` };
+  }
+}

@@ -1,0 +1,101 @@
+// The life of one request: parse it as S3, choose where it may go, then run the state that serves it.
+// Every request ends in exactly one access-log line.
+
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { KuraConfig } from '../config/schema.js';
+import { methodNotAllowed, upstreamRefused } from '../s3/errors.js';
+import { parseS3Request } from '../s3/request.js';
+import type { AccessLog, Logger } from '../telemetry/log.js';
+import type { S3ErrorSpec } from '../s3/types.js';
+import type { UpstreamClient } from '../upstream/client.js';
+import { hasRequestBody } from '../upstream/headers.js';
+import { routeRequest } from '../upstream/route.js';
+import { type Outcome, pass } from './pass.js';
+import { newRequestId, replyError } from './reply.js';
+
+export interface RequestPathDeps {
+  config: KuraConfig;
+  upstream: UpstreamClient;
+  log: Logger;
+  access: AccessLog;
+}
+
+/** Methods S3 answers; anything else is refused here rather than sent on (RFC 9110 §15.5.6). */
+const S3_METHODS = new Set(['GET', 'HEAD', 'PUT', 'POST', 'DELETE', 'OPTIONS']);
+
+export function createRequestHandler(deps: RequestPathDeps) {
+  return (req: IncomingMessage, res: ServerResponse): void => {
+    const started = performance.now();
+    const requestId = newRequestId();
+    const socket = req.socket;
+    const bytesIn = socket.bytesRead;
+    const bytesOut = socket.bytesWritten;
+    const aborter = new AbortController();
+    const closed = new Promise<void>((resolve) =>
+      res.on('close', () => {
+        if (!res.writableFinished) aborter.abort();
+        resolve();
+      }),
+    );
+    const facts = { operation: 'Other', upstream: null as string | null };
+
+    const served = serve(deps, req, res, requestId, aborter.signal, facts).catch((err: Error): Outcome => {
+      deps.log.error('request failed', { requestId, error: err.stack ?? err.message });
+      res.destroy();
+      return { status: 500, error: err.message };
+    });
+    void Promise.all([served, closed]).then(([outcome]) =>
+      deps.access.write({
+        requestId,
+        remote: socket.remoteAddress ?? '',
+        method: req.method ?? '',
+        host: req.headers.host ?? '',
+        path: req.url ?? '',
+        operation: facts.operation,
+        status: outcome.status,
+        bytesIn: socket.bytesRead - bytesIn,
+        bytesOut: socket.bytesWritten - bytesOut,
+        durationMs: Math.round((performance.now() - started) * 10) / 10,
+        upstream: facts.upstream,
+        ...(outcome.error ? { error: outcome.error } : {}),
+      }),
+    );
+  };
+}
+
+async function serve(
+  deps: RequestPathDeps,
+  req: IncomingMessage,
+  res: ServerResponse,
+  requestId: string,
+  signal: AbortSignal,
+  facts: { operation: string; upstream: string | null },
+): Promise<Outcome> {
+  const refuse = (error: S3ErrorSpec): Outcome => {
+    replyError(res, error, {
+      requestId,
+      resource: req.url ?? '',
+      head: req.method === 'HEAD',
+      hasBody: hasRequestBody(req.rawHeaders),
+    });
+    return { status: error.status, error: error.code };
+  };
+
+  if (!S3_METHODS.has(req.method ?? '')) return refuse(methodNotAllowed(req.method ?? ''));
+  const parsed = parseS3Request({ method: req.method ?? '', target: req.url ?? '', headers: req.rawHeaders });
+  if (!parsed.ok) return refuse(parsed.error);
+  const s3 = parsed.request;
+  facts.operation = s3.operation.name;
+  const route = routeRequest(s3.host, s3.endpoint.kind, deps.config.upstream);
+  if (!route.ok) {
+    deps.log.debug('refused upstream', { requestId, host: s3.hostHeader, reason: route.reason });
+    return refuse(upstreamRefused(s3.host.hostname));
+  }
+  facts.upstream = route.route.origin;
+
+  // Only the pass state exists until the read cache lands; hit, revalidate and fill join it here.
+  return pass(
+    { req, res, s3, route: route.route, requestId, signal },
+    { upstream: deps.upstream, identify: deps.config.upstream.identify },
+  );
+}

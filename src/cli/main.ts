@@ -1,0 +1,151 @@
+// The `kura` command. Exit codes scripts can rely on: 0 success, 1 runtime failure, 2 bad usage or config.
+
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError, Option } from 'commander';
+import { stringify } from 'yaml';
+import { envSettings, loadConfig, type Setting, showConfig } from '../config/load.js';
+import type { KuraConfig } from '../config/schema.js';
+import { startKura } from '../server/kura.js';
+import { createLogger } from '../telemetry/log.js';
+
+export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
+
+const VERSION = (
+  JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
+
+/** Flags for the settings operators change most; each maps to one config field. */
+const FLAG_SETTINGS: { flag: string; path: string; help: string }[] = [
+  { flag: '--http-host <addr>', path: 'server.http_host', help: 'address to listen on (server.http_host)' },
+  { flag: '--http-port <port>', path: 'server.http_port', help: 'HTTP port (server.http_port, default 80)' },
+  { flag: '--https-port <port>', path: 'server.https_port', help: 'TLS passthrough port, 0 off (server.https_port)' },
+  { flag: '--admin-port <port>', path: 'admin.port', help: 'admin port, 0 off (admin.port)' },
+  { flag: '--cache-dir <dir>', path: 'cache.dir', help: 'the shared volume (cache.dir)' },
+  { flag: '--origin <url>', path: 'upstream.overrides.*', help: 'send every request to this origin (overrides "*")' },
+  { flag: '--allow <patterns>', path: 'upstream.allow', help: 'comma-separated upstream host patterns (upstream.allow)' },
+  { flag: '--log-level <level>', path: 'log.level', help: 'error, warn, info or debug (log.level)' },
+];
+
+function attributeName(flag: string): string {
+  return (flag.split(' ')[0] as string).slice(2).replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
+function resolveConfig(
+  file: string | undefined,
+  flags: Record<string, unknown>,
+  env: NodeJS.ProcessEnv,
+  err: (s: string) => void,
+): KuraConfig | null {
+  const settings: Setting[] = [
+    ...envSettings(env),
+    ...FLAG_SETTINGS.filter((f) => flags[attributeName(f.flag)] !== undefined).map((f) => ({
+      path: f.path,
+      value: flags[attributeName(f.flag)],
+      source: f.flag.split(' ')[0] as string,
+    })),
+  ];
+  const result = loadConfig({ file: file ?? env.KURA_CONFIG ?? null, settings });
+  if (result.ok) return result.config;
+  err(`kura: invalid configuration (${result.problems.length} problem${result.problems.length > 1 ? 's' : ''}):\n`);
+  for (const p of result.problems) err(`  ${p.path}: ${p.message}\n`);
+  return null;
+}
+
+export interface MainIO {
+  out: (s: string) => void;
+  err: (s: string) => void;
+  env: NodeJS.ProcessEnv;
+}
+
+export async function main(argv: string[], io: MainIO = defaultIO()): Promise<number> {
+  let exitCode: number = EXIT.ok;
+  const program = new Command('kura')
+    .description('A transparent, shared caching proxy for Amazon S3 and S3-compatible stores.')
+    .version(VERSION, '-V, --version')
+    .configureOutput({ writeOut: io.out, writeErr: io.err })
+    .exitOverride()
+    .addHelpText(
+      'after',
+      `
+Examples:
+  kura serve                                  run with defaults (:80, S3 endpoints)
+  kura serve -c /etc/kura/kura.yaml
+  kura serve --http-port 8080 --origin http://127.0.0.1:9000 --cache-dir ./cache
+  kura config check -c /etc/kura/kura.yaml    print the effective config, or every error
+
+Configuration: defaults < YAML file (-c or KURA_CONFIG) < KURA_* variables < flags.
+Exit codes: 0 success, 1 runtime failure, 2 bad usage or invalid configuration.`,
+    );
+
+  const serve = program
+    .command('serve')
+    .description('run the proxy')
+    .option('-c, --config <file>', 'YAML configuration file (or KURA_CONFIG)');
+  for (const f of FLAG_SETTINGS) serve.addOption(new Option(f.flag, f.help));
+  serve.action(async (flags: Record<string, unknown>) => {
+    const config = resolveConfig(flags.config as string | undefined, flags, io.env, io.err);
+    if (!config) {
+      exitCode = EXIT.usage;
+      return;
+    }
+    exitCode = await runServer(config, io);
+  });
+
+  const configCmd = program.command('config').description('inspect the configuration');
+  const check = configCmd
+    .command('check')
+    .description('validate the configuration and print the effective values')
+    .option('-c, --config <file>', 'YAML configuration file (or KURA_CONFIG)');
+  for (const f of FLAG_SETTINGS) check.addOption(new Option(f.flag, f.help));
+  check.action((flags: Record<string, unknown>) => {
+    const config = resolveConfig(flags.config as string | undefined, flags, io.env, io.err);
+    if (!config) {
+      exitCode = EXIT.usage;
+      return;
+    }
+    io.out(stringify(showConfig(config)));
+  });
+
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      const benign = ['commander.helpDisplayed', 'commander.version', 'commander.help'].includes(err.code);
+      return benign ? EXIT.ok : EXIT.usage;
+    }
+    io.err(`kura: ${(err as Error).message}\n`);
+    return EXIT.failure;
+  }
+  return exitCode;
+}
+
+async function runServer(config: KuraConfig, io: MainIO): Promise<number> {
+  const log = createLogger(config.log.level);
+  let kura: Awaited<ReturnType<typeof startKura>>;
+  try {
+    kura = await startKura(config, { log });
+  } catch (err) {
+    io.err(`kura: ${(err as Error).message}\n`);
+    return EXIT.failure;
+  }
+  const overrides = Object.entries(config.upstream.overrides).map(([k, o]) => `${k} -> ${o.url}`);
+  log.info(`kura ${VERSION} listening`, {
+    http: `http://${kura.http.address}:${kura.http.port}`,
+    upstream: overrides.length > 0 ? overrides : config.upstream.allow,
+  });
+  await new Promise<void>((resolve) => {
+    const stop = (signal: NodeJS.Signals) => {
+      log.info('stopping', { signal });
+      process.once(signal, () => process.exit(EXIT.failure));
+      kura.close().then(resolve, resolve);
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  log.info('stopped');
+  return EXIT.ok;
+}
+
+function defaultIO(): MainIO {
+  return { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s), env: process.env };
+}

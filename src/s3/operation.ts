@@ -1,0 +1,132 @@
+// Which S3 operation a request is, by allowlist. Kura acts on a few object operations; anything it does
+// not recognise exactly (an unknown sub-resource, a duplicated parameter, a malformed part number) is
+// `Other` and passes through, so S3 alone decides what it means.
+import { hasHeader } from './headers.js';
+import type { Operation, OperationName, QueryParam } from './types.js';
+
+export interface OperationInput {
+  method: string;
+  bucket: string | null;
+  key: string | null;
+  query: readonly QueryParam[];
+  /** Raw `[name, value, …]` header array. */
+  headers: readonly string[];
+}
+
+interface OperationRule {
+  name: Exclude<OperationName, 'Other'>;
+  /** Methods are case-sensitive (RFC 9110 §9.1): `get` is not GET. */
+  method: string;
+  /** `object` needs a bucket and a key; `bucket` needs a bucket and no key. */
+  target: 'object' | 'bucket';
+  /** Query names that must be present (sub-resources such as `uploads`, `uploadId`). */
+  required: readonly string[];
+  /** Further query names that may be present, besides presigned-URL parameters. */
+  optional: readonly string[];
+  /** Whether `x-amz-copy-source` must be present (true) or absent (false). */
+  copySource?: boolean;
+}
+
+/** GetObject/HeadObject parameters that select or decorate the object and are not sub-resources. */
+const READ_PARAMS = [
+  'partNumber',
+  'versionId',
+  'response-cache-control',
+  'response-content-disposition',
+  'response-content-encoding',
+  'response-content-language',
+  'response-content-type',
+  'response-expires',
+  'x-id',
+] as const;
+
+const RULES: readonly OperationRule[] = [
+  { name: 'GetObject', method: 'GET', target: 'object', required: [], optional: READ_PARAMS },
+  { name: 'HeadObject', method: 'HEAD', target: 'object', required: [], optional: READ_PARAMS },
+  { name: 'PutObject', method: 'PUT', target: 'object', required: [], optional: ['x-id'], copySource: false },
+  { name: 'CopyObject', method: 'PUT', target: 'object', required: [], optional: ['x-id'], copySource: true },
+  {
+    name: 'UploadPart',
+    method: 'PUT',
+    target: 'object',
+    required: ['partNumber', 'uploadId'],
+    optional: ['x-id'],
+    copySource: false,
+  },
+  {
+    name: 'UploadPartCopy',
+    method: 'PUT',
+    target: 'object',
+    required: ['partNumber', 'uploadId'],
+    optional: ['x-id'],
+    copySource: true,
+  },
+  { name: 'CreateMultipartUpload', method: 'POST', target: 'object', required: ['uploads'], optional: ['x-id'] },
+  { name: 'CompleteMultipartUpload', method: 'POST', target: 'object', required: ['uploadId'], optional: ['x-id'] },
+  { name: 'AbortMultipartUpload', method: 'DELETE', target: 'object', required: ['uploadId'], optional: ['x-id'] },
+  { name: 'DeleteObject', method: 'DELETE', target: 'object', required: [], optional: ['versionId', 'x-id'] },
+  { name: 'DeleteObjects', method: 'POST', target: 'bucket', required: ['delete'], optional: ['x-id'] },
+];
+
+const OTHER: Operation = { name: 'Other', partNumber: null, uploadId: null, versionId: null };
+
+/** S3's part numbers run from 1 to 10000 (UploadPart API reference). */
+const MAX_PART_NUMBER = 10_000;
+
+/** Signature V2 presigned-URL parameters; S3 reads query names case-sensitively. */
+const PRESIGN_V2_PARAMS: ReadonlySet<string> = new Set(['AWSAccessKeyId', 'Expires', 'Signature']);
+
+export function classifyOperation(input: OperationInput): Operation {
+  if (hasDuplicateNames(input.query)) return OTHER; // S3 may read either value; Kura must not pick one
+  const rule = RULES.find((candidate) => ruleMatches(candidate, input));
+  if (rule === undefined) return OTHER;
+  const partNumberText = paramValue(input.query, 'partNumber');
+  const partNumber = partNumberText === undefined ? null : parsePartNumber(partNumberText);
+  if (partNumber === undefined) return OTHER;
+  return {
+    name: rule.name,
+    partNumber,
+    uploadId: paramValue(input.query, 'uploadId') ?? null,
+    versionId: paramValue(input.query, 'versionId') ?? null,
+  };
+}
+
+/**
+ * Parameters a presigned URL carries (SigV4 `X-Amz-*`, compared case-insensitively so that no casing of
+ * them is mistaken for a sub-resource, and SigV2's three): they authorize, they do not select.
+ */
+export function isPresignParam(name: string): boolean {
+  return name.toLowerCase().startsWith('x-amz-') || PRESIGN_V2_PARAMS.has(name);
+}
+
+function ruleMatches(rule: OperationRule, input: OperationInput): boolean {
+  if (input.method !== rule.method || !targetMatches(rule.target, input)) return false;
+  if (rule.copySource !== undefined && hasHeader(input.headers, 'x-amz-copy-source') !== rule.copySource) {
+    return false;
+  }
+  const names = new Set(input.query.map((param) => param.name));
+  if (!rule.required.every((name) => names.has(name))) return false;
+  return [...names].every(
+    (name) => rule.required.includes(name) || rule.optional.includes(name) || isPresignParam(name),
+  );
+}
+
+function targetMatches(target: OperationRule['target'], input: OperationInput): boolean {
+  if (input.bucket === null) return false;
+  return target === 'object' ? input.key !== null : input.key === null;
+}
+
+function hasDuplicateNames(query: readonly QueryParam[]): boolean {
+  return new Set(query.map((param) => param.name)).size !== query.length;
+}
+
+function paramValue(query: readonly QueryParam[], name: string): string | undefined {
+  return query.find((param) => param.name === name)?.value;
+}
+
+/** 1..10000 in plain digits without a leading zero; anything else is S3's to reject. */
+function parsePartNumber(text: string): number | undefined {
+  if (!/^[1-9][0-9]{0,4}$/.test(text)) return undefined;
+  const value = Number(text);
+  return value <= MAX_PART_NUMBER ? value : undefined;
+}

@@ -1,0 +1,114 @@
+// From a raw request to the S3 request model: where it goes (endpoint, bucket, key), what it does
+// (operation) and how it is signed. The raw path and query stay exactly as received; Kura forwards them.
+import { classifyEndpoint } from './endpoint.js';
+import { badRequest, invalidHost, invalidUri } from './errors.js';
+import { headerValues } from './headers.js';
+import { parseHost } from './host.js';
+import { classifyOperation } from './operation.js';
+import { parseQuery, percentDecode, splitTarget } from './query.js';
+import { readSignature } from './signature.js';
+import type { Endpoint, RawRequest, S3ErrorSpec, S3Request } from './types.js';
+
+export type ParseS3RequestResult = { ok: true; request: S3Request } | { ok: false; error: S3ErrorSpec };
+
+/**
+ * Bucket names S3 has ever allowed (up to 255 letters, digits, `.`, `_`, `-` for legacy us-east-1
+ * buckets, "Bucket naming rules"). A path segment outside this set is no bucket; Kura lets S3 answer it
+ * and never uses such a name for anything of its own (file paths, cache keys).
+ */
+const PLAUSIBLE_BUCKET = /^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$/;
+
+interface Location {
+  bucket: string | null;
+  key: string | null;
+}
+
+export function parseS3Request(raw: RawRequest): ParseS3RequestResult {
+  const target = splitTarget(raw.target);
+  if (target === null) return fail(invalidUri());
+  const hostHeaders = headerValues(raw.headers, 'host');
+  // RFC 9112 §3.2: exactly one Host; a request with none or several is answered 400.
+  const [hostHeader] = hostHeaders;
+  if (hostHeader === undefined) return fail(badRequest('Missing Host header.'));
+  if (hostHeaders.length > 1) return fail(badRequest('Multiple Host headers.'));
+  const authorityError = checkAuthority(target.authority, hostHeader);
+  if (authorityError !== null) return fail(authorityError);
+  const host = parseHost(hostHeader);
+  if (host === null) return fail(invalidHost(hostHeader));
+  const query = parseQuery(target.rawQuery);
+  if (query === null) return fail(invalidUri());
+  const classified = classifyEndpoint(host);
+  const location = locate(classified.endpoint, classified.bucket, target.rawPath);
+  if (location === null) return fail(invalidUri());
+  const operation = classifyOperation({ method: raw.method, ...plausible(location), query, headers: raw.headers });
+  return {
+    ok: true,
+    request: {
+      method: raw.method,
+      absoluteForm: target.authority !== null,
+      hostHeader,
+      host,
+      endpoint: classified.endpoint,
+      bucket: location.bucket,
+      key: location.key,
+      rawPath: target.rawPath,
+      rawQuery: target.rawQuery,
+      query,
+      operation,
+      signature: readSignature(raw.headers, query),
+    },
+  };
+}
+
+function fail(error: S3ErrorSpec): ParseS3RequestResult {
+  return { ok: false, error };
+}
+
+/**
+ * RFC 9112 §3.2.2 tells a proxy to replace Host with an absolute-form target's authority. Kura never
+ * rewrites Host (it is signed), so it only accepts a request where the two already agree: routing by one
+ * name while S3 sees another would let a client reach an upstream the allowlist was not asked about.
+ */
+function checkAuthority(authority: string | null, hostHeader: string): S3ErrorSpec | null {
+  if (authority === null) return null;
+  if (parseHost(authority) === null) return invalidHost(authority);
+  if (authority.toLowerCase() !== hostHeader.toLowerCase()) {
+    return badRequest('The request-target authority does not match the Host header.');
+  }
+  return null;
+}
+
+/**
+ * Bucket and key from the path ("Virtual hosting of buckets"): path style names the bucket in the first
+ * segment, virtual style in the Host. The key is everything after, decoded once and never normalised —
+ * `a/../b` and `//x` are keys like any other. `null` when the path's percent-encoding is malformed.
+ */
+function locate(endpoint: Endpoint, hostBucket: string | null, rawPath: string): Location | null {
+  if (endpoint.kind === 'aws-other') return { bucket: null, key: null }; // not S3's data plane: no bucket
+  if (endpoint.style === 'virtual') {
+    const key = percentDecode(rawPath.slice(1));
+    return key === null ? null : { bucket: hostBucket, key: emptyToNull(key) };
+  }
+  const afterSlash = rawPath.slice(1);
+  const slash = afterSlash.indexOf('/');
+  const bucket = percentDecode(slash === -1 ? afterSlash : afterSlash.slice(0, slash));
+  const key = slash === -1 ? '' : percentDecode(afterSlash.slice(slash + 1));
+  if (bucket === null || key === null) return null;
+  if (bucket === '') return { bucket: null, key: null }; // `/` or `//x`: no bucket, a service-level call
+  return { bucket, key: emptyToNull(key) };
+}
+
+function emptyToNull(key: string): string | null {
+  return key === '' ? null : key;
+}
+
+/** An implausible bucket (`..`, `a/b`) is still reported, but no operation of Kura's applies to it. */
+function plausible(location: Location): Location {
+  if (location.bucket === null || PLAUSIBLE_BUCKET.test(location.bucket)) return location;
+  return { bucket: null, key: null };
+}
+
+/** Exposed for callers that build cache paths from a bucket they did not get from `parseS3Request`. */
+export function isPlausibleBucket(name: string): boolean {
+  return PLAUSIBLE_BUCKET.test(name);
+}

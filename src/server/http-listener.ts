@@ -1,0 +1,100 @@
+// The :80 listener: HTTP/1.1, origin-form and absolute-form requests, keep-alive. Requests that never
+// become a request (malformed, headers too large or too slow) get an S3-shaped answer on the raw socket.
+
+import { createServer, type IncomingMessage, type Server, STATUS_CODES, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { newRequestId } from '../cache/reply.js';
+import type { KuraConfig } from '../config/schema.js';
+import { badRequest, headersTooLarge, methodNotAllowed, renderS3Error } from '../s3/errors.js';
+import type { S3ErrorSpec } from '../s3/types.js';
+import type { Logger } from '../telemetry/log.js';
+
+type Handler = (req: IncomingMessage, res: ServerResponse) => void;
+
+export function createHttpListener(config: KuraConfig['server'], handler: Handler, log: Logger): Server {
+  const server = createServer(
+    {
+      maxHeaderSize: config.max_header_size,
+      headersTimeout: config.header_timeout,
+      // 0: a 5 GiB upload over a slow link takes as long as it takes.
+      requestTimeout: 0,
+      keepAliveTimeout: config.keep_alive_timeout,
+      connectionsCheckingInterval: Math.max(250, Math.min(5_000, config.header_timeout / 2)),
+      // Kura answers a missing Host itself, S3-shaped.
+      requireHostHeader: false,
+      noDelay: true,
+    },
+    handler,
+  );
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+    const error = clientErrorAnswer(err);
+    log.debug('client error', { code: err.code, message: err.message, remote: socket.remoteAddress });
+    if (error && socket.writable) writeRawError(socket, error);
+    else socket.destroy();
+  });
+  // CONNECT tunnels (HTTPS_PROXY clients) are not served on this port.
+  server.on('connect', (_req: IncomingMessage, socket: Socket) => {
+    writeRawError(socket, methodNotAllowed('CONNECT'));
+  });
+  return server;
+}
+
+/** RFC 9112 parse failures mapped to the answers S3 gives for the same mistakes. */
+function clientErrorAnswer(err: NodeJS.ErrnoException): S3ErrorSpec | null {
+  switch (err.code) {
+    case 'ECONNRESET':
+    case 'EPIPE':
+      return null;
+    case 'HPE_HEADER_OVERFLOW':
+      return headersTooLarge();
+    case 'HPE_INVALID_METHOD':
+      return methodNotAllowed('(unknown)');
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return {
+        status: 400,
+        code: 'RequestTimeout',
+        message: 'Your socket connection to the server was not read from or written to within the timeout period.',
+      };
+    default:
+      return badRequest(`Malformed HTTP request (${err.code ?? 'parse error'})`);
+  }
+}
+
+function writeRawError(socket: Socket, error: S3ErrorSpec): void {
+  const body = renderS3Error({ code: error.code, message: error.message, requestId: newRequestId() });
+  socket.end(
+    `HTTP/1.1 ${error.status} ${STATUS_CODES[error.status] ?? 'Error'}\r\n` +
+      'Content-Type: application/xml\r\n' +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+      'Connection: close\r\n\r\n' +
+      body,
+  );
+  socket.destroySoon();
+}
+
+export async function listen(server: Server, host: string, port: number, what: string): Promise<AddressInfo> {
+  await new Promise<void>((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException) => reject(listenError(err, host, port, what));
+    server.once('error', onError);
+    server.listen({ host, port }, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+  return server.address() as AddressInfo;
+}
+
+function listenError(err: NodeJS.ErrnoException, host: string, port: number, what: string): Error {
+  const where = `${what} on ${host}:${port}`;
+  if (err.code === 'EACCES') {
+    return new Error(
+      `cannot listen ${where}: permission denied. Ports below 1024 need root or the capability to bind them: ` +
+        'grant it with `sudo setcap cap_net_bind_service=+ep "$(readlink -f "$(command -v node)")"` ' +
+        '(or AmbientCapabilities=CAP_NET_BIND_SERVICE in systemd), or choose another port with ' +
+        '--http-port 8080 / KURA_HTTP_PORT=8080 / server.http_port.',
+    );
+  }
+  if (err.code === 'EADDRINUSE') return new Error(`cannot listen ${where}: the address is already in use`);
+  if (err.code === 'EADDRNOTAVAIL') return new Error(`cannot listen ${where}: no such local address`);
+  return new Error(`cannot listen ${where}: ${err.message}`);
+}

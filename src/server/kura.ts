@@ -1,0 +1,54 @@
+// One Kura instance: its listeners, its upstream pools, its logs; started and stopped as a whole.
+
+import type { AddressInfo } from 'node:net';
+import { createRequestHandler } from '../cache/request-path.js';
+import type { KuraConfig } from '../config/schema.js';
+import { type AccessLog, createAccessLog, createLogger, type Logger } from '../telemetry/log.js';
+import { UpstreamClient } from '../upstream/client.js';
+import { createHttpListener, listen } from './http-listener.js';
+
+export interface RunningKura {
+  http: AddressInfo;
+  /** Stops accepting, lets requests in flight finish for up to `graceMs`, then cuts what is left. */
+  close(graceMs?: number): Promise<void>;
+}
+
+export interface StartOptions {
+  log?: Logger;
+  access?: AccessLog;
+}
+
+export async function startKura(config: KuraConfig, opts: StartOptions = {}): Promise<RunningKura> {
+  const log = opts.log ?? createLogger(config.log.level);
+  const access = opts.access ?? createAccessLog(config.log.access);
+  const upstream = new UpstreamClient(config.upstream);
+  const handler = createRequestHandler({ config, upstream, log, access });
+  const server = createHttpListener(config.server, handler, log);
+  let http: AddressInfo;
+  try {
+    http = await listen(server, config.server.http_host, config.server.http_port, 'the HTTP listener');
+  } catch (err) {
+    await upstream.close();
+    throw err;
+  }
+  for (const warning of configWarnings(config)) log.warn(warning);
+
+  return {
+    http,
+    async close(graceMs = 10_000) {
+      const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const timer = setTimeout(() => server.closeAllConnections(), graceMs);
+      await stopped;
+      clearTimeout(timer);
+      await upstream.close();
+      await access.close();
+    },
+  };
+}
+
+function configWarnings(config: KuraConfig): string[] {
+  return Object.entries(config.upstream.overrides)
+    .filter(([, o]) => !o.tls_verify)
+    .map(([host, o]) => `upstream.overrides.${host}: TLS certificates of ${o.url} are NOT verified (tls_verify: false)`);
+}

@@ -1,0 +1,108 @@
+// Connections to S3 and to overrides: undici pools with keep-alive, one dispatcher per way of connecting.
+
+import type { Readable } from 'node:stream';
+import { Agent, type Dispatcher, errors } from 'undici';
+import type { KuraConfig } from '../config/schema.js';
+import { badGateway, gatewayTimeout } from '../s3/errors.js';
+import type { S3ErrorSpec } from '../s3/types.js';
+import { S3Resolver } from './resolver.js';
+import type { Route } from './route.js';
+
+export interface UpstreamRequest {
+  method: string;
+  /** Raw path and query, exactly as the client sent them. */
+  path: string;
+  /** Flat `[name, value, …]`, Host included: undici sends it as given instead of its own. */
+  headers: string[];
+  body: Readable | null;
+  signal: AbortSignal;
+}
+
+export interface UpstreamResponse {
+  status: number;
+  statusText: string;
+  /** Flat `[name, value, …]` as S3 sent them. */
+  headers: string[];
+  body: Readable;
+}
+
+/** Idempotent requests without a body may be sent once more when a pooled connection was already dead. */
+const RETRYABLE_CODES = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET']);
+
+export class UpstreamClient {
+  readonly #s3: Agent;
+  readonly #overrides: Agent;
+  readonly #insecure: Agent;
+
+  constructor(config: KuraConfig['upstream']) {
+    const resolver = new S3Resolver(config.dns_servers);
+    const common = {
+      connections: config.connections,
+      headersTimeout: config.first_byte_timeout,
+      bodyTimeout: config.idle_timeout,
+      // S3 closes idle connections after about 20 s; stay well below it.
+      keepAliveTimeout: 4_000,
+      keepAliveMaxTimeout: 15_000,
+    };
+    const connect = { timeout: config.connect_timeout };
+    this.#s3 = new Agent({ ...common, connect: { ...connect, lookup: resolver.lookup } });
+    this.#overrides = new Agent({ ...common, connect });
+    this.#insecure = new Agent({ ...common, connect: { ...connect, rejectUnauthorized: false } });
+  }
+
+  #dispatcherFor(route: Route): Dispatcher {
+    if (route.via === 's3') return this.#s3;
+    return route.tlsVerify ? this.#overrides : this.#insecure;
+  }
+
+  async send(route: Route, req: UpstreamRequest): Promise<UpstreamResponse> {
+    const dispatcher = this.#dispatcherFor(route);
+    const attempt = async (): Promise<UpstreamResponse> => {
+      const res = await dispatcher.request({
+        origin: route.origin,
+        path: req.path,
+        method: req.method as Dispatcher.HttpMethod,
+        headers: req.headers,
+        body: req.body,
+        signal: req.signal,
+        responseHeaders: 'raw',
+      });
+      return {
+        status: res.statusCode,
+        statusText: (res as { statusText?: string }).statusText ?? '',
+        headers: res.headers as unknown as string[],
+        body: res.body,
+      };
+    };
+    try {
+      return await attempt();
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? '';
+      if (req.body === null && (req.method === 'GET' || req.method === 'HEAD') && RETRYABLE_CODES.has(code)) {
+        return attempt();
+      }
+      throw err;
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.#s3.close(), this.#overrides.close(), this.#insecure.close()]);
+  }
+}
+
+/** The S3-shaped answer for a request S3 could not be asked; `null` when the client itself went away. */
+export function upstreamFailure(err: unknown, route: Route): S3ErrorSpec | null {
+  const e = err as NodeJS.ErrnoException & { cause?: NodeJS.ErrnoException };
+  const code = e.code ?? e.cause?.code ?? '';
+  if (err instanceof errors.RequestAbortedError || e.name === 'AbortError') return null;
+  if (err instanceof errors.HeadersTimeoutError) return gatewayTimeout(`${route.origin} sent no response headers`);
+  if (err instanceof errors.ConnectTimeoutError) return gatewayTimeout(`connecting to ${route.origin}`);
+  if (err instanceof errors.RequestContentLengthMismatchError) {
+    return {
+      status: 400,
+      code: 'IncompleteBody',
+      message: 'You did not provide the number of bytes specified by the Content-Length HTTP header',
+    };
+  }
+  return badGateway(`${route.origin}: ${code || e.message}`);
+}

@@ -1,0 +1,60 @@
+// Where a request goes: an operator's override, or S3 itself at https://<Host>:443. Anything else is
+// refused before a connection is made, so Kura is never an open proxy (DESIGN.md invariant 8).
+
+import type { KuraConfig, Override } from '../config/schema.js';
+import type { EndpointKind, HostPort } from '../s3/types.js';
+
+export interface Route {
+  /** `scheme://host:port` of the connection Kura opens. */
+  origin: string;
+  /** `override` connects with the system resolver; `s3` resolves with Kura's own, never /etc/hosts. */
+  via: 'override' | 's3';
+  tlsVerify: boolean;
+}
+
+export type RouteDecision = { ok: true; route: Route } | { ok: false; reason: string };
+
+type UpstreamConfig = KuraConfig['upstream'];
+
+/** The host as it appears in an override key: IPv6 in brackets, like in a URL. */
+function hostKey(host: HostPort): string {
+  return host.kind === 'ipv6' ? `[${host.hostname}]` : host.hostname;
+}
+
+/** Most specific first: host:port, host, the longest matching *.suffix, then *. */
+export function findOverride(host: HostPort, overrides: Record<string, Override>): Override | null {
+  const entries = Object.entries(overrides).map(([k, v]) => [k.toLowerCase(), v] as const);
+  const lookup = new Map(entries);
+  const name = hostKey(host);
+  const exact = (host.port !== null && lookup.get(`${name}:${host.port}`)) || lookup.get(name);
+  if (exact) return exact;
+  let best: { suffix: string; override: Override } | null = null;
+  for (const [key, override] of entries) {
+    if (!key.startsWith('*.')) continue;
+    const suffix = key.slice(1);
+    if (host.hostname.endsWith(suffix) && (!best || suffix.length > best.suffix.length)) best = { suffix, override };
+  }
+  return best?.override ?? lookup.get('*') ?? null;
+}
+
+export function matchesHostPattern(hostname: string, pattern: string): 'exact' | 'wildcard' | null {
+  if (pattern === '*') return 'wildcard';
+  if (pattern.startsWith('*.')) return hostname.endsWith(pattern.slice(1)) ? 'wildcard' : null;
+  return hostname === pattern ? 'exact' : null;
+}
+
+export function routeRequest(host: HostPort, endpoint: EndpointKind, upstream: UpstreamConfig): RouteDecision {
+  const override = findOverride(host, upstream.overrides);
+  if (override) return { ok: true, route: { origin: override.url, via: 'override', tlsVerify: override.tls_verify } };
+
+  const matches = upstream.allow.map((p) => matchesHostPattern(host.hostname, p));
+  if (!matches.some((m) => m !== null)) {
+    return { ok: false, reason: `${host.hostname} is not an allowed upstream (upstream.allow)` };
+  }
+  // `*.amazonaws.com` is there for S3's many endpoint names, not for STS, EC2 or S3 Control: an AWS name
+  // that is not an S3 data endpoint needs to be listed by its exact name.
+  if (endpoint === 'aws-other' && !matches.includes('exact')) {
+    return { ok: false, reason: `${host.hostname} is not an S3 endpoint; list it exactly in upstream.allow to reach it` };
+  }
+  return { ok: true, route: { origin: `https://${hostKey(host)}:443`, via: 's3', tlsVerify: true } };
+}

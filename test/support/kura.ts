@@ -1,0 +1,94 @@
+// Kura for tests: in this process (fast, with its access log at hand), or as the real `kura` command in
+// a child process (for exit codes, signals and memory measured apart from the test's own).
+
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { buildConfig, type Setting } from '../../src/config/load.js';
+import { startKura } from '../../src/server/kura.js';
+import { type AccessRecord, createLogger } from '../../src/telemetry/log.js';
+
+export const KURA_BIN = fileURLToPath(new URL('../../../bin/kura.js', import.meta.url));
+
+export interface TestKura {
+  url: string;
+  port: number;
+  /** Every access-log record, in the order requests ended. */
+  access: AccessRecord[];
+  close(): Promise<void>;
+}
+
+/** Settings as `path: value`, like the YAML file flattened; `upstream.overrides` replaces the default. */
+export async function startTestKura(opts: { origin?: string; settings?: Record<string, unknown> } = {}) {
+  const raw: Record<string, unknown> = {
+    'server.http_host': '127.0.0.1',
+    'server.http_port': 0,
+    'server.https_port': 0,
+    'admin.port': 0,
+    ...(opts.origin ? { 'upstream.overrides.*': opts.origin } : {}),
+    ...opts.settings,
+  };
+  const settings: Setting[] = Object.entries(raw).map(([path, value]) => ({ path, value, source: 'test' }));
+  const built = buildConfig({}, settings);
+  if (!built.ok) throw new Error(`test config: ${JSON.stringify(built.problems)}`);
+  const access: AccessRecord[] = [];
+  const kura = await startKura(built.config, {
+    log: createLogger(process.env.KURA_TEST_LOG === 'debug' ? 'debug' : 'error'),
+    access: { write: (r) => access.push(r), close: async () => {} },
+  });
+  const result: TestKura = {
+    url: `http://127.0.0.1:${kura.http.port}`,
+    port: kura.http.port,
+    access,
+    close: () => kura.close(1_000),
+  };
+  return result;
+}
+
+export interface KuraProcess {
+  child: ChildProcess;
+  url: string;
+  port: number;
+  stderr: () => string;
+  /** SIGTERM, then the exit code. */
+  stop(): Promise<number | null>;
+}
+
+/** Runs `kura serve` with the given flags on an ephemeral loopback port; resolves once it listens. */
+export async function spawnKura(args: string[], env: NodeJS.ProcessEnv = {}): Promise<KuraProcess> {
+  const child = spawn(
+    process.execPath,
+    [KURA_BIN, 'serve', '--http-host', '127.0.0.1', '--http-port', '0', '--https-port', '0', '--admin-port', '0', ...args],
+    { env: { ...process.env, KURA_LOG_ACCESS: 'off', ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let err = '';
+  child.stderr?.setEncoding('utf8');
+  child.stdout?.resume();
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`kura did not start:\n${err}`)), 15_000);
+    child.stderr?.on('data', (chunk: string) => {
+      err += chunk;
+      const m = /"http":"http:\/\/[^"]*:(\d+)"/.exec(err);
+      if (m) {
+        clearTimeout(timer);
+        resolve(Number(m[1]));
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`kura exited with ${code} before listening:\n${err}`));
+    });
+  });
+  return {
+    child,
+    port,
+    url: `http://127.0.0.1:${port}`,
+    stderr: () => err,
+    async stop() {
+      if (child.exitCode !== null) return child.exitCode;
+      child.kill('SIGTERM');
+      const [code] = (await once(child, 'exit')) as [number | null];
+      return code;
+    },
+  };
+}
