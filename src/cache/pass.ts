@@ -33,7 +33,12 @@ export interface Outcome {
 export async function pass(ex: Exchange, opts: PassOptions): Promise<Outcome> {
   const { req, res, s3 } = ex;
   const withBody = hasRequestBody(req.rawHeaders);
-  const reply = { requestId: ex.requestId, resource: s3.rawPath, head: s3.method === 'HEAD', hasBody: withBody };
+  const reply = {
+    requestId: ex.requestId,
+    resource: s3.rawPath,
+    head: s3.method === 'HEAD',
+    hasBody: withBody,
+  };
   const headers = requestHeadersForUpstream(req.rawHeaders, s3.signature, opts.identify);
   if (!headers.ok) {
     replyError(res, headers.error, reply);
@@ -59,7 +64,11 @@ export async function pass(ex: Exchange, opts: PassOptions): Promise<Outcome> {
     return { status: failure.status, error: `${failure.code}: ${failure.message}` };
   }
 
-  res.writeHead(upstreamRes.status, upstreamRes.statusText || undefined, responseHeadersForClient(upstreamRes.headers));
+  res.writeHead(
+    upstreamRes.status,
+    upstreamRes.statusText || undefined,
+    responseHeadersForClient(upstreamRes.headers),
+  );
   try {
     await pipeline(upstreamRes.body, res);
     return { status: upstreamRes.status };

@@ -16,7 +16,12 @@ export function replyError(
   opts: { requestId: string; resource?: string; head?: boolean; hasBody?: boolean },
 ): void {
   const body = Buffer.from(
-    renderS3Error({ code: error.code, message: error.message, requestId: opts.requestId, resource: opts.resource }),
+    renderS3Error({
+      code: error.code,
+      message: error.message,
+      requestId: opts.requestId,
+      resource: opts.resource,
+    }),
   );
   const headers: Record<string, string | number> = {
     'content-type': 'application/xml',

@@ -18,11 +18,23 @@ const VERSION = (
 const FLAG_SETTINGS: { flag: string; path: string; help: string }[] = [
   { flag: '--http-host <addr>', path: 'server.http_host', help: 'address to listen on (server.http_host)' },
   { flag: '--http-port <port>', path: 'server.http_port', help: 'HTTP port (server.http_port, default 80)' },
-  { flag: '--https-port <port>', path: 'server.https_port', help: 'TLS passthrough port, 0 off (server.https_port)' },
+  {
+    flag: '--https-port <port>',
+    path: 'server.https_port',
+    help: 'TLS passthrough port, 0 off (server.https_port)',
+  },
   { flag: '--admin-port <port>', path: 'admin.port', help: 'admin port, 0 off (admin.port)' },
   { flag: '--cache-dir <dir>', path: 'cache.dir', help: 'the shared volume (cache.dir)' },
-  { flag: '--origin <url>', path: 'upstream.overrides.*', help: 'send every request to this origin (overrides "*")' },
-  { flag: '--allow <patterns>', path: 'upstream.allow', help: 'comma-separated upstream host patterns (upstream.allow)' },
+  {
+    flag: '--origin <url>',
+    path: 'upstream.overrides.*',
+    help: 'send every request to this origin (overrides "*")',
+  },
+  {
+    flag: '--allow <patterns>',
+    path: 'upstream.allow',
+    help: 'comma-separated upstream host patterns (upstream.allow)',
+  },
   { flag: '--log-level <level>', path: 'log.level', help: 'error, warn, info or debug (log.level)' },
 ];
 
@@ -46,7 +58,9 @@ function resolveConfig(
   ];
   const result = loadConfig({ file: file ?? env.KURA_CONFIG ?? null, settings });
   if (result.ok) return result.config;
-  err(`kura: invalid configuration (${result.problems.length} problem${result.problems.length > 1 ? 's' : ''}):\n`);
+  err(
+    `kura: invalid configuration (${result.problems.length} problem${result.problems.length > 1 ? 's' : ''}):\n`,
+  );
   for (const p of result.problems) err(`  ${p.path}: ${p.message}\n`);
   return null;
 }

@@ -36,7 +36,11 @@ function asInteger(raw: unknown): number | null {
 }
 
 /** `zero` says what 0 means for this port, if anything: a listener turned off, or any free port. */
-export function port(defaultValue: number, doc: string, opts: { zero?: 'off' | 'ephemeral' } = {}): Field<number> {
+export function port(
+  defaultValue: number,
+  doc: string,
+  opts: { zero?: 'off' | 'ephemeral' } = {},
+): Field<number> {
   const allowed = opts.zero
     ? `a port (an integer 1-65535, or 0 for ${opts.zero === 'off' ? 'off' : 'any free port'})`
     : 'a port (an integer 1-65535)';
@@ -62,13 +66,19 @@ export function duration(defaultMs: number, doc: string): Field<number> {
     doc,
     (raw) => {
       const ms = parseDuration(raw);
-      return ms === null ? bad('is not a duration (a number of seconds, or like 500ms, 30s, 5m, 1h, 1d)') : ok(ms);
+      return ms === null
+        ? bad('is not a duration (a number of seconds, or like 500ms, 30s, 5m, 1h, 1d)')
+        : ok(ms);
     },
     formatDuration,
   );
 }
 
-export function size(defaultBytes: number, doc: string, opts: { min?: number; max?: number } = {}): Field<number> {
+export function size(
+  defaultBytes: number,
+  doc: string,
+  opts: { min?: number; max?: number } = {},
+): Field<number> {
   const min = opts.min ?? 0;
   const max = opts.max ?? Number.MAX_SAFE_INTEGER;
   return field(
@@ -77,7 +87,8 @@ export function size(defaultBytes: number, doc: string, opts: { min?: number; ma
     (raw) => {
       const bytes = parseSize(raw);
       if (bytes === null) return bad('is not a size (a number of bytes, or like 64KiB, 512MiB, 100GiB, 1TB)');
-      if (bytes < min || bytes > max) return bad(`is out of range (${formatSize(min)} to ${formatSize(max)})`);
+      if (bytes < min || bytes > max)
+        return bad(`is out of range (${formatSize(min)} to ${formatSize(max)})`);
       return ok(bytes);
     },
     formatSize,
@@ -136,7 +147,11 @@ export function list<T>(
   );
 }
 
-export function map<T>(doc: string, entry: (key: string, raw: unknown) => Parsed<T>, show: (v: T) => unknown) {
+export function map<T>(
+  doc: string,
+  entry: (key: string, raw: unknown) => Parsed<T>,
+  show: (v: T) => unknown,
+) {
   return field<Record<string, T>>(
     {},
     doc,

@@ -44,17 +44,25 @@ export function envSettings(env: NodeJS.ProcessEnv): Setting[] {
 }
 
 /** Reads and parses the YAML file; problems are reported like field problems, at path `(file)`. */
-export function readConfigFile(path: string): { ok: true; raw: unknown } | { ok: false; problem: ConfigProblem } {
+export function readConfigFile(
+  path: string,
+): { ok: true; raw: unknown } | { ok: false; problem: ConfigProblem } {
   let textContent: string;
   try {
     textContent = readFileSync(path, 'utf8');
   } catch (err) {
-    return { ok: false, problem: { path: '(file)', message: `cannot read ${path}: ${(err as Error).message}` } };
+    return {
+      ok: false,
+      problem: { path: '(file)', message: `cannot read ${path}: ${(err as Error).message}` },
+    };
   }
   try {
     return { ok: true, raw: parseYaml(textContent) ?? {} };
   } catch (err) {
-    return { ok: false, problem: { path: '(file)', message: `${path} is not valid YAML: ${(err as Error).message}` } };
+    return {
+      ok: false,
+      problem: { path: '(file)', message: `${path} is not valid YAML: ${(err as Error).message}` },
+    };
   }
 }
 
@@ -181,7 +189,9 @@ export function showConfig(config: KuraConfig): unknown {
     Object.fromEntries(
       Object.entries(node).map(([key, child]) => [
         key,
-        isField(child) ? child.show(value[key]) : walk(child as object, value[key] as Record<string, unknown>),
+        isField(child)
+          ? child.show(value[key])
+          : walk(child as object, value[key] as Record<string, unknown>),
       ]),
     );
   return walk(schema, config as unknown as Record<string, unknown>);

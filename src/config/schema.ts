@@ -138,18 +138,18 @@ export const schema = {
       override,
       (o) => (o.tls_verify ? o.url : o),
     ),
-    dns_servers: list<string>([], "resolvers for S3 names; empty: the system's servers, never /etc/hosts", dnsServer),
+    dns_servers: list<string>(
+      [],
+      "resolvers for S3 names; empty: the system's servers, never /etc/hosts",
+      dnsServer,
+    ),
     connect_timeout: duration(10_000, 'time to open a connection to S3 before answering 502/504'),
     first_byte_timeout: duration(60_000, 'time S3 has to send response headers before Kura answers 504'),
     idle_timeout: duration(300_000, 'longest silence inside a response body before the transfer is cut'),
-    connections: custom<number>(
-      256,
-      'most connections per upstream host',
-      (raw) => {
-        const n = typeof raw === 'number' ? raw : Number.NaN;
-        return Number.isInteger(n) && n >= 1 && n <= 65536 ? ok(n) : bad('is not an integer 1-65536');
-      },
-    ),
+    connections: custom<number>(256, 'most connections per upstream host', (raw) => {
+      const n = typeof raw === 'number' ? raw : Number.NaN;
+      return Number.isInteger(n) && n >= 1 && n <= 65536 ? ok(n) : bad('is not an integer 1-65536');
+    }),
     identify: custom<{ name: string; value: string } | null>(
       null,
       'header line added to every upstream request unless the client signed that header, e.g. "Referer: kura"',

@@ -24,7 +24,8 @@ const SIZE_UNITS: Record<string, number> = {
 
 /** Milliseconds, or `null` when the value is not a duration. */
 export function parseDuration(value: unknown): number | null {
-  if (typeof value === 'number') return Number.isFinite(value) && value >= 0 ? Math.round(value * 1000) : null;
+  if (typeof value === 'number')
+    return Number.isFinite(value) && value >= 0 ? Math.round(value * 1000) : null;
   if (typeof value !== 'string') return null;
   const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$/i.exec(value);
   if (!m) return null;

@@ -93,7 +93,9 @@ function classifyLegacyDash(labels: readonly string[]): ClassifiedEndpoint | nul
   const prefix = labels.slice(0, -1);
   if (service === 's3') return withBucket(prefix, (style) => endpoint('aws-s3', style, null));
   // `s3-external-1` is the old name of the us-east-1 endpoint outside the global one.
-  if (service === 's3-external-1') return withBucket(prefix, (style) => endpoint('aws-s3', style, 'us-east-1'));
+  if (service === 's3-external-1') {
+    return withBucket(prefix, (style) => endpoint('aws-s3', style, 'us-east-1'));
+  }
   const fips = service.startsWith('s3-fips-');
   const region = service.slice(fips ? 's3-fips-'.length : 's3-'.length);
   if (!service.startsWith('s3-') || !REGION.test(region)) return null;

@@ -145,7 +145,11 @@ export function badGateway(detail: string): S3ErrorSpec {
 }
 
 export function gatewayTimeout(detail: string): S3ErrorSpec {
-  return { status: 504, code: 'GatewayTimeout', message: `The upstream did not answer in time: ${echo(detail)}` };
+  return {
+    status: 504,
+    code: 'GatewayTimeout',
+    message: `The upstream did not answer in time: ${echo(detail)}`,
+  };
 }
 
 export function slowDown(): S3ErrorSpec {

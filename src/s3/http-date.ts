@@ -65,7 +65,9 @@ function fromText(
   ...rest: (string | undefined)[]
 ): Date | null {
   const month = MONTHS.indexOf(monthName ?? '') + 1;
-  if (month === 0 || year === undefined || rest.some((part) => part === undefined || part === '')) return null;
+  if (month === 0 || year === undefined || rest.some((part) => part === undefined || part === '')) {
+    return null;
+  }
   const [day = 0, hour = 0, minute = 0, second = 0] = rest.map(Number);
   return toDate({ year: Number(year), month, day, hour, minute, second });
 }

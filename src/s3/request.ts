@@ -40,7 +40,12 @@ export function parseS3Request(raw: RawRequest): ParseS3RequestResult {
   const classified = classifyEndpoint(host);
   const location = locate(classified.endpoint, classified.bucket, target.rawPath);
   if (location === null) return fail(invalidUri());
-  const operation = classifyOperation({ method: raw.method, ...plausible(location), query, headers: raw.headers });
+  const operation = classifyOperation({
+    method: raw.method,
+    ...plausible(location),
+    query,
+    headers: raw.headers,
+  });
   return {
     ok: true,
     request: {

@@ -101,7 +101,12 @@ function readV4Header(kind: Sigv4Kind, params: string, headers: readonly string[
   const credential = fields?.get('Credential');
   const signedHeaders = fields?.get('SignedHeaders');
   const signature = fields?.get('Signature');
-  if (fields?.size !== 3 || credential === undefined || signedHeaders === undefined || signature === undefined) {
+  if (
+    fields?.size !== 3 ||
+    credential === undefined ||
+    signedHeaders === undefined ||
+    signature === undefined
+  ) {
     return unreadable('Authorization needs exactly Credential, SignedHeaders and Signature');
   }
   const regionSet = kind === 'sigv4a' ? onlyValue(headerValues(headers, 'x-amz-region-set')) : undefined;
@@ -180,7 +185,9 @@ function buildV4Facts(kind: Sigv4Kind, location: SigV4Facts['location'], parts: 
   if (signedHeaders === null) return unreadable('malformed SignedHeaders');
   if (!HEX.test(parts.signature)) return unreadable('malformed Signature');
   const regionSet = parts.regionSet === undefined ? null : parseRegionSet(parts.regionSet);
-  if (kind === 'sigv4a' && regionSet === null) return unreadable('SigV4A without a readable X-Amz-Region-Set');
+  if (kind === 'sigv4a' && regionSet === null) {
+    return unreadable('SigV4A without a readable X-Amz-Region-Set');
+  }
   return {
     kind,
     location,
@@ -195,10 +202,7 @@ function buildV4Facts(kind: Sigv4Kind, location: SigV4Facts['location'], parts: 
 }
 
 /** SigV4 `AKID/YYYYMMDD/REGION/SERVICE/aws4_request`; SigV4A drops the region (it signs a region set). */
-function parseCredential(
-  kind: Sigv4Kind,
-  text: string,
-): Pick<SigV4Facts, 'accessKeyId' | 'scope'> | null {
+function parseCredential(kind: Sigv4Kind, text: string): Pick<SigV4Facts, 'accessKeyId' | 'scope'> | null {
   const parts = text.split('/');
   if (kind === 'sigv4a') parts.splice(2, 0, ''); // align with SigV4: the region slot is empty
   const [accessKeyId = '', date = '', region = '', service = '', terminator] = parts;

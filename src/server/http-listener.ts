@@ -1,7 +1,13 @@
 // The :80 listener: HTTP/1.1, origin-form and absolute-form requests, keep-alive. Requests that never
 // become a request (malformed, headers too large or too slow) get an S3-shaped answer on the raw socket.
 
-import { createServer, type IncomingMessage, type Server, STATUS_CODES, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+  STATUS_CODES,
+} from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { newRequestId } from '../cache/reply.js';
 import type { KuraConfig } from '../config/schema.js';
@@ -47,17 +53,27 @@ function clientErrorAnswer(err: NodeJS.ErrnoException): S3ErrorSpec | null {
       return null;
     case 'HPE_HEADER_OVERFLOW':
       return headersTooLarge();
-    case 'HPE_INVALID_METHOD':
-      return methodNotAllowed('(unknown)');
+    case 'HPE_INVALID_METHOD': {
+      // A method-shaped token S3 does not know is 405; bytes that are not HTTP at all (TLS sent to the
+      // plain port, say) are a bad request.
+      const method = /^([!#$%&'*+.^_`|~0-9A-Za-z-]{1,20}) /.exec(rawPacketText(err))?.[1];
+      return method ? methodNotAllowed(method) : badRequest('The request is not HTTP/1.1');
+    }
     case 'ERR_HTTP_REQUEST_TIMEOUT':
       return {
         status: 400,
         code: 'RequestTimeout',
-        message: 'Your socket connection to the server was not read from or written to within the timeout period.',
+        message:
+          'Your socket connection to the server was not read from or written to within the timeout period.',
       };
     default:
       return badRequest(`Malformed HTTP request (${err.code ?? 'parse error'})`);
   }
+}
+
+function rawPacketText(err: NodeJS.ErrnoException): string {
+  const raw = (err as { rawPacket?: Buffer }).rawPacket;
+  return raw ? raw.subarray(0, 32).toString('latin1') : '';
 }
 
 function writeRawError(socket: Socket, error: S3ErrorSpec): void {

@@ -50,5 +50,8 @@ export async function startKura(config: KuraConfig, opts: StartOptions = {}): Pr
 function configWarnings(config: KuraConfig): string[] {
   return Object.entries(config.upstream.overrides)
     .filter(([, o]) => !o.tls_verify)
-    .map(([host, o]) => `upstream.overrides.${host}: TLS certificates of ${o.url} are NOT verified (tls_verify: false)`);
+    .map(
+      ([host, o]) =>
+        `upstream.overrides.${host}: TLS certificates of ${o.url} are NOT verified (tls_verify: false)`,
+    );
 }

@@ -53,6 +53,8 @@ export function createAccessLog(target: string): AccessLog {
       stream.write(`${JSON.stringify({ time: new Date().toISOString(), ...record })}\n`);
     },
     close: () =>
-      target === 'stdout' ? Promise.resolve() : new Promise<void>((resolve) => (stream as WriteStream).end(resolve)),
+      target === 'stdout'
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => (stream as WriteStream).end(resolve)),
   };
 }

@@ -95,7 +95,8 @@ export function upstreamFailure(err: unknown, route: Route): S3ErrorSpec | null 
   const e = err as NodeJS.ErrnoException & { cause?: NodeJS.ErrnoException };
   const code = e.code ?? e.cause?.code ?? '';
   if (err instanceof errors.RequestAbortedError || e.name === 'AbortError') return null;
-  if (err instanceof errors.HeadersTimeoutError) return gatewayTimeout(`${route.origin} sent no response headers`);
+  if (err instanceof errors.HeadersTimeoutError)
+    return gatewayTimeout(`${route.origin} sent no response headers`);
   if (err instanceof errors.ConnectTimeoutError) return gatewayTimeout(`connecting to ${route.origin}`);
   if (err instanceof errors.RequestContentLengthMismatchError) {
     return {

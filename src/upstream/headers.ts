@@ -1,8 +1,8 @@
 // Which headers cross the proxy. Toward S3: every end-to-end header as sent, in order, duplicates kept
 // (DESIGN.md invariant 1); hop-by-hop headers belong to the client's connection and are dropped.
 
-import { connectionListed, HOP_BY_HOP } from '../s3/headers.js';
 import { notImplemented } from '../s3/errors.js';
+import { connectionListed, HOP_BY_HOP } from '../s3/headers.js';
 import { isHeaderSigned } from '../s3/signature.js';
 import type { S3ErrorSpec, SignatureFacts } from '../s3/types.js';
 

@@ -3,8 +3,8 @@
 // their TTL, and each new connection takes the next address, which spreads a pool over every address
 // S3 returns (S3 answers with several, and expects clients to use them all).
 
-import { Resolver } from 'node:dns/promises';
 import type { LookupAddress, LookupOptions } from 'node:dns';
+import { Resolver } from 'node:dns/promises';
 
 const MIN_TTL_MS = 5_000;
 const MAX_TTL_MS = 300_000;
@@ -17,7 +17,11 @@ interface Entry {
   next: number;
 }
 
-type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
+type LookupCallback = (
+  err: NodeJS.ErrnoException | null,
+  address: string | LookupAddress[],
+  family?: number,
+) => void;
 
 export class S3Resolver {
   readonly #resolver: Resolver;
@@ -48,7 +52,8 @@ export class S3Resolver {
   readonly lookup = (hostname: string, options: LookupOptions, callback: LookupCallback): void => {
     this.resolve(hostname).then(
       (all) => {
-        const wanted = options.family === 4 || options.family === 6 ? all.filter((a) => a.family === options.family) : all;
+        const wanted =
+          options.family === 4 || options.family === 6 ? all.filter((a) => a.family === options.family) : all;
         if (wanted.length === 0) return callback(notFound(hostname), '');
         if (options.all) return callback(null, wanted);
         const first = wanted[0] as LookupAddress;

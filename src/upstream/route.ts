@@ -32,7 +32,8 @@ export function findOverride(host: HostPort, overrides: Record<string, Override>
   for (const [key, override] of entries) {
     if (!key.startsWith('*.')) continue;
     const suffix = key.slice(1);
-    if (host.hostname.endsWith(suffix) && (!best || suffix.length > best.suffix.length)) best = { suffix, override };
+    if (host.hostname.endsWith(suffix) && (!best || suffix.length > best.suffix.length))
+      best = { suffix, override };
   }
   return best?.override ?? lookup.get('*') ?? null;
 }
@@ -43,9 +44,14 @@ export function matchesHostPattern(hostname: string, pattern: string): 'exact' |
   return hostname === pattern ? 'exact' : null;
 }
 
-export function routeRequest(host: HostPort, endpoint: EndpointKind, upstream: UpstreamConfig): RouteDecision {
+export function routeRequest(
+  host: HostPort,
+  endpoint: EndpointKind,
+  upstream: UpstreamConfig,
+): RouteDecision {
   const override = findOverride(host, upstream.overrides);
-  if (override) return { ok: true, route: { origin: override.url, via: 'override', tlsVerify: override.tls_verify } };
+  if (override)
+    return { ok: true, route: { origin: override.url, via: 'override', tlsVerify: override.tls_verify } };
 
   const matches = upstream.allow.map((p) => matchesHostPattern(host.hostname, p));
   if (!matches.some((m) => m !== null)) {
@@ -54,7 +60,10 @@ export function routeRequest(host: HostPort, endpoint: EndpointKind, upstream: U
   // `*.amazonaws.com` is there for S3's many endpoint names, not for STS, EC2 or S3 Control: an AWS name
   // that is not an S3 data endpoint needs to be listed by its exact name.
   if (endpoint === 'aws-other' && !matches.includes('exact')) {
-    return { ok: false, reason: `${host.hostname} is not an S3 endpoint; list it exactly in upstream.allow to reach it` };
+    return {
+      ok: false,
+      reason: `${host.hostname} is not an S3 endpoint; list it exactly in upstream.allow to reach it`,
+    };
   }
   return { ok: true, route: { origin: `https://${hostKey(host)}:443`, via: 's3', tlsVerify: true } };
 }

@@ -58,7 +58,19 @@ export interface KuraProcess {
 export async function spawnKura(args: string[], env: NodeJS.ProcessEnv = {}): Promise<KuraProcess> {
   const child = spawn(
     process.execPath,
-    [KURA_BIN, 'serve', '--http-host', '127.0.0.1', '--http-port', '0', '--https-port', '0', '--admin-port', '0', ...args],
+    [
+      KURA_BIN,
+      'serve',
+      '--http-host',
+      '127.0.0.1',
+      '--http-port',
+      '0',
+      '--https-port',
+      '0',
+      '--admin-port',
+      '0',
+      ...args,
+    ],
     { env: { ...process.env, KURA_LOG_ACCESS: 'off', ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let err = '';

@@ -62,7 +62,15 @@ const HEX_SHA256 = /^[0-9a-fA-F]{64}$/;
 // s3rver writes straight into the object's file, so an aborted upload would leave a truncated object.
 // Larger bodies stream, with their last chunk held until the hash checks out.
 const HOLD_LIMIT = 8 * 1024 * 1024;
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer']);
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'upgrade',
+  'te',
+  'trailer',
+]);
 
 export async function startTestOrigin(opts: TestOriginOptions = {}): Promise<TestOrigin> {
   assertLegacyProvider();
@@ -92,7 +100,11 @@ export async function startTestOrigin(opts: TestOriginOptions = {}): Promise<Tes
   const target = { host: s3Address.address, port: s3Address.port, agent };
   const server = http.createServer({ requestTimeout: 0 });
   const handle = (req: http.IncomingMessage, res: http.ServerResponse, expectsContinue: boolean) =>
-    handleRequest(req, res, expectsContinue, { requests, target, allowAnonymous: opts.allowAnonymous === true });
+    handleRequest(req, res, expectsContinue, {
+      requests,
+      target,
+      allowAnonymous: opts.allowAnonymous === true,
+    });
   server.on('request', (req, res) => handle(req, res, false));
   // Decide before the client sends its body, as S3 does: no 100 Continue for a request that fails auth.
   server.on('checkContinue', (req, res) => handle(req, res, true));

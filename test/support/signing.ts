@@ -50,7 +50,10 @@ export function createS3Signer(opts: SignerOptions = {}): SignatureV4 {
   return new SignatureV4({
     service: 's3',
     region: opts.region ?? 'us-east-1',
-    credentials: { accessKeyId: opts.accessKeyId ?? 'S3RVER', secretAccessKey: opts.secretAccessKey ?? 'S3RVER' },
+    credentials: {
+      accessKeyId: opts.accessKeyId ?? 'S3RVER',
+      secretAccessKey: opts.secretAccessKey ?? 'S3RVER',
+    },
     sha256: NodeSha256,
     uriEscapePath: false,
     applyChecksum: true,
@@ -59,7 +62,10 @@ export function createS3Signer(opts: SignerOptions = {}): SignatureV4 {
 
 /** RFC 3986 encoding as the SDK does it: encodeURIComponent plus `!'()*`. */
 export function uriEscape(text: string): string {
-  return encodeURIComponent(text).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  return encodeURIComponent(text).replace(
+    /[!'()*]/g,
+    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
+  );
 }
 
 /** The path-style request path for a key, encoded as the S3 SDK encodes it (`/` kept). */
@@ -148,9 +154,16 @@ export async function presign(
       port: Number(url.port),
       path: spec.path,
       query: spec.query ?? {},
-      headers: { host: url.host, ...spec.headers },
+      // As the SDK's S3 presigner does: the payload is UNSIGNED-PAYLOAD, stated by a header that is
+      // neither signed nor moved to the query (and not sent).
+      headers: { host: url.host, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD', ...spec.headers },
     },
-    { signingDate: opts.signingDate ?? new Date(), expiresIn: opts.expiresIn ?? 900 },
+    {
+      signingDate: opts.signingDate ?? new Date(),
+      expiresIn: opts.expiresIn ?? 900,
+      unhoistableHeaders: new Set(['x-amz-content-sha256']),
+      unsignableHeaders: new Set(['x-amz-content-sha256']),
+    },
   );
   const query: Record<string, string> = {};
   for (const [k, v] of Object.entries(signed.query ?? {})) {
@@ -188,7 +201,9 @@ export function sendRaw(
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }),
+        );
         res.on('error', reject);
       },
     );

@@ -55,7 +55,12 @@ const PRESIGN_PARAMS = [
 
 type Failure = Extract<SigV4Verdict, { ok: false }>;
 
-const fail = (status: number, code: string, message: string): Failure => ({ ok: false, status, code, message });
+const fail = (status: number, code: string, message: string): Failure => ({
+  ok: false,
+  status,
+  code,
+  message,
+});
 
 const UNSUPPORTED_MECHANISM = (what: string): Failure =>
   fail(
@@ -169,7 +174,9 @@ export function verifySigV4(
     );
   }
 
-  const canonicalQuery = canonicalQueryString(auth.presigned ? query.filter((p) => p.name !== 'X-Amz-Signature') : query);
+  const canonicalQuery = canonicalQueryString(
+    auth.presigned ? query.filter((p) => p.name !== 'X-Amz-Signature') : query,
+  );
   const canonicalHeaders = signedHeaders
     .map((name) => `${name}:${(headers.get(name) ?? []).map(canonicalHeaderValue).join(',')}\n`)
     .join('');
@@ -239,7 +246,12 @@ function parseAuthorizationHeader(values: string[], headers: Map<string, string[
   const credential = fields.get('Credential');
   const signedHeaders = fields.get('SignedHeaders');
   const signature = fields.get('Signature');
-  if (credential === undefined || signedHeaders === undefined || signature === undefined || fields.size !== 3) {
+  if (
+    credential === undefined ||
+    signedHeaders === undefined ||
+    signature === undefined ||
+    fields.size !== 3
+  ) {
     return malformed(
       'The authorization header is malformed; it must contain exactly Credential, SignedHeaders and Signature.',
     );
@@ -307,7 +319,8 @@ function parsePresignedQuery(query: QueryParam[], headers: Map<string, string[]>
   const names = parseSignedHeaders(get('X-Amz-SignedHeaders'));
   if (!names) return malformed('Invalid X-Amz-SignedHeaders');
   const amzDate = get('X-Amz-Date');
-  if (!AMZ_DATE.test(amzDate)) return malformed('X-Amz-Date must be in the ISO8601 Long Format "yyyyMMdd\'T\'HHmmss\'Z\'"');
+  if (!AMZ_DATE.test(amzDate))
+    return malformed("X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\"");
   const expiresText = get('X-Amz-Expires');
   const expires = /^\d{1,7}$/.test(expiresText) ? Number(expiresText) : Number.NaN;
   if (!(expires >= 1 && expires <= MAX_EXPIRES_S)) {
@@ -339,7 +352,7 @@ function parseCredential(credential: string): CredentialScope | undefined {
 
 function parseSignedHeaders(list: string): string[] | undefined {
   const names = list.split(';');
-  // Lower case and sorted, as the signer had to produce them; anything else cannot match anyway.
+  // Names must be lower case (the signer lower-cases them); their order is kept, as it is signed.
   if (names.some((n) => n === '' || n !== n.toLowerCase())) return undefined;
   return names;
 }
@@ -353,7 +366,10 @@ function parseAmzDate(amzDate: string): Date | undefined {
 }
 
 function toAmzDate(date: Date): string {
-  return date.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+  return date
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '');
 }
 
 function splitUrl(rawUrl: string): { path: string; rawQuery: string } {
@@ -382,7 +398,12 @@ function parseQuery(rawQuery: string): QueryParam[] {
     const rawValue = eq < 0 ? '' : part.slice(eq + 1);
     const name = percentDecode(rawName);
     const value = percentDecode(rawValue);
-    params.push({ name: name.toString('utf8'), value, encodedName: awsEncode(name), encodedValue: awsEncode(value) });
+    params.push({
+      name: name.toString('utf8'),
+      value,
+      encodedName: awsEncode(name),
+      encodedValue: awsEncode(value),
+    });
   }
   return params;
 }
@@ -441,7 +462,8 @@ function headerMap(rawHeaders: readonly string[]): Map<string, string[]> {
   const map = new Map<string, string[]>();
   for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
     const name = (rawHeaders[i] ?? '').toLowerCase();
-    const value = rawHeaders[i + 1] ?? '';
+    // Node's parser already strips surrounding whitespace; a direct caller's value may still carry it.
+    const value = (rawHeaders[i + 1] ?? '').replace(/^[ \t]+|[ \t]+$/g, '');
     const list = map.get(name);
     if (list) list.push(value);
     else map.set(name, [value]);

@@ -8,7 +8,10 @@ import { parseDuration, parseSize } from '../../../src/config/units.js';
 
 const EXAMPLE = new URL('../../../../config/kura.example.yaml', import.meta.url);
 
-function problems(file: unknown, settings: { path: string; value: unknown; source?: string }[] = []): string[] {
+function problems(
+  file: unknown,
+  settings: { path: string; value: unknown; source?: string }[] = [],
+): string[] {
   const r = buildConfig(
     file,
     settings.map((s) => ({ source: 'test', ...s })),
@@ -109,7 +112,10 @@ describe('config', () => {
   });
 
   test('0 turns off the optional listeners, and picks a free port for the HTTP one', () => {
-    assert.deepEqual(problems({ server: { http_port: 0, https_port: 0, tls_port: 0 }, admin: { port: 0 } }), []);
+    assert.deepEqual(
+      problems({ server: { http_port: 0, https_port: 0, tls_port: 0 }, admin: { port: 0 } }),
+      [],
+    );
     assert.deepEqual(problems({ server: { https_port: 65536 } }), [
       'server.https_port: 65536 is not a port (an integer 1-65535, or 0 for off)',
     ]);
@@ -158,15 +164,24 @@ describe('config', () => {
   });
 
   test('KURA_* variables override the file, and errors say where a value came from', () => {
-    const settings = envSettings({ KURA_HTTP_PORT: '8080', KURA_ORIGIN: 'http://127.0.0.1:9000', KURA_ALLOW: 'a.com, *.b.com' });
+    const settings = envSettings({
+      KURA_HTTP_PORT: '8080',
+      KURA_ORIGIN: 'http://127.0.0.1:9000',
+      KURA_ALLOW: 'a.com, *.b.com',
+    });
     const r = buildConfig({ server: { http_port: 81 } }, settings);
     assert.ok(r.ok, JSON.stringify(r));
     assert.equal(r.config.server.http_port, 8080);
-    assert.deepEqual(r.config.upstream.overrides, { '*': { url: 'http://127.0.0.1:9000', tls_verify: true } });
+    assert.deepEqual(r.config.upstream.overrides, {
+      '*': { url: 'http://127.0.0.1:9000', tls_verify: true },
+    });
     assert.deepEqual(r.config.upstream.allow, ['a.com', '*.b.com']);
     const bad = buildConfig({}, envSettings({ KURA_HTTP_PORT: 'eighty' }));
     assert.ok(!bad.ok);
-    assert.equal(bad.problems[0]?.message, '(from KURA_HTTP_PORT) "eighty" is not a port (an integer 1-65535, or 0 for any free port)');
+    assert.equal(
+      bad.problems[0]?.message,
+      '(from KURA_HTTP_PORT) "eighty" is not a port (an integer 1-65535, or 0 for any free port)',
+    );
   });
 
   test('the effective config shows sizes and durations as an operator writes them', () => {

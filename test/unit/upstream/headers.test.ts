@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { SignatureFacts } from '../../../src/s3/types.js';
-import { hasRequestBody, requestHeadersForUpstream, responseHeadersForClient } from '../../../src/upstream/headers.js';
+import {
+  hasRequestBody,
+  requestHeadersForUpstream,
+  responseHeadersForClient,
+} from '../../../src/upstream/headers.js';
 
 function v4(signed: string[]): SignatureFacts {
   return {
@@ -20,21 +24,40 @@ function v4(signed: string[]): SignatureFacts {
 describe('requestHeadersForUpstream', () => {
   test('end-to-end headers pass in order, case and duplicates kept; hop-by-hop ones are dropped', () => {
     const raw = [
-      'Host', 'b.s3.amazonaws.com',
-      'X-Amz-Meta-A', 'one',
-      'Connection', 'keep-alive, X-Private',
-      'X-Private', 'secret',
-      'x-amz-meta-a', 'two',
-      'Proxy-Authorization', 'Basic abc',
-      'Expect', '100-continue',
-      'Transfer-Encoding', 'chunked',
-      'TE', 'trailers',
-      'Range', 'bytes=0-1',
+      'Host',
+      'b.s3.amazonaws.com',
+      'X-Amz-Meta-A',
+      'one',
+      'Connection',
+      'keep-alive, X-Private',
+      'X-Private',
+      'secret',
+      'x-amz-meta-a',
+      'two',
+      'Proxy-Authorization',
+      'Basic abc',
+      'Expect',
+      '100-continue',
+      'Transfer-Encoding',
+      'chunked',
+      'TE',
+      'trailers',
+      'Range',
+      'bytes=0-1',
     ];
     const r = requestHeadersForUpstream(raw, v4(['host', 'range']), null);
     assert.deepEqual(r, {
       ok: true,
-      headers: ['Host', 'b.s3.amazonaws.com', 'X-Amz-Meta-A', 'one', 'x-amz-meta-a', 'two', 'Range', 'bytes=0-1'],
+      headers: [
+        'Host',
+        'b.s3.amazonaws.com',
+        'X-Amz-Meta-A',
+        'one',
+        'x-amz-meta-a',
+        'two',
+        'Range',
+        'bytes=0-1',
+      ],
     });
   });
 
@@ -44,7 +67,11 @@ describe('requestHeadersForUpstream', () => {
   });
 
   test('a signed header that cannot be sent unchanged is refused, not altered', () => {
-    for (const [name, value] of [['Expect', '100-continue'], ['Upgrade', 'h2c'], ['Connection', 'close']] as const) {
+    for (const [name, value] of [
+      ['Expect', '100-continue'],
+      ['Upgrade', 'h2c'],
+      ['Connection', 'close'],
+    ] as const) {
       const r = requestHeadersForUpstream(['Host', 'h', name, value], v4(['host', name.toLowerCase()]), null);
       assert.equal(r.ok, false, name);
       if (!r.ok) assert.equal(r.error.status, 501);
@@ -52,12 +79,20 @@ describe('requestHeadersForUpstream', () => {
   });
 
   test('signed Transfer-Encoding: chunked is reproduced by the framing itself', () => {
-    const r = requestHeadersForUpstream(['Host', 'h', 'Transfer-Encoding', 'chunked'], v4(['host', 'transfer-encoding']), null);
+    const r = requestHeadersForUpstream(
+      ['Host', 'h', 'Transfer-Encoding', 'chunked'],
+      v4(['host', 'transfer-encoding']),
+      null,
+    );
     assert.deepEqual(r, { ok: true, headers: ['Host', 'h'] });
   });
 
   test('unreadable signatures count every header as signed', () => {
-    const r = requestHeadersForUpstream(['Host', 'h', 'Expect', '100-continue'], { kind: 'unreadable', reason: 'x' }, null);
+    const r = requestHeadersForUpstream(
+      ['Host', 'h', 'Expect', '100-continue'],
+      { kind: 'unreadable', reason: 'x' },
+      null,
+    );
     assert.equal(r.ok, false);
   });
 
@@ -71,16 +106,43 @@ describe('requestHeadersForUpstream', () => {
       ok: true,
       headers: ['Host', 'h'],
     });
-    assert.deepEqual(requestHeadersForUpstream(['Host', 'h', 'Referer', 'app'], { kind: 'anonymous' }, identify), {
-      ok: true,
-      headers: ['Host', 'h', 'Referer', 'app'],
-    });
+    assert.deepEqual(
+      requestHeadersForUpstream(['Host', 'h', 'Referer', 'app'], { kind: 'anonymous' }, identify),
+      {
+        ok: true,
+        headers: ['Host', 'h', 'Referer', 'app'],
+      },
+    );
   });
 });
 
 test('responseHeadersForClient drops only what belongs to the S3 connection', () => {
-  const raw = ['x-amz-request-id', 'R', 'Connection', 'keep-alive', 'Keep-Alive', 'timeout=5', 'ETag', '"e"', 'Transfer-Encoding', 'chunked', 'x-amz-meta-b', '1', 'x-amz-meta-b', '2'];
-  assert.deepEqual(responseHeadersForClient(raw), ['x-amz-request-id', 'R', 'ETag', '"e"', 'x-amz-meta-b', '1', 'x-amz-meta-b', '2']);
+  const raw = [
+    'x-amz-request-id',
+    'R',
+    'Connection',
+    'keep-alive',
+    'Keep-Alive',
+    'timeout=5',
+    'ETag',
+    '"e"',
+    'Transfer-Encoding',
+    'chunked',
+    'x-amz-meta-b',
+    '1',
+    'x-amz-meta-b',
+    '2',
+  ];
+  assert.deepEqual(responseHeadersForClient(raw), [
+    'x-amz-request-id',
+    'R',
+    'ETag',
+    '"e"',
+    'x-amz-meta-b',
+    '1',
+    'x-amz-meta-b',
+    '2',
+  ]);
 });
 
 test('hasRequestBody follows RFC 9112 framing', () => {

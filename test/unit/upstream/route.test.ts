@@ -37,7 +37,8 @@ describe('findOverride', () => {
     [dns('evilamazonaws.com'), null],
   ];
   for (const [host, expected] of cases) {
-    test(`${host.hostname}:${host.port}`, () => assert.equal(findOverride(host, overrides)?.url ?? null, expected));
+    test(`${host.hostname}:${host.port}`, () =>
+      assert.equal(findOverride(host, overrides)?.url ?? null, expected));
   }
   test('* catches every host that nothing more specific names', () => {
     const o = upstream({ overrides: { '*': 'http://127.0.0.1:7', 'a.com': 'http://127.0.0.1:8' } }).overrides;
@@ -51,7 +52,12 @@ describe('routeRequest', () => {
   const cases: [string, HostPort, EndpointKind, string | null][] = [
     ['regional S3', dns('s3.us-east-1.amazonaws.com'), 'aws-s3', 'https://s3.us-east-1.amazonaws.com:443'],
     ['virtual-hosted', dns('b.s3.amazonaws.com', 80), 'aws-s3', 'https://b.s3.amazonaws.com:443'],
-    ['access point', dns('ap-123.s3-accesspoint.us-east-1.amazonaws.com'), 'aws-access-point', 'https://ap-123.s3-accesspoint.us-east-1.amazonaws.com:443'],
+    [
+      'access point',
+      dns('ap-123.s3-accesspoint.us-east-1.amazonaws.com'),
+      'aws-access-point',
+      'https://ap-123.s3-accesspoint.us-east-1.amazonaws.com:443',
+    ],
     ['STS is not S3', dns('sts.amazonaws.com'), 'aws-other', null],
     ['EC2 metadata-like IP', { hostname: '169.254.169.254', port: null, kind: 'ipv4' }, 'custom', null],
     ['another site', dns('example.com'), 'custom', null],
@@ -69,7 +75,14 @@ describe('routeRequest', () => {
     assert.ok(r.ok);
   });
   test('overrides are reachable without being on the allowlist', () => {
-    const r = routeRequest(dns('minio.lan', 9000), 'custom', upstream({ allow: [], overrides: { 'minio.lan': 'https://10.1.1.1:9000' } }));
-    assert.deepEqual(r, { ok: true, route: { origin: 'https://10.1.1.1:9000', via: 'override', tlsVerify: true } });
+    const r = routeRequest(
+      dns('minio.lan', 9000),
+      'custom',
+      upstream({ allow: [], overrides: { 'minio.lan': 'https://10.1.1.1:9000' } }),
+    );
+    assert.deepEqual(r, {
+      ok: true,
+      route: { origin: 'https://10.1.1.1:9000', via: 'override', tlsVerify: true },
+    });
   });
 });

@@ -1,0 +1,147 @@
+// Bodies stream through Kura with back-pressure both ways (DESIGN.md invariant 5): a 1 GiB upload and
+// a 1 GiB download, each with a side that stops reading for a while, leave Kura's peak RSS nearly flat.
+// Kura runs as the real `kura serve` process so that its memory is measured apart from the test's.
+
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createServer, request, type Server } from 'node:http';
+import { Readable } from 'node:stream';
+import { after, before, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { type KuraProcess, spawnKura } from '../support/kura.js';
+
+const SIZE = 2 ** 30;
+const CHUNK = Buffer.alloc(256 * 1024, 'kura');
+const LIMIT = 100 * 2 ** 20;
+
+/** Peak resident set size of a process, from /proc (Linux's high-water mark). */
+function peakRss(pid: number): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return Number(m?.[1]) * 1024;
+}
+
+/** `size` bytes of CHUNK repeated, pausing once for `pauseMs` halfway to let buffers fill if they would. */
+function pattern(size: number): Readable {
+  let sent = 0;
+  return new Readable({
+    async read() {
+      if (sent === size / 2) await sleep(1_000);
+      const n = Math.min(CHUNK.length, size - sent);
+      sent += n;
+      this.push(n === 0 ? null : CHUNK.subarray(0, n));
+    },
+  });
+}
+
+function digestOf(size: number): string {
+  const h = createHash('sha256');
+  for (let sent = 0; sent < size; sent += CHUNK.length)
+    h.update(CHUNK.subarray(0, Math.min(CHUNK.length, size - sent)));
+  return h.digest('hex');
+}
+
+let origin: Server;
+let kura: KuraProcess;
+let uploaded: { bytes: number; sha256: string } | null = null;
+
+before(async () => {
+  // A streaming origin: it discards uploads (hashing them) and generates downloads, so that the test
+  // measures Kura and not an origin's disk. It stops reading for a second mid-upload.
+  origin = createServer((req, res) => {
+    if (req.method === 'PUT') {
+      const h = createHash('sha256');
+      let bytes = 0;
+      let paused = false;
+      req.on('data', (c: Buffer) => {
+        h.update(c);
+        bytes += c.length;
+        if (!paused && bytes >= SIZE / 2) {
+          paused = true;
+          req.pause();
+          setTimeout(() => req.resume(), 1_000);
+        }
+      });
+      req.on('end', () => {
+        uploaded = { bytes, sha256: h.digest('hex') };
+        res.writeHead(200, { etag: '"put"' }).end();
+      });
+      return;
+    }
+    if (req.url === '/bucket/small') return res.writeHead(200, { etag: '"small"' }).end('small');
+    res.writeHead(200, { 'content-length': SIZE, etag: '"get"' });
+    pattern(SIZE).pipe(res);
+  });
+  await new Promise<void>((r) => origin.listen(0, '127.0.0.1', r));
+  const port = (origin.address() as { port: number }).port;
+  kura = await spawnKura(['--origin', `http://127.0.0.1:${port}`]);
+});
+after(async () => {
+  await kura?.stop();
+  origin.closeAllConnections();
+  origin.close();
+});
+
+test('1 GiB up and 1 GiB down through Kura grow its peak RSS by less than 100 MB', async () => {
+  const pid = kura.child.pid as number;
+  // Warm up the code paths, so that the baseline includes what any first request allocates.
+  await exchange('GET', null, 0, false, '/bucket/small');
+  const baseline = peakRss(pid);
+
+  await exchange('PUT', pattern(SIZE), SIZE);
+  assert.deepEqual(uploaded, { bytes: SIZE, sha256: digestOf(SIZE) }, 'the origin got every byte, in order');
+  const afterUpload = peakRss(pid);
+
+  const got = await exchange('GET', null, 0, true);
+  assert.deepEqual(got, { bytes: SIZE, sha256: digestOf(SIZE) }, 'the client got every byte, in order');
+  const afterDownload = peakRss(pid);
+
+  const mb = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
+  const report = `peak RSS: baseline ${mb(baseline)}, after upload ${mb(afterUpload)}, after download ${mb(afterDownload)}`;
+  console.log(report);
+  assert.ok(afterDownload - baseline < LIMIT, report);
+});
+
+/** One request through Kura; a slow reader stops for a second halfway when `slowReader` is set. */
+function exchange(
+  method: string,
+  body: Readable | null,
+  length: number,
+  slowReader = false,
+  path = '/bucket/big',
+) {
+  return new Promise<{ bytes: number; sha256: string }>((resolve, reject) => {
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port: kura.port,
+        method,
+        path,
+        headers: { host: '127.0.0.1', 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD', 'content-length': length },
+      },
+      (res) => {
+        const h = createHash('sha256');
+        let bytes = 0;
+        let paused = false;
+        res.on('data', (c: Buffer) => {
+          h.update(c);
+          bytes += c.length;
+          if (slowReader && !paused && bytes >= SIZE / 2) {
+            paused = true;
+            res.pause();
+            setTimeout(() => res.resume(), 1_000);
+          }
+        });
+        res.on('end', () =>
+          res.statusCode === 200
+            ? resolve({ bytes, sha256: h.digest('hex') })
+            : reject(new Error(`${res.statusCode}`)),
+        );
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    if (body) body.pipe(req);
+    else req.end();
+  });
+}

@@ -1,0 +1,360 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { parseS3Request } from '../../../src/s3/request.js';
+import type { EndpointKind, OperationName, S3Request } from '../../../src/s3/types.js';
+
+interface OkCase {
+  name: string;
+  method?: string;
+  target: string;
+  host: string;
+  headers?: string[];
+  expect: {
+    kind: EndpointKind;
+    bucket: string | null;
+    key: string | null;
+    operation: OperationName;
+    rawPath?: string;
+    rawQuery?: string | null;
+    absoluteForm?: boolean;
+  };
+}
+
+const SIG = 'ab'.repeat(32);
+
+const ok: OkCase[] = [
+  {
+    name: 'path style GetObject',
+    target: '/bucket/dir/key.txt',
+    host: 's3.us-east-1.amazonaws.com',
+    expect: { kind: 'aws-s3', bucket: 'bucket', key: 'dir/key.txt', operation: 'GetObject' },
+  },
+  {
+    name: 'virtual style GetObject',
+    target: '/dir/key.txt',
+    host: 'bucket.s3.us-east-1.amazonaws.com',
+    expect: { kind: 'aws-s3', bucket: 'bucket', key: 'dir/key.txt', operation: 'GetObject' },
+  },
+  {
+    name: 'upper-case Host',
+    target: '/Key',
+    host: 'My.Bucket.S3.AMAZONAWS.com',
+    expect: { kind: 'aws-s3', bucket: 'my.bucket', key: 'Key', operation: 'GetObject' },
+  },
+  {
+    name: 'dotted bucket, virtual',
+    target: '/k',
+    host: 'my.bucket.s3.us-east-1.amazonaws.com',
+    expect: { kind: 'aws-s3', bucket: 'my.bucket', key: 'k', operation: 'GetObject' },
+  },
+  {
+    name: 'percent-decoded key, raw path kept',
+    target: '/b/a%20b%2Bc+d%2Fe',
+    host: 'localhost:9000',
+    expect: {
+      kind: 'custom',
+      bucket: 'b',
+      key: 'a b+c+d/e',
+      operation: 'GetObject',
+      rawPath: '/b/a%20b%2Bc+d%2Fe',
+    },
+  },
+  {
+    name: 'unicode key',
+    target: '/b/%E6%97%A5%E6%9C%AC.txt',
+    host: 'localhost',
+    expect: { kind: 'custom', bucket: 'b', key: '日本.txt', operation: 'GetObject' },
+  },
+  {
+    name: 'dot segments are part of the key',
+    target: '/b/../../etc/passwd',
+    host: 'localhost',
+    expect: { kind: 'custom', bucket: 'b', key: '../../etc/passwd', operation: 'GetObject' },
+  },
+  {
+    name: 'encoded dot segments are part of the key',
+    target: '/b/%2e%2e/%2E%2E/x',
+    host: 'localhost',
+    expect: { kind: 'custom', bucket: 'b', key: '../../x', operation: 'GetObject' },
+  },
+  {
+    name: 'double slash in key (path style)',
+    target: '/b//k',
+    host: 'localhost',
+    expect: { kind: 'custom', bucket: 'b', key: '/k', operation: 'GetObject' },
+  },
+  {
+    name: 'double slash in key (virtual style)',
+    target: '//k',
+    host: 'b.s3.amazonaws.com',
+    expect: { kind: 'aws-s3', bucket: 'b', key: '/k', operation: 'GetObject' },
+  },
+  {
+    name: 'trailing slash key',
+    target: '/b/dir/',
+    host: 'localhost',
+    expect: { kind: 'custom', bucket: 'b', key: 'dir/', operation: 'GetObject' },
+  },
+  {
+    name: 'bucket only with trailing slash',
+    target: '/b/',
+    host: 'localhost',
+    expect: { kind: 'custom', bucket: 'b', key: null, operation: 'Other' },
+  },
+  {
+    name: 'bucket listing',
+    target: '/b?list-type=2&prefix=a%2F',
+    host: 'localhost',
+    expect: {
+      kind: 'custom',
+      bucket: 'b',
+      key: null,
+      operation: 'Other',
+      rawQuery: 'list-type=2&prefix=a%2F',
+    },
+  },
+  {
+    name: 'service root',
+    target: '/',
+    host: 's3.amazonaws.com',
+    expect: { kind: 'aws-s3', bucket: null, key: null, operation: 'Other' },
+  },
+  {
+    name: 'virtual bucket root',
+    target: '/?list-type=2',
+    host: 'b.s3.amazonaws.com',
+    expect: { kind: 'aws-s3', bucket: 'b', key: null, operation: 'Other' },
+  },
+  {
+    name: 'empty first segment is no bucket',
+    target: '//k',
+    host: 'localhost',
+    expect: { kind: 'custom', bucket: null, key: null, operation: 'Other' },
+  },
+  {
+    name: 'encoded slash in bucket is not a bucket Kura acts on',
+    target: '/a%2Fb/k',
+    host: 'localhost',
+    expect: { kind: 'custom', bucket: 'a/b', key: 'k', operation: 'Other' },
+  },
+  {
+    name: 'dot-dot bucket is not a bucket Kura acts on',
+    target: '/%2e%2e/k',
+    host: 'localhost',
+    expect: { kind: 'custom', bucket: '..', key: 'k', operation: 'Other' },
+  },
+  {
+    name: 'legacy bucket with upper case and underscore',
+    target: '/My_Bucket/k',
+    host: 's3.amazonaws.com',
+    expect: { kind: 'aws-s3', bucket: 'My_Bucket', key: 'k', operation: 'GetObject' },
+  },
+  {
+    name: 'access point',
+    method: 'HEAD',
+    target: '/k',
+    host: 'ap-111122223333.s3-accesspoint.us-west-2.amazonaws.com',
+    expect: { kind: 'aws-access-point', bucket: 'ap-111122223333', key: 'k', operation: 'HeadObject' },
+  },
+  {
+    name: 'MRAP',
+    target: '/k',
+    host: 'mfzwi23gnjvgw.mrap.accesspoint.s3-global.amazonaws.com',
+    expect: { kind: 'aws-mrap', bucket: 'mfzwi23gnjvgw.mrap', key: 'k', operation: 'GetObject' },
+  },
+  {
+    name: 'Express zonal',
+    method: 'PUT',
+    target: '/k',
+    host: 'b--usw2-az1--x-s3.s3express-usw2-az1.us-west-2.amazonaws.com',
+    expect: { kind: 'aws-express', bucket: 'b--usw2-az1--x-s3', key: 'k', operation: 'PutObject' },
+  },
+  {
+    name: 'Express regional, path style',
+    method: 'PUT',
+    target: '/b--usw2-az1--x-s3',
+    host: 's3express-control.us-west-2.amazonaws.com',
+    expect: { kind: 'aws-express', bucket: 'b--usw2-az1--x-s3', key: null, operation: 'Other' },
+  },
+  {
+    name: 'aws-other never names a bucket',
+    target: '/v20180820/jobs',
+    host: '111122223333.s3-control.us-east-1.amazonaws.com',
+    expect: { kind: 'aws-other', bucket: null, key: null, operation: 'Other' },
+  },
+  {
+    name: 'IPv6 custom origin',
+    method: 'DELETE',
+    target: '/b/k?versionId=v',
+    host: '[::1]:9000',
+    expect: { kind: 'custom', bucket: 'b', key: 'k', operation: 'DeleteObject' },
+  },
+  {
+    name: 'absolute-form (HTTP_PROXY)',
+    target: 'http://b.s3.amazonaws.com/k?partNumber=2',
+    host: 'b.s3.amazonaws.com',
+    expect: {
+      kind: 'aws-s3',
+      bucket: 'b',
+      key: 'k',
+      operation: 'GetObject',
+      rawPath: '/k',
+      rawQuery: 'partNumber=2',
+      absoluteForm: true,
+    },
+  },
+  {
+    name: 'absolute-form, authority differs only in case',
+    target: 'HTTP://B.S3.AMAZONAWS.COM/k',
+    host: 'b.s3.amazonaws.com',
+    expect: { kind: 'aws-s3', bucket: 'b', key: 'k', operation: 'GetObject', absoluteForm: true },
+  },
+  {
+    name: 'absolute-form without path',
+    target: 'http://localhost:9000',
+    host: 'localhost:9000',
+    expect: { kind: 'custom', bucket: null, key: null, operation: 'Other', rawPath: '/', absoluteForm: true },
+  },
+  {
+    name: 'copy',
+    method: 'PUT',
+    target: '/b/k',
+    host: 'localhost',
+    headers: ['x-amz-copy-source', 'src/k'],
+    expect: { kind: 'custom', bucket: 'b', key: 'k', operation: 'CopyObject' },
+  },
+  {
+    name: 'DeleteObjects',
+    method: 'POST',
+    target: '/b?delete',
+    host: 'localhost',
+    expect: { kind: 'custom', bucket: 'b', key: null, operation: 'DeleteObjects', rawQuery: 'delete' },
+  },
+  {
+    name: 'empty query',
+    target: '/b/k?',
+    host: 'localhost',
+    expect: { kind: 'custom', bucket: 'b', key: 'k', operation: 'GetObject', rawQuery: '' },
+  },
+];
+
+function run(method: string, target: string, headers: string[]) {
+  return parseS3Request({ method, target, headers });
+}
+
+describe('parseS3Request: accepted', () => {
+  for (const c of ok) {
+    it(c.name, () => {
+      const result = run(c.method ?? 'GET', c.target, ['Host', c.host, ...(c.headers ?? [])]);
+      assert.ok(result.ok, JSON.stringify(result));
+      const r: S3Request = result.request;
+      assert.equal(r.endpoint.kind, c.expect.kind);
+      assert.equal(r.bucket, c.expect.bucket);
+      assert.equal(r.key, c.expect.key);
+      assert.equal(r.operation.name, c.expect.operation);
+      assert.equal(r.hostHeader, c.host);
+      assert.equal(r.method, c.method ?? 'GET');
+      assert.equal(r.absoluteForm, c.expect.absoluteForm ?? false);
+      if (c.expect.rawPath !== undefined) assert.equal(r.rawPath, c.expect.rawPath);
+      const expectedQuery = c.target.includes('?') ? c.target.slice(c.target.indexOf('?') + 1) : null;
+      assert.equal(r.rawQuery, c.expect.rawQuery === undefined ? expectedQuery : c.expect.rawQuery);
+    });
+  }
+
+  it('keeps the whole model', () => {
+    const result = run('GET', '/b/k?partNumber=3&x-id=GetObject', [
+      'host',
+      'localhost:9000',
+      'Authorization',
+      `AWS4-HMAC-SHA256 Credential=AKID/20240101/us-east-1/s3/aws4_request, SignedHeaders=host;range, Signature=${SIG}`,
+      'X-Amz-Date',
+      '20240101T000000Z',
+      'Range',
+      'bytes=0-9',
+    ]);
+    assert.ok(result.ok);
+    const r = result.request;
+    assert.deepEqual(r.host, { hostname: 'localhost', port: 9000, kind: 'dns' });
+    assert.deepEqual(r.query, [
+      { name: 'partNumber', value: '3' },
+      { name: 'x-id', value: 'GetObject' },
+    ]);
+    assert.deepEqual(r.operation, { name: 'GetObject', partNumber: 3, uploadId: null, versionId: null });
+    assert.equal(r.signature.kind, 'sigv4');
+    assert.ok(r.signature.kind === 'sigv4' && r.signature.signedHeaders.has('range'));
+    assert.equal(r.rawPath, '/b/k');
+  });
+
+  it('reads a presigned URL from the decoded query', () => {
+    const query =
+      'X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKID%2F20240101%2Fus-east-1%2Fs3%2Faws4_request' +
+      `&X-Amz-Date=20240101T000000Z&X-Amz-Expires=60&X-Amz-SignedHeaders=host&X-Amz-Signature=${SIG}`;
+    const result = run('GET', `/k?${query}`, ['Host', 'b.s3.amazonaws.com']);
+    assert.ok(result.ok);
+    assert.equal(result.request.operation.name, 'GetObject');
+    const sig = result.request.signature;
+    assert.ok(sig.kind === 'sigv4' && sig.location === 'query');
+    assert.equal(sig.expiresAt?.toISOString(), '2024-01-01T00:01:00.000Z');
+  });
+});
+
+describe('parseS3Request: refused', () => {
+  const cases: [string, string, string, string[], number, string][] = [
+    ['no Host', 'GET', '/b/k', [], 400, 'InvalidRequest'],
+    ['two Host headers', 'GET', '/b/k', ['Host', 'a', 'host', 'a'], 400, 'InvalidRequest'],
+    ['two different Host headers', 'GET', '/b/k', ['Host', 'a', 'Host', 'evil'], 400, 'InvalidRequest'],
+    ['invalid Host', 'GET', '/b/k', ['Host', 'a b'], 400, 'InvalidArgument'],
+    ['Host with userinfo', 'GET', '/b/k', ['Host', 'user@s3.amazonaws.com'], 400, 'InvalidArgument'],
+    ['Host with path', 'GET', '/b/k', ['Host', 's3.amazonaws.com/evil'], 400, 'InvalidArgument'],
+    ['Host with CRLF', 'GET', '/b/k', ['Host', 's3.amazonaws.com\r\nX-Evil: 1'], 400, 'InvalidArgument'],
+    ['empty Host', 'GET', '/b/k', ['Host', ''], 400, 'InvalidArgument'],
+    ['unbracketed IPv6 Host', 'GET', '/b/k', ['Host', '::1'], 400, 'InvalidArgument'],
+    ['asterisk target', 'OPTIONS', '*', ['Host', 'localhost'], 400, 'InvalidURI'],
+    ['authority-form target', 'CONNECT', 'localhost:443', ['Host', 'localhost'], 400, 'InvalidURI'],
+    ['relative target', 'GET', 'b/k', ['Host', 'localhost'], 400, 'InvalidURI'],
+    ['fragment', 'GET', '/b/k#x', ['Host', 'localhost'], 400, 'InvalidURI'],
+    ['control character in target', 'GET', '/b/k\u0001', ['Host', 'localhost'], 400, 'InvalidURI'],
+    ['malformed percent in key', 'GET', '/b/k%ZZ', ['Host', 'localhost'], 400, 'InvalidURI'],
+    ['malformed percent in bucket', 'GET', '/b%/k', ['Host', 'localhost'], 400, 'InvalidURI'],
+    ['malformed percent, virtual style', 'GET', '/k%', ['Host', 'b.s3.amazonaws.com'], 400, 'InvalidURI'],
+    ['invalid UTF-8 in key', 'GET', '/b/%FF', ['Host', 'localhost'], 400, 'InvalidURI'],
+    ['malformed percent in query', 'GET', '/b/k?a=%G1', ['Host', 'localhost'], 400, 'InvalidURI'],
+    ['invalid UTF-8 in query', 'GET', '/b/k?%C3=1', ['Host', 'localhost'], 400, 'InvalidURI'],
+    [
+      'absolute-form authority differs from Host',
+      'GET',
+      'http://evil.example/b/k',
+      ['Host', 's3.amazonaws.com'],
+      400,
+      'InvalidRequest',
+    ],
+    [
+      'absolute-form port differs from Host',
+      'GET',
+      'http://localhost:9001/b/k',
+      ['Host', 'localhost:9000'],
+      400,
+      'InvalidRequest',
+    ],
+    ['absolute-form without Host', 'GET', 'http://localhost/b/k', [], 400, 'InvalidRequest'],
+    ['absolute-form empty authority', 'GET', 'http:///b/k', ['Host', 'localhost'], 400, 'InvalidArgument'],
+    [
+      'absolute-form userinfo',
+      'GET',
+      'http://u@localhost/b',
+      ['Host', 'u@localhost'],
+      400,
+      'InvalidArgument',
+    ],
+    ['absolute-form other scheme', 'GET', 'ftp://localhost/b', ['Host', 'localhost'], 400, 'InvalidURI'],
+  ];
+  for (const [name, method, target, headers, status, code] of cases) {
+    it(name, () => {
+      const result = run(method, target, headers);
+      assert.equal(result.ok, false, JSON.stringify(result));
+      assert.ok(!result.ok);
+      assert.equal(result.error.status, status);
+      assert.equal(result.error.code, code);
+    });
+  }
+});
