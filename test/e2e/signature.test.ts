@@ -100,14 +100,31 @@ function fieldValues(headers: readonly string[]): [string, string[]][] {
 }
 
 /**
+ * Host and Content-Length are written by the HTTP client itself (undici frames the message), so their
+ * names arrive lower-cased and Content-Length last. Field names are case-insensitive and the order of
+ * distinct fields carries no meaning (RFC 9110 §5.1, §5.3), and SigV4 signs them lower-cased and sorted;
+ * so they are compared by meaning, and every other field byte for byte.
+ */
+const FRAMING = new Set(['host', 'content-length']);
+
+function withoutFraming(headers: readonly string[]): string[] {
+  const list = endToEnd(headers);
+  const out: string[] = [];
+  for (let i = 0; i + 1 < list.length; i += 2) {
+    if (!FRAMING.has((list[i] ?? '').toLowerCase())) out.push(list[i] ?? '', list[i + 1] ?? '');
+  }
+  return out;
+}
+
+/**
  * The origin received the header list that was sent: first the same fields and values (duplicates in
- * order), then the same bytes (names' case, fields' order), hop-by-hop fields aside.
+ * order), then the same bytes (names' case, fields' order) for every field but the framing ones.
  */
 function assertHeadersAsSent(received: readonly string[], sent: readonly string[], via: string): void {
   assert.deepEqual(fieldValues(received), fieldValues(sent), `${via}: a header name or value changed`);
   assert.deepEqual(
-    endToEnd(received),
-    endToEnd(sent),
+    withoutFraming(received),
+    withoutFraming(sent),
     `${via}: the header list is not byte for byte as sent (a name's case or the fields' order changed)`,
   );
 }

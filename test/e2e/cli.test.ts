@@ -1,0 +1,148 @@
+// The `kura` command as scripts use it: output, exit codes (0 ok, 1 failure, 2 usage or config),
+// clear start-up failures, and a clean stop on SIGTERM.
+
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { KURA_BIN, spawnKura } from '../support/kura.js';
+
+const EXAMPLE = new URL('../../../config/kura.example.yaml', import.meta.url).pathname;
+let dir: string;
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'kura-cli-'));
+});
+after(() => rm(dir, { recursive: true, force: true }));
+
+function kura(args: string[], opts: { env?: NodeJS.ProcessEnv; asUser?: number } = {}) {
+  const argv = [KURA_BIN, ...args];
+  // Root may bind any port; to see a permission error, drop to an unprivileged user.
+  const [cmd, cmdArgs] =
+    opts.asUser !== undefined && process.getuid?.() === 0
+      ? [
+          'setpriv',
+          [`--reuid=${opts.asUser}`, `--regid=${opts.asUser}`, '--clear-groups', process.execPath, ...argv],
+        ]
+      : [process.execPath, argv];
+  return new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+    execFile(
+      cmd as string,
+      cmdArgs as string[],
+      { env: { PATH: process.env.PATH, ...opts.env }, timeout: 20_000 },
+      (err, stdout, stderr) =>
+        resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+test('--version prints the package version', async () => {
+  const r = await kura(['--version']);
+  assert.equal(r.code, 0);
+  assert.match(r.stdout, /^\d+\.\d+\.\d+\n$/);
+});
+
+test('--help lists the commands and shows examples', async () => {
+  const r = await kura(['--help']);
+  assert.equal(r.code, 0);
+  assert.match(r.stdout, /serve/);
+  assert.match(r.stdout, /config/);
+  assert.match(r.stdout, /Examples:/);
+  const serve = await kura(['serve', '--help']);
+  assert.match(serve.stdout, /--origin <url>/);
+});
+
+test('unknown commands and options exit 2', async () => {
+  assert.equal((await kura(['frobnicate'])).code, 2);
+  assert.equal((await kura(['serve', '--no-such-flag'])).code, 2);
+});
+
+test('config check prints the effective config of the example file', async () => {
+  const r = await kura(['config', 'check', '-c', EXAMPLE]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /http_port: 80\n/);
+  assert.match(r.stdout, /max_size: 100GiB\n/);
+  assert.match(r.stdout, /get_ttl: 1d\n/);
+});
+
+test('config check applies KURA_* variables and flags, flags last', async () => {
+  const r = await kura(['config', 'check', '--http-port', '9090', '--origin', 'http://127.0.0.1:9000'], {
+    env: { KURA_HTTP_PORT: '8080', KURA_LOG_LEVEL: 'debug' },
+  });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /http_port: 9090\n/);
+  assert.match(r.stdout, /level: debug\n/);
+  assert.match(r.stdout, /"\*": http:\/\/127\.0\.0\.1:9000\n/);
+});
+
+test('config check lists every problem and exits 2', async () => {
+  const file = join(dir, 'bad.yaml');
+  await writeFile(file, 'server:\n  http_port: abc\n  htp_port: 1\ncache:\n  max_size: lots\n');
+  const r = await kura(['config', 'check', '-c', file]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /invalid configuration \(3 problems\)/);
+  assert.match(r.stderr, /server\.http_port: "abc" is not a port/);
+  assert.match(r.stderr, /server\.htp_port: unknown field \(did you mean server\.http_port\?\)/);
+  assert.match(r.stderr, /cache\.max_size: "lots" is not a size/);
+});
+
+test('a missing or unparsable file is a config error', async () => {
+  const missing = await kura(['config', 'check', '-c', join(dir, 'nope.yaml')]);
+  assert.equal(missing.code, 2);
+  assert.match(missing.stderr, /cannot read/);
+  const file = join(dir, 'broken.yaml');
+  await writeFile(file, 'server: [unclosed\n');
+  const broken = await kura(['config', 'check', '-c', file]);
+  assert.equal(broken.code, 2);
+  assert.match(broken.stderr, /is not valid YAML/);
+});
+
+test('serve with an invalid config exits 2 before listening', async () => {
+  const r = await kura(['serve'], { env: { KURA_HTTP_PORT: 'eighty' } });
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /server\.http_port: \(from KURA_HTTP_PORT\) "eighty" is not a port/);
+});
+
+test('a port in use is a runtime failure, exit 1, saying so', async () => {
+  const busy = createServer();
+  await new Promise<void>((r) => busy.listen(0, '127.0.0.1', r));
+  const port = (busy.address() as { port: number }).port;
+  try {
+    const r = await kura([
+      'serve',
+      '--http-host',
+      '127.0.0.1',
+      '--http-port',
+      String(port),
+      '--admin-port',
+      '0',
+    ]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /already in use/);
+  } finally {
+    busy.close();
+  }
+});
+
+test('a port it may not bind says how to grant the capability or pick another port', async () => {
+  const r = await kura(
+    ['serve', '--http-host', '127.0.0.1', '--http-port', '80', '--https-port', '0', '--admin-port', '0'],
+    {
+      asUser: 65534,
+    },
+  );
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, /permission denied/);
+  assert.match(r.stderr, /cap_net_bind_service/);
+  assert.match(r.stderr, /--http-port 8080/);
+});
+
+test('serve logs one line per listener and stops cleanly on SIGTERM', async () => {
+  const k = await spawnKura(['--origin', 'http://127.0.0.1:9']);
+  assert.match(k.stderr(), /"msg":"kura \d+\.\d+\.\d+ listening"/);
+  assert.equal(await k.stop(), 0);
+  assert.match(k.stderr(), /"msg":"stopped"/);
+});
