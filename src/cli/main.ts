@@ -142,12 +142,8 @@ async function runServer(config: KuraConfig, io: MainIO): Promise<number> {
     io.err(`kura: ${(err as Error).message}\n`);
     return EXIT.failure;
   }
-  const overrides = Object.entries(config.upstream.overrides).map(([k, o]) => `${k} -> ${o.url}`);
-  log.info(`kura ${VERSION} listening`, {
-    http: `http://${kura.http.address}:${kura.http.port}`,
-    upstream: overrides.length > 0 ? overrides : config.upstream.allow,
-  });
-  await new Promise<void>((resolve) => {
+  // Signal handlers go in before the `listening` line: whoever waits for that line may signal at once.
+  const stopped = new Promise<void>((resolve) => {
     const stop = (signal: NodeJS.Signals) => {
       log.info('stopping', { signal });
       process.once(signal, () => process.exit(EXIT.failure));
@@ -156,6 +152,12 @@ async function runServer(config: KuraConfig, io: MainIO): Promise<number> {
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
+  const overrides = Object.entries(config.upstream.overrides).map(([k, o]) => `${k} -> ${o.url}`);
+  log.info(`kura ${VERSION} listening`, {
+    http: `http://${kura.http.address}:${kura.http.port}`,
+    upstream: overrides.length > 0 ? overrides : config.upstream.allow,
+  });
+  await stopped;
   log.info('stopped');
   return EXIT.ok;
 }
