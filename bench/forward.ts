@@ -4,6 +4,8 @@
 //   npm run bench              ~1 minute
 //   npm run bench -- --quick   a few seconds, for a smoke run
 
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Pool } from 'undici';
@@ -64,12 +66,15 @@ async function load(url: string, path: string, concurrency: number, seconds: num
   return { requests: latencies.length, bytes, seconds: elapsed, p50: at(0.5), p99: at(0.99) };
 }
 
-const fmt = (n: number, digits = 0) => n.toFixed(digits).padStart(9);
+const fmt = (n: number, digits = 0, width = 9) => n.toFixed(digits).padStart(width);
 
 async function main(): Promise<void> {
   const origin = await startOrigin();
   const originUrl = `http://127.0.0.1:${(origin.address() as AddressInfo).port}`;
   const kura = await spawnKura(['--origin', originUrl]);
+  const bare = spawn(process.execPath, [new URL('./bare-proxy.js', import.meta.url).pathname, originUrl]);
+  const [portLine] = (await once(bare.stdout, 'data')) as [Buffer];
+  const bareUrl = `http://127.0.0.1:${Number(portLine.toString())}`;
   try {
     console.log(`forwarding overhead, ${SECONDS}s per cell, origin in memory, Kura as its own process\n`);
     console.log(
@@ -79,18 +84,22 @@ async function main(): Promise<void> {
       for (const c of CONCURRENCY) {
         const path = `/bench/${name}`;
         await load(kura.url, path, c, 0.2); // warm both pools and the JIT
+        await load(bareUrl, path, c, 0.2);
         const direct = await load(originUrl, path, c, SECONDS);
+        const viaBare = await load(bareUrl, path, c, SECONDS);
         const through = await load(kura.url, path, c, SECONDS);
         const rate = (r: Result) => r.requests / r.seconds;
+        const lat = (r: Result) => `${r.p50.toFixed(2)}/${r.p99.toFixed(2)}`.padStart(12);
         console.log(
-          `${name.padEnd(7)} ${String(c).padStart(4)} ${fmt(rate(direct))} ${fmt(rate(through))}` +
-            `      ${fmt(rate(through) / rate(direct), 2)}` +
-            `     ${fmt(direct.p50, 2)}/${direct.p99.toFixed(2).padEnd(7)}  ${fmt(through.p50, 2)}/${through.p99.toFixed(2)}`,
+          `${name.padEnd(7)} ${String(c).padStart(4)} ${fmt(rate(direct), 0, 8)}${fmt(rate(viaBare), 0, 8)}` +
+            `${fmt(rate(through), 0, 8)}         ${fmt(rate(through) / rate(direct), 2, 8)}   ${fmt(rate(through) / rate(viaBare), 2, 8)}` +
+            `   ${lat(direct)}${lat(viaBare)}${lat(through)}`,
         );
       }
     }
   } finally {
     await kura.stop();
+    bare.kill('SIGTERM');
     origin.closeAllConnections();
     origin.close();
   }

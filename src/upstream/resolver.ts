@@ -8,8 +8,13 @@ import { Resolver } from 'node:dns/promises';
 
 const MIN_TTL_MS = 5_000;
 const MAX_TTL_MS = 300_000;
-/** A failed refresh keeps using the last answer for this long rather than failing requests. */
+/**
+ * Past its TTL an answer is still used for this long while a refresh runs in the background, so a slow
+ * or failing DNS server never delays or fails a connection that a recent answer can serve.
+ */
 const STALE_GRACE_MS = 600_000;
+/** One entry per host name (virtual-hosted buckets make many); the oldest go first. */
+const MAX_ENTRIES = 10_000;
 
 interface Entry {
   addresses: LookupAddress[];
@@ -37,12 +42,11 @@ export class S3Resolver {
   async resolve(hostname: string): Promise<LookupAddress[]> {
     const now = Date.now();
     let entry = this.#cache.get(hostname);
-    if (!entry || entry.expires <= now) {
-      try {
-        entry = await this.#refresh(hostname);
-      } catch (err) {
-        if (!entry || entry.expires + STALE_GRACE_MS <= now) throw err;
-      }
+    if (!entry || entry.expires + STALE_GRACE_MS <= now) {
+      entry = await this.#refresh(hostname);
+    } else if (entry.expires <= now) {
+      // A failed background refresh keeps the stale answer; the next expired use tries again.
+      this.#refresh(hostname).catch(() => {});
     }
     const start = entry.next++ % entry.addresses.length;
     return [...entry.addresses.slice(start), ...entry.addresses.slice(0, start)];
@@ -82,7 +86,10 @@ export class S3Resolver {
       ...(v6.status === 'fulfilled' ? v6.value.map((r) => ({ ...r, family: 6 })) : []),
     ];
     if (records.length === 0) {
-      throw v4.status === 'rejected' ? v4.reason : notFound(hostname);
+      const err = v4.status === 'rejected' ? v4.reason : notFound(hostname);
+      // The name is gone (NXDOMAIN), not just unreachable: forget it rather than serve it stale.
+      if ((err as NodeJS.ErrnoException).code === 'ENOTFOUND') this.#cache.delete(hostname);
+      throw err;
     }
     const ttl = Math.min(...records.map((r) => r.ttl * 1000));
     const entry: Entry = {
@@ -90,7 +97,9 @@ export class S3Resolver {
       expires: Date.now() + Math.min(MAX_TTL_MS, Math.max(MIN_TTL_MS, ttl)),
       next: this.#cache.get(hostname)?.next ?? 0,
     };
+    this.#cache.delete(hostname);
     this.#cache.set(hostname, entry);
+    if (this.#cache.size > MAX_ENTRIES) this.#cache.delete(this.#cache.keys().next().value as string);
     return entry;
   }
 }

@@ -1,7 +1,9 @@
 // A real DNS server for tests: UDP on 127.0.0.1, answering A and AAAA queries from a table, with the wire
 // format encoded by hand (RFC 1035 §4, RFC 3596). Names not in the table get NXDOMAIN; other query types
-// for a known name get an empty NOERROR answer (NODATA). Every query is counted per name, so tests can
-// tell whether a client asked the network or answered from its cache.
+// for a known name get an empty NOERROR answer (NODATA). A name with a CNAME is answered the way a
+// recursive server answers (S3 names are CNAMEs): the CNAME chain, then the final name's records. Every
+// query is counted per name, so tests can tell whether a client asked the network or answered from its
+// cache; queries of a type listed in `drop` are counted and never answered, as during an outage.
 //
 // Answers carry no SOA record, so resolvers have nothing to cache a negative answer by.
 
@@ -12,8 +14,12 @@ import { isIPv4, isIPv6 } from 'node:net';
 export interface DnsRecords {
   A?: string[];
   AAAA?: string[];
+  /** Another name in the table whose records answer for this one. */
+  CNAME?: string;
   /** Seconds; default 60. */
   ttl?: number;
+  /** Query types to leave unanswered (the client times out). */
+  drop?: ('A' | 'AAAA')[];
 }
 
 export interface DnsQuery {
@@ -36,6 +42,7 @@ export interface TestDnsServer {
 }
 
 const TYPE_A = 1;
+const TYPE_CNAME = 5;
 const TYPE_AAAA = 28;
 const CLASS_IN = 1;
 const RCODE_FORMERR = 1;
@@ -103,25 +110,55 @@ function answer(msg: Buffer, table: Record<string, DnsRecords>, log: DnsQuery[])
   if (opcode !== 0) return Buffer.concat([header(id, flags, RCODE_NOTIMP, 1, 0), q.raw]);
 
   const name = normalise(q.name);
-  log.push({ name, type: q.type === TYPE_A ? 'A' : q.type === TYPE_AAAA ? 'AAAA' : String(q.type) });
-  const entry = Object.hasOwn(table, name) ? table[name] : undefined;
+  const type = q.type === TYPE_A ? 'A' : q.type === TYPE_AAAA ? 'AAAA' : String(q.type);
+  log.push({ name, type });
+  let entry = Object.hasOwn(table, name) ? table[name] : undefined;
   if (!entry) return Buffer.concat([header(id, flags, RCODE_NXDOMAIN, 1, 0), q.raw]);
+  if ((type === 'A' || type === 'AAAA') && entry.drop?.includes(type)) return null;
 
-  const ttl = entry.ttl ?? 60;
-  const rdatas: Buffer[] = [];
-  if (q.qclass === CLASS_IN && q.type === TYPE_A) for (const a of entry.A ?? []) rdatas.push(ipv4Bytes(a));
-  if (q.qclass === CLASS_IN && q.type === TYPE_AAAA) for (const a of entry.AAAA ?? []) rdatas.push(ipv6Bytes(a));
-
-  const answers = rdatas.map((rdata) => {
-    const rr = Buffer.alloc(12);
-    rr.writeUInt16BE(0xc00c, 0); // name: pointer to the question's name, which starts at offset 12
-    rr.writeUInt16BE(q.type, 2);
-    rr.writeUInt16BE(CLASS_IN, 4);
-    rr.writeUInt32BE(ttl, 6);
-    rr.writeUInt16BE(rdata.length, 10);
-    return Buffer.concat([rr, rdata]);
-  });
+  const answers: Buffer[] = [];
+  // The first owner is the question's name, which starts at offset 12: a compression pointer to it.
+  let owner: Buffer = Buffer.from([0xc0, 0x0c]);
+  const seen = new Set([name]);
+  while (entry?.CNAME !== undefined && q.type !== TYPE_CNAME) {
+    const target = normalise(entry.CNAME);
+    answers.push(record(owner, TYPE_CNAME, entry.ttl ?? 60, encodeName(target)));
+    owner = encodeName(target);
+    entry = seen.has(target) || !Object.hasOwn(table, target) ? undefined : table[target];
+    seen.add(target);
+  }
+  if (entry && q.qclass === CLASS_IN) {
+    const ttl = entry.ttl ?? 60;
+    if (q.type === TYPE_A)
+      for (const a of entry.A ?? []) answers.push(record(owner, q.type, ttl, ipv4Bytes(a)));
+    if (q.type === TYPE_AAAA) {
+      for (const a of entry.AAAA ?? []) answers.push(record(owner, q.type, ttl, ipv6Bytes(a)));
+    }
+    if (q.type === TYPE_CNAME && entry.CNAME !== undefined) {
+      answers.push(record(owner, q.type, ttl, encodeName(normalise(entry.CNAME))));
+    }
+  }
   return Buffer.concat([header(id, flags, 0, 1, answers.length), q.raw, ...answers]);
+}
+
+function record(owner: Buffer, type: number, ttl: number, rdata: Buffer): Buffer {
+  const fixed = Buffer.alloc(10);
+  fixed.writeUInt16BE(type, 0);
+  fixed.writeUInt16BE(CLASS_IN, 2);
+  fixed.writeUInt32BE(ttl, 4);
+  fixed.writeUInt16BE(rdata.length, 8);
+  return Buffer.concat([owner, fixed, rdata]);
+}
+
+function encodeName(name: string): Buffer {
+  const labels = name === '' ? [] : name.split('.');
+  return Buffer.concat([
+    ...labels.map((label) => {
+      const bytes = Buffer.from(label, 'latin1');
+      return Buffer.concat([Buffer.from([bytes.length]), bytes]);
+    }),
+    Buffer.from([0]),
+  ]);
 }
 
 function header(id: number, queryFlags: number, rcode: number, qdcount: number, ancount: number): Buffer {
@@ -180,6 +217,6 @@ function ipv6Bytes(address: string): Buffer {
   const after = [...(rest === undefined ? [] : groups(rest)), ...tail];
   const zeros = new Array<number>(8 - before.length - after.length).fill(0);
   const out = Buffer.alloc(16);
-  [...before, ...zeros, ...after].forEach((g, i) => out.writeUInt16BE(g, i * 2));
+  for (const [i, g] of [...before, ...zeros, ...after].entries()) out.writeUInt16BE(g, i * 2);
   return out;
 }
