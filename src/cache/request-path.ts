@@ -4,6 +4,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { KuraConfig } from '../config/schema.js';
 import { methodNotAllowed, upstreamRefused } from '../s3/errors.js';
+import { redactTarget } from '../s3/redact.js';
 import { parseS3Request } from '../s3/request.js';
 import type { S3ErrorSpec } from '../s3/types.js';
 import type { AccessLog, Logger } from '../telemetry/log.js';
@@ -50,7 +51,7 @@ export function createRequestHandler(deps: RequestPathDeps) {
         remote: socket.remoteAddress ?? '',
         method: req.method ?? '',
         host: req.headers.host ?? '',
-        path: req.url ?? '',
+        path: redactTarget(req.url ?? ''),
         operation: facts.operation,
         status: outcome.status,
         bytesIn: socket.bytesRead - bytesIn,
@@ -74,7 +75,7 @@ async function serve(
   const refuse = (error: S3ErrorSpec): Outcome => {
     replyError(res, error, {
       requestId,
-      resource: req.url ?? '',
+      resource: (req.url ?? '').split('?')[0],
       head: req.method === 'HEAD',
       hasBody: hasRequestBody(req.rawHeaders),
     });

@@ -11,7 +11,7 @@ import {
 import type { AddressInfo, Socket } from 'node:net';
 import { newRequestId } from '../cache/reply.js';
 import type { KuraConfig } from '../config/schema.js';
-import { badRequest, headersTooLarge, methodNotAllowed, renderS3Error } from '../s3/errors.js';
+import { badRequest, headersTooLarge, invalidUri, methodNotAllowed, renderS3Error } from '../s3/errors.js';
 import type { S3ErrorSpec } from '../s3/types.js';
 import type { Logger } from '../telemetry/log.js';
 
@@ -51,6 +51,8 @@ function clientErrorAnswer(err: NodeJS.ErrnoException): S3ErrorSpec | null {
     case 'ECONNRESET':
     case 'EPIPE':
       return null;
+    case 'HPE_INVALID_URL':
+      return invalidUri();
     case 'HPE_HEADER_OVERFLOW':
       return headersTooLarge();
     case 'HPE_INVALID_METHOD': {

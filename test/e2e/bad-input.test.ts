@@ -54,6 +54,7 @@ describe('malformed requests get S3-shaped errors', () => {
     ['Host with userinfo', get('/b/k', 'Host: user@127.0.0.1\r\n'), 400, 'InvalidArgument'],
     ['malformed percent-encoding', get('/b/%zz', 'Host: 127.0.0.1\r\n'), 400, 'InvalidURI'],
     ['asterisk-form', get('*', 'Host: 127.0.0.1\r\n'), 400, 'InvalidURI'],
+    ['raw non-ASCII bytes in the path', get('/b/café', 'Host: 127.0.0.1\r\n'), 400, 'InvalidURI'],
     [
       'a method S3 does not have',
       'PATCH /b/k HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n',
