@@ -51,6 +51,13 @@ async function aws(...args: string[]): Promise<string> {
   return stdout;
 }
 
+/** The CLI talking to the origin itself, with Kura as its HTTP proxy (absolute-form requests). */
+async function awsViaProxy(...args: string[]): Promise<string> {
+  const proxyEnv = { ...env, AWS_ENDPOINT_URL_S3: origin.url, HTTP_PROXY: kura.url, http_proxy: kura.url };
+  const { stdout } = await run('aws', ['--endpoint-url', origin.url, ...args], { env: proxyEnv });
+  return stdout;
+}
+
 test('aws s3 cp up and down a 20 MiB file through Kura', async () => {
   const data = randomBytes(20 * 2 ** 20);
   await writeFile(join(dir, 'up.bin'), data);
@@ -72,4 +79,28 @@ test('aws s3 cp up and down a 20 MiB file through Kura', async () => {
   );
   const listing = await aws('s3', 'ls', `s3://${DEFAULT_BUCKET}/cli/`);
   assert.match(listing, /20971520 a file\+name\.bin/);
+});
+
+test('with HTTP_PROXY pointing at Kura, the CLI absolute-form requests go through untouched', async () => {
+  const data = randomBytes(3 * 2 ** 20 + 7);
+  await writeFile(join(dir, 'proxy.bin'), data);
+  const url = `s3://${DEFAULT_BUCKET}/proxied/obj.bin`;
+  const before = kura.access.length;
+  await awsViaProxy('s3', 'cp', '--only-show-errors', join(dir, 'proxy.bin'), url);
+  await awsViaProxy('s3', 'cp', '--only-show-errors', url, join(dir, 'proxy-down.bin'));
+  assert.ok((await readFile(join(dir, 'proxy-down.bin'))).equals(data));
+  const logged = kura.access.slice(before);
+  assert.ok(
+    logged.some((r) => r.operation === 'PutObject' && r.path.startsWith(`${origin.url}/`)),
+    'absolute-form PUT',
+  );
+  assert.ok(
+    logged.some((r) => r.operation === 'GetObject' && r.status === 200),
+    'absolute-form GET',
+  );
+  const atOrigin = origin.requests.filter((r) => r.rawUrl.includes('/proxied/'));
+  assert.ok(
+    atOrigin.every((r) => r.rawUrl.startsWith('/') && r.verdict === 'ok'),
+    'origin-form, valid signatures',
+  );
 });
