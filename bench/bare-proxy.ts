@@ -5,7 +5,6 @@
 
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { pipeline } from 'node:stream/promises';
 import { Agent, type Dispatcher } from 'undici';
 
 const origin = process.argv[2] as string;
@@ -20,7 +19,9 @@ const server = createServer(async (req, res) => {
       responseHeaders: 'raw',
     });
     res.writeHead(up.statusCode, up.headers as unknown as string[]);
-    await pipeline(up.body, res);
+    up.body.on('error', () => res.destroy());
+    res.on('close', () => up.body.destroy());
+    up.body.pipe(res);
   } catch {
     res.destroy();
   }

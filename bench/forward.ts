@@ -76,9 +76,14 @@ async function main(): Promise<void> {
   const [portLine] = (await once(bare.stdout, 'data')) as [Buffer];
   const bareUrl = `http://127.0.0.1:${Number(portLine.toString())}`;
   try {
-    console.log(`forwarding overhead, ${SECONDS}s per cell, origin in memory, Kura as its own process\n`);
     console.log(
-      'object  conc   direct req/s    kura req/s   kura/direct   direct p50/p99 ms   kura p50/p99 ms',
+      `forwarding overhead, ${SECONDS} s per cell; origin in memory; each proxy in its own process`,
+    );
+    console.log('bare = the least a Node proxy does (bench/bare-proxy.ts): the cost of any Node.js hop\n');
+    console.log(
+      `${'object'.padEnd(7)} ${'conc'.padStart(4)}${'req/s: direct'.padStart(15)}${'bare'.padStart(8)}` +
+        `${'kura'.padStart(8)}${'kura/direct'.padStart(13)}${'kura/bare'.padStart(11)}` +
+        `${'p50/p99 ms: direct'.padStart(22)}${'bare'.padStart(14)}${'kura'.padStart(14)}`,
     );
     for (const [name] of Object.entries(SIZES)) {
       for (const c of CONCURRENCY) {
@@ -89,11 +94,11 @@ async function main(): Promise<void> {
         const viaBare = await load(bareUrl, path, c, SECONDS);
         const through = await load(kura.url, path, c, SECONDS);
         const rate = (r: Result) => r.requests / r.seconds;
-        const lat = (r: Result) => `${r.p50.toFixed(2)}/${r.p99.toFixed(2)}`.padStart(12);
+        const lat = (r: Result) => `${r.p50.toFixed(2)}/${r.p99.toFixed(2)}`.padStart(14);
         console.log(
-          `${name.padEnd(7)} ${String(c).padStart(4)} ${fmt(rate(direct), 0, 8)}${fmt(rate(viaBare), 0, 8)}` +
-            `${fmt(rate(through), 0, 8)}         ${fmt(rate(through) / rate(direct), 2, 8)}   ${fmt(rate(through) / rate(viaBare), 2, 8)}` +
-            `   ${lat(direct)}${lat(viaBare)}${lat(through)}`,
+          `${name.padEnd(7)} ${String(c).padStart(4)}${fmt(rate(direct), 0, 15)}${fmt(rate(viaBare), 0, 8)}` +
+            `${fmt(rate(through), 0, 8)}${fmt(rate(through) / rate(direct), 2, 13)}` +
+            `${fmt(rate(through) / rate(viaBare), 2, 11)}        ${lat(direct)}${lat(viaBare)}${lat(through)}`,
         );
       }
     }

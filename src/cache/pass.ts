@@ -1,13 +1,14 @@
 // The pass state: forward the client's request to S3 untouched and stream S3's answer back, with
 // back-pressure both ways, so memory stays bounded whatever the body size (DESIGN.md invariant 5).
 
+import type { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { pipeline } from 'node:stream/promises';
 import type { S3Request } from '../s3/types.js';
 import { type UpstreamClient, upstreamFailure } from '../upstream/client.js';
 import { hasRequestBody, requestHeadersForUpstream, responseHeadersForClient } from '../upstream/headers.js';
 import type { Route } from '../upstream/route.js';
 import { replyError } from './reply.js';
+import { sendBody } from './send-body.js';
 
 export interface Exchange {
   req: IncomingMessage;
@@ -15,8 +16,8 @@ export interface Exchange {
   s3: S3Request;
   route: Route;
   requestId: string;
-  /** Aborted when the client goes away, which aborts the upstream request with it. */
-  signal: AbortSignal;
+  /** Emits 'abort' when the client goes away, which aborts the upstream request with it. */
+  signal: EventEmitter;
 }
 
 export interface PassOptions {
@@ -70,7 +71,7 @@ export async function pass(ex: Exchange, opts: PassOptions): Promise<Outcome> {
     responseHeadersForClient(upstreamRes.headers),
   );
   try {
-    await pipeline(upstreamRes.body, res);
+    await sendBody(upstreamRes.body, res);
     return { status: upstreamRes.status };
   } catch (err) {
     // Headers are sent: the only honest signal left is a broken connection, never a short 200.

@@ -1,6 +1,7 @@
 // The life of one request: parse it as S3, choose where it may go, then run the state that serves it.
 // Every request ends in exactly one access-log line.
 
+import { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { KuraConfig } from '../config/schema.js';
 import { methodNotAllowed, upstreamRefused } from '../s3/errors.js';
@@ -31,16 +32,18 @@ export function createRequestHandler(deps: RequestPathDeps) {
     const socket = req.socket;
     const bytesIn = socket.bytesRead;
     const bytesOut = socket.bytesWritten;
-    const aborter = new AbortController();
+    // Emits 'abort' when the client goes away; undici takes an EventEmitter as its abort signal, which
+    // costs less than an AbortController on every request.
+    const clientGone = new EventEmitter();
     const closed = new Promise<void>((resolve) =>
       res.on('close', () => {
-        if (!res.writableFinished) aborter.abort();
+        if (!res.writableFinished) clientGone.emit('abort');
         resolve();
       }),
     );
     const facts = { operation: 'Other', upstream: null as string | null };
 
-    const served = serve(deps, req, res, requestId, aborter.signal, facts).catch((err: Error): Outcome => {
+    const served = serve(deps, req, res, requestId, clientGone, facts).catch((err: Error): Outcome => {
       deps.log.error('request failed', { requestId, error: err.stack ?? err.message });
       res.destroy();
       return { status: 500, error: err.message };
@@ -69,7 +72,7 @@ async function serve(
   req: IncomingMessage,
   res: ServerResponse,
   requestId: string,
-  signal: AbortSignal,
+  signal: EventEmitter,
   facts: { operation: string; upstream: string | null },
 ): Promise<Outcome> {
   const refuse = (error: S3ErrorSpec): Outcome => {

@@ -1,5 +1,6 @@
 // Connections to S3 and to overrides: undici pools with keep-alive, one dispatcher per way of connecting.
 
+import type { EventEmitter } from 'node:events';
 import type { Readable } from 'node:stream';
 import { Agent, type Dispatcher, errors } from 'undici';
 import type { KuraConfig } from '../config/schema.js';
@@ -15,7 +16,8 @@ export interface UpstreamRequest {
   /** Flat `[name, value, …]`, Host included: undici sends it as given instead of its own. */
   headers: string[];
   body: Readable | null;
-  signal: AbortSignal;
+  /** An AbortSignal, or an EventEmitter that emits 'abort' (undici accepts both). */
+  signal: AbortSignal | EventEmitter;
 }
 
 export interface UpstreamResponse {
