@@ -3,7 +3,9 @@
 
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer as createHttpServer, get } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -153,4 +155,35 @@ test('serve logs one line per listener and stops cleanly on SIGTERM', async () =
   assert.match(k.stderr(), /"msg":"kura \d+\.\d+\.\d+ listening"/);
   assert.equal(await k.stop(), 0);
   assert.match(k.stderr(), /"msg":"stopped"/);
+});
+
+test('SIGTERM lets a request in flight finish, then exits 0', async () => {
+  const slow = createHttpServer((_req, res) => {
+    res.writeHead(200, { 'content-length': 6 });
+    res.write('slow');
+    setTimeout(() => res.end('ok'), 700);
+  });
+  await new Promise<void>((r) => slow.listen(0, '127.0.0.1', r));
+  const k = await spawnKura(['--origin', `http://127.0.0.1:${(slow.address() as { port: number }).port}`]);
+  try {
+    const body = new Promise<string>((resolve, reject) => {
+      get(`${k.url}/b/k`, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => {
+          text += c;
+          if (text === 'slow') k.child.kill('SIGTERM');
+        });
+        res.on('end', () => resolve(text));
+        res.on('error', reject);
+      }).on('error', reject);
+    });
+    assert.equal(await body, 'slowok', 'the response in flight completed');
+    const code = k.child.exitCode ?? ((await once(k.child, 'exit')) as [number | null])[0];
+    assert.equal(code, 0);
+  } finally {
+    await k.stop();
+    slow.closeAllConnections();
+    slow.close();
+  }
 });
