@@ -97,7 +97,8 @@ async function serve(
   }
   facts.upstream = route.route.origin;
 
-  // Only the pass state exists until the read cache lands; hit, revalidate and fill join it here.
+  // The state that serves the request. Requests are passed to S3; this is where hit, revalidate and
+  // fill are chosen instead when the cache answers.
   return pass(
     { req, res, s3, route: route.route, requestId, signal },
     { upstream: deps.upstream, identify: deps.config.upstream.identify },
