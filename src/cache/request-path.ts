@@ -67,6 +67,10 @@ export function createRequestHandler(deps: RequestPathDeps) {
   };
 }
 
+function expectsContinue(req: IncomingMessage): boolean {
+  return req.headers.expect?.toLowerCase() === '100-continue';
+}
+
 async function serve(
   deps: RequestPathDeps,
   req: IncomingMessage,
@@ -96,6 +100,9 @@ async function serve(
     return refuse(upstreamRefused(s3.host.hostname));
   }
   facts.upstream = route.route.origin;
+  // The client waits for leave to send its body. S3's own verdict would come only after Kura forwards
+  // the request, and undici cannot send `Expect`, so the leave is Kura's once its own checks pass.
+  if (expectsContinue(req)) res.writeContinue();
 
   // The state that serves the request. Requests are passed to S3; this is where hit, revalidate and
   // fill are chosen instead when the cache answers.

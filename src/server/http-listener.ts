@@ -32,6 +32,9 @@ export function createHttpListener(config: KuraConfig['server'], handler: Handle
     },
     handler,
   );
+  // Without this listener Node answers `100 Continue` at once; with it the handler decides, so a request
+  // Kura refuses is answered before the client sends its body.
+  server.on('checkContinue', handler);
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
     const error = clientErrorAnswer(err);
     log.debug('client error', { code: err.code, message: err.message, remote: socket.remoteAddress });

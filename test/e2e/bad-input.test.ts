@@ -256,3 +256,47 @@ async function freePort(): Promise<number> {
   await new Promise<void>((r) => s.close(() => r()));
   return port;
 }
+
+describe('Expect: 100-continue', () => {
+  test('a refused upload is answered before the client sends its body', async () => {
+    const res = await rawExchange(
+      kura.port,
+      'PUT /b/k HTTP/1.1\r\nHost: example.com\r\nContent-Length: 1000000\r\nExpect: 100-continue\r\n\r\n',
+    );
+    assert.equal(res?.status, 403, 'the first answer is the refusal, not 100 Continue');
+    assert.equal(errorCode(res?.body ?? ''), 'AccessDenied');
+  });
+
+  test('an accepted upload gets 100 Continue, then S3 answers', async () => {
+    const body = Buffer.alloc(100_000, 3);
+    const signed = await signRequest(kura.url, {
+      method: 'PUT',
+      path: s3Path(DEFAULT_BUCKET, 'continued'),
+      body,
+    });
+    const status = await new Promise<number[]>((resolve, reject) => {
+      const seen: number[] = [];
+      const req = request({
+        host: '127.0.0.1',
+        port: kura.port,
+        method: 'PUT',
+        path: signed.rawUrl,
+        headers: [...signed.headers, 'Expect', '100-continue'],
+        setHost: false,
+        agent: false,
+      });
+      req.on('continue', () => {
+        seen.push(100);
+        req.end(body);
+      });
+      req.on('response', (r) => {
+        seen.push(r.statusCode ?? 0);
+        r.resume();
+        r.on('end', () => resolve(seen));
+      });
+      req.on('error', reject);
+    });
+    assert.deepEqual(status, [100, 200]);
+    assert.equal(origin.requests.at(-1)?.bodyBytes, body.length);
+  });
+});
