@@ -50,20 +50,8 @@ before(async () => {
   // measures Kura and not an origin's disk. It stops reading for a second mid-upload.
   origin = createServer((req, res) => {
     if (req.method === 'PUT') {
-      const h = createHash('sha256');
-      let bytes = 0;
-      let paused = false;
-      req.on('data', (c: Buffer) => {
-        h.update(c);
-        bytes += c.length;
-        if (!paused && bytes >= SIZE / 2) {
-          paused = true;
-          req.pause();
-          setTimeout(() => req.resume(), 1_000);
-        }
-      });
-      req.on('end', () => {
-        uploaded = { bytes, sha256: h.digest('hex') };
+      readSlowly(req, true).then((got) => {
+        uploaded = got;
         res.writeHead(200, { etag: '"put"' }).end();
       });
       return;
@@ -120,28 +108,34 @@ function exchange(
         headers: { host: '127.0.0.1', 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD', 'content-length': length },
       },
       (res) => {
-        const h = createHash('sha256');
-        let bytes = 0;
-        let paused = false;
-        res.on('data', (c: Buffer) => {
-          h.update(c);
-          bytes += c.length;
-          if (slowReader && !paused && bytes >= SIZE / 2) {
-            paused = true;
-            res.pause();
-            setTimeout(() => res.resume(), 1_000);
-          }
-        });
-        res.on('end', () =>
-          res.statusCode === 200
-            ? resolve({ bytes, sha256: h.digest('hex') })
-            : reject(new Error(`${res.statusCode}`)),
+        readSlowly(res, slowReader).then(
+          (got) => (res.statusCode === 200 ? resolve(got) : reject(new Error(`${res.statusCode}`))),
+          reject,
         );
-        res.on('error', reject);
       },
     );
     req.on('error', reject);
     if (body) body.pipe(req);
     else req.end();
+  });
+}
+
+/** Reads a stream to its end, hashing it; when `pause` is set, stops reading for a second halfway. */
+function readSlowly(stream: Readable, pause: boolean): Promise<{ bytes: number; sha256: string }> {
+  return new Promise((resolve, reject) => {
+    const h = createHash('sha256');
+    let bytes = 0;
+    let paused = !pause;
+    stream.on('data', (c: Buffer) => {
+      h.update(c);
+      bytes += c.length;
+      if (!paused && bytes >= SIZE / 2) {
+        paused = true;
+        stream.pause();
+        setTimeout(() => stream.resume(), 1_000);
+      }
+    });
+    stream.on('end', () => resolve({ bytes, sha256: h.digest('hex') }));
+    stream.on('error', reject);
   });
 }
