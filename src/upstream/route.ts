@@ -21,21 +21,40 @@ function hostKey(host: HostPort): string {
   return host.kind === 'ipv6' ? `[${host.hostname}]` : host.hostname;
 }
 
+interface OverrideTable {
+  exact: Map<string, Override>;
+  /** `.suffix` keys, longest first, so the first match is the most specific. */
+  suffixes: [string, Override][];
+  any: Override | null;
+}
+
+/** Built once per config (the config object is immutable), not on every request. */
+const tables = new WeakMap<Record<string, Override>, OverrideTable>();
+
+function overrideTable(overrides: Record<string, Override>): OverrideTable {
+  let table = tables.get(overrides);
+  if (!table) {
+    const entries = Object.entries(overrides).map(([k, v]) => [k.toLowerCase(), v] as const);
+    table = {
+      exact: new Map(entries.filter(([k]) => !k.startsWith('*'))),
+      suffixes: entries
+        .filter(([k]) => k.startsWith('*.'))
+        .map(([k, v]): [string, Override] => [k.slice(1), v])
+        .sort(([a], [b]) => b.length - a.length),
+      any: entries.find(([k]) => k === '*')?.[1] ?? null,
+    };
+    tables.set(overrides, table);
+  }
+  return table;
+}
+
 /** Most specific first: host:port, host, the longest matching *.suffix, then *. */
 export function findOverride(host: HostPort, overrides: Record<string, Override>): Override | null {
-  const entries = Object.entries(overrides).map(([k, v]) => [k.toLowerCase(), v] as const);
-  const lookup = new Map(entries);
+  const table = overrideTable(overrides);
   const name = hostKey(host);
-  const exact = (host.port !== null && lookup.get(`${name}:${host.port}`)) || lookup.get(name);
+  const exact = (host.port !== null && table.exact.get(`${name}:${host.port}`)) || table.exact.get(name);
   if (exact) return exact;
-  let best: { suffix: string; override: Override } | null = null;
-  for (const [key, override] of entries) {
-    if (!key.startsWith('*.')) continue;
-    const suffix = key.slice(1);
-    if (host.hostname.endsWith(suffix) && (!best || suffix.length > best.suffix.length))
-      best = { suffix, override };
-  }
-  return best?.override ?? lookup.get('*') ?? null;
+  return table.suffixes.find(([suffix]) => host.hostname.endsWith(suffix))?.[1] ?? table.any;
 }
 
 export function matchesHostPattern(hostname: string, pattern: string): 'exact' | 'wildcard' | null {
