@@ -31,7 +31,14 @@ export interface Outcome {
   error?: string;
 }
 
-export async function pass(ex: Exchange, opts: PassOptions): Promise<Outcome> {
+/** `xCache` is set on GetObject and HeadObject answers, which the cache could have served. */
+export async function pass(
+  ex: Exchange,
+  opts: PassOptions,
+  xCache?: 'BYPASS',
+  /** The request body, when Kura had to read it first (DeleteObjects, for the keys it names). */
+  readBody?: Buffer,
+): Promise<Outcome> {
   const { req, res, s3 } = ex;
   const withBody = hasRequestBody(req.rawHeaders);
   const reply = {
@@ -52,7 +59,7 @@ export async function pass(ex: Exchange, opts: PassOptions): Promise<Outcome> {
       method: s3.method,
       path: s3.rawQuery === null ? s3.rawPath : `${s3.rawPath}?${s3.rawQuery}`,
       headers: headers.headers,
-      body: withBody ? req : null,
+      body: readBody ?? (withBody ? req : null),
       signal: ex.signal,
     });
   } catch (err) {
@@ -65,11 +72,9 @@ export async function pass(ex: Exchange, opts: PassOptions): Promise<Outcome> {
     return { status: failure.status, error: `${failure.code}: ${failure.message}` };
   }
 
-  res.writeHead(
-    upstreamRes.status,
-    upstreamRes.statusText || undefined,
-    responseHeadersForClient(upstreamRes.headers),
-  );
+  const responseHeaders = responseHeadersForClient(upstreamRes.headers);
+  if (xCache) responseHeaders.push('x-cache', xCache);
+  res.writeHead(upstreamRes.status, upstreamRes.statusText || undefined, responseHeaders);
   try {
     await sendBody(upstreamRes.body, res);
     return { status: upstreamRes.status };

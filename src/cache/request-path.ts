@@ -12,11 +12,16 @@ import type { AccessLog, Logger } from '../telemetry/log.js';
 import type { UpstreamClient } from '../upstream/client.js';
 import { hasRequestBody } from '../upstream/headers.js';
 import { routeRequest } from '../upstream/route.js';
-import { type Outcome, pass } from './pass.js';
+import type { Cache } from './cache.js';
+import { changesObjects, writeThrough } from './invalidate.js';
+import { type Exchange, type Outcome, type PassOptions, pass } from './pass.js';
+import { readPath } from './read-path.js';
 import { newRequestId, replyError } from './reply.js';
 
 export interface RequestPathDeps {
   config: KuraConfig;
+  /** null runs Kura as a plain forwarder. */
+  cache: Cache | null;
   upstream: UpstreamClient;
   log: Logger;
   access: AccessLog;
@@ -104,10 +109,22 @@ async function serve(
   // the request, and undici cannot send `Expect`, so the leave is Kura's once its own checks pass.
   if (expectsContinue(req)) res.writeContinue();
 
-  // The state that serves the request. Requests are passed to S3; this is where hit, revalidate and
-  // fill are chosen instead when the cache answers.
-  return pass(
-    { req, res, s3, route: route.route, requestId, signal },
-    { upstream: deps.upstream, identify: deps.config.upstream.identify },
-  );
+  const ex: Exchange = { req, res, s3, route: route.route, requestId, signal };
+  const opts: PassOptions = { upstream: deps.upstream, identify: deps.config.upstream.identify };
+  const cache = deps.cache;
+  if (cache === null) return pass(ex, opts);
+  const op = s3.operation.name;
+  if (op === 'GetObject' || op === 'HeadObject') {
+    try {
+      return await readPath(ex, opts, cache);
+    } catch (err) {
+      // Invariant 4: the cache can fail, the request cannot. A GET or HEAD has no body: ask S3 afresh.
+      if (res.headersSent || res.destroyed) throw err;
+      deps.log.warn('cache failed; request passed to S3', { requestId, error: (err as Error).message });
+      cache.stats.bypass('cache-error');
+      return pass(ex, opts, 'BYPASS');
+    }
+  }
+  if (changesObjects(op)) return writeThrough(ex, opts, cache);
+  return pass(ex, opts);
 }

@@ -130,6 +130,15 @@ export const schema = {
     get_ttl: duration(86_400_000, 'how long a GET answer is served without asking S3'),
     head_ttl: duration(60_000, 'how long a HEAD answer is served without asking S3'),
     rules: optionalText('path of the cache rules file (globs over bucket/key)'),
+    stale_if_error: duration(
+      0,
+      'how long past its TTL an entry may still be served when S3 answers 5xx or cannot be reached; 0 never',
+    ),
+    fetch_merge_gap: size(
+      2 ** 20,
+      'missing chunk runs closer than this are fetched from S3 as one range (re-reading the cached gap)',
+      { max: 1024 * 2 ** 20 },
+    ),
   },
   upstream: {
     allow: list(['*.amazonaws.com'], 'hosts Kura may reach, besides every override', hostPattern),

@@ -15,7 +15,7 @@ export interface UpstreamRequest {
   path: string;
   /** Flat `[name, value, …]`, Host included: undici sends it as given instead of its own. */
   headers: string[];
-  body: Readable | null;
+  body: Readable | Buffer | null;
   /** An AbortSignal, or an EventEmitter that emits 'abort' (undici accepts both). */
   signal: AbortSignal | EventEmitter;
 }

@@ -3,7 +3,11 @@
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Cache } from '../../src/cache/cache.js';
 import { buildConfig, type Setting } from '../../src/config/load.js';
 import { startKura } from '../../src/server/kura.js';
 import { type AccessRecord, createLogger } from '../../src/telemetry/log.js';
@@ -15,12 +19,19 @@ export interface TestKura {
   port: number;
   /** Every access-log record, in the order requests ended. */
   access: AccessRecord[];
+  /** The instance's cache: its counters, stores and volume. */
+  cache: Cache;
+  /** The volume directory (a fresh temporary one unless `cache.dir` was given; removed on close then). */
+  dir: string;
   close(): Promise<void>;
 }
 
 /** Settings as `path: value`, like the YAML file flattened; `upstream.overrides` replaces the default. */
 export async function startTestKura(opts: { origin?: string; settings?: Record<string, unknown> } = {}) {
+  const ownDir = opts.settings?.['cache.dir'] === undefined;
+  const dir = ownDir ? mkdtempSync(join(tmpdir(), 'kura-volume-')) : String(opts.settings?.['cache.dir']);
   const raw: Record<string, unknown> = {
+    'cache.dir': dir,
     'server.http_host': '127.0.0.1',
     'server.http_port': 0,
     'server.https_port': 0,
@@ -40,7 +51,12 @@ export async function startTestKura(opts: { origin?: string; settings?: Record<s
     url: `http://127.0.0.1:${kura.http.port}`,
     port: kura.http.port,
     access,
-    close: () => kura.close(1_000),
+    cache: kura.cache,
+    dir,
+    close: async () => {
+      await kura.close(1_000);
+      if (ownDir) rmSync(dir, { recursive: true, force: true });
+    },
   };
   return result;
 }
@@ -56,6 +72,8 @@ export interface KuraProcess {
 
 /** Runs `kura serve` with the given flags on an ephemeral loopback port; resolves once it listens. */
 export async function spawnKura(args: string[], env: NodeJS.ProcessEnv = {}): Promise<KuraProcess> {
+  const ownDir = !args.includes('--cache-dir') && env.KURA_CACHE_DIR === undefined;
+  const dir = ownDir ? mkdtempSync(join(tmpdir(), 'kura-volume-')) : null;
   const child = spawn(
     process.execPath,
     [
@@ -69,6 +87,7 @@ export async function spawnKura(args: string[], env: NodeJS.ProcessEnv = {}): Pr
       '0',
       '--admin-port',
       '0',
+      ...(dir ? ['--cache-dir', dir] : []),
       ...args,
     ],
     { env: { ...process.env, KURA_LOG_ACCESS: 'off', ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
@@ -97,9 +116,12 @@ export async function spawnKura(args: string[], env: NodeJS.ProcessEnv = {}): Pr
     url: `http://127.0.0.1:${port}`,
     stderr: () => err,
     async stop() {
-      if (child.exitCode !== null) return child.exitCode;
-      child.kill('SIGTERM');
-      const [code] = (await once(child, 'exit')) as [number | null];
+      let code = child.exitCode;
+      if (code === null) {
+        child.kill('SIGTERM');
+        [code] = (await once(child, 'exit')) as [number | null];
+      }
+      if (dir) rmSync(dir, { recursive: true, force: true });
       return code;
     },
   };

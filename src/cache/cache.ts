@@ -1,0 +1,133 @@
+// The cache of one instance: the shared volume's stores, the RAM tier, in-flight fetches, the rules
+// and the counters, opened together at start-up.
+
+import { RulesFile } from '../config/rules.js';
+import type { KuraConfig } from '../config/schema.js';
+import type { S3Request } from '../s3/types.js';
+import { ChunkStore } from '../store/chunks.js';
+import { RecordStore } from '../store/records.js';
+import type { ObjectKey, ObjectRecord, ObjectVersion } from '../store/types.js';
+import { openVolume, type Volume } from '../store/volume.js';
+import type { Logger } from '../telemetry/log.js';
+import type { Route } from '../upstream/route.js';
+import type { SinkTarget } from './chunk-sink.js';
+import { Inflight } from './inflight.js';
+import { RamTier } from './ram-tier.js';
+import { CacheStats } from './stats.js';
+
+export class Cache {
+  readonly stats = new CacheStats();
+  readonly inflight = new Inflight();
+  readonly chunks: ChunkStore;
+  readonly records: RecordStore;
+  readonly ram: RamTier;
+
+  private constructor(
+    readonly volume: Volume,
+    readonly rules: RulesFile,
+    readonly log: Logger,
+    /** Missing runs closer than this many bytes are fetched as one. */
+    readonly mergeGap: number,
+    /** Longest wait for another request's fetch before asking S3 itself. */
+    readonly waitMs: number,
+    ramSize: number,
+  ) {
+    this.chunks = new ChunkStore(volume, (path, reason) => {
+      this.stats.corruptChunks += 1;
+      log.warn('corrupt chunk removed; served from S3 instead', { path, reason });
+    });
+    this.records = new RecordStore(volume);
+    this.ram = new RamTier(ramSize);
+  }
+
+  static async open(config: KuraConfig, log: Logger): Promise<Cache> {
+    const c = config.cache;
+    const volume = await openVolume({ dir: c.dir, chunkSize: c.chunk_size });
+    if (volume.configuredChunkSizeIgnored) {
+      log.warn('cache.chunk_size differs from the volume; the volume keeps its own', {
+        volume: volume.chunkSize,
+        configured: c.chunk_size,
+      });
+    }
+    const rules = await RulesFile.open(
+      c.rules,
+      { getTtl: c.get_ttl, headTtl: c.head_ttl, staleIfError: c.stale_if_error },
+      log,
+    );
+    return new Cache(volume, rules, log, c.fetch_merge_gap, config.upstream.first_byte_timeout, c.ram_size);
+  }
+
+  sinkTarget(version: ObjectVersion, versionId: string, record: ObjectRecord, ram: boolean): SinkTarget {
+    return {
+      chunks: this.chunks,
+      inflight: this.inflight,
+      stats: this.stats,
+      log: this.log,
+      ram: ram ? this.ram : null,
+      version,
+      versionId,
+      size: record.size,
+      chunkSize: this.volume.chunkSize,
+      codec: record.codec,
+      sniff: null,
+    };
+  }
+
+  /** The object changed under this version: drop the record if it still names it, and its bytes. */
+  async forget(version: ObjectVersion): Promise<void> {
+    try {
+      await this.records.update(version, (current) => (current?.etag === version.etag ? null : undefined));
+    } catch (err) {
+      this.log.warn('could not drop a changed object record', {
+        key: version.key,
+        error: (err as Error).message,
+      });
+    }
+    this.dropVersionData(version);
+  }
+
+  /** Drops a version's chunks in the background: nothing reaches them once no record names the ETag. */
+  dropVersionData(version: ObjectVersion): void {
+    this.ram.deletePrefix(`${versionIdOf(version)}/`);
+    this.chunks.removeVersion(version).catch((err: Error) => {
+      this.log.debug('could not remove an old version', { key: version.key, error: err.message });
+    });
+  }
+
+  /** A write through Kura changed the object: forget everything about it. */
+  async invalidate(key: ObjectKey): Promise<void> {
+    this.stats.invalidations += 1;
+    try {
+      await this.records.remove(key);
+    } catch (err) {
+      this.log.warn('could not drop an object record after a write', {
+        key: key.key,
+        error: (err as Error).message,
+      });
+    }
+    this.ram.deletePrefix(`${objectIdOf(key)}\n`);
+    await this.chunks.removeObject(key).catch(() => {});
+  }
+
+  close(): void {
+    this.rules.close();
+  }
+}
+
+export function objectIdOf(k: ObjectKey): string {
+  return `${k.namespace}\n${k.bucket}\n${k.key}`;
+}
+
+export function versionIdOf(v: ObjectVersion): string {
+  return `${objectIdOf(v)}\n${v.etag}`;
+}
+
+/**
+ * Which bucket namespace a request reaches: AWS buckets share one global namespace whatever endpoint
+ * names them (access points are per region), while an override is its own store.
+ */
+export function namespaceOf(s3: S3Request, route: Route): string {
+  if (route.via !== 's3') return route.origin;
+  if (s3.endpoint.kind === 'aws-access-point') return `aws-ap:${s3.endpoint.region ?? ''}`;
+  return 'aws';
+}

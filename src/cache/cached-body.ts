@@ -1,0 +1,268 @@
+// Serving a byte range of one version from its chunks: plan which cells are on the volume, in RAM, or
+// on their way from another request; then stream them in order, fetching from S3 whatever is missing.
+
+import type { ServerResponse } from 'node:http';
+import { headerValue } from '../s3/headers.js';
+import type { ObjectRecord, ObjectVersion } from '../store/types.js';
+import type { UpstreamResponse } from '../upstream/client.js';
+import type { Cache } from './cache.js';
+import { ChunkSink } from './chunk-sink.js';
+import { settleWithin } from './inflight.js';
+import { askS3, discard } from './origin-fetch.js';
+import type { Exchange, PassOptions } from './pass.js';
+import { parseContentRange } from './record-headers.js';
+
+export interface BodyJob {
+  ex: Exchange;
+  opts: PassOptions;
+  cache: Cache;
+  record: ObjectRecord;
+  version: ObjectVersion;
+  versionId: string;
+  /** Whether the rule lets this object into the RAM tier. */
+  ram: boolean;
+  /**
+   * Whether Kura may ask S3 for other bytes than the client asked for: the Range is not signed and the
+   * request is not a `partNumber` GET. Otherwise a missing byte means forwarding the client's request.
+   */
+  flexible: boolean;
+  /** The client sent no conditionals, so Kura may add If-Match. */
+  mayAddConditionals: boolean;
+}
+
+export type CellState = 'cached' | 'pending' | 'missing';
+
+export interface Plan {
+  /** Inclusive byte positions. */
+  start: number;
+  end: number;
+  cells: { index: number; state: CellState }[];
+}
+
+export function cellLength(record: ObjectRecord, chunkSize: number, index: number): number {
+  return Math.min(chunkSize, record.size - index * chunkSize);
+}
+
+export async function planRange(job: BodyJob, start: number, end: number): Promise<Plan> {
+  const cs = job.cache.volume.chunkSize;
+  const first = Math.floor(start / cs);
+  const last = Math.floor(end / cs);
+  const cells: Plan['cells'] = [];
+  for (let index = first; index <= last; index++) cells.push({ index, state: 'missing' });
+  await Promise.all(
+    cells.map(async (cell) => {
+      const cellStart = cell.index * cs;
+      const from = Math.max(start, cellStart) - cellStart;
+      const to = Math.min(end + 1, cellStart + cellLength(job.record, cs, cell.index)) - cellStart;
+      const id = `${job.versionId}/${cell.index}`;
+      const inRam = job.cache.ram.get(id);
+      if (inRam && coveringPiece(inRam.pieces, from, to)) {
+        cell.state = 'cached';
+      } else if (job.cache.inflight.chunkWritten(id)) {
+        cell.state = 'pending';
+      } else {
+        const extents = await job.cache.chunks.probe(
+          job.version,
+          cell.index,
+          cellLength(job.record, cs, cell.index),
+        );
+        cell.state = extents.some((e) => e.start <= from && e.end >= to) ? 'cached' : 'missing';
+      }
+    }),
+  );
+  return { start, end, cells };
+}
+
+export function missingCells(plan: Plan): number {
+  return plan.cells.filter((c) => c.state === 'missing').length;
+}
+
+function coveringPiece(pieces: readonly { start: number; bytes: Buffer }[], from: number, to: number) {
+  return pieces.find((p) => p.start <= from && p.start + p.bytes.length >= to);
+}
+
+/** Bytes `[from, to)` of a cell from RAM or the volume, or null when they are not there (or corrupt). */
+async function cachedSlice(job: BodyJob, index: number, from: number, to: number): Promise<Buffer | null> {
+  const { cache } = job;
+  const id = `${job.versionId}/${index}`;
+  const pending = cache.inflight.chunkWritten(id);
+  if (pending) {
+    cache.stats.coalesced += 1;
+    await settleWithin(pending, cache.waitMs);
+  }
+  let content = cache.ram.get(id);
+  let piece = content && coveringPiece(content.pieces, from, to);
+  if (piece) cache.stats.ramHits += 1;
+  else {
+    content = (await cache.chunks.read(job.version, index)) ?? undefined;
+    piece = content && coveringPiece(content.pieces, from, to);
+    if (content?.full && job.ram) cache.ram.set(id, content);
+  }
+  return piece ? piece.bytes.subarray(from - piece.start, to - piece.start) : null;
+}
+
+/** A run of cells to fetch with one ranged request: from `first` to `last`, inclusive. */
+export interface Run {
+  first: number;
+  last: number;
+}
+
+/** Missing cells from position `i` on, merged across cached gaps smaller than the merge gap. */
+export function runFrom(plan: Plan, i: number, chunkSize: number, mergeGap: number): Run {
+  const cells = plan.cells;
+  const first = (cells[i] as { index: number }).index;
+  let last = first;
+  let gap = 0;
+  for (let j = i + 1; j < cells.length; j++) {
+    const cell = cells[j] as Plan['cells'][number];
+    if (cell.state === 'missing') {
+      if (gap > 0 && gap > mergeGap) break;
+      last = cell.index;
+      gap = 0;
+    } else {
+      gap += chunkSize;
+      if (gap > mergeGap) break;
+    }
+  }
+  return { first, last };
+}
+
+export type RunFetch =
+  | { kind: 'ok'; res: UpstreamResponse; start: number; end: number }
+  | { kind: 'changed' }
+  | { kind: 'answer'; res: UpstreamResponse }
+  | { kind: 'failed'; error: import('../s3/types.js').S3ErrorSpec | null };
+
+/** Asks S3 for a run of cells of this version: `Range` on the grid and `If-Match` on the ETag. */
+export async function fetchRun(job: BodyJob, run: Run): Promise<RunFetch> {
+  const cs = job.cache.volume.chunkSize;
+  const start = run.first * cs;
+  const end = Math.min((run.last + 1) * cs, job.record.size) - 1;
+  const asked = await askS3(job.ex, job.opts, { range: `bytes=${start}-${end}`, ifMatch: job.record.etag });
+  if (!asked.ok) return { kind: 'failed', error: asked.error };
+  const res = asked.res;
+  if (res.status === 412) {
+    discard(res);
+    return { kind: 'changed' };
+  }
+  const cr = parseContentRange(headerValue(res.headers, 'content-range'));
+  const exact = res.status === 206 && cr !== null && cr.start === start && cr.end === end;
+  if (exact && cr.size === job.record.size && headerValue(res.headers, 'etag') === job.record.etag) {
+    return { kind: 'ok', res, start, end };
+  }
+  if (res.status === 206 || res.status === 200) {
+    // S3 answered other bytes than asked for: the object is not the one the record describes.
+    discard(res);
+    return { kind: 'changed' };
+  }
+  return { kind: 'answer', res };
+}
+
+/**
+ * Streams bytes `plan.start..plan.end` to the client; the response head is already sent. `first` is a
+ * fetch already made for the first missing run (made before the head, so a 412 could still change the
+ * answer). Throws when the answer cannot be completed: the caller cuts the connection.
+ */
+export async function streamPlan(job: BodyJob, plan: Plan, first: { run: Run; fetched: RunFetch } | null) {
+  const { cache, ex } = job;
+  const cs = cache.volume.chunkSize;
+  let pos = plan.start;
+  let i = 0;
+  while (pos <= plan.end) {
+    const cell = plan.cells[i] as Plan['cells'][number];
+    const cellStart = cell.index * cs;
+    const upto = Math.min(plan.end, cellStart + cellLength(job.record, cs, cell.index) - 1);
+    if (cell.state !== 'missing') {
+      const slice = await cachedSlice(job, cell.index, pos - cellStart, upto - cellStart + 1);
+      if (slice) {
+        await write(ex.res, slice);
+        cache.stats.bytesFromCache += slice.length;
+        pos = upto + 1;
+        i += 1;
+        continue;
+      }
+      cell.state = 'missing';
+    }
+    if (!job.flexible) {
+      await forwardRest(job, pos, plan.end);
+      return;
+    }
+    const run = first?.run.first === cell.index ? first.run : runFrom(plan, i, cs, cache.mergeGap);
+    const fetched = first?.run.first === cell.index ? first.fetched : await fetchRun(job, run);
+    if (fetched.kind !== 'ok') {
+      if (fetched.kind === 'answer') discard(fetched.res);
+      if (fetched.kind === 'changed') await cache.forget(job.version);
+      throw new Error(`fetching missing bytes: ${fetched.kind}`);
+    }
+    const stop = Math.min(plan.end, fetched.end);
+    await pump(job, fetched.res, fetched.start, pos, stop);
+    pos = stop + 1;
+    while (i < plan.cells.length && (plan.cells[i] as { index: number }).index <= run.last) i += 1;
+  }
+}
+
+/** A byte went missing after the head was sent, and the Range is signed: the client's own request again. */
+async function forwardRest(job: BodyJob, pos: number, end: number): Promise<void> {
+  const asked = await askS3(job.ex, job.opts, job.mayAddConditionals ? { ifMatch: job.record.etag } : {});
+  if (!asked.ok) throw new Error(`refetching: ${asked.error?.code ?? 'client gone'}`);
+  const res = asked.res;
+  const cr = parseContentRange(headerValue(res.headers, 'content-range'));
+  const bodyStart = res.status === 206 && cr ? cr.start : 0;
+  const sameVersion = headerValue(res.headers, 'etag') === job.record.etag;
+  if ((res.status !== 200 && res.status !== 206) || !sameVersion || bodyStart > pos) {
+    discard(res);
+    if (res.status === 412 || !sameVersion) await job.cache.forget(job.version);
+    throw new Error(`refetching: S3 answered ${res.status}`);
+  }
+  await pump(job, res, bodyStart, pos, end);
+}
+
+/**
+ * Reads an S3 body that starts at object offset `bodyStart`: every byte goes to the chunk sink, and bytes
+ * `from..to` also to the client. Stops reading once the client has its bytes and the body ends.
+ */
+async function pump(job: BodyJob, res: UpstreamResponse, bodyStart: number, from: number, to: number) {
+  const { cache } = job;
+  const length = Number(headerValue(res.headers, 'content-length') ?? Number.NaN);
+  const sink = new ChunkSink(
+    cache.sinkTarget(job.version, job.versionId, job.record, job.ram),
+    bodyStart,
+    length,
+  );
+  let offset = bodyStart;
+  let complete = false;
+  try {
+    for await (const data of res.body as AsyncIterable<Buffer>) {
+      sink.write(data);
+      const a = Math.max(from, offset);
+      const b = Math.min(to + 1, offset + data.length);
+      if (b > a) {
+        await write(job.ex.res, data.subarray(a - offset, b - offset));
+        cache.stats.bytesFromOrigin += b - a;
+      }
+      offset += data.length;
+    }
+    complete = offset - bodyStart === length;
+    if (offset <= to) throw new Error('S3 ended the body early');
+  } finally {
+    await sink.finish(complete);
+  }
+}
+
+/** Writes with back-pressure; rejects when the client has gone. */
+export function write(res: ServerResponse, data: Buffer): Promise<void> {
+  if (res.destroyed) return Promise.reject(new Error('the client closed the connection'));
+  if (res.write(data)) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const onDrain = () => {
+      res.off('close', onClose);
+      resolve();
+    };
+    const onClose = () => {
+      res.off('drain', onDrain);
+      reject(new Error('the client closed the connection'));
+    };
+    res.once('drain', onDrain);
+    res.once('close', onClose);
+  });
+}

@@ -1,0 +1,175 @@
+// The fill writer: bytes of an S3 answer, as they stream to the client, are cut on the chunk grid and
+// committed to the volume. A chunk is committed only when every byte of it arrived; the client is never
+// held back by the disk: when too many commits are outstanding, caching of this answer stops instead.
+
+import type { ChunkStore } from '../store/chunks.js';
+import { chooseCodec } from '../store/compression.js';
+import type { Codec, ObjectVersion } from '../store/types.js';
+import type { Logger } from '../telemetry/log.js';
+import type { Inflight } from './inflight.js';
+import type { RamTier } from './ram-tier.js';
+import type { CacheStats } from './stats.js';
+
+/** Commits in flight before the disk counts as too slow for this answer: bounds memory per connection. */
+const MAX_PENDING_COMMITS = 4;
+
+export interface SinkTarget {
+  chunks: ChunkStore;
+  inflight: Inflight;
+  stats: CacheStats;
+  log: Logger;
+  /** null when the rule keeps this object out of RAM. */
+  ram: RamTier | null;
+  version: ObjectVersion;
+  /** Prefix of every chunk id of this version (RAM tier and in-flight keys). */
+  versionId: string;
+  size: number;
+  chunkSize: number;
+  codec: Codec;
+  /** Sniff the first bytes to decide the codec when the answer starts at byte 0 (record's codec undecided). */
+  sniff: { key: string; contentType: string | null; contentEncoding: string | null } | null;
+  /** Told once when sniffing changed the codec, so the record can keep it. */
+  onCodec?: (codec: Codec) => void;
+}
+
+export class ChunkSink {
+  readonly #t: SinkTarget;
+  /** Object offset of the next byte expected. */
+  #pos: number;
+  readonly #end: number;
+  #cell = -1;
+  #cellFrom = 0;
+  #buf: Buffer | null = null;
+  #filled = 0;
+  #pending = new Set<Promise<void>>();
+  #releases = new Map<number, () => void>();
+  #abandoned = false;
+  #codec: Codec;
+  #sniffing: Promise<Codec> | null = null;
+
+  /** Expects `length` bytes starting at object offset `start`. */
+  constructor(target: SinkTarget, start: number, length: number) {
+    this.#t = target;
+    this.#pos = start;
+    this.#end = start + length;
+    this.#codec = target.codec;
+    if (length <= 0) return;
+    const first = Math.floor(start / target.chunkSize);
+    const last = Math.floor((this.#end - 1) / target.chunkSize);
+    for (let i = first; i <= last; i++) {
+      const release = target.inflight.claimChunk(`${target.versionId}/${i}`);
+      if (release) this.#releases.set(i, release);
+    }
+  }
+
+  get abandoned(): boolean {
+    return this.#abandoned;
+  }
+
+  write(data: Buffer): void {
+    let offset = 0;
+    while (!this.#abandoned && offset < data.length && this.#pos < this.#end) {
+      const cs = this.#t.chunkSize;
+      const cell = Math.floor(this.#pos / cs);
+      if (cell !== this.#cell) this.#openCell(cell);
+      const buf = this.#buf as Buffer;
+      const take = Math.min(data.length - offset, buf.length - this.#filled, this.#end - this.#pos);
+      data.copy(buf, this.#filled, offset, offset + take);
+      this.#filled += take;
+      this.#pos += take;
+      offset += take;
+      if (this.#filled === buf.length) this.#commitCell(buf.length);
+    }
+  }
+
+  /** The answer ended: a complete one commits its trailing partial chunk, a cut one drops it. */
+  async finish(complete: boolean): Promise<void> {
+    if (!this.#abandoned && this.#buf !== null && this.#filled > 0) {
+      if (complete && this.#pos === this.#end) this.#commitCell(this.#filled);
+    }
+    this.#buf = null;
+    await Promise.all(this.#pending);
+    for (const release of this.#releases.values()) release();
+    this.#releases.clear();
+  }
+
+  /** Stops caching this answer; waiters on its chunks are let go (they will fetch for themselves). */
+  abandon(): void {
+    if (this.#abandoned) return;
+    this.#abandoned = true;
+    this.#buf = null;
+    this.#t.stats.fillsAbandoned += 1;
+    for (const release of this.#releases.values()) release();
+    this.#releases.clear();
+  }
+
+  #openCell(cell: number): void {
+    const cs = this.#t.chunkSize;
+    const cellStart = cell * cs;
+    const cellLength = Math.min(cs, this.#t.size - cellStart);
+    this.#cell = cell;
+    this.#cellFrom = this.#pos - cellStart;
+    // The buffer holds from the first byte this answer brings to the cell's end or the answer's end.
+    const until = Math.min(cellStart + cellLength, this.#end);
+    this.#buf = Buffer.allocUnsafe(until - this.#pos);
+    this.#filled = 0;
+  }
+
+  #commitCell(length: number): void {
+    if (this.#pending.size >= MAX_PENDING_COMMITS) {
+      this.#t.log.debug('fill abandoned: disk slower than the client', { object: this.#t.versionId });
+      this.abandon();
+      return;
+    }
+    const t = this.#t;
+    const cell = this.#cell;
+    const bytes = (this.#buf as Buffer).subarray(0, length);
+    const piece = { start: this.#cellFrom, bytes };
+    const cellLength = Math.min(t.chunkSize, t.size - cell * t.chunkSize);
+    this.#buf = null;
+    this.#cell = -1;
+    const commit = (async () => {
+      try {
+        const codec = await this.#codecFor(cell, bytes);
+        const written = await t.chunks.write(t.version, cell, cellLength, [piece], codec);
+        t.stats.bytesStoredRaw += written.rawBytes;
+        t.stats.bytesStoredOnDisk += written.storedBytes;
+        if (written.rawBytes > 0) t.stats.chunksWritten += 1;
+        const id = `${t.versionId}/${cell}`;
+        if (piece.start === 0 && bytes.length === cellLength && t.ram) {
+          t.ram.set(id, { index: cell, full: true, pieces: [piece] });
+        } else {
+          t.ram?.delete(id);
+        }
+      } catch (err) {
+        t.stats.writeErrors += 1;
+        t.log.warn('chunk write failed; the answer is still served', {
+          object: t.versionId,
+          chunk: cell,
+          error: (err as Error).message,
+        });
+      } finally {
+        this.#releases.get(cell)?.();
+        this.#releases.delete(cell);
+      }
+    })();
+    this.#pending.add(commit);
+    void commit.then(() => this.#pending.delete(commit));
+  }
+
+  /** Cell 0 of an answer from byte 0 decides the codec from its first bytes; later cells wait for that. */
+  #codecFor(cell: number, bytes: Buffer): Promise<Codec> {
+    const sniff = this.#t.sniff;
+    if (sniff && this.#sniffing === null && cell === 0 && this.#codec === 'lz4') {
+      this.#sniffing = chooseCodec({ enabled: true, ...sniff, firstBytes: bytes.subarray(0, 4100) }).then(
+        (codec) => {
+          if (codec !== this.#codec) this.#t.onCodec?.(codec);
+          this.#codec = codec;
+          return codec;
+        },
+        () => this.#codec,
+      );
+    }
+    return this.#sniffing ?? Promise.resolve(this.#codec);
+  }
+}

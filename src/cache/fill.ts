@@ -1,0 +1,144 @@
+// The fill state's second half: S3 answered the client's request; the answer streams to the client
+// while its bytes are cut into chunks and its headers become (or refresh) the object record.
+
+import { headerValue } from '../s3/headers.js';
+import { chooseCodec } from '../store/compression.js';
+import type { Codec, ObjectRecord } from '../store/types.js';
+import type { UpstreamResponse } from '../upstream/client.js';
+import { responseHeadersForClient } from '../upstream/headers.js';
+import { versionIdOf } from './cache.js';
+import { write } from './cached-body.js';
+import { ChunkSink } from './chunk-sink.js';
+import { relay } from './origin-fetch.js';
+import type { Outcome } from './pass.js';
+import type { ReadJob } from './read-path.js';
+import { type AnswerFacts, newRecord, readAnswer, wantsChecksums } from './record-headers.js';
+
+export async function fillFromAnswer(
+  job: ReadJob,
+  old: ObjectRecord | null,
+  res: UpstreamResponse,
+  recordWritten?: () => void,
+): Promise<Outcome> {
+  const { cache, ex } = job;
+  if (res.status === 404 && old !== null) await cache.forget({ ...job.key, etag: old.etag });
+  if (res.status !== 200 && res.status !== 206) return relay(ex, res, 'MISS');
+  const facts = readAnswer(res.status, res.headers, job.method);
+  if (typeof facts === 'string') {
+    cache.stats.bypass(facts === 'no-store' ? 'response-no-store' : 'cache-error');
+    return relay(ex, res, 'MISS');
+  }
+  cache.stats.misses += 1;
+  const contentType = headerValue(res.headers, 'content-type') ?? null;
+  const contentEncoding = headerValue(res.headers, 'content-encoding') ?? null;
+  const codec = await chooseCodec({
+    enabled: job.rule.compress,
+    key: job.key.key,
+    contentType,
+    contentEncoding,
+    firstBytes: null,
+  });
+  const now = Date.now();
+  let replaced: string | null = null;
+  const recorded = cache.records
+    .update(job.key, (current) => {
+      const next = mergeAnswer(job, current, facts, res.status, codec, now);
+      if (next !== undefined && current !== null && current.etag !== facts.etag) replaced = current.etag;
+      return next;
+    })
+    .then(
+      () => {
+        if (replaced !== null) cache.dropVersionData({ ...job.key, etag: replaced });
+      },
+      (err: Error) => cache.log.warn('object record not written', { key: job.key.key, error: err.message }),
+    )
+    .finally(() => recordWritten?.());
+
+  const headers = responseHeadersForClient(res.headers);
+  headers.push('x-cache', 'MISS');
+  ex.res.writeHead(res.status, res.statusText || undefined, headers);
+  if (job.method === 'HEAD' || facts.range === null) {
+    res.body.resume();
+    ex.res.end();
+    await recorded;
+    return { status: res.status };
+  }
+
+  const version = { ...job.key, etag: facts.etag };
+  const length = facts.range.end - facts.range.start + 1;
+  const sink = new ChunkSink(
+    {
+      ...cache.sinkTarget(
+        version,
+        versionIdOf(version),
+        { size: facts.size, codec } as ObjectRecord,
+        job.rule.ram,
+      ),
+      sniff:
+        facts.range.start === 0 && codec === 'lz4'
+          ? { key: job.key.key, contentType, contentEncoding }
+          : null,
+      onCodec: (chosen: Codec) => {
+        cache.records
+          .update(job.key, (c) => (c?.etag === facts.etag ? { ...c, codec: chosen } : undefined))
+          .catch(() => {});
+      },
+    },
+    facts.range.start,
+    length,
+  );
+  let received = 0;
+  try {
+    for await (const data of res.body as AsyncIterable<Buffer>) {
+      sink.write(data);
+      received += data.length;
+      cache.stats.bytesFromOrigin += data.length;
+      await write(ex.res, data);
+    }
+    ex.res.end();
+    return { status: res.status };
+  } catch (err) {
+    ex.res.destroy();
+    return { status: res.status, error: `body: ${(err as Error).message}` };
+  } finally {
+    await sink.finish(received === length);
+  }
+}
+
+/** The record after this answer: the same version refreshed, or a new version replacing the old. */
+function mergeAnswer(
+  job: ReadJob,
+  current: ObjectRecord | null,
+  facts: AnswerFacts,
+  status: number,
+  codec: Codec,
+  now: number,
+): ObjectRecord | undefined {
+  let next: ObjectRecord;
+  if (current !== null && current.etag === facts.etag) {
+    next = { ...current, size: facts.size, headers: facts.headers };
+    if (facts.lastModified !== null) next.lastModified = facts.lastModified;
+  } else {
+    // Another request may have recorded a newer version meanwhile: never go back in time.
+    if (current !== null && isNewer(current.lastModified, facts.lastModified)) return undefined;
+    next = newRecord(job.key, facts, { source: job.method === 'HEAD' ? 'head' : 'get', codec, now });
+  }
+  if (job.method === 'GET') next.validatedGet = now;
+  else next.validatedHead = now;
+  if (job.part === null && status === 200 && wantsChecksums(job.ex.req.rawHeaders)) {
+    next.checksums = facts.checksums;
+  }
+  if (job.part !== null && facts.range !== null) {
+    next.parts = {
+      ...next.parts,
+      [String(job.part)]: { start: facts.range.start, end: facts.range.end, status },
+    };
+    if (facts.partsCount !== null) next.partsCount = facts.partsCount;
+  }
+  return next;
+}
+
+function isNewer(a: string | null, b: string | null): boolean {
+  if (a === null || b === null) return false;
+  return Date.parse(a) > Date.parse(b);
+}

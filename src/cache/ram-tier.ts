@@ -1,0 +1,60 @@
+// The RAM tier: decoded chunks of hot objects, bounded by bytes, least recently used first out.
+// It is consulted only once freshness is decided (DESIGN.md invariant 3): it saves disk reads, never
+// a question to S3.
+
+import type { ChunkContent } from '../store/types.js';
+
+export class RamTier {
+  readonly #capacity: number;
+  // A Map iterates in insertion order: re-inserting on use makes its first entry the least recent.
+  readonly #entries = new Map<string, ChunkContent>();
+  #bytes = 0;
+
+  constructor(capacityBytes: number) {
+    this.#capacity = capacityBytes;
+  }
+
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  get(id: string): ChunkContent | undefined {
+    const content = this.#entries.get(id);
+    if (content === undefined) return undefined;
+    this.#entries.delete(id);
+    this.#entries.set(id, content);
+    return content;
+  }
+
+  set(id: string, content: ChunkContent): void {
+    const size = sizeOf(content);
+    // One chunk larger than a tenth of the tier would push out too much of the hot set at once.
+    if (size > this.#capacity / 10) return;
+    this.delete(id);
+    this.#entries.set(id, content);
+    this.#bytes += size;
+    for (const [oldest, old] of this.#entries) {
+      if (this.#bytes <= this.#capacity) break;
+      this.#entries.delete(oldest);
+      this.#bytes -= sizeOf(old);
+    }
+  }
+
+  delete(id: string): void {
+    const old = this.#entries.get(id);
+    if (old === undefined) return;
+    this.#entries.delete(id);
+    this.#bytes -= sizeOf(old);
+  }
+
+  /** Drops every chunk whose id starts with `prefix` (a version or an object). */
+  deletePrefix(prefix: string): void {
+    for (const id of this.#entries.keys()) if (id.startsWith(prefix)) this.delete(id);
+  }
+}
+
+function sizeOf(content: ChunkContent): number {
+  let n = 0;
+  for (const piece of content.pieces) n += piece.bytes.length;
+  return n;
+}

@@ -1,0 +1,379 @@
+// The read path of GetObject and HeadObject, as a few named states (DESIGN.md §2):
+//   lookup      → which rule, bypass or not, which record
+//   hit         → fresh record: answer from it, fetching only missing chunks when the Range allows
+//   revalidate  → stale record: the client's own request, with If-None-Match, decides
+//   fill        → no usable record: the client's request goes to S3 untouched; its answer is cached
+//   pass        → not cacheable: forwarded and relayed, counted by reason
+
+import type { EffectiveRule } from '../config/rules.js';
+import { bypassReason, requestWantsRevalidation } from '../s3/cacheable.js';
+import {
+  type Conditionals,
+  evaluateConditionals,
+  hasConditionals,
+  readConditionals,
+} from '../s3/conditionals.js';
+import { renderS3Error } from '../s3/errors.js';
+import type { ObjectKey, ObjectRecord, ObjectVersion } from '../store/types.js';
+import { isStorableBucket } from '../store/volume.js';
+import type { UpstreamResponse } from '../upstream/client.js';
+import { type Cache, namespaceOf, objectIdOf, versionIdOf } from './cache.js';
+import {
+  type BodyJob,
+  fetchRun,
+  missingCells,
+  type Plan,
+  planRange,
+  type RunFetch,
+  runFrom,
+  streamPlan,
+} from './cached-body.js';
+import { fillFromAnswer } from './fill.js';
+import { settleWithin } from './inflight.js';
+import { askS3, discard, failed, relay } from './origin-fetch.js';
+import { type Exchange, type Outcome, type PassOptions, pass } from './pass.js';
+import { isRangeHeaderSigned, type RangeRequest, rangeRequestOf } from './range-request.js';
+import { headersFromRecord, wantsChecksums } from './record-headers.js';
+
+export interface ReadJob {
+  ex: Exchange;
+  opts: PassOptions;
+  cache: Cache;
+  key: ObjectKey;
+  rule: EffectiveRule;
+  method: 'GET' | 'HEAD';
+  part: number | null;
+  conditionals: Conditionals;
+  now: number;
+}
+
+// ---- lookup ----------------------------------------------------------------------------------------
+
+export async function readPath(ex: Exchange, opts: PassOptions, cache: Cache): Promise<Outcome> {
+  const s3 = ex.s3;
+  const now = Date.now();
+  const reason = bypassReason(s3, ex.req.rawHeaders, new Date(now));
+  if (reason !== null) return bypass(ex, opts, cache, reason);
+  const bucket = s3.bucket as string;
+  const key = s3.key as string;
+  if (!isStorableBucket(bucket)) return bypass(ex, opts, cache, 'bucket-name');
+  const rule = cache.rules.rules.ruleFor(bucket, key);
+  if (!rule.read) return bypass(ex, opts, cache, 'rule');
+
+  const job: ReadJob = {
+    ex,
+    opts,
+    cache,
+    key: { namespace: namespaceOf(s3, ex.route), bucket, key },
+    rule,
+    method: s3.method === 'HEAD' ? 'HEAD' : 'GET',
+    part: s3.operation.partNumber,
+    conditionals: readConditionals(ex.req.rawHeaders),
+    now,
+  };
+  let record = await cache.records.read(job.key);
+  if (record === null) {
+    // Another request is bringing this object for the first time: its answer will be a fresh record.
+    const coldFill = cache.inflight.coldFill(objectIdOf(job.key));
+    if (coldFill) {
+      cache.stats.coalesced += 1;
+      await settleWithin(coldFill, cache.waitMs);
+      record = await cache.records.read(job.key);
+    }
+  }
+  if (record === null) return fill(job, null);
+  const fresh = isFresh(record, job) && !requestWantsRevalidation(ex.req.rawHeaders);
+  return job.method === 'HEAD' ? headFromRecord(job, record, fresh) : getFromRecord(job, record, fresh);
+}
+
+function bypass(
+  ex: Exchange,
+  opts: PassOptions,
+  cache: Cache,
+  reason: Parameters<Cache['stats']['bypass']>[0],
+) {
+  cache.stats.bypass(reason);
+  return pass(ex, opts, 'BYPASS');
+}
+
+/** RFC 9111 §4.2: fresh while the time since S3 last confirmed this version is below the rule's TTL. */
+export function isFresh(record: ObjectRecord, job: Pick<ReadJob, 'method' | 'rule' | 'now'>): boolean {
+  const ttl = job.method === 'HEAD' ? job.rule.headTtl : job.rule.getTtl;
+  const confirmed = lastConfirmed(record);
+  return ttl > 0 && confirmed !== null && job.now - confirmed < ttl;
+}
+
+function lastConfirmed(record: ObjectRecord): number | null {
+  const times = [record.validatedGet, record.validatedHead].filter((t): t is number => t !== null);
+  return times.length > 0 ? Math.max(...times) : null;
+}
+
+/** RFC 5861 §4: past its TTL, still servable when S3 fails, for as long as the rule allows. */
+function mayServeStale(record: ObjectRecord, job: ReadJob): boolean {
+  const ttl = job.method === 'HEAD' ? job.rule.headTtl : job.rule.getTtl;
+  const confirmed = lastConfirmed(record);
+  return job.rule.staleIfError > 0 && confirmed !== null && job.now - confirmed < ttl + job.rule.staleIfError;
+}
+
+function versionOf(job: ReadJob, record: ObjectRecord): ObjectVersion {
+  return { ...job.key, etag: record.etag };
+}
+
+// ---- hit and revalidate: GET -------------------------------------------------------------------------
+
+async function getFromRecord(job: ReadJob, record: ObjectRecord, fresh: boolean): Promise<Outcome> {
+  const { ex } = job;
+  const clientConditionals = hasConditionals(job.conditionals);
+  // Conditionals are answered from a fresh record only; a stale one cannot know (§5 of DESIGN.md).
+  if (clientConditionals && !fresh) return fill(job, record);
+  if (clientConditionals) {
+    const verdict = evaluateConditionals(job.conditionals, record, 'GET');
+    if (verdict.kind === 'not-modified') return notModified(job, record);
+    if (verdict.kind === 'precondition-failed') return preconditionFailed(job);
+    if (verdict.kind === 'forward') return fill(job, record);
+  }
+  const answer = answerShape(job, record);
+  if (answer === null) return fill(job, record);
+
+  const body: BodyJob = {
+    ex,
+    opts: job.opts,
+    cache: job.cache,
+    record,
+    version: versionOf(job, record),
+    versionId: versionIdOf(versionOf(job, record)),
+    ram: job.rule.ram,
+    flexible: job.part === null && !isRangeHeaderSigned(ex.s3.signature, ex.req.rawHeaders),
+    mayAddConditionals: !clientConditionals,
+  };
+  const plan = answer.range === null ? null : await planRange(body, answer.range.start, answer.range.end);
+  const missing = plan === null ? 0 : missingCells(plan);
+  if (missing > 0 && !body.flexible) return fill(job, record);
+  if (fresh) return serve(job, body, answer, plan, missing > 0 ? 'PARTIAL' : 'HIT', false);
+  if (missing > 0) return serve(job, body, answer, plan, 'PARTIAL', true);
+  return revalidateGet(job, body, answer, plan);
+}
+
+/** The status and byte range S3 would answer this GET (or HEAD) with, from the record; null: ask S3. */
+function answerShape(job: ReadJob, record: ObjectRecord): RangeRequest | null {
+  return rangeRequestOf(job.ex.req.rawHeaders, record, job.part);
+}
+
+async function revalidateGet(job: ReadJob, body: BodyJob, answer: RangeRequest, plan: Plan | null) {
+  const { cache } = job;
+  const record = body.record;
+  const asked = await askS3(job.ex, job.opts, conditionalOn(record));
+  if (!asked.ok) {
+    if (mayServeStale(record, job) && asked.error !== null) {
+      cache.stats.revalidations['stale-served'] += 1;
+      return serve(job, body, answer, plan, 'HIT', false);
+    }
+    cache.stats.revalidations.error += 1;
+    return failed(job.ex, asked.error);
+  }
+  const res = asked.res;
+  if (res.status === 304) {
+    discard(res);
+    cache.stats.revalidations['not-modified'] += 1;
+    confirm(job, record, 'get');
+    return serve(job, body, answer, plan, 'REVALIDATED', false);
+  }
+  return afterRevalidation(job, record, res, () => serve(job, body, answer, plan, 'HIT', false));
+}
+
+/** Revalidation answered with something else than 304: the answer decides what the client gets. */
+async function afterRevalidation(
+  job: ReadJob,
+  record: ObjectRecord,
+  res: UpstreamResponse,
+  /** null when the cached bytes do not cover the answer. */
+  serveStale: (() => Promise<Outcome>) | null,
+): Promise<Outcome> {
+  const { cache } = job;
+  if (res.status === 200 || res.status === 206) {
+    cache.stats.revalidations.changed += 1;
+    return fillFromAnswer(job, record, res);
+  }
+  if (res.status === 401 || res.status === 403) {
+    cache.stats.revalidations.denied += 1;
+    return relay(job.ex, res, 'MISS');
+  }
+  if (res.status === 404) {
+    cache.stats.revalidations.gone += 1;
+    await cache.forget(versionOf(job, record));
+    return relay(job.ex, res, 'MISS');
+  }
+  if (res.status >= 500 && serveStale !== null && mayServeStale(record, job)) {
+    discard(res);
+    cache.stats.revalidations['stale-served'] += 1;
+    return serveStale();
+  }
+  cache.stats.revalidations.error += 1;
+  return relay(job.ex, res, 'MISS');
+}
+
+function conditionalOn(record: ObjectRecord) {
+  return record.lastModified === null
+    ? { ifNoneMatch: record.etag }
+    : { ifNoneMatch: record.etag, ifModifiedSince: record.lastModified };
+}
+
+/** S3 confirmed the version to this request: the record is fresh again (not worth a write at TTL 0). */
+function confirm(job: ReadJob, record: ObjectRecord, by: 'get' | 'head'): void {
+  const ttl = by === 'get' ? job.rule.getTtl : job.rule.headTtl;
+  if (ttl === 0) return;
+  const at = Date.now();
+  job.cache.records
+    .update(job.key, (current) => {
+      if (current?.etag !== record.etag) return undefined;
+      return by === 'get' ? { ...current, validatedGet: at } : { ...current, validatedHead: at };
+    })
+    .catch((err: Error) =>
+      job.cache.log.debug('record not refreshed', { key: job.key.key, error: err.message }),
+    );
+}
+
+/**
+ * Answers from the record's bytes. With `authorize`, the first missing run is fetched with If-Match
+ * before anything is sent: its 206 is S3's word for this request; otherwise the record is fresh.
+ */
+async function serve(
+  job: ReadJob,
+  body: BodyJob,
+  answer: RangeRequest,
+  plan: Plan | null,
+  xCache: 'HIT' | 'REVALIDATED' | 'PARTIAL',
+  authorize: boolean,
+): Promise<Outcome> {
+  const { ex, cache } = job;
+  let first: { run: ReturnType<typeof runFrom>; fetched: RunFetch } | null = null;
+  if (plan !== null) {
+    const i = plan.cells.findIndex((c) => c.state === 'missing');
+    if (i >= 0) {
+      const run = runFrom(plan, i, cache.volume.chunkSize, cache.mergeGap);
+      const fetched = await fetchRun(body, run);
+      if (fetched.kind === 'changed') {
+        cache.stats.revalidations.changed += 1;
+        await cache.forget(body.version);
+        return fill(job, null);
+      }
+      if (fetched.kind === 'failed') {
+        if (authorize) cache.stats.revalidations.error += 1;
+        return failed(ex, fetched.error);
+      }
+      if (fetched.kind === 'answer') {
+        if (!authorize) return relay(ex, fetched.res, 'MISS');
+        return afterRevalidation(job, body.record, fetched.res, null);
+      }
+      if (authorize) {
+        cache.stats.revalidations['not-modified'] += 1;
+        confirm(job, body.record, 'get');
+      }
+      first = { run, fetched };
+    }
+  }
+  if (xCache === 'PARTIAL') cache.stats.partial += 1;
+  else cache.stats.hits += 1;
+  const headers = headersFromRecord(body.record, shapeOf(job, answer), xCache);
+  headers.push('x-amz-request-id', ex.requestId);
+  ex.res.writeHead(answer.status, headers);
+  if (plan === null || job.method === 'HEAD') {
+    ex.res.end();
+    return { status: answer.status };
+  }
+  try {
+    await streamPlan(body, plan, first);
+    ex.res.end();
+    return { status: answer.status };
+  } catch (err) {
+    ex.res.destroy();
+    return { status: answer.status, error: `cache: ${(err as Error).message}` };
+  }
+}
+
+function shapeOf(job: ReadJob, answer: RangeRequest) {
+  const whole = answer.status === 200 && job.part === null;
+  return {
+    status: answer.status,
+    range: answer.range,
+    withChecksums: whole && wantsChecksums(job.ex.req.rawHeaders),
+    partsCount: job.part === null ? null : answer.partsCount,
+  };
+}
+
+function notModified(job: ReadJob, record: ObjectRecord): Outcome {
+  job.cache.stats.hits += 1;
+  const headers = ['etag', record.etag, 'x-amz-request-id', job.ex.requestId, 'x-cache', 'HIT'];
+  if (record.lastModified !== null) headers.push('last-modified', record.lastModified);
+  job.ex.res.writeHead(304, headers);
+  job.ex.res.end();
+  return { status: 304 };
+}
+
+function preconditionFailed(job: ReadJob): Outcome {
+  job.cache.stats.hits += 1;
+  const xml = renderS3Error({
+    code: 'PreconditionFailed',
+    message: 'At least one of the pre-conditions you specified did not hold',
+    requestId: job.ex.requestId,
+    resource: job.ex.s3.rawPath,
+  });
+  const body = Buffer.from(xml);
+  job.ex.res.writeHead(412, {
+    'content-type': 'application/xml',
+    'content-length': body.length,
+    'x-amz-request-id': job.ex.requestId,
+    'x-cache': 'HIT',
+  });
+  job.ex.res.end(job.method === 'HEAD' ? undefined : body);
+  return { status: 412 };
+}
+
+// ---- hit and revalidate: HEAD ------------------------------------------------------------------------
+
+async function headFromRecord(job: ReadJob, record: ObjectRecord, fresh: boolean): Promise<Outcome> {
+  const { cache } = job;
+  const clientConditionals = hasConditionals(job.conditionals);
+  if (clientConditionals && !fresh) return fill(job, record);
+  if (clientConditionals) {
+    const verdict = evaluateConditionals(job.conditionals, record, 'HEAD');
+    if (verdict.kind === 'not-modified') return notModified(job, record);
+    if (verdict.kind === 'precondition-failed') return preconditionFailed(job);
+    if (verdict.kind === 'forward') return fill(job, record);
+  }
+  const answer = answerShape(job, record);
+  if (answer === null) return fill(job, record);
+  const body = { record } as BodyJob;
+  if (fresh) return serve(job, body, answer, null, 'HIT', false);
+
+  const asked = await askS3(job.ex, job.opts, conditionalOn(record));
+  if (!asked.ok) {
+    if (mayServeStale(record, job) && asked.error !== null) {
+      cache.stats.revalidations['stale-served'] += 1;
+      return serve(job, body, answer, null, 'HIT', false);
+    }
+    cache.stats.revalidations.error += 1;
+    return failed(job.ex, asked.error);
+  }
+  if (asked.res.status === 304) {
+    discard(asked.res);
+    cache.stats.revalidations['not-modified'] += 1;
+    confirm(job, record, 'head');
+    return serve(job, body, answer, null, 'REVALIDATED', false);
+  }
+  return afterRevalidation(job, record, asked.res, () => serve(job, body, answer, null, 'HIT', false));
+}
+
+// ---- fill ------------------------------------------------------------------------------------------
+
+/** The client's request, untouched, to S3; a 200/206 answer is streamed and cached. */
+async function fill(job: ReadJob, record: ObjectRecord | null): Promise<Outcome> {
+  const finishCold = record === null ? job.cache.inflight.startColdFill(objectIdOf(job.key)) : null;
+  try {
+    const asked = await askS3(job.ex, job.opts);
+    if (!asked.ok) return failed(job.ex, asked.error);
+    return await fillFromAnswer(job, record, asked.res, finishCold ?? undefined);
+  } finally {
+    finishCold?.();
+  }
+}

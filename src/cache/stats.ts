@@ -1,0 +1,68 @@
+// What the cache did, counted: the JSON behind the admin `/stats` endpoint, and later the metrics.
+
+import { BYPASS_REASONS, type BypassReason } from '../s3/cacheable.js';
+
+/** Why a GET or HEAD did not use the cache: S3-facing reasons, plus Kura's own. */
+export type CacheBypass = BypassReason | 'rule' | 'response-no-store' | 'cache-error';
+
+export type RevalidationOutcome = 'not-modified' | 'changed' | 'denied' | 'gone' | 'error' | 'stale-served';
+
+export class CacheStats {
+  hits = 0;
+  misses = 0;
+  partial = 0;
+  readonly revalidations: Record<RevalidationOutcome, number> = {
+    'not-modified': 0,
+    changed: 0,
+    denied: 0,
+    gone: 0,
+    error: 0,
+    'stale-served': 0,
+  };
+  readonly bypasses: Record<string, number> = Object.fromEntries(
+    [...BYPASS_REASONS, 'rule', 'response-no-store', 'cache-error'].map((r) => [r, 0]),
+  );
+  /** Body bytes sent to clients from the volume or RAM, and from S3 answers. */
+  bytesFromCache = 0;
+  bytesFromOrigin = 0;
+  /** Chunk bytes written: before compression, and as stored. */
+  bytesStoredRaw = 0;
+  bytesStoredOnDisk = 0;
+  chunksWritten = 0;
+  /** Chunk files found corrupt or truncated (each one is a miss, then repaired). */
+  corruptChunks = 0;
+  /** Fills that stopped caching because the disk could not keep up, or failed writes. */
+  fillsAbandoned = 0;
+  writeErrors = 0;
+  /** Requests that waited for another request's fetch instead of asking S3 for the bytes again. */
+  coalesced = 0;
+  invalidations = 0;
+  ramHits = 0;
+
+  bypass(reason: CacheBypass): void {
+    this.bypasses[reason] = (this.bypasses[reason] ?? 0) + 1;
+  }
+
+  toJSON(): Record<string, unknown> {
+    return {
+      hits: this.hits,
+      misses: this.misses,
+      partial: this.partial,
+      revalidations: { ...this.revalidations },
+      bypasses: { ...this.bypasses },
+      bytes: {
+        fromCache: this.bytesFromCache,
+        fromOrigin: this.bytesFromOrigin,
+        storedRaw: this.bytesStoredRaw,
+        storedOnDisk: this.bytesStoredOnDisk,
+      },
+      chunksWritten: this.chunksWritten,
+      corruptChunks: this.corruptChunks,
+      fillsAbandoned: this.fillsAbandoned,
+      writeErrors: this.writeErrors,
+      coalesced: this.coalesced,
+      invalidations: this.invalidations,
+      ramHits: this.ramHits,
+    };
+  }
+}
