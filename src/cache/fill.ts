@@ -101,7 +101,8 @@ export async function fillFromAnswer(
     ex.res.destroy();
     return { status: res.status, error: `body: ${(err as Error).message}` };
   } finally {
-    await sink.finish(received === length);
+    // Commits finish in the background: the client's answer is complete, and waiters are told per chunk.
+    void sink.finish(received === length);
   }
 }
 

@@ -39,13 +39,14 @@ export async function writeThrough(ex: Exchange, opts: PassOptions, cache: Cache
     body = read;
     keys = deleteObjectsKeys(read.toString('utf8'));
   }
-  const outcome = await pass(ex, opts, undefined, body);
-  if (outcome.status >= 200 && outcome.status < 300 && s3.bucket !== null) {
+  const bucket = s3.bucket;
+  // Before the client hears "done": its next read must not find the old bytes.
+  const beforeReply = async (status: number) => {
+    if (status < 200 || status > 299 || bucket === null) return;
     const namespace = namespaceOf(s3, ex.route);
-    const bucket = s3.bucket;
     await Promise.all(keys.map((key) => cache.invalidate({ namespace, bucket, key })));
-  }
-  return outcome;
+  };
+  return pass(ex, opts, { readBody: body, beforeReply });
 }
 
 function readLimited(req: IncomingMessage, limit: number): Promise<Buffer | null> {

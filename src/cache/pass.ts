@@ -31,14 +31,17 @@ export interface Outcome {
   error?: string;
 }
 
-/** `xCache` is set on GetObject and HeadObject answers, which the cache could have served. */
-export async function pass(
-  ex: Exchange,
-  opts: PassOptions,
-  xCache?: 'BYPASS',
+export interface PassExtras {
+  /** Set on GetObject and HeadObject answers, which the cache could have served. */
+  xCache?: 'BYPASS';
   /** The request body, when Kura had to read it first (DeleteObjects, for the keys it names). */
-  readBody?: Buffer,
-): Promise<Outcome> {
+  readBody?: Buffer;
+  /** Runs once S3's status is known and before the client sees it (invalidation after a write). */
+  beforeReply?: (status: number) => Promise<void>;
+}
+
+export async function pass(ex: Exchange, opts: PassOptions, extras: PassExtras = {}): Promise<Outcome> {
+  const { xCache, readBody } = extras;
   const { req, res, s3 } = ex;
   const withBody = hasRequestBody(req.rawHeaders);
   const reply = {
@@ -72,6 +75,7 @@ export async function pass(
     return { status: failure.status, error: `${failure.code}: ${failure.message}` };
   }
 
+  await extras.beforeReply?.(upstreamRes.status);
   const responseHeaders = responseHeadersForClient(upstreamRes.headers);
   if (xCache) responseHeaders.push('x-cache', xCache);
   res.writeHead(upstreamRes.status, upstreamRes.statusText || undefined, responseHeaders);

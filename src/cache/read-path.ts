@@ -93,7 +93,7 @@ function bypass(
   reason: Parameters<Cache['stats']['bypass']>[0],
 ) {
   cache.stats.bypass(reason);
-  return pass(ex, opts, 'BYPASS');
+  return pass(ex, opts, { xCache: 'BYPASS' });
 }
 
 /** RFC 9111 §4.2: fresh while the time since S3 last confirmed this version is below the rule's TTL. */

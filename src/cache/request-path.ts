@@ -122,7 +122,7 @@ async function serve(
       if (res.headersSent || res.destroyed) throw err;
       deps.log.warn('cache failed; request passed to S3', { requestId, error: (err as Error).message });
       cache.stats.bypass('cache-error');
-      return pass(ex, opts, 'BYPASS');
+      return pass(ex, opts, { xCache: 'BYPASS' });
     }
   }
   if (changesObjects(op)) return writeThrough(ex, opts, cache);
