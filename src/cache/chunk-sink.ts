@@ -10,8 +10,12 @@ import type { Inflight } from './inflight.js';
 import type { RamTier } from './ram-tier.js';
 import type { CacheStats } from './stats.js';
 
-/** Commits in flight before the disk counts as too slow for this answer: bounds memory per connection. */
-const MAX_PENDING_COMMITS = 4;
+/**
+ * Bytes waiting for the disk before it counts as too slow for this answer, which bounds memory per
+ * connection: 8 chunks, and at least 8 MiB so that small chunks still absorb a burst from a fast origin.
+ */
+const MIN_PENDING_BYTES = 8 * 2 ** 20;
+const PENDING_CHUNKS = 8;
 
 export interface SinkTarget {
   chunks: ChunkStore;
@@ -42,6 +46,7 @@ export class ChunkSink {
   #buf: Buffer | null = null;
   #filled = 0;
   #pending = new Set<Promise<void>>();
+  #pendingBytes = 0;
   #releases = new Map<number, () => void>();
   #abandoned = false;
   #codec: Codec;
@@ -116,7 +121,8 @@ export class ChunkSink {
   }
 
   #commitCell(length: number): void {
-    if (this.#pending.size >= MAX_PENDING_COMMITS) {
+    const limit = Math.max(MIN_PENDING_BYTES, PENDING_CHUNKS * this.#t.chunkSize);
+    if (this.#pendingBytes + length > limit) {
       this.#t.log.debug('fill abandoned: disk slower than the client', { object: this.#t.versionId });
       this.abandon();
       return;
@@ -154,7 +160,11 @@ export class ChunkSink {
       }
     })();
     this.#pending.add(commit);
-    void commit.then(() => this.#pending.delete(commit));
+    this.#pendingBytes += length;
+    void commit.then(() => {
+      this.#pending.delete(commit);
+      this.#pendingBytes -= length;
+    });
   }
 
   /** Cell 0 of an answer from byte 0 decides the codec from its first bytes; later cells wait for that. */

@@ -6,7 +6,7 @@ import { chooseCodec } from '../store/compression.js';
 import type { Codec, ObjectRecord } from '../store/types.js';
 import type { UpstreamResponse } from '../upstream/client.js';
 import { responseHeadersForClient } from '../upstream/headers.js';
-import { versionIdOf } from './cache.js';
+import { objectIdOf, versionIdOf } from './cache.js';
 import { write } from './cached-body.js';
 import { ChunkSink } from './chunk-sink.js';
 import { relay } from './origin-fetch.js';
@@ -18,13 +18,18 @@ export async function fillFromAnswer(
   job: ReadJob,
   old: ObjectRecord | null,
   res: UpstreamResponse,
+  /** Called once the record is written (or will not be): requests waiting for a cold fill go on. */
   recordWritten?: () => void,
 ): Promise<Outcome> {
   const { cache, ex } = job;
   if (res.status === 404 && old !== null) await cache.forget({ ...job.key, etag: old.etag });
-  if (res.status !== 200 && res.status !== 206) return relay(ex, res, 'MISS');
+  if (res.status !== 200 && res.status !== 206) {
+    recordWritten?.();
+    return relay(ex, res, 'MISS');
+  }
   const facts = readAnswer(res.status, res.headers, job.method);
   if (typeof facts === 'string') {
+    recordWritten?.();
     cache.stats.bypass(facts === 'no-store' ? 'response-no-store' : 'cache-error');
     return relay(ex, res, 'MISS');
   }
@@ -53,6 +58,7 @@ export async function fillFromAnswer(
       (err: Error) => cache.log.warn('object record not written', { key: job.key.key, error: err.message }),
     )
     .finally(() => recordWritten?.());
+  cache.inflight.trackRecordWrite(objectIdOf(job.key), recorded);
 
   const headers = responseHeadersForClient(res.headers);
   headers.push('x-cache', 'MISS');

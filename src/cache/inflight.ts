@@ -5,6 +5,7 @@
 export class Inflight {
   readonly #chunks = new Map<string, { done: Promise<void>; release: () => void }>();
   readonly #coldFills = new Map<string, Promise<void>>();
+  readonly #recordWrites = new Map<string, Promise<unknown>>();
 
   /** Becomes the writer of a chunk: returns its release, or null when another request is writing it. */
   claimChunk(chunkId: string): (() => void) | null {
@@ -31,7 +32,7 @@ export class Inflight {
     let finish = () => {};
     const done = new Promise<void>((resolve) => {
       finish = () => {
-        this.#coldFills.delete(objectId);
+        if (this.#coldFills.get(objectId) === done) this.#coldFills.delete(objectId);
         resolve();
       };
     });
@@ -41,6 +42,19 @@ export class Inflight {
 
   coldFill(objectId: string): Promise<void> | undefined {
     return this.#coldFills.get(objectId);
+  }
+
+  /** A record update this process started: a request arriving meanwhile reads the record after it. */
+  trackRecordWrite(objectId: string, write: Promise<unknown>): void {
+    this.#recordWrites.set(objectId, write);
+    const forget = () => {
+      if (this.#recordWrites.get(objectId) === write) this.#recordWrites.delete(objectId);
+    };
+    write.then(forget, forget);
+  }
+
+  recordWrite(objectId: string): Promise<unknown> | undefined {
+    return this.#recordWrites.get(objectId);
   }
 }
 

@@ -71,10 +71,13 @@ export async function readPath(ex: Exchange, opts: PassOptions, cache: Cache): P
     conditionals: readConditionals(ex.req.rawHeaders),
     now,
   };
+  const objectId = objectIdOf(job.key);
+  const recordWrite = cache.inflight.recordWrite(objectId);
+  if (recordWrite) await settleWithin(recordWrite, cache.waitMs);
   let record = await cache.records.read(job.key);
   if (record === null) {
     // Another request is bringing this object for the first time: its answer will be a fresh record.
-    const coldFill = cache.inflight.coldFill(objectIdOf(job.key));
+    const coldFill = cache.inflight.coldFill(objectId);
     if (coldFill) {
       cache.stats.coalesced += 1;
       await settleWithin(coldFill, cache.waitMs);
@@ -369,11 +372,13 @@ async function headFromRecord(job: ReadJob, record: ObjectRecord, fresh: boolean
 /** The client's request, untouched, to S3; a 200/206 answer is streamed and cached. */
 async function fill(job: ReadJob, record: ObjectRecord | null): Promise<Outcome> {
   const finishCold = record === null ? job.cache.inflight.startColdFill(objectIdOf(job.key)) : null;
+  let handedOver = false;
   try {
     const asked = await askS3(job.ex, job.opts);
     if (!asked.ok) return failed(job.ex, asked.error);
+    handedOver = true;
     return await fillFromAnswer(job, record, asked.res, finishCold ?? undefined);
   } finally {
-    finishCold?.();
+    if (!handedOver) finishCold?.();
   }
 }

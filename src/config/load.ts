@@ -156,7 +156,7 @@ function validateNode(
 }
 
 /** A likely intended field name, for typos (edit distance ≤ 2). */
-function closest(word: string, candidates: string[]): string | null {
+export function closest(word: string, candidates: string[]): string | null {
   let best: string | null = null;
   let bestDistance = 3;
   for (const c of candidates) {

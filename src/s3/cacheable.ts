@@ -1,0 +1,156 @@
+// Whether a request may be answered from the cache at all (DESIGN §5 "Cacheable"), and if not, why. A
+// request that is not cacheable passes through untouched; the reason is counted, never shown to clients.
+import { hasHeader, headerValues } from './headers.js';
+import { isPresignParam } from './operation.js';
+import { parseRange } from './range.js';
+import type { EndpointKind, S3Request } from './types.js';
+
+export const BYPASS_REASONS = [
+  'operation',
+  'version-id',
+  'sse-c',
+  'part-head',
+  'query',
+  'range-multiple',
+  'range-invalid',
+  'range-with-part',
+  'endpoint',
+  'bucket-name',
+  'presign-expired',
+  'no-store',
+  'expected-owner',
+  'request-payer',
+] as const;
+
+export type BypassReason = (typeof BYPASS_REASONS)[number];
+
+/** Front doors whose answers depend only on bucket and key. Object Lambda runs code per caller. */
+const CACHEABLE_ENDPOINTS: ReadonlySet<EndpointKind> = new Set([
+  'aws-s3',
+  'aws-access-point',
+  'aws-mrap',
+  'aws-express',
+  'custom',
+]);
+
+/** Query names that select or sign the cached answer without changing it; the SDK v3 adds `x-id`. */
+const CACHEABLE_PARAMS: ReadonlySet<string> = new Set(['partNumber', 'x-id']);
+
+/**
+ * A bucket name Kura can use as one directory on any filesystem the volume may live on: lower case only
+ * (case-insensitive filesystems exist), no `.`/`..`, no leading `-` (option-like) or `.` (hidden).
+ */
+const STORABLE_BUCKET = /^[a-z0-9_][a-z0-9._-]{1,253}[a-z0-9_]$/;
+
+const SSE_C_PREFIX = 'x-amz-server-side-encryption-customer-';
+
+/** `null` when the request may be served from (and stored in) the cache. */
+export function bypassReason(s3: S3Request, rawHeaders: readonly string[], now: Date): BypassReason | null {
+  return (
+    operationBypass(s3) ??
+    queryBypass(s3) ??
+    headerBypass(rawHeaders) ??
+    rangeBypass(s3, rawHeaders) ??
+    (presignExpired(s3, now) ? 'presign-expired' : null)
+  );
+}
+
+/** DESIGN §5: only GetObject and HeadObject of a current version, on a front door Kura can key by name. */
+function operationBypass(s3: S3Request): BypassReason | null {
+  const { name } = s3.operation;
+  if ((name !== 'GetObject' && name !== 'HeadObject') || s3.bucket === null || s3.key === null) {
+    return 'operation';
+  }
+  if (!CACHEABLE_ENDPOINTS.has(s3.endpoint.kind)) return 'endpoint';
+  if (!STORABLE_BUCKET.test(s3.bucket)) return 'bucket-name';
+  return null;
+}
+
+/**
+ * DESIGN §5: a version is addressed by `versionId`, which the cache does not key on; `response-*`
+ * parameters rewrite the answer's headers; HEAD `?partNumber` describes a part, not the object record.
+ */
+function queryBypass(s3: S3Request): BypassReason | null {
+  if (s3.query.some((param) => param.name === 'versionId')) return 'version-id';
+  if (s3.operation.name === 'HeadObject' && s3.operation.partNumber !== null) return 'part-head';
+  if (s3.query.some((param) => !CACHEABLE_PARAMS.has(param.name) && !isPresignParam(param.name))) {
+    return 'query';
+  }
+  return null;
+}
+
+/**
+ * Headers that make S3 check or bill something per request, so a hit would change the answer: SSE-C
+ * keys (S3 verifies the key on every read), the expected bucket owner (S3 answers 403 on a mismatch),
+ * requester-pays (the requester is billed, and S3 answers 403 without it). RFC 9111 §5.2.1.5: a request
+ * `no-store` forbids storing the answer.
+ */
+function headerBypass(rawHeaders: readonly string[]): BypassReason | null {
+  if (hasHeaderWithPrefix(rawHeaders, SSE_C_PREFIX)) return 'sse-c';
+  if (cacheDirectives(rawHeaders).has('no-store')) return 'no-store';
+  if (hasHeader(rawHeaders, 'x-amz-expected-bucket-owner')) return 'expected-owner';
+  if (hasHeader(rawHeaders, 'x-amz-request-payer')) return 'request-payer';
+  return null;
+}
+
+/**
+ * RFC 9110 §14.2 lets S3 ignore an invalid Range (it does) and answer several ranges as multipart (it
+ * does not); both are S3's to answer. S3 rejects a Range beside `partNumber`.
+ */
+function rangeBypass(s3: S3Request, rawHeaders: readonly string[]): BypassReason | null {
+  const values = headerValues(rawHeaders, 'range');
+  if (values.length === 0) return null;
+  if (values.length > 1) return 'range-invalid'; // which one S3 reads is not documented
+  const range = parseRange(values[0]);
+  if (range?.kind === 'multiple') return 'range-multiple';
+  if (range?.kind === 'invalid') return 'range-invalid';
+  return s3.operation.partNumber !== null ? 'range-with-part' : null;
+}
+
+/** DESIGN §5: an expired presigned URL is never answered from cache; S3 would refuse it. */
+function presignExpired(s3: S3Request, now: Date): boolean {
+  const signature = s3.signature;
+  if (signature.kind === 'anonymous' || signature.kind === 'unreadable') return false;
+  if (signature.location !== 'query' || signature.expiresAt === null) return false;
+  return signature.expiresAt.getTime() <= now.getTime();
+}
+
+/**
+ * RFC 9111 §5.2.1.4 (`no-cache`), §5.2.1.1 (`max-age=0`) and §5.4 (`Pragma: no-cache`, honoured only
+ * when no Cache-Control is sent): the client wants S3's word, so even a fresh entry is revalidated.
+ */
+export function requestWantsRevalidation(rawHeaders: readonly string[]): boolean {
+  const directives = cacheDirectives(rawHeaders);
+  if (directives.has('no-cache')) return true;
+  const maxAge = directives.get('max-age');
+  if (maxAge !== undefined && /^"?0+"?$/.test(maxAge)) return true;
+  if (hasHeader(rawHeaders, 'cache-control')) return false;
+  return headerValues(rawHeaders, 'pragma').some((value) =>
+    value.split(',').some((element) => element.trim().toLowerCase() === 'no-cache'),
+  );
+}
+
+/**
+ * RFC 9111 §5.2: `Cache-Control` directives over every field line, names lower-cased, values as sent
+ * (`''` for a bare name). A comma inside a quoted value is split too: no directive Kura reads has one.
+ */
+function cacheDirectives(rawHeaders: readonly string[]): Map<string, string> {
+  const directives = new Map<string, string>();
+  for (const value of headerValues(rawHeaders, 'cache-control')) {
+    for (const element of value.split(',')) {
+      const equals = element.indexOf('=');
+      const name = (equals === -1 ? element : element.slice(0, equals)).trim().toLowerCase();
+      if (name !== '' && !directives.has(name)) {
+        directives.set(name, equals === -1 ? '' : element.slice(equals + 1).trim());
+      }
+    }
+  }
+  return directives;
+}
+
+function hasHeaderWithPrefix(rawHeaders: readonly string[], prefix: string): boolean {
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    if (rawHeaders[i]?.toLowerCase().startsWith(prefix)) return true;
+  }
+  return false;
+}

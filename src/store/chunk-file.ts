@@ -1,0 +1,235 @@
+// The chunk file codec. A chunk file is trusted only after every check below passes: a file that is short,
+// long, flipped or from another cell is a miss (DESIGN.md §1.2), never bytes sent to a client.
+//
+// Layout, little-endian:
+//   0      4   magic "KURC"
+//   4      1   format = 1
+//   5      1   codec: 0 raw, 1 lz4
+//   6      2   extent count n (u16, >= 1)
+//   8      4   chunk index (u32)
+//   12     4   raw length (u32) = sum of extent lengths
+//   16     4   payload length (u32) = bytes after the header
+//   20     4   CRC32 of the raw bytes
+//   24     8n  extents: start u32, end u32 — cell-relative, half-open, sorted, disjoint, adjacent ones merged
+//   24+8n  4   CRC32 of header bytes [0, 24+8n)
+//   28+8n      payload: the raw bytes concatenated in extent order, or (lz4) their LZ4 block preceded by
+//              its decompressed length as u32 (lz4-napi's size-prepended block; that length must equal
+//              the raw length, which is checked before decompressing so a flipped byte cannot make the
+//              decompressor allocate gigabytes)
+
+import { crc32 } from 'node:zlib';
+import { compress, uncompress } from 'lz4-napi';
+import type { ChunkContent, ChunkPiece, Codec, Extent } from './types.js';
+
+const MAGIC = Buffer.from('KURC', 'latin1');
+const FORMAT = 1;
+const CODEC_RAW = 0;
+const CODEC_LZ4 = 1;
+/** Bytes before the extents. */
+export const CHUNK_HEADER_FIXED_BYTES = 24;
+export const MAX_EXTENTS = 0xffff;
+const U32_MAX = 0xffff_ffff;
+
+/** A chunk file that must not be used; `reason` says which check failed. */
+export class CorruptChunkError extends Error {
+  override name = 'CorruptChunkError';
+  readonly reason: string;
+  constructor(reason: string) {
+    super(`corrupt chunk file: ${reason}`);
+    this.reason = reason;
+  }
+}
+
+export interface ChunkHeader {
+  codec: Codec;
+  index: number;
+  rawLength: number;
+  payloadLength: number;
+  rawCrc: number;
+  extents: Extent[];
+  /** Header bytes including its CRC; the payload starts here. */
+  headerLength: number;
+}
+
+export interface EncodedChunk {
+  file: Buffer;
+  /** The codec actually used: 'raw' when LZ4 did not make the payload smaller. */
+  codec: Codec;
+  rawBytes: number;
+  storedBytes: number;
+}
+
+/** Header length for `n` extents. */
+export function chunkHeaderLength(extentCount: number): number {
+  return CHUNK_HEADER_FIXED_BYTES + 8 * extentCount + 4;
+}
+
+/**
+ * How many bytes the header of the file starting with `prefix` spans, from its first 8 bytes, so a probe
+ * can read exactly the header. Throws `CorruptChunkError` when the prefix is not a chunk file's.
+ */
+export function headerLengthOf(prefix: Buffer): number {
+  if (prefix.length < 8) throw new CorruptChunkError(`short file (${prefix.length} bytes)`);
+  checkLeadingBytes(prefix);
+  return chunkHeaderLength(prefix.readUInt16LE(6));
+}
+
+/**
+ * The checked header of a chunk file from its first bytes (at least `headerLengthOf(prefix)` of them).
+ * Only the header is verified: the payload needs `decodeChunk`.
+ */
+export function readChunkHeader(prefix: Buffer): ChunkHeader {
+  if (prefix.length < chunkHeaderLength(1))
+    throw new CorruptChunkError(`short file (${prefix.length} bytes)`);
+  checkLeadingBytes(prefix);
+  const n = prefix.readUInt16LE(6);
+  const headerLength = chunkHeaderLength(n);
+  if (prefix.length < headerLength) {
+    throw new CorruptChunkError(`short header (${prefix.length} of ${headerLength} bytes)`);
+  }
+  const crcAt = headerLength - 4;
+  if (crc32(prefix.subarray(0, crcAt)) !== prefix.readUInt32LE(crcAt)) {
+    throw new CorruptChunkError('header CRC mismatch');
+  }
+  const extents: Extent[] = [];
+  let sum = 0;
+  for (let i = 0; i < n; i++) {
+    const start = prefix.readUInt32LE(CHUNK_HEADER_FIXED_BYTES + 8 * i);
+    const end = prefix.readUInt32LE(CHUNK_HEADER_FIXED_BYTES + 8 * i + 4);
+    const previous = extents[i - 1];
+    if (end <= start) throw new CorruptChunkError(`empty extent [${start}, ${end})`);
+    if (previous && start <= previous.end)
+      throw new CorruptChunkError('extents unsorted, overlapping or unmerged');
+    extents.push({ start, end });
+    sum += end - start;
+  }
+  const rawLength = prefix.readUInt32LE(12);
+  if (sum !== rawLength) throw new CorruptChunkError(`extents hold ${sum} bytes, header says ${rawLength}`);
+  return {
+    codec: prefix[5] === CODEC_LZ4 ? 'lz4' : 'raw',
+    index: prefix.readUInt32LE(8),
+    rawLength,
+    payloadLength: prefix.readUInt32LE(16),
+    rawCrc: prefix.readUInt32LE(20),
+    extents,
+    headerLength,
+  };
+}
+
+function checkLeadingBytes(prefix: Buffer): void {
+  if (!prefix.subarray(0, 4).equals(MAGIC)) throw new CorruptChunkError('bad magic');
+  if (prefix[4] !== FORMAT) throw new CorruptChunkError(`unknown format ${prefix[4]}`);
+  if (prefix[5] !== CODEC_RAW && prefix[5] !== CODEC_LZ4)
+    throw new CorruptChunkError(`unknown codec ${prefix[5]}`);
+  if (prefix.readUInt16LE(6) === 0) throw new CorruptChunkError('no extents');
+}
+
+/**
+ * Decodes and verifies a whole chunk file. `full` says whether it was read from a full chunk's name (the
+ * header does not say): a full chunk must then be one extent starting at the cell's start.
+ * The pieces are views into `file`, or into the decompressed buffer.
+ */
+export async function decodeChunk(file: Buffer, expectedIndex: number, full = false): Promise<ChunkContent> {
+  const header = readChunkHeader(file);
+  if (header.index !== expectedIndex) {
+    throw new CorruptChunkError(`chunk index ${header.index} where ${expectedIndex} was expected`);
+  }
+  if (file.length !== header.headerLength + header.payloadLength) {
+    throw new CorruptChunkError(
+      `file is ${file.length} bytes, header says ${header.headerLength + header.payloadLength}`,
+    );
+  }
+  const first = header.extents[0] as Extent;
+  if (full && (header.extents.length !== 1 || first.start !== 0)) {
+    throw new CorruptChunkError('a full chunk must be one extent from the start of its cell');
+  }
+  const payload = file.subarray(header.headerLength);
+  let raw: Buffer;
+  if (header.codec === 'raw') {
+    if (payload.length !== header.rawLength) {
+      throw new CorruptChunkError(`raw payload is ${payload.length} bytes, header says ${header.rawLength}`);
+    }
+    raw = payload;
+  } else {
+    if (payload.length < 4 || payload.readUInt32LE(0) !== header.rawLength) {
+      throw new CorruptChunkError('LZ4 block length does not match the raw length');
+    }
+    try {
+      raw = await uncompress(payload);
+    } catch (err) {
+      throw new CorruptChunkError(
+        `LZ4 decompression failed: ${err instanceof Error ? err.message : String(err)}`,
+      );
+    }
+    if (raw.length !== header.rawLength) {
+      throw new CorruptChunkError(`decompressed to ${raw.length} bytes, header says ${header.rawLength}`);
+    }
+  }
+  if (crc32(raw) !== header.rawCrc) throw new CorruptChunkError('CRC mismatch');
+  const pieces: ChunkPiece[] = [];
+  let at = 0;
+  for (const e of header.extents) {
+    pieces.push({ start: e.start, bytes: raw.subarray(at, at + e.end - e.start) });
+    at += e.end - e.start;
+  }
+  return { index: header.index, full, pieces };
+}
+
+/**
+ * Encodes a chunk. Pieces must be sorted, disjoint and non-empty (adjacent ones are merged); a caller that
+ * breaks this has a bug, so it throws a RangeError rather than writing a file that would not decode.
+ */
+export async function encodeChunk(content: ChunkContent, codec: Codec): Promise<EncodedChunk> {
+  const { index, pieces } = content;
+  if (!Number.isInteger(index) || index < 0 || index > U32_MAX) throw new RangeError(`chunk index ${index}`);
+  const extents = extentsOf(pieces);
+  if (extents.length > MAX_EXTENTS) throw new RangeError(`${extents.length} extents exceed ${MAX_EXTENTS}`);
+  const raw =
+    pieces.length === 1 ? (pieces[0] as ChunkPiece).bytes : Buffer.concat(pieces.map((p) => p.bytes));
+  if (raw.length > U32_MAX) throw new RangeError(`chunk of ${raw.length} bytes`);
+
+  let payload = raw;
+  let used: Codec = 'raw';
+  if (codec === 'lz4') {
+    const compressed = await compress(raw);
+    if (compressed.length < raw.length) {
+      payload = compressed;
+      used = 'lz4';
+    }
+  }
+
+  const headerLength = chunkHeaderLength(extents.length);
+  const file = Buffer.allocUnsafe(headerLength + payload.length);
+  MAGIC.copy(file, 0);
+  file[4] = FORMAT;
+  file[5] = used === 'lz4' ? CODEC_LZ4 : CODEC_RAW;
+  file.writeUInt16LE(extents.length, 6);
+  file.writeUInt32LE(index, 8);
+  file.writeUInt32LE(raw.length, 12);
+  file.writeUInt32LE(payload.length, 16);
+  file.writeUInt32LE(crc32(raw), 20);
+  extents.forEach((e, i) => {
+    file.writeUInt32LE(e.start, CHUNK_HEADER_FIXED_BYTES + 8 * i);
+    file.writeUInt32LE(e.end, CHUNK_HEADER_FIXED_BYTES + 8 * i + 4);
+  });
+  file.writeUInt32LE(crc32(file.subarray(0, headerLength - 4)), headerLength - 4);
+  payload.copy(file, headerLength);
+  return { file, codec: used, rawBytes: raw.length, storedBytes: file.length };
+}
+
+function extentsOf(pieces: readonly ChunkPiece[]): Extent[] {
+  if (pieces.length === 0) throw new RangeError('a chunk needs at least one piece');
+  const extents: Extent[] = [];
+  for (const p of pieces) {
+    const end = p.start + p.bytes.length;
+    if (!Number.isInteger(p.start) || p.start < 0 || end > U32_MAX) {
+      throw new RangeError(`piece [${p.start}, ${end}) is outside a cell`);
+    }
+    if (p.bytes.length === 0) throw new RangeError(`empty piece at ${p.start}`);
+    const last = extents[extents.length - 1];
+    if (last && p.start < last.end) throw new RangeError('pieces must be sorted and disjoint');
+    if (last && p.start === last.end) last.end = end;
+    else extents.push({ start: p.start, end });
+  }
+  return extents;
+}

@@ -1,0 +1,301 @@
+// Chunk files of object versions. Reads take no lock: files are immutable once renamed into place, and
+// every writer of a chunk writes the same bytes (the ETag is in the path), so concurrent writers only race
+// for which identical file lands. A partial merge lost to such a race costs cache coverage, never bytes.
+
+import { access, open, rm, unlink } from 'node:fs/promises';
+import { writeFileAtomic } from './atomic-file.js';
+import {
+  CorruptChunkError,
+  chunkHeaderLength,
+  decodeChunk,
+  encodeChunk,
+  headerLengthOf,
+  MAX_EXTENTS,
+  readChunkHeader,
+} from './chunk-file.js';
+import type { ChunkContent, ChunkPiece, Codec, Extent, ObjectKey, ObjectVersion } from './types.js';
+import type { Volume } from './volume.js';
+
+/** Enough for the header of a partial chunk with up to 508 extents in one read. */
+const PROBE_READ_BYTES = 4096;
+
+/** Errors that say nothing about the file: it is left in place and the read is a miss. */
+const TRANSIENT_CODES = new Set([
+  'EMFILE',
+  'ENFILE',
+  'ENOMEM',
+  'EAGAIN',
+  'EINTR',
+  'EBUSY',
+  'ESTALE',
+  'ETIMEDOUT',
+]);
+const MISSING_CODES = new Set(['ENOENT', 'ENOTDIR']);
+
+/** A chunk file failed its checks or could not be read; it has been unlinked so a fill replaces it. */
+export type OnCorruptChunk = (path: string, reason: string) => void;
+/** A read failed for a reason that may pass (no file descriptors, a stale NFS handle); the file stays. */
+export type OnChunkReadError = (path: string, err: NodeJS.ErrnoException) => void;
+
+export interface ChunkWriteResult {
+  /** Bytes of the cell the written file holds; 0 when nothing was written. */
+  rawBytes: number;
+  /** Size of the written file. */
+  storedBytes: number;
+}
+
+const NOTHING_WRITTEN: ChunkWriteResult = { rawBytes: 0, storedBytes: 0 };
+
+export class ChunkStore {
+  readonly #volume: Volume;
+  readonly #onCorrupt: OnCorruptChunk;
+  readonly #onReadError: OnChunkReadError;
+  /** A file larger than any chunk this volume can hold is not one. */
+  readonly #maxFileBytes: number;
+
+  constructor(
+    volume: Volume,
+    onCorrupt: OnCorruptChunk = () => {},
+    onReadError: OnChunkReadError = () => {},
+  ) {
+    this.#volume = volume;
+    this.#onCorrupt = onCorrupt;
+    this.#onReadError = onReadError;
+    this.#maxFileBytes = chunkHeaderLength(MAX_EXTENTS) + volume.chunkSize;
+  }
+
+  /** The cell's cached bytes: the full chunk if present, else the partial one; null when neither is usable. */
+  async read(v: ObjectVersion, index: number): Promise<ChunkContent | null> {
+    return (
+      (await this.#load(this.#volume.chunkPath(v, index, false), index, true)) ??
+      (await this.#load(this.#volume.chunkPath(v, index, true), index, false))
+    );
+  }
+
+  /**
+   * Which extents of the cell are cached, from a stat or a partial chunk's header. Payloads are not
+   * verified here: a later `read` may still find a file corrupt, which the caller treats as a miss.
+   */
+  async probe(v: ObjectVersion, index: number, cellLength: number): Promise<Extent[]> {
+    if (await exists(this.#volume.chunkPath(v, index, false))) return [{ start: 0, end: cellLength }];
+    const path = this.#volume.chunkPath(v, index, true);
+    let prefix: Buffer | null;
+    try {
+      prefix = await readHeaderBytes(path);
+    } catch (err) {
+      await this.#unreadable(path, err as NodeJS.ErrnoException);
+      return [];
+    }
+    if (prefix === null) return [];
+    try {
+      const header = readChunkHeader(prefix);
+      if (header.index !== index)
+        throw new CorruptChunkError(`chunk index ${header.index}, expected ${index}`);
+      const last = header.extents[header.extents.length - 1] as Extent;
+      if (last.end > cellLength) throw new CorruptChunkError(`extent ends at ${last.end}, past the cell`);
+      return header.extents;
+    } catch (err) {
+      await this.#discard(path, reasonOf(err));
+      return [];
+    }
+  }
+
+  /**
+   * Caches pieces of one cell (cell-relative; unsorted and overlapping allowed, later pieces win). Pieces
+   * that cover the cell make a full chunk; otherwise they are merged into the cell's partial chunk, which
+   * becomes a full one once the merge covers the cell. Rejects on write failures (ENOSPC, EACCES…).
+   */
+  async write(
+    v: ObjectVersion,
+    index: number,
+    cellLength: number,
+    pieces: readonly ChunkPiece[],
+    codec: Codec,
+  ): Promise<ChunkWriteResult> {
+    if (!Number.isInteger(cellLength) || cellLength < 1 || cellLength > this.#volume.chunkSize) {
+      throw new RangeError(`cell length ${cellLength} is not in [1, ${this.#volume.chunkSize}]`);
+    }
+    const incoming = pieces.filter((p) => p.bytes.length > 0);
+    for (const p of incoming) {
+      if (!Number.isInteger(p.start) || p.start < 0 || p.start + p.bytes.length > cellLength) {
+        throw new RangeError(
+          `piece [${p.start}, ${p.start + p.bytes.length}) is outside a cell of ${cellLength}`,
+        );
+      }
+    }
+    if (incoming.length === 0) return NOTHING_WRITTEN;
+
+    const fullPath = this.#volume.chunkPath(v, index, false);
+    const partialPath = this.#volume.chunkPath(v, index, true);
+    const mine = mergePieces(incoming);
+    if (coversCell(mine, cellLength)) return this.#writeFull(fullPath, partialPath, index, mine, codec);
+    if (await exists(fullPath)) return NOTHING_WRITTEN;
+
+    const existing = await this.#load(partialPath, index, false);
+    let merged = existing ? mergePieces([...existing.pieces, ...incoming]) : mine;
+    if (coversCell(merged, cellLength)) return this.#writeFull(fullPath, partialPath, index, merged, codec);
+    // Thousands of scattered fragments: keep what was just fetched rather than fail the write.
+    if (merged.length > MAX_EXTENTS) merged = mine;
+    const encoded = await encodeChunk({ index, full: false, pieces: merged }, codec);
+    await writeFileAtomic(this.#volume, partialPath, encoded.file);
+    return { rawBytes: encoded.rawBytes, storedBytes: encoded.storedBytes };
+  }
+
+  /** Removes every chunk of one version. */
+  async removeVersion(v: ObjectVersion): Promise<void> {
+    await rm(this.#volume.versionDir(v), { recursive: true, force: true });
+  }
+
+  /** Removes every chunk of every version of an object. */
+  async removeObject(k: ObjectKey): Promise<void> {
+    await rm(this.#volume.objectDataDir(k), { recursive: true, force: true });
+  }
+
+  async #writeFull(
+    fullPath: string,
+    partialPath: string,
+    index: number,
+    pieces: ChunkPiece[],
+    codec: Codec,
+  ): Promise<ChunkWriteResult> {
+    const encoded = await encodeChunk({ index, full: true, pieces }, codec);
+    await writeFileAtomic(this.#volume, fullPath, encoded.file);
+    // Only garbage now: a full chunk always wins over its partial.
+    await unlink(partialPath).catch(() => {});
+    return { rawBytes: encoded.rawBytes, storedBytes: encoded.storedBytes };
+  }
+
+  async #load(path: string, index: number, full: boolean): Promise<ChunkContent | null> {
+    let file: Buffer | null;
+    try {
+      file = await readWholeFile(path, this.#maxFileBytes);
+    } catch (err) {
+      if (err instanceof CorruptChunkError) await this.#discard(path, err.reason);
+      else await this.#unreadable(path, err as NodeJS.ErrnoException);
+      return null;
+    }
+    if (file === null) return null;
+    try {
+      return await decodeChunk(file, index, full);
+    } catch (err) {
+      await this.#discard(path, reasonOf(err));
+      return null;
+    }
+  }
+
+  async #unreadable(path: string, err: NodeJS.ErrnoException): Promise<void> {
+    if (TRANSIENT_CODES.has(err.code ?? '')) this.#onReadError(path, err);
+    else await this.#discard(path, `unreadable: ${err.code ?? err.message}`);
+  }
+
+  async #discard(path: string, reason: string): Promise<void> {
+    await unlink(path).catch(() => {});
+    this.#onCorrupt(path, reason);
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The whole file, or null when it does not exist. Throws CorruptChunkError when it is too large. */
+async function readWholeFile(path: string, maxBytes: number): Promise<Buffer | null> {
+  const fh = await openOrNull(path);
+  if (fh === null) return null;
+  try {
+    const { size } = await fh.stat();
+    if (size > maxBytes) throw new CorruptChunkError(`file of ${size} bytes is larger than any chunk`);
+    const file = Buffer.allocUnsafe(size);
+    let filled = 0;
+    while (filled < size) {
+      const { bytesRead } = await fh.read(file, filled, size - filled, filled);
+      if (bytesRead === 0) break;
+      filled += bytesRead;
+    }
+    // Shorter than its stat: the decoder's length checks reject it.
+    return filled === size ? file : file.subarray(0, filled);
+  } finally {
+    await fh.close().catch(() => {});
+  }
+}
+
+/** The header bytes of a chunk file (possibly short; the header check rejects those), or null when absent. */
+async function readHeaderBytes(path: string): Promise<Buffer | null> {
+  const fh = await openOrNull(path);
+  if (fh === null) return null;
+  try {
+    const first = Buffer.allocUnsafe(PROBE_READ_BYTES);
+    const { bytesRead } = await fh.read(first, 0, PROBE_READ_BYTES, 0);
+    const prefix = first.subarray(0, bytesRead);
+    let need: number;
+    try {
+      need = headerLengthOf(prefix);
+    } catch {
+      return prefix;
+    }
+    if (need <= bytesRead) return prefix;
+    const whole = Buffer.allocUnsafe(need);
+    const more = await fh.read(whole, 0, need, 0);
+    return whole.subarray(0, more.bytesRead);
+  } finally {
+    await fh.close().catch(() => {});
+  }
+}
+
+async function openOrNull(path: string) {
+  try {
+    return await open(path, 'r');
+  } catch (err) {
+    if (MISSING_CODES.has((err as NodeJS.ErrnoException).code ?? '')) return null;
+    throw err;
+  }
+}
+
+function reasonOf(err: unknown): string {
+  if (err instanceof CorruptChunkError) return err.reason;
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** True when `pieces` (merged) are exactly the whole cell. */
+function coversCell(pieces: readonly ChunkPiece[], cellLength: number): boolean {
+  const only = pieces[0];
+  return pieces.length === 1 && only !== undefined && only.start === 0 && only.bytes.length === cellLength;
+}
+
+/**
+ * Sorted, disjoint pieces covering the union of `pieces`, touching or overlapping ones joined; where
+ * pieces overlap, the later one's bytes are kept. A piece that alone forms a run is reused, not copied.
+ */
+export function mergePieces(pieces: readonly ChunkPiece[]): ChunkPiece[] {
+  const order = pieces
+    .map((_, i) => i)
+    .sort((a, b) => (pieces[a] as ChunkPiece).start - (pieces[b] as ChunkPiece).start);
+  const runs: { start: number; end: number; members: number[] }[] = [];
+  for (const i of order) {
+    const p = pieces[i] as ChunkPiece;
+    const end = p.start + p.bytes.length;
+    const run = runs[runs.length - 1];
+    if (run && p.start <= run.end) {
+      run.end = Math.max(run.end, end);
+      run.members.push(i);
+    } else {
+      runs.push({ start: p.start, end, members: [i] });
+    }
+  }
+  return runs.map((run) => {
+    const first = pieces[run.members[0] as number] as ChunkPiece;
+    if (run.members.length === 1) return first;
+    const bytes = Buffer.allocUnsafe(run.end - run.start);
+    // Ascending input order, so a later piece overwrites an earlier one where they overlap.
+    for (const i of run.members.sort((a, b) => a - b)) {
+      const p = pieces[i] as ChunkPiece;
+      p.bytes.copy(bytes, p.start - run.start);
+    }
+    return { start: run.start, bytes };
+  });
+}

@@ -1,0 +1,173 @@
+// Object records: one JSON file per key, read without a lock, replaced whole under the record's lock file
+// (DESIGN.md §4). A record that does not parse, or that names another key, is no record: the caller
+// sees a miss and the next fill writes a good one.
+
+import { mkdir, readFile, rm } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { lock } from 'proper-lockfile';
+import { writeFileAtomic } from './atomic-file.js';
+import type { Codec, ObjectKey, ObjectRecord, PartAnswer } from './types.js';
+import type { Volume } from './volume.js';
+
+/** A lock whose holder has not refreshed it for this long is taken over (a crashed instance's). */
+const LOCK_STALE_MS = 10_000;
+const LOCK_REFRESH_MS = 2_500;
+/** About 1.5 s of waiting in all: a record update is a read and a rename, so a longer wait means trouble. */
+const LOCK_RETRIES = { retries: 12, factor: 1.5, minTimeout: 5, maxTimeout: 200, randomize: true };
+
+/** The record's lock could not be taken, or was lost before the update landed. */
+export class RecordLockError extends Error {
+  override name = 'RecordLockError';
+}
+
+/** What `update`'s function returns: a record to write, null to delete the record, undefined to leave it. */
+export type RecordUpdate = (current: ObjectRecord | null) => ObjectRecord | null | undefined;
+
+export class RecordStore {
+  readonly #volume: Volume;
+
+  constructor(volume: Volume) {
+    this.#volume = volume;
+  }
+
+  /** The record of `k`, or null when there is none that can be trusted. Never throws for file problems. */
+  async read(k: ObjectKey): Promise<ObjectRecord | null> {
+    let text: string;
+    try {
+      text = await readFile(this.#volume.recordPath(k), 'utf8');
+    } catch {
+      return null;
+    }
+    return parseObjectRecord(text, k);
+  }
+
+  /**
+   * Reads, changes and writes `k`'s record under its lock, and returns the record now in place. Rejects
+   * with RecordLockError when the lock cannot be had or is lost (then nothing is written), and with the
+   * file system's error when the write fails.
+   */
+  async update(k: ObjectKey, fn: RecordUpdate): Promise<ObjectRecord | null> {
+    const lockPath = this.#volume.recordLockPath(k);
+    let compromised: Error | null = null;
+    const release = await acquire(lockPath, (err) => {
+      // proper-lockfile's default throws from a timer, which would crash the process.
+      compromised = err;
+    });
+    const checkStillHeld = () => {
+      if (compromised) throw new RecordLockError(`lost the lock of ${lockPath}`, { cause: compromised });
+    };
+    try {
+      const current = await this.read(k);
+      const next = fn(current);
+      if (next === undefined) return current;
+      checkStillHeld();
+      const path = this.#volume.recordPath(k);
+      if (next === null) {
+        await rm(path, { force: true });
+        return null;
+      }
+      if (next.namespace !== k.namespace || next.bucket !== k.bucket || next.key !== k.key) {
+        throw new Error(`a record for ${next.bucket}/${next.key} cannot be stored as ${k.bucket}/${k.key}`);
+      }
+      await writeFileAtomic(this.#volume, path, JSON.stringify(next), checkStillHeld);
+      return next;
+    } finally {
+      await release().catch(() => {});
+    }
+  }
+
+  /** Deletes `k`'s record. */
+  async remove(k: ObjectKey): Promise<void> {
+    await this.update(k, () => null);
+  }
+}
+
+/**
+ * Takes the lock for `lockPath` (the lock is the directory `lockPath + '.lock'`). The locked path doubles
+ * as proper-lockfile's key for the locks a process holds, so it must be unique per record: one shared
+ * path would let one record's release drop another's lock.
+ */
+async function acquire(lockPath: string, onCompromised: (err: Error) => void): Promise<() => Promise<void>> {
+  const options = {
+    lockfilePath: `${lockPath}.lock`,
+    realpath: false,
+    stale: LOCK_STALE_MS,
+    update: LOCK_REFRESH_MS,
+    retries: LOCK_RETRIES,
+    onCompromised,
+  };
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await mkdir(dirname(lockPath), { recursive: true, mode: 0o700 });
+      return await lock(lockPath, options);
+    } catch (err) {
+      // ENOENT: maintenance removed the empty lock directory between our mkdir and the lock's.
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT' && attempt === 0) continue;
+      const why =
+        (err as NodeJS.ErrnoException).code === 'ELOCKED' ? 'timed out waiting for' : 'could not take';
+      throw new RecordLockError(`${why} the lock ${lockPath}.lock`, { cause: err });
+    }
+  }
+}
+
+/** The record in `text` if it is a format-1 record of exactly `k`, else null. */
+export function parseObjectRecord(text: string, k: ObjectKey): ObjectRecord | null {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  if (!isObjectRecord(value)) return null;
+  // A hash collision or a misplaced file: another key's bytes must never answer for this one.
+  if (value.namespace !== k.namespace || value.bucket !== k.bucket || value.key !== k.key) return null;
+  return value;
+}
+
+/** Checks every field, so that the cache never trusts a damaged or older-shaped file. */
+function isObjectRecord(v: unknown): v is ObjectRecord {
+  if (typeof v !== 'object' || v === null) return false;
+  const r = v as Record<string, unknown>;
+  return (
+    r.format === 1 &&
+    typeof r.namespace === 'string' &&
+    typeof r.bucket === 'string' &&
+    typeof r.key === 'string' &&
+    typeof r.etag === 'string' &&
+    isCount(r.size) &&
+    (r.lastModified === null || typeof r.lastModified === 'string') &&
+    isPairs(r.headers) &&
+    (r.checksums === null || isPairs(r.checksums)) &&
+    (r.partsCount === null || isCount(r.partsCount)) &&
+    isParts(r.parts) &&
+    (r.source === 'get' || r.source === 'head' || r.source === 'put') &&
+    isCodec(r.codec) &&
+    (r.validatedGet === null || isCount(r.validatedGet)) &&
+    (r.validatedHead === null || isCount(r.validatedHead)) &&
+    isCount(r.createdAt)
+  );
+}
+
+function isCount(v: unknown): v is number {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+}
+
+function isCodec(v: unknown): v is Codec {
+  return v === 'raw' || v === 'lz4';
+}
+
+function isPairs(v: unknown): v is [string, string][] {
+  return (
+    Array.isArray(v) &&
+    v.every((p) => Array.isArray(p) && p.length === 2 && typeof p[0] === 'string' && typeof p[1] === 'string')
+  );
+}
+
+function isParts(v: unknown): v is Record<string, PartAnswer> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  return Object.values(v).every((p: unknown) => {
+    if (typeof p !== 'object' || p === null) return false;
+    const a = p as Record<string, unknown>;
+    return isCount(a.start) && isCount(a.end) && isCount(a.status);
+  });
+}

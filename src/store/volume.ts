@@ -1,0 +1,229 @@
+// The shared volume: its manifest, its directories, and where each file of an object lives (DESIGN.md §4).
+// Every path the store touches comes from here, so this is also where a name from a request is checked
+// before it can become part of a path.
+
+import { createHash, randomBytes } from 'node:crypto';
+import { chmod, link, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { ObjectKey, ObjectVersion } from './types.js';
+
+export const VOLUME_FORMAT = 1;
+export const MANIFEST_NAME = 'kura.json';
+/** Chunk indexes and extents are u32 in chunk files; cells stay far below that so a chunk fits a Buffer. */
+export const MAX_CHUNK_SIZE = 2 ** 30;
+
+/** A volume that cannot be used, or a name that must never become a path. */
+export class VolumeError extends Error {
+  override name = 'VolumeError';
+}
+
+/**
+ * Bucket names that may become a directory name: S3 bucket names (legacy us-east-1 ones may hold upper
+ * case and `_`), access point aliases (`name-account`), MRAP aliases (`abc123.mrap`) and Express One Zone
+ * names (`name--usw2-az1--x-s3`). Starting and ending with a letter or digit rules out `.` and `..`, and
+ * the trailing dot or hyphen that some file systems drop; `/`, `\` and NUL are outside the set.
+ */
+const STORABLE_BUCKET = /^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,253}[A-Za-z0-9])?$/;
+
+export function isStorableBucket(name: string): boolean {
+  return STORABLE_BUCKET.test(name);
+}
+
+export interface VolumeManifest {
+  format: number;
+  chunkSize: number;
+  createdAt: string;
+}
+
+export interface OpenVolumeOptions {
+  /** The volume's root; created (mode 0700) when missing. */
+  dir: string;
+  /** The configured grid; a volume that already has one keeps its own. */
+  chunkSize: number;
+  /** Names this instance's temp directory; unique per process by default. */
+  instanceId?: string;
+}
+
+export class Volume {
+  readonly dir: string;
+  readonly instanceId: string;
+  /** The grid every object on this volume is cut on, from the manifest. */
+  readonly chunkSize: number;
+  /** True when the manifest's grid differs from the configured one (which is then ignored). */
+  readonly configuredChunkSizeIgnored: boolean;
+  readonly createdAt: string;
+  /** This instance's temp directory; every file is written here first, then renamed into place. */
+  readonly tmpDir: string;
+
+  constructor(dir: string, instanceId: string, manifest: VolumeManifest, configuredChunkSize: number) {
+    this.dir = dir;
+    this.instanceId = instanceId;
+    this.chunkSize = manifest.chunkSize;
+    this.configuredChunkSizeIgnored = manifest.chunkSize !== configuredChunkSize;
+    this.createdAt = manifest.createdAt;
+    this.tmpDir = join(dir, 'tmp', instanceId);
+  }
+
+  /** The object record of `k`'s current version. */
+  recordPath(k: ObjectKey): string {
+    const h = keyHash(k);
+    return join(this.dir, 'objects', k.bucket, h.slice(0, 2), h.slice(2, 4), `${h}.json`);
+  }
+
+  /** The directory holding every cached version of `k`. */
+  objectDataDir(k: ObjectKey): string {
+    const h = keyHash(k);
+    return join(this.dir, 'data', k.bucket, h.slice(0, 2), h.slice(2, 4), h);
+  }
+
+  /** The directory holding the chunks of one version. */
+  versionDir(v: ObjectVersion): string {
+    return join(this.objectDataDir(v), etagName(v.etag));
+  }
+
+  /** A full chunk file, or the partial one (`.p`) that holds some extents of the cell. */
+  chunkPath(v: ObjectVersion, index: number, partial: boolean): string {
+    if (!Number.isInteger(index) || index < 0 || index > 0xffff_ffff) {
+      throw new VolumeError(`chunk index ${index} is not a u32`);
+    }
+    return join(this.versionDir(v), partial ? `${index}.p` : `${index}`);
+  }
+
+  /** The path proper-lockfile locks for updates of `k`'s record (the lock itself is a `.lock` next to it). */
+  recordLockPath(k: ObjectKey): string {
+    const h = keyHash(k);
+    return join(this.dir, 'locks', 'records', k.bucket, h);
+  }
+
+  /** A path no other writer uses, in this instance's temp directory (same file system as its target). */
+  tmpFile(): string {
+    tmpCounter = (tmpCounter + 1) % Number.MAX_SAFE_INTEGER;
+    return join(this.tmpDir, `${Date.now().toString(36)}-${tmpCounter.toString(36)}`);
+  }
+}
+
+let tmpCounter = 0;
+
+/**
+ * The file name of a key. The namespace and bucket are hashed with the key so that two stores' buckets of
+ * the same name, or two buckets whose names differ only in case on a case-insensitive file system, never
+ * share a file. The key itself never appears in a path: it may hold any bytes.
+ */
+export function keyHash(k: ObjectKey): string {
+  if (!isStorableBucket(k.bucket)) {
+    throw new VolumeError(`bucket name ${JSON.stringify(k.bucket)} cannot be stored on the volume`);
+  }
+  return sha256Hex(`${k.namespace}\n${k.bucket}\n${k.key}`);
+}
+
+/** An ETag as a directory name: quotes, slashes and length are S3's business, not the file system's. */
+export function etagName(etag: string): string {
+  return sha256Hex(etag).slice(0, 32);
+}
+
+function sha256Hex(text: string): string {
+  return createHash('sha256').update(text, 'utf8').digest('hex');
+}
+
+export function defaultInstanceId(): string {
+  const raw = `${hostname()}-${process.pid}-${randomBytes(2).toString('hex')}`;
+  return sanitiseInstanceId(raw);
+}
+
+function sanitiseInstanceId(id: string): string {
+  const safe = id.replace(/[^A-Za-z0-9._-]/g, '_');
+  // `.` and `..` would name the tmp directory itself or its parent.
+  return /^\.*$/.test(safe) ? `_${safe}` : safe;
+}
+
+/** Opens the volume at `opts.dir`, creating its directories and manifest on first use. */
+export async function openVolume(opts: OpenVolumeOptions): Promise<Volume> {
+  if (!Number.isInteger(opts.chunkSize) || opts.chunkSize < 1 || opts.chunkSize > MAX_CHUNK_SIZE) {
+    throw new VolumeError(`chunk size ${opts.chunkSize} is not an integer in [1, ${MAX_CHUNK_SIZE}]`);
+  }
+  const dir = resolve(opts.dir);
+  const instanceId = sanitiseInstanceId(opts.instanceId ?? defaultInstanceId());
+  try {
+    const created = await mkdir(dir, { recursive: true, mode: 0o700 });
+    // The cache holds other principals' objects: only Kura's user may read it. An existing directory's
+    // mode is the operator's choice.
+    if (created !== undefined) await chmod(dir, 0o700);
+    for (const sub of ['objects', 'data', 'locks', join('tmp', instanceId)]) {
+      await mkdir(join(dir, sub), { recursive: true, mode: 0o700 });
+    }
+  } catch (err) {
+    throw new VolumeError(`${dir}: cannot create the volume's directories: ${describe(err)}`, { cause: err });
+  }
+  const manifest = await establishManifest(dir, instanceId, opts.chunkSize);
+  return new Volume(dir, instanceId, manifest, opts.chunkSize);
+}
+
+/**
+ * Writes the manifest if there is none, else reads it. `link` creates the name exclusively and is atomic
+ * on NFSv4, so when several instances start on a fresh volume exactly one manifest wins, and no reader
+ * ever sees a half-written one.
+ */
+async function establishManifest(
+  dir: string,
+  instanceId: string,
+  chunkSize: number,
+): Promise<VolumeManifest> {
+  const path = join(dir, MANIFEST_NAME);
+  const mine: VolumeManifest = { format: VOLUME_FORMAT, chunkSize, createdAt: new Date().toISOString() };
+  const tmp = join(dir, 'tmp', instanceId, `${MANIFEST_NAME}.${randomBytes(4).toString('hex')}`);
+  try {
+    await writeFile(tmp, `${JSON.stringify(mine)}\n`, { flag: 'wx', mode: 0o600 });
+    await link(tmp, path);
+    return mine;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
+      throw new VolumeError(`${path}: cannot write the volume manifest: ${describe(err)}`, { cause: err });
+    }
+  } finally {
+    await unlink(tmp).catch(() => {});
+  }
+  return readManifest(path);
+}
+
+async function readManifest(path: string): Promise<VolumeManifest> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new VolumeError(`${path}: cannot read the volume manifest: ${describe(err)}`, { cause: err });
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new VolumeError(`${path}: the volume manifest is not JSON; it is damaged or not Kura's`);
+  }
+  if (typeof parsed !== 'object' || parsed === null) {
+    throw new VolumeError(`${path}: the volume manifest is not a JSON object; it is damaged or not Kura's`);
+  }
+  const m = parsed as Record<string, unknown>;
+  if (m.format !== VOLUME_FORMAT) {
+    throw new VolumeError(
+      `${path}: volume format ${JSON.stringify(m.format)} is not one this Kura reads (format ${VOLUME_FORMAT}); ` +
+        'use a new cache.dir or a newer Kura',
+    );
+  }
+  const chunkSize = m.chunkSize;
+  if (
+    typeof chunkSize !== 'number' ||
+    !Number.isInteger(chunkSize) ||
+    chunkSize < 1 ||
+    chunkSize > MAX_CHUNK_SIZE
+  ) {
+    throw new VolumeError(
+      `${path}: the volume manifest's chunkSize ${JSON.stringify(chunkSize)} is not valid`,
+    );
+  }
+  const createdAt = typeof m.createdAt === 'string' ? m.createdAt : '';
+  return { format: VOLUME_FORMAT, chunkSize, createdAt };
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

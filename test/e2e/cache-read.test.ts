@@ -1,0 +1,339 @@
+// The read cache against the verifying in-memory origin: hits without origin requests, TTL expiry and
+// revalidation, changed objects, signatures that S3 refuses, bypasses, corrupt chunk files, partNumber
+// and invalidation by writes. Every body is compared with the origin's bytes.
+
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { readdir, readFile, stat, truncate, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { presignedGet, sdkClient, sdkGet, sdkHead } from '../support/cache-client.js';
+import { startTestKura, type TestKura } from '../support/kura.js';
+import { type MemoryOrigin, startMemoryOrigin } from '../support/memory-origin.js';
+import { s3Path, sendRaw, signRequest } from '../support/signing.js';
+
+const BUCKET = 'kura-test';
+const CHUNK = 64 * 1024;
+
+let origin: MemoryOrigin;
+let kura: TestKura;
+
+before(async () => {
+  origin = await startMemoryOrigin();
+  kura = await startTestKura({
+    origin: origin.url,
+    settings: { 'cache.chunk_size': '64KiB', 'cache.get_ttl': '1d', 'cache.head_ttl': '1m' },
+  });
+});
+after(async () => {
+  await kura?.close();
+  await origin?.close();
+});
+
+/** Origin requests for one key made while `fn` ran. */
+async function originRequestsDuring(key: string, fn: () => Promise<unknown>) {
+  const from = origin.requests.length;
+  await fn();
+  return origin.requests.slice(from).filter((r) => r.rawUrl.split('?')[0]?.endsWith(key));
+}
+
+/** Every chunk file of the volume, full and partial. */
+async function chunkFiles(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (d: string): Promise<void> => {
+    for (const e of await readdir(d, { withFileTypes: true }).catch(() => [])) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) await walk(p);
+      else out.push(p);
+    }
+  };
+  await walk(join(dir, 'data'));
+  return out;
+}
+
+describe('hits', () => {
+  test('a second identical GET is a HIT with no origin request, byte-exact', async () => {
+    const client = sdkClient(kura.url);
+    const body = randomBytes(3 * CHUNK + 123);
+    origin.put(BUCKET, 'hits/whole.bin', body, {
+      metadata: { team: 'data' },
+      contentType: 'application/x-test',
+    });
+    const first = await sdkGet(client, BUCKET, 'hits/whole.bin');
+    assert.equal(first.xCache, 'MISS');
+    assert.ok(first.body.equals(body));
+    const asked = await originRequestsDuring('hits/whole.bin', async () => {
+      const second = await sdkGet(client, BUCKET, 'hits/whole.bin');
+      assert.equal(second.status, 200);
+      assert.equal(second.xCache, 'HIT');
+      assert.ok(second.body.equals(body));
+      assert.equal(second.etag, first.etag);
+      assert.equal(second.headers['content-type'], 'application/x-test');
+      assert.equal(second.headers['x-amz-meta-team'], 'data');
+      assert.equal(second.headers['accept-ranges'], 'bytes');
+      assert.equal(Number(second.headers['content-length']), body.length);
+    });
+    assert.deepEqual(asked, []);
+  });
+
+  test('HEAD within its TTL is answered from the record', async () => {
+    const client = sdkClient(kura.url);
+    origin.put(BUCKET, 'hits/head.bin', randomBytes(1000), { metadata: { a: '1' } });
+    const first = await sdkHead(client, BUCKET, 'hits/head.bin');
+    const asked = await originRequestsDuring('hits/head.bin', async () => {
+      const second = await sdkHead(client, BUCKET, 'hits/head.bin');
+      assert.equal(second.ETag, first.ETag);
+      assert.equal(second.ContentLength, 1000);
+      assert.deepEqual(second.Metadata, { a: '1' });
+      assert.equal((second as { $headers?: Record<string, string> }).$headers?.['x-cache'], 'HIT');
+    });
+    assert.deepEqual(asked, []);
+  });
+
+  test('client conditionals are answered from a fresh record: 304 and 412', async () => {
+    const body = randomBytes(500);
+    const stored = origin.put(BUCKET, 'hits/cond.bin', body);
+    await presignedGet(kura.url, BUCKET, 'hits/cond.bin');
+    const asked = await originRequestsDuring('hits/cond.bin', async () => {
+      const notModified = await presignedGet(kura.url, BUCKET, 'hits/cond.bin', {
+        headers: ['If-None-Match', stored.etag],
+      });
+      assert.equal(notModified.status, 304);
+      assert.equal(notModified.body.length, 0);
+      const failed = await presignedGet(kura.url, BUCKET, 'hits/cond.bin', {
+        headers: ['If-Match', '"other"'],
+      });
+      assert.equal(failed.status, 412);
+      const ok = await presignedGet(kura.url, BUCKET, 'hits/cond.bin', {
+        headers: ['If-Match', stored.etag],
+      });
+      assert.equal(ok.status, 200);
+      assert.ok(ok.body.equals(body));
+    });
+    assert.deepEqual(asked, []);
+  });
+});
+
+describe('freshness', () => {
+  let short: TestKura;
+  before(async () => {
+    short = await startTestKura({
+      origin: origin.url,
+      settings: { 'cache.chunk_size': '64KiB', 'cache.get_ttl': '300ms', 'cache.head_ttl': '300ms' },
+    });
+  });
+  after(() => short?.close());
+
+  test('past the TTL one conditional request gets 304; a changed object is served new and the old version is gone', async () => {
+    const client = sdkClient(short.url);
+    const v1 = randomBytes(2 * CHUNK + 5);
+    origin.put(BUCKET, 'fresh/object.bin', v1);
+    assert.equal((await sdkGet(client, BUCKET, 'fresh/object.bin')).xCache, 'MISS');
+    await sleep(350);
+    const revalidation = await originRequestsDuring('fresh/object.bin', async () => {
+      const r = await sdkGet(client, BUCKET, 'fresh/object.bin');
+      assert.equal(r.xCache, 'REVALIDATED');
+      assert.ok(r.body.equals(v1));
+    });
+    assert.equal(revalidation.length, 1);
+    assert.equal(revalidation[0]?.status, 304);
+    const inm = revalidation[0]?.rawHeaders.findIndex((h) => h.toLowerCase() === 'if-none-match') ?? -1;
+    assert.ok(inm >= 0, 'the revalidation carries If-None-Match');
+
+    const oldDirs = new Set((await chunkFiles(short.dir)).map((f) => join(f, '..')));
+    const v2 = randomBytes(CHUNK + 9);
+    origin.put(BUCKET, 'fresh/object.bin', v2);
+    await sleep(350);
+    const changed = await sdkGet(client, BUCKET, 'fresh/object.bin');
+    assert.ok(changed.body.equals(v2), 'the new version is served');
+    const again = await sdkGet(client, BUCKET, 'fresh/object.bin');
+    assert.equal(again.xCache, 'HIT');
+    assert.ok(again.body.equals(v2));
+    // The old version's directory is removed (in the background) once the record names the new one.
+    for (let i = 0; i < 50; i++) {
+      const live = new Set((await chunkFiles(short.dir)).map((f) => join(f, '..')));
+      if ([...oldDirs].every((d) => !live.has(d))) break;
+      await sleep(20);
+    }
+    const live = new Set((await chunkFiles(short.dir)).map((f) => join(f, '..')));
+    assert.ok(
+      [...oldDirs].every((d) => !live.has(d)),
+      'old version directory still there',
+    );
+  });
+
+  test('a tampered signature never gets cached bytes once the entry is stale', async () => {
+    const body = randomBytes(1000);
+    origin.put(BUCKET, 'fresh/tamper.bin', body);
+    const path = s3Path(BUCKET, 'fresh/tamper.bin');
+    const good = await signRequest(short.url, { method: 'GET', path });
+    assert.equal((await sendRaw(short.url, good)).status, 200);
+    await sleep(350);
+    const bad = await signRequest(short.url, { method: 'GET', path }, { secretAccessKey: 'wrong' });
+    const r = await sendRaw(short.url, bad);
+    assert.equal(r.status, 403);
+    assert.ok(!r.body.includes(body.subarray(0, 32)), 'no cached bytes in the answer');
+    // The cache is kept: a good request still revalidates (304) and is served.
+    const again = await sendRaw(short.url, await signRequest(short.url, { method: 'GET', path }));
+    assert.equal(again.status, 200);
+    assert.equal(again.headers['x-cache'], 'REVALIDATED');
+    assert.ok(again.body.equals(body));
+  });
+
+  test('TTL 0 sends every request to S3; a tampered signature gets 403', async () => {
+    const zero = await startTestKura({
+      origin: origin.url,
+      settings: { 'cache.chunk_size': '64KiB', 'cache.get_ttl': '0s', 'cache.head_ttl': '0s' },
+    });
+    try {
+      const body = randomBytes(4 * CHUNK);
+      origin.put(BUCKET, 'fresh/zero.bin', body);
+      const path = s3Path(BUCKET, 'fresh/zero.bin');
+      await sendRaw(zero.url, await signRequest(zero.url, { method: 'GET', path }));
+      const asked = await originRequestsDuring('fresh/zero.bin', async () => {
+        const r = await sendRaw(zero.url, await signRequest(zero.url, { method: 'GET', path }));
+        assert.equal(r.headers['x-cache'], 'REVALIDATED');
+        assert.ok(r.body.equals(body));
+      });
+      assert.deepEqual(
+        asked.map((r) => [r.status, r.bodyBytesSent]),
+        [[304, 0]],
+      );
+      const bad = await sendRaw(
+        zero.url,
+        await signRequest(zero.url, { method: 'GET', path }, { secretAccessKey: 'wrong' }),
+      );
+      assert.equal(bad.status, 403);
+      assert.ok(!bad.body.includes(body.subarray(0, 32)));
+    } finally {
+      await zero.close();
+    }
+  });
+});
+
+describe('damaged volume', () => {
+  for (const damage of ['flipped byte', 'truncated'] as const) {
+    test(`a ${damage} chunk file is detected, served from the origin, and repaired`, async () => {
+      const client = sdkClient(kura.url);
+      const key = `damage/${damage.replace(' ', '-')}.bin`;
+      const body = randomBytes(2 * CHUNK);
+      origin.put(BUCKET, key, body);
+      const before = new Set(await chunkFiles(kura.dir));
+      await sdkGet(client, BUCKET, key);
+      let files: string[] = [];
+      for (let i = 0; i < 50 && files.length < 2; i++) {
+        files = (await chunkFiles(kura.dir)).filter((f) => !before.has(f));
+        await sleep(10);
+      }
+      assert.equal(files.length, 2, 'two chunk files written');
+      const victim = files.sort()[0] as string;
+      if (damage === 'truncated') await truncate(victim, (await stat(victim)).size - 1);
+      else {
+        const bytes = await readFile(victim);
+        bytes[bytes.length - 10] = (bytes[bytes.length - 10] as number) ^ 0xff;
+        await writeFile(victim, bytes);
+      }
+      kura.cache.ram.deletePrefix('');
+      const corruptBefore = kura.cache.stats.corruptChunks;
+      const r = await sdkGet(client, BUCKET, key);
+      assert.equal(r.status, 200);
+      assert.ok(r.body.equals(body), 'served byte-exact despite the damage');
+      assert.equal(kura.cache.stats.corruptChunks, corruptBefore + 1);
+      // Repaired: the next read is a hit again, from a chunk file that decodes.
+      kura.cache.ram.deletePrefix('');
+      let hit: Awaited<ReturnType<typeof sdkGet>> | undefined;
+      for (let i = 0; i < 50; i++) {
+        await sleep(20);
+        hit = await presignedGet(kura.url, BUCKET, key);
+        if (hit.xCache === 'HIT') break;
+      }
+      assert.equal(hit?.xCache, 'HIT');
+      assert.ok(hit?.body.equals(body));
+      assert.equal(kura.cache.stats.corruptChunks, corruptBefore + 1);
+    });
+  }
+});
+
+describe('partNumber and bypasses', () => {
+  test('partNumber GET: cached with its Content-Range and parts count; HEAD ?partNumber passes and leaves the record', async () => {
+    const parts = [5 * 1024 * 1024, 5 * 1024 * 1024, 1000];
+    const body = randomBytes(parts.reduce((a, b) => a + b));
+    origin.put(BUCKET, 'parts/multi.bin', body, { partSizes: parts });
+    const target = `${s3Path(BUCKET, 'parts/multi.bin')}`;
+    const get = async () =>
+      sendRaw(
+        kura.url,
+        await signRequest(kura.url, { method: 'GET', path: target, query: { partNumber: '2' } }),
+      );
+    const first = await get();
+    assert.equal(first.status, 206);
+    assert.equal(first.headers['x-cache'], 'MISS');
+    const asked = await originRequestsDuring('parts/multi.bin', async () => {
+      const second = await get();
+      assert.equal(second.status, 206);
+      assert.equal(second.headers['x-cache'], 'HIT');
+      assert.equal(
+        second.headers['content-range'],
+        `bytes ${parts[0]}-${(parts[0] as number) * 2 - 1}/${body.length}`,
+      );
+      assert.equal(second.headers['x-amz-mp-parts-count'], '3');
+      assert.ok(second.body.equals(body.subarray(parts[0], (parts[0] as number) * 2)));
+    });
+    assert.deepEqual(asked, []);
+
+    const recordFiles = async () => {
+      const out: string[] = [];
+      const walk = async (d: string): Promise<void> => {
+        for (const e of await readdir(d, { withFileTypes: true }).catch(() => [])) {
+          const p = join(d, e.name);
+          if (e.isDirectory()) await walk(p);
+          else out.push(`${p}:${await readFile(p, 'utf8')}`);
+        }
+      };
+      await walk(join(kura.dir, 'objects'));
+      return out.sort();
+    };
+    const recordsBefore = await recordFiles();
+    const head = await sendRaw(
+      kura.url,
+      await signRequest(kura.url, { method: 'HEAD', path: target, query: { partNumber: '1' } }),
+    );
+    assert.equal(head.status, 206);
+    assert.equal(head.headers['x-cache'], 'BYPASS');
+    assert.deepEqual(await recordFiles(), recordsBefore, 'HEAD ?partNumber left every record as it was');
+  });
+
+  const bypasses: [string, { headers?: string[]; query?: Record<string, string> }][] = [
+    ['sse-c', { headers: ['x-amz-server-side-encryption-customer-algorithm', 'AES256'] }],
+    ['version-id', { query: { versionId: 'v1' } }],
+  ];
+  for (const [reason, spec] of bypasses) {
+    test(`${reason} requests are bypassed and counted`, async () => {
+      origin.put(BUCKET, `bypass/${reason}.bin`, randomBytes(100));
+      const before = kura.cache.stats.bypasses[reason] ?? 0;
+      for (let i = 0; i < 2; i++) {
+        const r = await presignedGet(kura.url, BUCKET, `bypass/${reason}.bin`, spec);
+        assert.equal(r.headers['x-cache'], 'BYPASS');
+      }
+      assert.equal(kura.cache.stats.bypasses[reason], before + 2);
+    });
+  }
+});
+
+describe('writes through Kura invalidate', () => {
+  test('PutObject and DeleteObject through Kura drop the cached object', async () => {
+    const client = sdkClient(kura.url);
+    const key = 'writes/object.txt';
+    origin.put(BUCKET, key, Buffer.from('version one'));
+    assert.equal((await sdkGet(client, BUCKET, key)).body.toString(), 'version one');
+    assert.equal((await sdkGet(client, BUCKET, key)).xCache, 'HIT');
+    await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: 'version two' }));
+    const after = await sdkGet(client, BUCKET, key);
+    assert.equal(after.body.toString(), 'version two');
+    assert.equal(after.xCache, 'MISS');
+    await client.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: key }));
+    assert.equal((await sdkGet(client, BUCKET, key)).status, 404);
+  });
+});

@@ -1,0 +1,418 @@
+// An in-memory S3 origin for Kura's cache tests and benchmarks. Like origin.ts it verifies every request's
+// SigV4 signature from the raw bytes received; unlike s3rver it answers GET/HEAD the way Amazon S3 does
+// (suffix ranges, 412 preconditions, partNumber, multipart ETags: see memory-origin-s3.ts), serves bodies
+// straight from the stored Buffer, and can add first-byte latency, a bandwidth cap and faults.
+
+import { randomBytes } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import {
+  type Answer,
+  addressOf,
+  answerPut,
+  answerRead,
+  createEntry,
+  errorXml,
+  faultError,
+  notImplemented,
+  type PutOptions,
+  type StoredEntry,
+  type StoredObject,
+  s3Error,
+} from './memory-origin-s3.js';
+import { type RawRequest, type SigV4Verdict, verifySigV4 } from './sigv4.js';
+import { parseQuery, splitUrl } from './sigv4-canonical.js';
+
+export type { ObjectPart, PutOptions, StoredObject } from './memory-origin-s3.js';
+
+export interface MemoryOriginOptions {
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Default 0 (any free port). */
+  port?: number;
+  /** Default `['kura-test']`. */
+  buckets?: string[];
+  /** Serve unauthenticated requests instead of answering 403 AccessDenied. */
+  allowAnonymous?: boolean;
+  /** Delay before response headers, ms (benchmarks inject S3-like first-byte latency). */
+  firstByteLatencyMs?: number;
+  /** Cap on body bytes per second per response (0 = unlimited). */
+  bandwidthBytesPerSec?: number;
+}
+
+export interface OriginLogEntry {
+  method: string;
+  rawUrl: string;
+  rawHeaders: string[];
+  /** Set when the response is over; 0 if the connection ended without an answer. */
+  status: number;
+  /** Body bytes handed to the socket (up to the cut, for a truncated answer). */
+  bodyBytesSent: number;
+  /** 'ok', or the S3 error code answered for a signature (or payload hash) that did not verify. */
+  verdict: 'ok' | string;
+  /** The injected fault this request met, if any. */
+  fault?: OriginFault['kind'];
+}
+
+export type OriginFault =
+  | { kind: 'status'; status: number; code?: string; count?: number }
+  | { kind: 'truncate'; afterBytes: number; count?: number }
+  | { kind: 'reset'; count?: number };
+
+export interface MemoryOrigin {
+  url: string;
+  port: number;
+  credentials: { accessKeyId: 'S3RVER'; secretAccessKey: 'S3RVER' };
+  region: 'us-east-1';
+  /** Every request in arrival order. A long benchmark may empty it (`requests.length = 0`) to bound memory. */
+  requests: OriginLogEntry[];
+  /** Stores an object (the bucket must exist); `partSizes` makes it a multipart object. */
+  put(bucket: string, key: string, body: Buffer, opts?: PutOptions): StoredObject;
+  get(bucket: string, key: string): StoredObject | undefined;
+  delete(bucket: string, key: string): void;
+  /**
+   * A fault for the next `count` (default 1) matching GET/HEAD requests that verify. 'status' and 'reset'
+   * meet any of them, before the object is looked up; 'truncate' only a GET answer with an object body
+   * (headers with the full Content-Length, then `afterBytes` bytes, then the connection ends).
+   */
+  injectFault(fault: OriginFault): void;
+  clearFaults(): void;
+  /** Stops listening and ends every connection. */
+  close(): Promise<void>;
+}
+
+const ACCESS_KEY = 'S3RVER';
+const REGION = 'us-east-1';
+const PACE_SLICE = 64 * 1024;
+const MEMO_LIMIT = 10_000;
+
+export async function startMemoryOrigin(opts: MemoryOriginOptions = {}): Promise<MemoryOrigin> {
+  const origin = new InMemoryOrigin(opts);
+  await origin.listen(opts.host ?? '127.0.0.1', opts.port ?? 0);
+  return origin;
+}
+
+/**
+ * verifySigV4 costs ~80 µs a request (it derives the signing key every time), too much for a benchmark
+ * origin. Its verdict depends only on the request's bytes and on the clock through whole-second bounds
+ * (X-Amz-Date, X-Amz-Expires, the 15-minute skew), so a verdict is reused for the same bytes within the
+ * same second: at most one millisecond off at a bound.
+ */
+class VerdictMemo {
+  private second = Number.NaN;
+  private readonly verdicts = new Map<string, SigV4Verdict>();
+
+  constructor(private readonly allowAnonymous: boolean) {}
+
+  verify(req: RawRequest): SigV4Verdict {
+    const now = Date.now();
+    const second = Math.floor(now / 1000);
+    if (second !== this.second) {
+      this.second = second;
+      this.verdicts.clear();
+    }
+    // Header values cannot hold a newline, so the key is unambiguous.
+    const key = `${req.method} ${req.rawUrl}\n${req.rawHeaders.join('\n')}`;
+    let verdict = this.verdicts.get(key);
+    if (verdict === undefined) {
+      verdict = verifySigV4(req, (id) => (id === ACCESS_KEY ? ACCESS_KEY : undefined), new Date(now), {
+        allowAnonymous: this.allowAnonymous,
+        region: REGION,
+      });
+      if (this.verdicts.size < MEMO_LIMIT) this.verdicts.set(key, verdict);
+    }
+    return verdict;
+  }
+}
+
+interface PutTarget {
+  objects: Map<string, StoredEntry>;
+  bucket: string;
+  key: string;
+}
+
+interface Exchange {
+  req: http.IncomingMessage;
+  res: http.ServerResponse;
+  entry: OriginLogEntry;
+  timer?: NodeJS.Timeout | undefined;
+}
+
+class InMemoryOrigin implements MemoryOrigin {
+  url = '';
+  port = 0;
+  readonly credentials = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
+  readonly region = 'us-east-1' as const;
+  readonly requests: OriginLogEntry[] = [];
+  private readonly store = new Map<string, Map<string, StoredEntry>>();
+  private readonly faults: { fault: OriginFault; left: number }[] = [];
+  private readonly memo: VerdictMemo;
+  private readonly server: http.Server;
+  private readonly latencyMs: number;
+  private readonly bandwidth: number;
+  private readonly idPrefix = randomBytes(4).toString('hex').toUpperCase();
+  private readonly hostPrefix = randomBytes(30).toString('base64');
+  private counter = 0;
+  private closing: Promise<void> | undefined;
+
+  constructor(opts: MemoryOriginOptions) {
+    for (const bucket of opts.buckets ?? ['kura-test']) this.store.set(bucket, new Map());
+    this.memo = new VerdictMemo(opts.allowAnonymous === true);
+    this.latencyMs = opts.firstByteLatencyMs ?? 0;
+    this.bandwidth = opts.bandwidthBytesPerSec ?? 0;
+    this.server = http.createServer({ requestTimeout: 0, keepAliveTimeout: 30_000 });
+    this.server.on('request', (req, res) => this.onRequest(req, res, false));
+    // Decide before the client sends its body, as S3 does: no 100 Continue for a request that fails auth.
+    this.server.on('checkContinue', (req, res) => this.onRequest(req, res, true));
+  }
+
+  async listen(host: string, port: number): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+    this.port = (this.server.address() as AddressInfo).port;
+    this.url = `http://${host.includes(':') ? `[${host}]` : host}:${this.port}`;
+  }
+
+  put(bucket: string, key: string, body: Buffer, opts?: PutOptions): StoredObject {
+    const objects = this.store.get(bucket);
+    if (!objects) throw new Error(`memory origin: no bucket ${bucket}`);
+    const entry = createEntry(bucket, key, body, opts);
+    objects.set(key, entry);
+    return entry.object;
+  }
+
+  get(bucket: string, key: string): StoredObject | undefined {
+    return this.store.get(bucket)?.get(key)?.object;
+  }
+
+  delete(bucket: string, key: string): void {
+    this.store.get(bucket)?.delete(key);
+  }
+
+  injectFault(fault: OriginFault): void {
+    this.faults.push({ fault, left: fault.count ?? 1 });
+  }
+
+  clearFaults(): void {
+    this.faults.length = 0;
+  }
+
+  close(): Promise<void> {
+    this.closing ??= new Promise<void>((resolve) => {
+      this.server.close(() => resolve());
+      // Keep-alive connections (idle or not) would hold close() open: end them all.
+      this.server.closeAllConnections();
+    });
+    return this.closing;
+  }
+
+  private takeFault(accept: (f: OriginFault) => boolean): OriginFault | undefined {
+    if (this.faults.length === 0) return undefined;
+    const i = this.faults.findIndex((f) => accept(f.fault));
+    const found = this.faults[i];
+    if (!found) return undefined;
+    found.left -= 1;
+    if (found.left <= 0) this.faults.splice(i, 1);
+    return found.fault;
+  }
+
+  private onRequest(req: http.IncomingMessage, res: http.ServerResponse, expectsContinue: boolean): void {
+    const method = req.method ?? '';
+    const entry: OriginLogEntry = {
+      method,
+      rawUrl: req.url ?? '',
+      rawHeaders: req.rawHeaders,
+      status: 0,
+      bodyBytesSent: 0,
+      verdict: 'ok',
+    };
+    this.requests.push(entry);
+    const ex: Exchange = { req, res, entry };
+    res.once('close', () => {
+      clearTimeout(ex.timer);
+      entry.status = res.headersSent ? res.statusCode : 0;
+    });
+
+    const answer = this.route(ex, expectsContinue);
+    if (answer) this.reply(ex, answer);
+  }
+
+  /** The answer to a request, or undefined when one will be sent later (a PUT, once its body is in). */
+  private route(ex: Exchange, expectsContinue: boolean): Answer | 'reset' | undefined {
+    const { req, res, entry } = ex;
+    const method = entry.method;
+    const verdict = this.memo.verify(entry);
+    if (!verdict.ok) {
+      entry.verdict = verdict.code;
+      // With Expect: 100-continue the body never comes, and the connection cannot be reused with it unread.
+      const close = expectsContinue ? ['Connection', 'close'] : [];
+      return s3Error(verdict.status, verdict.code, verdict.message, {}, close);
+    }
+    if (expectsContinue) res.writeContinue();
+
+    if (method === 'GET' || method === 'HEAD') {
+      const fault = this.takeFault((f) => f.kind !== 'truncate');
+      if (fault) entry.fault = fault.kind;
+      if (fault?.kind === 'status') return faultError(fault.status, fault.code);
+      if (fault?.kind === 'reset') return 'reset';
+    }
+    const { path, rawQuery } = splitUrl(entry.rawUrl);
+    const address = addressOf(path, req.headers.host);
+    if (!address) return notImplemented('service-level requests (ListBuckets)');
+    const { bucket, key } = address;
+    const objects = this.store.get(bucket);
+    if (!objects) {
+      return s3Error(404, 'NoSuchBucket', 'The specified bucket does not exist', { BucketName: bucket });
+    }
+    if (key === '') {
+      if (method !== 'HEAD') return notImplemented(`bucket-level ${method}`);
+      return { status: 200, headers: ['x-amz-bucket-region', REGION] };
+    }
+    switch (method) {
+      case 'GET':
+      case 'HEAD':
+        return answerRead(objects.get(key), key, req.headers, rawQuery, verdict.anonymous === true);
+      case 'PUT':
+        return this.onPut(ex, { objects, bucket, key }, rawQuery, verdict.payloadHash);
+      case 'DELETE':
+        objects.delete(key);
+        return { status: 204, headers: [] };
+      default: {
+        const message = 'The specified method is not allowed against this resource.';
+        return s3Error(405, 'MethodNotAllowed', message, { Method: method, ResourceType: 'OBJECT' });
+      }
+    }
+  }
+
+  private onPut(ex: Exchange, target: PutTarget, rawQuery: string, payloadHash: string): Answer | undefined {
+    const { req } = ex;
+    const param = parseQuery(rawQuery).find((p) => p.name !== 'x-id' && !/^x-amz-/i.test(p.name));
+    if (param) return notImplemented(`PUT with the query parameter ${param.name}`);
+    if (payloadHash.startsWith('STREAMING-') || /aws-chunked/i.test(req.headers['content-encoding'] ?? '')) {
+      return notImplemented('aws-chunked bodies');
+    }
+    if (req.headers['x-amz-copy-source'] !== undefined) return notImplemented('CopyObject');
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('error', () => ex.res.destroy());
+    req.on('end', () => {
+      const { answer, stored } = answerPut(
+        target.bucket,
+        target.key,
+        Buffer.concat(chunks),
+        req.headers,
+        payloadHash,
+      );
+      if (stored) target.objects.set(target.key, stored);
+      if (answer.error?.code === 'XAmzContentSHA256Mismatch') ex.entry.verdict = answer.error.code;
+      this.reply(ex, answer);
+    });
+    return undefined;
+  }
+
+  /** Sends `answer` after the first-byte latency, unless the client has gone by then. */
+  private reply(ex: Exchange, answer: Answer | 'reset'): void {
+    if (this.latencyMs <= 0) {
+      this.send(ex, answer);
+      return;
+    }
+    ex.timer = setTimeout(() => {
+      ex.timer = undefined;
+      if (!ex.res.destroyed) this.send(ex, answer);
+    }, this.latencyMs);
+  }
+
+  private send(ex: Exchange, answer: Answer | 'reset'): void {
+    const { req, res, entry } = ex;
+    if (answer === 'reset') {
+      req.socket.resetAndDestroy();
+      return;
+    }
+    const { status, headers } = answer;
+    this.counter += 1;
+    const requestId = this.idPrefix + this.counter.toString(16).toUpperCase().padStart(8, '0');
+    const hostId = this.hostPrefix + requestId;
+    const head = entry.method === 'HEAD';
+    // S3 sends no body for a HEAD error: the status code is all a client gets.
+    const xml = answer.error && !head ? errorXml(answer, requestId, hostId) : undefined;
+    if (answer.error) headers.push('Content-Type', 'application/xml');
+    if (xml) headers.push('Content-Length', String(xml.length));
+    else if (!answer.body && !answer.error && status !== 204 && status !== 304)
+      headers.push('Content-Length', '0');
+    // Node adds Date (and Connection, Keep-Alive) itself.
+    headers.push('x-amz-request-id', requestId, 'x-amz-id-2', hostId, 'Server', 'AmazonS3');
+    res.writeHead(status, headers);
+    const body = xml ?? (head ? undefined : answer.body);
+    if (!body) {
+      res.end();
+      return;
+    }
+    const cut = xml ? undefined : this.takeFault((f) => f.kind === 'truncate');
+    if (cut?.kind === 'truncate') entry.fault = 'truncate';
+    const stopAfter = cut?.kind === 'truncate' ? cut.afterBytes : undefined;
+    if (stopAfter === undefined && (xml || this.bandwidth <= 0)) {
+      entry.bodyBytesSent = body.length;
+      res.end(body);
+      return;
+    }
+    paceBody(res, body, xml ? 0 : this.bandwidth, stopAfter, (n) => {
+      entry.bodyBytesSent += n;
+    });
+  }
+}
+
+/**
+ * Writes `body` at up to `bytesPerSec` (0: unlimited) in slices, waiting for the socket to drain. With
+ * `stopAfter`, ends the connection after that many bytes although Content-Length promised more.
+ */
+function paceBody(
+  res: http.ServerResponse,
+  body: Buffer,
+  bytesPerSec: number,
+  stopAfter: number | undefined,
+  sent: (bytes: number) => void,
+): void {
+  const total = stopAfter === undefined ? body.length : Math.min(stopAfter, body.length);
+  // Slices of ~1/20 s of transfer keep a slow rate smooth; 64 KiB caps them for fast ones.
+  const slice = bytesPerSec > 0 ? Math.max(1, Math.min(PACE_SLICE, Math.floor(bytesPerSec / 20))) : total;
+  const began = performance.now();
+  let offset = 0;
+  let timer: NodeJS.Timeout | undefined;
+  const step = (): void => {
+    timer = undefined;
+    while (offset < total) {
+      if (res.destroyed) return;
+      // Byte `offset` is due `offset / bytesPerSec` seconds after the first.
+      const wait = bytesPerSec > 0 ? began + (offset / bytesPerSec) * 1000 - performance.now() : 0;
+      if (wait >= 1) {
+        timer = setTimeout(step, wait);
+        return;
+      }
+      const next = Math.min(total, offset + slice);
+      const more = res.write(body.subarray(offset, next));
+      sent(next - offset);
+      offset = next;
+      if (!more) {
+        res.once('drain', step);
+        return;
+      }
+    }
+    if (stopAfter === undefined) {
+      res.end();
+      return;
+    }
+    // end() queues the FIN behind what was written: the client gets exactly `total` bytes, then EOF.
+    const socket = res.socket;
+    socket?.end(() => socket.destroy());
+  };
+  res.once('close', () => clearTimeout(timer));
+  // A cut before the first body byte still sends the headers.
+  if (total === 0) res.flushHeaders();
+  step();
+}

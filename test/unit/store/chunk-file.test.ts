@@ -1,0 +1,229 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { describe, test } from 'node:test';
+import { crc32 } from 'node:zlib';
+import {
+  CorruptChunkError,
+  chunkHeaderLength,
+  decodeChunk,
+  encodeChunk,
+  headerLengthOf,
+  readChunkHeader,
+} from '../../../src/store/chunk-file.js';
+import type { ChunkContent, ChunkPiece, Codec } from '../../../src/store/types.js';
+
+const compressible = (n: number) =>
+  Buffer.from('the quick brown fox jumps over the lazy dog. '.repeat(n / 45 + 1)).subarray(0, n);
+
+function content(index: number, pieces: ChunkPiece[], full = false): ChunkContent {
+  return { index, full, pieces };
+}
+
+/** Rewrites the header CRC after an edit, so that only the check under test can catch the edit. */
+function reseal(file: Buffer): Buffer {
+  const at = chunkHeaderLength(file.readUInt16LE(6)) - 4;
+  file.writeUInt32LE(crc32(file.subarray(0, at)), at);
+  return file;
+}
+
+async function rejectsCorrupt(promise: Promise<unknown>, reason: RegExp) {
+  await assert.rejects(promise, (err: unknown) => {
+    assert.ok(err instanceof CorruptChunkError, `expected CorruptChunkError, got ${String(err)}`);
+    assert.match(err.reason, reason);
+    return true;
+  });
+}
+
+describe('encodeChunk / decodeChunk round trip', () => {
+  const cases: [string, Buffer, Codec, Codec][] = [
+    ['random bytes, raw', randomBytes(65_536), 'raw', 'raw'],
+    ['random bytes, lz4 asked (stored raw: LZ4 does not shrink them)', randomBytes(65_536), 'lz4', 'raw'],
+    ['compressible bytes, raw', compressible(65_536), 'raw', 'raw'],
+    ['compressible bytes, lz4', compressible(65_536), 'lz4', 'lz4'],
+    ['one byte, lz4 asked', Buffer.from([7]), 'lz4', 'raw'],
+  ];
+  for (const [name, bytes, asked, used] of cases) {
+    test(name, async () => {
+      const encoded = await encodeChunk(content(3, [{ start: 0, bytes }], true), asked);
+      assert.equal(encoded.codec, used);
+      assert.equal(encoded.rawBytes, bytes.length);
+      assert.equal(encoded.storedBytes, encoded.file.length);
+      if (used === 'lz4') assert.ok(encoded.storedBytes < bytes.length / 4);
+      const decoded = await decodeChunk(encoded.file, 3, true);
+      assert.equal(decoded.index, 3);
+      assert.equal(decoded.full, true);
+      assert.equal(decoded.pieces.length, 1);
+      assert.equal(decoded.pieces[0]?.start, 0);
+      assert.ok(decoded.pieces[0]?.bytes.equals(bytes));
+    });
+  }
+
+  test('several extents keep their offsets and bytes', async () => {
+    for (const codec of ['raw', 'lz4'] as const) {
+      const pieces = [
+        { start: 10, bytes: compressible(100) },
+        { start: 500, bytes: randomBytes(33) },
+        { start: 0xffff_0000, bytes: compressible(4096) },
+      ];
+      const encoded = await encodeChunk(content(0xffff_ffff, pieces), codec);
+      const decoded = await decodeChunk(encoded.file, 0xffff_ffff);
+      assert.equal(decoded.full, false);
+      assert.deepEqual(
+        decoded.pieces.map((p) => [p.start, p.bytes.toString('hex')]),
+        pieces.map((p) => [p.start, p.bytes.toString('hex')]),
+      );
+    }
+  });
+
+  test('adjacent pieces become one extent', async () => {
+    const a = randomBytes(10);
+    const b = randomBytes(20);
+    const encoded = await encodeChunk(
+      content(1, [
+        { start: 5, bytes: a },
+        { start: 15, bytes: b },
+      ]),
+      'raw',
+    );
+    const header = readChunkHeader(encoded.file);
+    assert.deepEqual(header.extents, [{ start: 5, end: 35 }]);
+    const decoded = await decodeChunk(encoded.file, 1);
+    assert.ok(decoded.pieces[0]?.bytes.equals(Buffer.concat([a, b])));
+  });
+
+  test('pieces that are empty, unsorted or overlapping are a caller bug', async () => {
+    const bad: ChunkPiece[][] = [
+      [],
+      [{ start: 0, bytes: Buffer.alloc(0) }],
+      [
+        { start: 10, bytes: Buffer.alloc(5) },
+        { start: 0, bytes: Buffer.alloc(5) },
+      ],
+      [
+        { start: 0, bytes: Buffer.alloc(5) },
+        { start: 4, bytes: Buffer.alloc(5) },
+      ],
+      [{ start: -1, bytes: Buffer.alloc(5) }],
+    ];
+    for (const pieces of bad) await assert.rejects(encodeChunk(content(0, pieces), 'raw'), RangeError);
+  });
+});
+
+describe('readChunkHeader', () => {
+  test('reads the header from a prefix of the file', async () => {
+    const pieces = [
+      { start: 0, bytes: compressible(1000) },
+      { start: 2000, bytes: compressible(1000) },
+    ];
+    const { file } = await encodeChunk(content(9, pieces), 'lz4');
+    const length = headerLengthOf(file.subarray(0, 8));
+    assert.equal(length, chunkHeaderLength(2));
+    const header = readChunkHeader(file.subarray(0, length));
+    assert.deepEqual(header.extents, [
+      { start: 0, end: 1000 },
+      { start: 2000, end: 3000 },
+    ]);
+    assert.equal(header.index, 9);
+    assert.equal(header.codec, 'lz4');
+    assert.equal(header.rawLength, 2000);
+    assert.equal(header.payloadLength, file.length - length);
+    assert.throws(() => readChunkHeader(file.subarray(0, length - 1)), CorruptChunkError);
+    assert.throws(() => headerLengthOf(Buffer.from('NOTACHUNK')), CorruptChunkError);
+  });
+});
+
+describe('decodeChunk refuses a damaged file', () => {
+  const pieces = [
+    { start: 100, bytes: compressible(20_000) },
+    { start: 30_000, bytes: randomBytes(5_000) },
+  ];
+  for (const codec of ['raw', 'lz4'] as const) {
+    test(`${codec}: a flipped payload byte, anywhere`, async () => {
+      const { file } = await encodeChunk(content(2, pieces), codec);
+      const headerLength = chunkHeaderLength(2);
+      for (const at of [
+        headerLength,
+        headerLength + 1,
+        headerLength + 4,
+        (file.length + headerLength) >> 1,
+        file.length - 1,
+      ]) {
+        const damaged = Buffer.from(file);
+        damaged[at] = (damaged[at] as number) ^ 0x01;
+        await assert.rejects(decodeChunk(damaged, 2), CorruptChunkError, `byte ${at}`);
+      }
+    });
+
+    test(`${codec}: every flipped header byte`, async () => {
+      const { file } = await encodeChunk(content(2, pieces), codec);
+      for (let at = 0; at < chunkHeaderLength(2); at++) {
+        const damaged = Buffer.from(file);
+        damaged[at] = (damaged[at] as number) ^ 0x10;
+        await assert.rejects(decodeChunk(damaged, 2), CorruptChunkError, `header byte ${at}`);
+      }
+    });
+
+    test(`${codec}: truncated by one byte, one byte appended, or cut to the header`, async () => {
+      const { file } = await encodeChunk(content(2, pieces), codec);
+      await rejectsCorrupt(decodeChunk(file.subarray(0, file.length - 1), 2), /file is/);
+      await rejectsCorrupt(decodeChunk(Buffer.concat([file, Buffer.from([0])]), 2), /file is/);
+      await rejectsCorrupt(decodeChunk(file.subarray(0, chunkHeaderLength(2)), 2), /file is/);
+      await rejectsCorrupt(decodeChunk(file.subarray(0, 10), 2), /short/);
+      await rejectsCorrupt(decodeChunk(Buffer.alloc(0), 2), /short/);
+    });
+
+    test(`${codec}: another cell's chunk`, async () => {
+      const { file } = await encodeChunk(content(2, pieces), codec);
+      await rejectsCorrupt(decodeChunk(file, 3), /index 2 where 3/);
+    });
+  }
+
+  test('a partial chunk read under a full chunk name', async () => {
+    const { file } = await encodeChunk(content(0, [{ start: 1, bytes: randomBytes(10) }]), 'raw');
+    await rejectsCorrupt(decodeChunk(file, 0, true), /full chunk/);
+  });
+
+  test('forged headers with a valid header CRC', async () => {
+    const forge = async (edit: (f: Buffer) => void, reason: RegExp) => {
+      const { file } = await encodeChunk(content(0, pieces), 'raw');
+      edit(file);
+      await rejectsCorrupt(decodeChunk(reseal(file), 0), reason);
+    };
+    // Swap the two extents: unsorted.
+    await forge((f) => {
+      const first = Buffer.from(f.subarray(24, 32));
+      f.copy(f, 24, 32, 40);
+      first.copy(f, 32);
+    }, /unsorted/);
+    // Second extent starting inside the first: overlapping.
+    await forge((f) => f.writeUInt32LE(200, 32), /unsorted|extents hold/);
+    // An empty extent.
+    await forge((f) => f.writeUInt32LE(100, 28), /empty extent/);
+    // Raw length that is not the extents' sum.
+    await forge((f) => f.writeUInt32LE(f.readUInt32LE(12) + 1, 12), /extents hold/);
+    // Unknown codec and format, bad magic, no extents.
+    await forge((f) => f.writeUInt8(2, 5), /unknown codec/);
+    await forge((f) => f.writeUInt8(2, 4), /unknown format/);
+    await forge((f) => f.write('KURX', 0, 'latin1'), /bad magic/);
+    await forge((f) => f.writeUInt16LE(0, 6), /no extents/);
+    // Raw CRC that does not match the bytes.
+    await forge((f) => f.writeUInt32LE(f.readUInt32LE(20) ^ 1, 20), /CRC mismatch/);
+  });
+
+  test('an LZ4 block whose length prefix lies is refused before decompressing', async () => {
+    const { file } = await encodeChunk(content(0, [{ start: 0, bytes: compressible(10_000) }]), 'lz4');
+    const at = chunkHeaderLength(1);
+    const damaged = Buffer.from(file);
+    damaged.writeUInt32LE(0xffff_fff0, at);
+    const started = Date.now();
+    await rejectsCorrupt(decodeChunk(damaged, 0), /LZ4 block length/);
+    assert.ok(Date.now() - started < 1000);
+  });
+
+  test('an LZ4 payload that does not decompress', async () => {
+    const { file } = await encodeChunk(content(0, [{ start: 0, bytes: compressible(10_000) }]), 'lz4');
+    const damaged = Buffer.from(file);
+    damaged.fill(0xff, chunkHeaderLength(1) + 4);
+    await assert.rejects(decodeChunk(damaged, 0), CorruptChunkError);
+  });
+});

@@ -1,0 +1,221 @@
+import assert from 'node:assert/strict';
+import { access, mkdir, mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { parseObjectRecord, RecordLockError, RecordStore } from '../../../src/store/records.js';
+import type { ObjectKey, ObjectRecord } from '../../../src/store/types.js';
+import { openVolume, type Volume } from '../../../src/store/volume.js';
+
+let root: string;
+let volume: Volume;
+let records: RecordStore;
+let serial = 0;
+
+function key(): ObjectKey {
+  serial++;
+  return { namespace: 'aws', bucket: 'record-tests', key: `k/${serial} with spaces & ünïcode` };
+}
+
+function record(k: ObjectKey, overrides: Partial<ObjectRecord> = {}): ObjectRecord {
+  return {
+    format: 1,
+    namespace: k.namespace,
+    bucket: k.bucket,
+    key: k.key,
+    etag: '"0123456789abcdef"',
+    size: 0,
+    lastModified: 'Wed, 21 Oct 2015 07:28:00 GMT',
+    headers: [['content-type', 'text/plain']],
+    checksums: null,
+    partsCount: null,
+    parts: { '1': { start: 0, end: 9, status: 206 } },
+    source: 'get',
+    codec: 'lz4',
+    validatedGet: 1_700_000_000_000,
+    validatedHead: null,
+    createdAt: 1_700_000_000_000,
+    ...overrides,
+  };
+}
+
+const present = (path: string) =>
+  access(path).then(
+    () => true,
+    () => false,
+  );
+
+before(async () => {
+  root = await mkdtemp(join(tmpdir(), 'kura-records-'));
+  volume = await openVolume({ dir: join(root, 'vol'), chunkSize: 1024, instanceId: 'test' });
+  records = new RecordStore(volume);
+});
+
+after(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+describe('RecordStore', () => {
+  test('no record: read is null', async () => {
+    assert.equal(await records.read(key()), null);
+  });
+
+  test('update creates, replaces, leaves and deletes a record', async () => {
+    const k = key();
+    const first = record(k);
+    assert.deepEqual(
+      await records.update(k, (current) => {
+        assert.equal(current, null);
+        return first;
+      }),
+      first,
+    );
+    assert.deepEqual(await records.read(k), first);
+
+    const second = record(k, { etag: '"new"', size: 10 });
+    await records.update(k, (current) => {
+      assert.deepEqual(current, first);
+      return second;
+    });
+    assert.deepEqual(await records.read(k), second);
+
+    assert.deepEqual(await records.update(k, () => undefined), second);
+    assert.deepEqual(await records.read(k), second);
+
+    assert.equal(await records.update(k, () => null), null);
+    assert.equal(await records.read(k), null);
+    assert.ok(!(await present(volume.recordPath(k))));
+
+    await records.update(k, () => first);
+    await records.remove(k);
+    assert.equal(await records.read(k), null);
+    await records.remove(k); // nothing to remove: fine
+  });
+
+  test('a record of another key in this key’s file is no record', async () => {
+    const a = key();
+    const b = key();
+    await records.update(a, () => record(a));
+    await mkdir(dirname(volume.recordPath(b)), { recursive: true });
+    await writeFile(volume.recordPath(b), await readFile(volume.recordPath(a)));
+    assert.equal(await records.read(b), null);
+    assert.notEqual(await records.read(a), null);
+    // Same key in another namespace (another S3 store): not the same object either.
+    assert.equal(
+      parseObjectRecord(JSON.stringify(record(a)), { ...a, namespace: 'http://minio:9000' }),
+      null,
+    );
+  });
+
+  test('damaged, foreign or future-format files are no record', async () => {
+    const k = key();
+    const good = record(k);
+    const bad = [
+      '',
+      '{"format":1',
+      'null',
+      '[]',
+      JSON.stringify({ ...good, format: 2 }),
+      JSON.stringify({ ...good, size: -1 }),
+      JSON.stringify({ ...good, etag: 5 }),
+      JSON.stringify({ ...good, headers: [['a']] }),
+      JSON.stringify({ ...good, codec: 'zstd' }),
+      JSON.stringify({ ...good, parts: { '1': { start: 0 } } }),
+      JSON.stringify({ ...good, source: undefined }),
+    ];
+    await mkdir(dirname(volume.recordPath(k)), { recursive: true });
+    for (const text of bad) {
+      await writeFile(volume.recordPath(k), text);
+      assert.equal(await records.read(k), null, text);
+    }
+    // An update sees no record and replaces the damaged file.
+    await records.update(k, (current) => {
+      assert.equal(current, null);
+      return good;
+    });
+    assert.deepEqual(await records.read(k), good);
+  });
+
+  test('a record for another key cannot be written under this one', async () => {
+    const k = key();
+    await assert.rejects(
+      records.update(k, () => record(key())),
+      /cannot be stored/,
+    );
+    // The lock was released: the next update does not wait for it.
+    const started = Date.now();
+    await records.update(k, () => record(k));
+    assert.ok(Date.now() - started < 500);
+  });
+
+  test('a throwing update function rejects, writes nothing and releases the lock', async () => {
+    const k = key();
+    await assert.rejects(
+      records.update(k, () => {
+        throw new Error('boom');
+      }),
+      /boom/,
+    );
+    assert.equal(await records.read(k), null);
+    assert.ok(!(await present(`${volume.recordLockPath(k)}.lock`)));
+  });
+
+  test('20 concurrent updates all land (the lock serialises them)', async () => {
+    const k = key();
+    await Promise.all(
+      Array.from({ length: 20 }, () =>
+        records.update(k, (current) => record(k, { size: (current?.size ?? 0) + 1 })),
+      ),
+    );
+    assert.equal((await records.read(k))?.size, 20);
+    assert.ok(!(await present(`${volume.recordLockPath(k)}.lock`)));
+  });
+
+  test('concurrent updates of different keys do not disturb each other’s locks', async () => {
+    const keys = Array.from({ length: 10 }, () => key());
+    await Promise.all(
+      keys.flatMap((k) =>
+        Array.from({ length: 5 }, () =>
+          records.update(k, (current) => record(k, { size: (current?.size ?? 0) + 1 })),
+        ),
+      ),
+    );
+    for (const k of keys) assert.equal((await records.read(k))?.size, 5);
+    for (const k of keys) assert.ok(!(await present(`${volume.recordLockPath(k)}.lock`)));
+  });
+
+  test('a stale lock (a crashed holder) is taken over', async () => {
+    const k = key();
+    const lockDir = `${volume.recordLockPath(k)}.lock`;
+    await mkdir(lockDir, { recursive: true });
+    const old = new Date(Date.now() - 60_000);
+    await utimes(lockDir, old, old);
+    const started = Date.now();
+    await records.update(k, () => record(k));
+    assert.ok(Date.now() - started < 1000);
+    assert.notEqual(await records.read(k), null);
+    assert.ok(!(await present(lockDir)));
+  });
+
+  test('a held lock times out with RecordLockError and nothing is written', async () => {
+    const k = key();
+    const lockDir = `${volume.recordLockPath(k)}.lock`;
+    await mkdir(lockDir, { recursive: true });
+    let called = false;
+    await assert.rejects(
+      records.update(k, () => {
+        called = true;
+        return record(k);
+      }),
+      RecordLockError,
+    );
+    assert.equal(called, false);
+    assert.equal(await records.read(k), null);
+    assert.ok(await present(lockDir)); // someone else's lock is left alone
+    await rm(lockDir, { recursive: true });
+  });
+
+  test('updates leave no temp files', async () => {
+    assert.deepEqual(await readdir(volume.tmpDir), []);
+  });
+});
