@@ -14,6 +14,7 @@ import type { SinkTarget } from './chunk-sink.js';
 import { Inflight } from './inflight.js';
 import { RamTier } from './ram-tier.js';
 import { CacheStats } from './stats.js';
+import { WriteBudget } from './write-budget.js';
 
 export class Cache {
   readonly stats = new CacheStats();
@@ -21,6 +22,7 @@ export class Cache {
   readonly chunks: ChunkStore;
   readonly records: RecordStore;
   readonly ram: RamTier;
+  readonly budget: WriteBudget;
 
   private constructor(
     readonly volume: Volume,
@@ -38,6 +40,8 @@ export class Cache {
     });
     this.records = new RecordStore(volume);
     this.ram = new RamTier(ramSize);
+    // Enough for bursts from a fast origin onto a slower volume; a fixed bound on memory all the same.
+    this.budget = new WriteBudget(Math.max(64 * 2 ** 20, 16 * volume.chunkSize));
   }
 
   static async open(config: KuraConfig, log: Logger): Promise<Cache> {
@@ -63,6 +67,7 @@ export class Cache {
       inflight: this.inflight,
       stats: this.stats,
       log: this.log,
+      budget: this.budget,
       ram: ram ? this.ram : null,
       version,
       versionId,

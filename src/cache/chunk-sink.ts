@@ -1,6 +1,6 @@
 // The fill writer: bytes of an S3 answer, as they stream to the client, are cut on the chunk grid and
 // committed to the volume. A chunk is committed only when every byte of it arrived; the client is never
-// held back by the disk: when too many commits are outstanding, caching of this answer stops instead.
+// held back by the disk: when the process's write budget is spent, the chunk is skipped instead.
 
 import type { ChunkStore } from '../store/chunks.js';
 import { chooseCodec } from '../store/compression.js';
@@ -9,19 +9,14 @@ import type { Logger } from '../telemetry/log.js';
 import type { Inflight } from './inflight.js';
 import type { RamTier } from './ram-tier.js';
 import type { CacheStats } from './stats.js';
-
-/**
- * Bytes waiting for the disk before it counts as too slow for this answer, which bounds memory per
- * connection: 8 chunks, and at least 8 MiB so that small chunks still absorb a burst from a fast origin.
- */
-const MIN_PENDING_BYTES = 8 * 2 ** 20;
-const PENDING_CHUNKS = 8;
+import type { WriteBudget } from './write-budget.js';
 
 export interface SinkTarget {
   chunks: ChunkStore;
   inflight: Inflight;
   stats: CacheStats;
   log: Logger;
+  budget: WriteBudget;
   /** null when the rule keeps this object out of RAM. */
   ram: RamTier | null;
   version: ObjectVersion;
@@ -46,9 +41,7 @@ export class ChunkSink {
   #buf: Buffer | null = null;
   #filled = 0;
   #pending = new Set<Promise<void>>();
-  #pendingBytes = 0;
   #releases = new Map<number, () => void>();
-  #abandoned = false;
   #codec: Codec;
   #sniffing: Promise<Codec> | null = null;
 
@@ -67,13 +60,9 @@ export class ChunkSink {
     }
   }
 
-  get abandoned(): boolean {
-    return this.#abandoned;
-  }
-
   write(data: Buffer): void {
     let offset = 0;
-    while (!this.#abandoned && offset < data.length && this.#pos < this.#end) {
+    while (offset < data.length && this.#pos < this.#end) {
       const cs = this.#t.chunkSize;
       const cell = Math.floor(this.#pos / cs);
       if (cell !== this.#cell) this.#openCell(cell);
@@ -89,7 +78,7 @@ export class ChunkSink {
 
   /** The answer ended: a complete one commits its trailing partial chunk, a cut one drops it. */
   async finish(complete: boolean): Promise<void> {
-    if (!this.#abandoned && this.#buf !== null && this.#filled > 0) {
+    if (this.#buf !== null && this.#filled > 0) {
       if (complete && this.#pos === this.#end) this.#commitCell(this.#filled);
     }
     this.#buf = null;
@@ -98,14 +87,15 @@ export class ChunkSink {
     this.#releases.clear();
   }
 
-  /** Stops caching this answer; waiters on its chunks are let go (they will fetch for themselves). */
-  abandon(): void {
-    if (this.#abandoned) return;
-    this.#abandoned = true;
+  /** The disk is behind: this chunk is not cached, and whoever waits for it fetches it. */
+  #skipCell(): void {
+    const t = this.#t;
+    t.stats.chunksSkipped += 1;
+    t.log.debug('chunk skipped: the volume is behind', { object: t.versionId, chunk: this.#cell });
+    this.#releases.get(this.#cell)?.();
+    this.#releases.delete(this.#cell);
     this.#buf = null;
-    this.#t.stats.fillsAbandoned += 1;
-    for (const release of this.#releases.values()) release();
-    this.#releases.clear();
+    this.#cell = -1;
   }
 
   #openCell(cell: number): void {
@@ -121,10 +111,8 @@ export class ChunkSink {
   }
 
   #commitCell(length: number): void {
-    const limit = Math.max(MIN_PENDING_BYTES, PENDING_CHUNKS * this.#t.chunkSize);
-    if (this.#pendingBytes + length > limit) {
-      this.#t.log.debug('fill abandoned: disk slower than the client', { object: this.#t.versionId });
-      this.abandon();
+    if (!this.#t.budget.tryTake(length)) {
+      this.#skipCell();
       return;
     }
     const t = this.#t;
@@ -138,6 +126,12 @@ export class ChunkSink {
       try {
         const codec = await this.#codecFor(cell, bytes);
         const written = await t.chunks.write(t.version, cell, cellLength, [piece], codec);
+        // The first chunk is the sample: data LZ4 cannot shrink there (random, encrypted, packed formats
+        // file-type does not know) is stored raw from here on, saving an LZ4 pass per chunk.
+        if (cell === 0 && codec === 'lz4' && written.storedBytes >= written.rawBytes * 0.97) {
+          this.#codec = 'raw';
+          t.onCodec?.('raw');
+        }
         t.stats.bytesStoredRaw += written.rawBytes;
         t.stats.bytesStoredOnDisk += written.storedBytes;
         if (written.rawBytes > 0) t.stats.chunksWritten += 1;
@@ -160,10 +154,9 @@ export class ChunkSink {
       }
     })();
     this.#pending.add(commit);
-    this.#pendingBytes += length;
     void commit.then(() => {
       this.#pending.delete(commit);
-      this.#pendingBytes -= length;
+      t.budget.give(length);
     });
   }
 
@@ -180,6 +173,6 @@ export class ChunkSink {
         () => this.#codec,
       );
     }
-    return this.#sniffing ?? Promise.resolve(this.#codec);
+    return this.#sniffing ? this.#sniffing.then(() => this.#codec) : Promise.resolve(this.#codec);
   }
 }

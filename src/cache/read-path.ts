@@ -85,7 +85,11 @@ export async function readPath(ex: Exchange, opts: PassOptions, cache: Cache): P
     }
   }
   if (record === null) return fill(job, null);
-  const fresh = isFresh(record, job) && !requestWantsRevalidation(ex.req.rawHeaders);
+  return fromRecord(job, record);
+}
+
+function fromRecord(job: ReadJob, record: ObjectRecord): Promise<Outcome> {
+  const fresh = isFresh(record, job) && !requestWantsRevalidation(job.ex.req.rawHeaders);
   return job.method === 'HEAD' ? headFromRecord(job, record, fresh) : getFromRecord(job, record, fresh);
 }
 
@@ -371,7 +375,16 @@ async function headFromRecord(job: ReadJob, record: ObjectRecord, fresh: boolean
 
 /** The client's request, untouched, to S3; a 200/206 answer is streamed and cached. */
 async function fill(job: ReadJob, record: ObjectRecord | null): Promise<Outcome> {
-  const finishCold = record === null ? job.cache.inflight.startColdFill(objectIdOf(job.key)) : null;
+  const { cache } = job;
+  const objectId = objectIdOf(job.key);
+  const finishCold = record === null ? cache.inflight.startColdFill(objectId) : null;
+  if (record === null && finishCold === null) {
+    // Another request began the first fetch since this one looked: its record answers this one too.
+    cache.stats.coalesced += 1;
+    await settleWithin(cache.inflight.coldFill(objectId) ?? Promise.resolve(), cache.waitMs);
+    const recorded = await cache.records.read(job.key);
+    if (recorded !== null) return fromRecord(job, recorded);
+  }
   let handedOver = false;
   try {
     const asked = await askS3(job.ex, job.opts);

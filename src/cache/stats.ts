@@ -31,8 +31,8 @@ export class CacheStats {
   chunksWritten = 0;
   /** Chunk files found corrupt or truncated (each one is a miss, then repaired). */
   corruptChunks = 0;
-  /** Fills that stopped caching because the disk could not keep up, or failed writes. */
-  fillsAbandoned = 0;
+  /** Chunks not cached because the volume was behind (the write budget was spent), and failed writes. */
+  chunksSkipped = 0;
   writeErrors = 0;
   /** Requests that waited for another request's fetch instead of asking S3 for the bytes again. */
   coalesced = 0;
@@ -58,7 +58,7 @@ export class CacheStats {
       },
       chunksWritten: this.chunksWritten,
       corruptChunks: this.corruptChunks,
-      fillsAbandoned: this.fillsAbandoned,
+      chunksSkipped: this.chunksSkipped,
       writeErrors: this.writeErrors,
       coalesced: this.coalesced,
       invalidations: this.invalidations,

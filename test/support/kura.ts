@@ -117,7 +117,7 @@ export async function spawnKura(args: string[], env: NodeJS.ProcessEnv = {}): Pr
     stderr: () => err,
     async stop() {
       let code = child.exitCode;
-      if (code === null) {
+      if (code === null && child.signalCode === null) {
         child.kill('SIGTERM');
         [code] = (await once(child, 'exit')) as [number | null];
       }

@@ -271,6 +271,13 @@ describe('memory origin', () => {
     }
   });
 
+  test('query: x-id ignored, response-* overrides honoured, anything else 501', async () => {
+    const r = await send({ query: { 'x-id': 'GetObject', 'response-content-type': 'image/png' } });
+    assert.deepEqual([r.status, r.headers['content-type']], [200, 'image/png']);
+    const other = await send({ query: { versionId: 'v1' } });
+    assert.deepEqual([other.status, errorCode(other.body)], [501, 'NotImplemented']);
+  });
+
   test('x-amz-checksum-mode: CRC32 on whole-object answers only', async () => {
     const got = await s3.send(
       new GetObjectCommand({ Bucket: BUCKET, Key: 'multi', ChecksumMode: 'ENABLED' }),
