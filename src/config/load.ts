@@ -30,6 +30,7 @@ export const ENV_SETTINGS: Record<string, string> = {
   KURA_ADMIN_PORT: 'admin.port',
   KURA_CACHE_DIR: 'cache.dir',
   KURA_MAX_SIZE: 'cache.max_size',
+  KURA_RAM_SIZE: 'cache.ram_size',
   KURA_ALLOW: 'upstream.allow',
   KURA_DNS_SERVERS: 'upstream.dns_servers',
   KURA_ORIGIN: 'upstream.overrides.*',

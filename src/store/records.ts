@@ -2,7 +2,8 @@
 // (DESIGN.md §4). A record that does not parse, or that names another key, is no record: the caller
 // sees a miss and the next fill writes a good one.
 
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import { mkdir, readFile, rm, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { lock } from 'proper-lockfile';
 import { writeFileAtomic } from './atomic-file.js';
@@ -23,22 +24,64 @@ export class RecordLockError extends Error {
 /** What `update`'s function returns: a record to write, null to delete the record, undefined to leave it. */
 export type RecordUpdate = (current: ObjectRecord | null) => ObjectRecord | null | undefined;
 
+/** Parsed records remembered for the stat check of `read`: a few MB at most. */
+const SEEN_RECORDS = 10_000;
+
+/** Remembered records are shared by every reader: frozen, so that no caller can change another's copy. */
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}
+
 export class RecordStore {
   readonly #volume: Volume;
+  readonly #seen = new Map<string, { ino: number; size: number; mtimeMs: number; record: ObjectRecord }>();
 
   constructor(volume: Volume) {
     this.#volume = volume;
   }
 
   /** The record of `k`, or null when there is none that can be trusted. Never throws for file problems. */
+  /**
+   * Reads `k`'s record. A record file is never changed in place (updates rename a new file over it), so
+   * an unchanged inode, size and mtime mean the parsed record seen last is still the one on the volume:
+   * one stat instead of open, fstat, read and close on the hot path of every hit.
+   */
   async read(k: ObjectKey): Promise<ObjectRecord | null> {
+    const path = this.#volume.recordPath(k);
+    let st: Stats;
+    try {
+      st = await stat(path);
+    } catch {
+      this.#seen.delete(path);
+      return null;
+    }
+    const seen = this.#seen.get(path);
+    if (seen && seen.ino === st.ino && seen.size === st.size && seen.mtimeMs === st.mtimeMs) {
+      return seen.record;
+    }
     let text: string;
     try {
-      text = await readFile(this.#volume.recordPath(k), 'utf8');
+      text = await readFile(path, 'utf8');
     } catch {
       return null;
     }
-    return parseObjectRecord(text, k);
+    const record = parseObjectRecord(text, k);
+    // Only a read whose text matches the stat's size is known to be that file's content.
+    if (record !== null && Buffer.byteLength(text) === st.size) this.#remember(path, st, record);
+    return record;
+  }
+
+  #remember(path: string, st: Stats, record: ObjectRecord): void {
+    this.#seen.delete(path);
+    this.#seen.set(path, { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, record: deepFreeze(record) });
+    if (this.#seen.size > SEEN_RECORDS) {
+      const oldest = this.#seen.keys().next().value;
+      if (oldest !== undefined) this.#seen.delete(oldest);
+    }
   }
 
   /**

@@ -62,7 +62,9 @@ before(async () => {
   });
   await new Promise<void>((r) => origin.listen(0, '127.0.0.1', r));
   const port = (origin.address() as { port: number }).port;
-  kura = await spawnKura(['--origin', `http://127.0.0.1:${port}`]);
+  // The RAM tier is memory the operator gives the cache on purpose; keep it small here so that what is
+  // measured is what the request paths hold.
+  kura = await spawnKura(['--origin', `http://127.0.0.1:${port}`], { KURA_RAM_SIZE: '16MiB' });
 });
 after(async () => {
   await kura?.stop();
