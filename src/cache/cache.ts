@@ -46,7 +46,14 @@ export class Cache {
 
   static async open(config: KuraConfig, log: Logger): Promise<Cache> {
     const c = config.cache;
-    const volume = await openVolume({ dir: c.dir, chunkSize: c.chunk_size });
+    const volume = await openVolume({ dir: c.dir, chunkSize: c.chunk_size }).catch((err: Error) => {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === undefined) throw err;
+      throw new Error(
+        `cache.dir ${c.dir}: cannot open the volume (${err.message}); ` +
+          'choose a writable directory with --cache-dir or KURA_CACHE_DIR',
+      );
+    });
     if (volume.configuredChunkSizeIgnored) {
       log.warn('cache.chunk_size differs from the volume; the volume keeps its own', {
         volume: volume.chunkSize,
