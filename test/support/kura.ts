@@ -23,6 +23,8 @@ export interface TestKura {
   cache: Cache;
   /** The volume directory (a fresh temporary one unless `cache.dir` was given; removed on close then). */
   dir: string;
+  /** The admin listener's port, when `admin.port` was set. */
+  adminPort: number | null;
   close(): Promise<void>;
 }
 
@@ -53,6 +55,7 @@ export async function startTestKura(opts: { origin?: string; settings?: Record<s
     access,
     cache: kura.cache,
     dir,
+    adminPort: kura.admin?.port ?? null,
     close: async () => {
       await kura.close(1_000);
       if (ownDir) rmSync(dir, { recursive: true, force: true });
