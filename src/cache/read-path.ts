@@ -156,8 +156,10 @@ async function getFromRecord(job: ReadJob, record: ObjectRecord, fresh: boolean)
   const plan = answer.range === null ? null : await planRange(body, answer.range.start, answer.range.end);
   const missing = plan === null ? 0 : missingCells(plan);
   if (missing > 0 && !body.flexible) return fill(job, record);
-  if (fresh) return serve(job, body, answer, plan, missing > 0 ? 'PARTIAL' : 'HIT', false);
-  if (missing > 0) return serve(job, body, answer, plan, 'PARTIAL', true);
+  // With none of the bytes on hand (a record made by a HEAD), the answer is all S3's: a miss.
+  const fetched = plan !== null && missing === plan.cells.length ? 'MISS' : 'PARTIAL';
+  if (fresh) return serve(job, body, answer, plan, missing > 0 ? fetched : 'HIT', false);
+  if (missing > 0) return serve(job, body, answer, plan, fetched, true);
   return revalidateGet(job, body, answer, plan);
 }
 
@@ -249,7 +251,7 @@ async function serve(
   body: BodyJob,
   answer: RangeRequest,
   plan: Plan | null,
-  xCache: 'HIT' | 'REVALIDATED' | 'PARTIAL',
+  xCache: 'HIT' | 'REVALIDATED' | 'PARTIAL' | 'MISS',
   authorize: boolean,
 ): Promise<Outcome> {
   const { ex, cache } = job;
@@ -280,6 +282,7 @@ async function serve(
     }
   }
   if (xCache === 'PARTIAL') cache.stats.partial += 1;
+  else if (xCache === 'MISS') cache.stats.misses += 1;
   else cache.stats.hits += 1;
   const headers = headersFromRecord(body.record, shapeOf(job, answer), xCache);
   headers.push('x-amz-request-id', ex.requestId);
