@@ -163,7 +163,29 @@ export async function fetchRun(job: BodyJob, run: Run): Promise<RunFetch> {
  * fetch already made for the first missing run (made before the head, so a 412 could still change the
  * answer). Throws when the answer cannot be completed: the caller cuts the connection.
  */
-export async function streamPlan(job: BodyJob, plan: Plan, first: { run: Run; fetched: RunFetch } | null) {
+export async function streamPlan(
+  job: BodyJob,
+  plan: Plan,
+  prefetched: { run: Run; fetched: RunFetch } | null,
+) {
+  let first = prefetched;
+  try {
+    await streamCells(job, plan, () => {
+      const taken = first;
+      first = null;
+      return taken;
+    });
+  } finally {
+    // Not reached (a failure, or an earlier run covered it): its body must still be let go.
+    if (first?.fetched.kind === 'ok') discard(first.fetched.res);
+  }
+}
+
+async function streamCells(
+  job: BodyJob,
+  plan: Plan,
+  takeFirst: () => { run: Run; fetched: RunFetch } | null,
+) {
   const { cache, ex } = job;
   const cs = cache.volume.chunkSize;
   let pos = plan.start;
@@ -187,6 +209,8 @@ export async function streamPlan(job: BodyJob, plan: Plan, first: { run: Run; fe
       await forwardRest(job, pos, plan.end);
       return;
     }
+    const first = takeFirst();
+    if (first && first.run.first !== cell.index && first.fetched.kind === 'ok') discard(first.fetched.res);
     const run = first?.run.first === cell.index ? first.run : runFrom(plan, i, cs, cache.mergeGap);
     const fetched = first?.run.first === cell.index ? first.fetched : await fetchRun(job, run);
     if (fetched.kind !== 'ok') {

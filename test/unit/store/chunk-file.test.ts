@@ -207,7 +207,7 @@ describe('decodeChunk refuses a damaged file', () => {
     await forge((f) => f.write('KURX', 0, 'latin1'), /bad magic/);
     await forge((f) => f.writeUInt16LE(0, 6), /no extents/);
     // Raw CRC that does not match the bytes.
-    await forge((f) => f.writeUInt32LE(f.readUInt32LE(20) ^ 1, 20), /CRC mismatch/);
+    await forge((f) => f.writeUInt32LE((f.readUInt32LE(20) ^ 1) >>> 0, 20), /CRC mismatch/);
   });
 
   test('an LZ4 block whose length prefix lies is refused before decompressing', async () => {
