@@ -15,6 +15,7 @@ import { Pool } from 'undici';
 import { spawnKura } from '../test/support/kura.js';
 import { startMemoryOrigin } from '../test/support/memory-origin.js';
 import { presign, s3Path } from '../test/support/signing.js';
+import { fmt, type LoadResult, latency, load, rate } from './load.js';
 
 const quick = process.argv.includes('--quick');
 const SECONDS = quick ? 1 : 5;
@@ -22,40 +23,6 @@ const BUCKET = 'kura-test';
 const SMALL = 64 * 1024;
 const SMALL_OBJECTS = 200;
 const BIG = 256 * 2 ** 20;
-
-interface Result {
-  requests: number;
-  bytes: number;
-  seconds: number;
-  p50: number;
-  p99: number;
-}
-
-async function load(base: string, targets: string[], concurrency: number, seconds: number): Promise<Result> {
-  const host = new URL(base).host;
-  const pool = new Pool(base, { connections: concurrency, pipelining: 1 });
-  const latencies: number[] = [];
-  let bytes = 0;
-  let next = 0;
-  const started = performance.now();
-  const deadline = started + seconds * 1000;
-  const client = async () => {
-    while (performance.now() < deadline) {
-      const path = targets[next++ % targets.length] as string;
-      const t = performance.now();
-      const res = await pool.request({ path, method: 'GET', headers: { host } });
-      for await (const chunk of res.body) bytes += (chunk as Buffer).length;
-      if (res.statusCode !== 200) throw new Error(`${base}${path}: ${res.statusCode}`);
-      latencies.push(performance.now() - t);
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, client));
-  const elapsed = (performance.now() - started) / 1000;
-  await pool.close();
-  latencies.sort((a, b) => a - b);
-  const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
-  return { requests: latencies.length, bytes, seconds: elapsed, p50: at(0.5), p99: at(0.99) };
-}
 
 /** Each target once, `concurrency` at a time: the first pass, which fills the cache. */
 async function readOnce(base: string, targets: string[], concurrency: number): Promise<void> {
@@ -78,8 +45,7 @@ const presignAll = (base: string, keys: string[]) =>
     keys.map((key) => presign(base, { method: 'GET', path: s3Path(BUCKET, key) }, { expiresIn: 3600 })),
   );
 
-const fmt = (n: number, digits = 0, width = 10) => n.toFixed(digits).padStart(width);
-const lat = (r: Result) => `${r.p50.toFixed(2)}/${r.p99.toFixed(2)}`.padStart(16);
+const lat = (r: LoadResult) => latency(r, 16);
 
 async function main(): Promise<void> {
   const origin = await startMemoryOrigin();
@@ -119,7 +85,6 @@ async function main(): Promise<void> {
     for (const c of quick ? [1, 16] : [1, 16, 64]) {
       const direct = await load(origin.url, smallDirect, c, SECONDS);
       const through = await viaKura(smallKura, c);
-      const rate = (r: Result) => r.requests / r.seconds;
       console.log(
         `${'64KiB req/s'.padEnd(16)}${String(c).padStart(5)}${fmt(rate(direct))}${fmt(rate(through))}` +
           `${fmt(rate(through) / rate(direct), 2, 13)}      ${lat(direct)}${lat(through)}`,
@@ -128,7 +93,7 @@ async function main(): Promise<void> {
     for (const c of quick ? [1] : [1, 4]) {
       const direct = await load(origin.url, bigDirect, c, SECONDS);
       const through = await viaKura(bigKura, c);
-      const mbps = (r: Result) => r.bytes / r.seconds / 2 ** 20;
+      const mbps = (r: LoadResult) => r.bytes / r.seconds / 2 ** 20;
       console.log(
         `${'256MiB MiB/s'.padEnd(16)}${String(c).padStart(5)}${fmt(mbps(direct))}${fmt(mbps(through))}` +
           `${fmt(mbps(through) / mbps(direct), 2, 13)}      ${lat(direct)}${lat(through)}`,

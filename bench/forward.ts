@@ -6,10 +6,13 @@
 
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Pool } from 'undici';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { spawnKura } from '../test/support/kura.js';
+import { fmt, type LoadResult, latency, load, rate } from './load.js';
 
 const quick = process.argv.includes('--quick');
 const SECONDS = quick ? 1 : 5;
@@ -34,44 +37,14 @@ async function startOrigin(): Promise<Server> {
   return server;
 }
 
-interface Result {
-  requests: number;
-  bytes: number;
-  seconds: number;
-  p50: number;
-  p99: number;
-}
-
-/** A closed loop of `concurrency` clients for `seconds`, each sending its next GET as the last ends. */
-async function load(url: string, path: string, concurrency: number, seconds: number): Promise<Result> {
-  const pool = new Pool(url, { connections: concurrency, pipelining: 1 });
-  const latencies: number[] = [];
-  let bytes = 0;
-  const started = performance.now();
-  const deadline = started + seconds * 1000;
-  const client = async () => {
-    while (performance.now() < deadline) {
-      const t = performance.now();
-      const res = await pool.request({ path, method: 'GET', headers: { host: '127.0.0.1' } });
-      for await (const chunk of res.body) bytes += (chunk as Buffer).length;
-      if (res.statusCode !== 200) throw new Error(`${url}${path}: ${res.statusCode}`);
-      latencies.push(performance.now() - t);
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, client));
-  const elapsed = (performance.now() - started) / 1000;
-  await pool.close();
-  latencies.sort((a, b) => a - b);
-  const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
-  return { requests: latencies.length, bytes, seconds: elapsed, p50: at(0.5), p99: at(0.99) };
-}
-
-const fmt = (n: number, digits = 0, width = 9) => n.toFixed(digits).padStart(width);
-
 async function main(): Promise<void> {
   const origin = await startOrigin();
   const originUrl = `http://127.0.0.1:${(origin.address() as AddressInfo).port}`;
-  const kura = await spawnKura(['--origin', originUrl]);
+  // Forwarding, not caching, is measured here: one rule turns read caching off for every key.
+  const dir = await mkdtemp(join(tmpdir(), 'kura-bench-'));
+  await writeFile(join(dir, 'rules.yaml'), 'rules:\n  - match: "**"\n    read: false\n');
+  await writeFile(join(dir, 'kura.yaml'), `cache:\n  rules: ${join(dir, 'rules.yaml')}\n`);
+  const kura = await spawnKura(['--origin', originUrl, '--config', join(dir, 'kura.yaml')]);
   const bare = spawn(process.execPath, [new URL('./bare-proxy.js', import.meta.url).pathname, originUrl]);
   const [portLine] = (await once(bare.stdout, 'data')) as [Buffer];
   const bareUrl = `http://127.0.0.1:${Number(portLine.toString())}`;
@@ -88,13 +61,13 @@ async function main(): Promise<void> {
     for (const [name] of Object.entries(SIZES)) {
       for (const c of CONCURRENCY) {
         const path = `/bench/${name}`;
-        await load(kura.url, path, c, 0.2); // warm both pools and the JIT
-        await load(bareUrl, path, c, 0.2);
-        const direct = await load(originUrl, path, c, SECONDS);
-        const viaBare = await load(bareUrl, path, c, SECONDS);
-        const through = await load(kura.url, path, c, SECONDS);
-        const rate = (r: Result) => r.requests / r.seconds;
-        const lat = (r: Result) => `${r.p50.toFixed(2)}/${r.p99.toFixed(2)}`.padStart(14);
+        const run = (url: string, s: number): Promise<LoadResult> => load(url, [path], c, s, '127.0.0.1');
+        await run(kura.url, 0.2); // warm both pools and the JIT
+        await run(bareUrl, 0.2);
+        const direct = await run(originUrl, SECONDS);
+        const viaBare = await run(bareUrl, SECONDS);
+        const through = await run(kura.url, SECONDS);
+        const lat = (r: LoadResult) => latency(r);
         console.log(
           `${name.padEnd(7)} ${String(c).padStart(4)}${fmt(rate(direct), 0, 15)}${fmt(rate(viaBare), 0, 8)}` +
             `${fmt(rate(through), 0, 8)}${fmt(rate(through) / rate(direct), 2, 13)}` +
@@ -107,6 +80,7 @@ async function main(): Promise<void> {
     bare.kill('SIGTERM');
     origin.closeAllConnections();
     origin.close();
+    await rm(dir, { recursive: true, force: true });
   }
 }
 

@@ -88,9 +88,21 @@ export async function readPath(ex: Exchange, opts: PassOptions, cache: Cache): P
   return fromRecord(job, record);
 }
 
-function fromRecord(job: ReadJob, record: ObjectRecord): Promise<Outcome> {
+function fromRecord(job: ReadJob, record: ObjectRecord): Promise<Outcome> | Outcome {
   const fresh = isFresh(record, job) && !requestWantsRevalidation(job.ex.req.rawHeaders);
-  return job.method === 'HEAD' ? headFromRecord(job, record, fresh) : getFromRecord(job, record, fresh);
+  // Client conditionals are answered from a fresh record only; a stale one cannot know (DESIGN.md §5).
+  if (hasConditionals(job.conditionals)) {
+    if (!fresh) return fill(job, record);
+    const verdict = evaluateConditionals(job.conditionals, record, job.method);
+    if (verdict.kind === 'not-modified') return notModified(job, record);
+    if (verdict.kind === 'precondition-failed') return preconditionFailed(job);
+    if (verdict.kind === 'forward') return fill(job, record);
+  }
+  const answer = rangeRequestOf(job.ex.req.rawHeaders, record, job.part);
+  if (answer === null) return fill(job, record);
+  return job.method === 'HEAD'
+    ? headFromRecord(job, record, answer, fresh)
+    : getFromRecord(job, record, answer, fresh);
 }
 
 function bypass(
@@ -128,20 +140,13 @@ function versionOf(job: ReadJob, record: ObjectRecord): ObjectVersion {
 
 // ---- hit and revalidate: GET -------------------------------------------------------------------------
 
-async function getFromRecord(job: ReadJob, record: ObjectRecord, fresh: boolean): Promise<Outcome> {
+async function getFromRecord(
+  job: ReadJob,
+  record: ObjectRecord,
+  answer: RangeRequest,
+  fresh: boolean,
+): Promise<Outcome> {
   const { ex } = job;
-  const clientConditionals = hasConditionals(job.conditionals);
-  // Conditionals are answered from a fresh record only; a stale one cannot know (§5 of DESIGN.md).
-  if (clientConditionals && !fresh) return fill(job, record);
-  if (clientConditionals) {
-    const verdict = evaluateConditionals(job.conditionals, record, 'GET');
-    if (verdict.kind === 'not-modified') return notModified(job, record);
-    if (verdict.kind === 'precondition-failed') return preconditionFailed(job);
-    if (verdict.kind === 'forward') return fill(job, record);
-  }
-  const answer = answerShape(job, record);
-  if (answer === null) return fill(job, record);
-
   const body: BodyJob = {
     ex,
     opts: job.opts,
@@ -151,7 +156,7 @@ async function getFromRecord(job: ReadJob, record: ObjectRecord, fresh: boolean)
     versionId: versionIdOf(versionOf(job, record)),
     ram: job.rule.ram,
     flexible: job.part === null && !isRangeHeaderSigned(ex.s3.signature, ex.req.rawHeaders),
-    mayAddConditionals: !clientConditionals,
+    mayAddConditionals: !hasConditionals(job.conditionals),
   };
   const plan = answer.range === null ? null : await planRange(body, answer.range.start, answer.range.end);
   const missing = plan === null ? 0 : missingCells(plan);
@@ -161,11 +166,6 @@ async function getFromRecord(job: ReadJob, record: ObjectRecord, fresh: boolean)
   if (fresh) return serve(job, body, answer, plan, missing > 0 ? fetched : 'HIT', false);
   if (missing > 0) return serve(job, body, answer, plan, fetched, true);
   return revalidateGet(job, body, answer, plan);
-}
-
-/** The status and byte range S3 would answer this GET (or HEAD) with, from the record; null: ask S3. */
-function answerShape(job: ReadJob, record: ObjectRecord): RangeRequest | null {
-  return rangeRequestOf(job.ex.req.rawHeaders, record, job.part);
 }
 
 async function revalidateGet(job: ReadJob, body: BodyJob, answer: RangeRequest, plan: Plan | null) {
@@ -341,18 +341,13 @@ function preconditionFailed(job: ReadJob): Outcome {
 
 // ---- hit and revalidate: HEAD ------------------------------------------------------------------------
 
-async function headFromRecord(job: ReadJob, record: ObjectRecord, fresh: boolean): Promise<Outcome> {
+async function headFromRecord(
+  job: ReadJob,
+  record: ObjectRecord,
+  answer: RangeRequest,
+  fresh: boolean,
+): Promise<Outcome> {
   const { cache } = job;
-  const clientConditionals = hasConditionals(job.conditionals);
-  if (clientConditionals && !fresh) return fill(job, record);
-  if (clientConditionals) {
-    const verdict = evaluateConditionals(job.conditionals, record, 'HEAD');
-    if (verdict.kind === 'not-modified') return notModified(job, record);
-    if (verdict.kind === 'precondition-failed') return preconditionFailed(job);
-    if (verdict.kind === 'forward') return fill(job, record);
-  }
-  const answer = answerShape(job, record);
-  if (answer === null) return fill(job, record);
   const body = { record } as BodyJob;
   if (fresh) return serve(job, body, answer, null, 'HIT', false);
 
