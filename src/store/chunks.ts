@@ -2,7 +2,7 @@
 // every writer of a chunk writes the same bytes (the ETag is in the path), so concurrent writers only race
 // for which identical file lands. A partial merge lost to such a race costs cache coverage, never bytes.
 
-import { access, open, rm, unlink } from 'node:fs/promises';
+import { rm, unlink } from 'node:fs/promises';
 import { writeFileAtomic } from './atomic-file.js';
 import {
   CorruptChunkError,
@@ -13,6 +13,7 @@ import {
   MAX_EXTENTS,
   readChunkHeader,
 } from './chunk-file.js';
+import { access, close, fstat, open, read } from './fs-calls.js';
 import type { ChunkContent, ChunkPiece, Codec, Extent, ObjectKey, ObjectVersion } from './types.js';
 import type { Volume } from './volume.js';
 
@@ -205,32 +206,32 @@ async function exists(path: string): Promise<boolean> {
 
 /** The whole file, or null when it does not exist. Throws CorruptChunkError when it is too large. */
 async function readWholeFile(path: string, maxBytes: number): Promise<Buffer | null> {
-  const fh = await openOrNull(path);
-  if (fh === null) return null;
+  const fd = await openOrNull(path);
+  if (fd === null) return null;
   try {
-    const { size } = await fh.stat();
+    const { size } = await fstat(fd);
     if (size > maxBytes) throw new CorruptChunkError(`file of ${size} bytes is larger than any chunk`);
     const file = Buffer.allocUnsafe(size);
     let filled = 0;
     while (filled < size) {
-      const { bytesRead } = await fh.read(file, filled, size - filled, filled);
+      const bytesRead = await read(fd, file, filled, size - filled, filled);
       if (bytesRead === 0) break;
       filled += bytesRead;
     }
     // Shorter than its stat: the decoder's length checks reject it.
     return filled === size ? file : file.subarray(0, filled);
   } finally {
-    await fh.close().catch(() => {});
+    await close(fd).catch(() => {});
   }
 }
 
 /** The header bytes of a chunk file (possibly short; the header check rejects those), or null when absent. */
 async function readHeaderBytes(path: string): Promise<Buffer | null> {
-  const fh = await openOrNull(path);
-  if (fh === null) return null;
+  const fd = await openOrNull(path);
+  if (fd === null) return null;
   try {
     const first = Buffer.allocUnsafe(PROBE_READ_BYTES);
-    const { bytesRead } = await fh.read(first, 0, PROBE_READ_BYTES, 0);
+    const bytesRead = await read(fd, first, 0, PROBE_READ_BYTES, 0);
     const prefix = first.subarray(0, bytesRead);
     let need: number;
     try {
@@ -240,14 +241,14 @@ async function readHeaderBytes(path: string): Promise<Buffer | null> {
     }
     if (need <= bytesRead) return prefix;
     const whole = Buffer.allocUnsafe(need);
-    const more = await fh.read(whole, 0, need, 0);
-    return whole.subarray(0, more.bytesRead);
+    const more = await read(fd, whole, 0, need, 0);
+    return whole.subarray(0, more);
   } finally {
-    await fh.close().catch(() => {});
+    await close(fd).catch(() => {});
   }
 }
 
-async function openOrNull(path: string) {
+async function openOrNull(path: string): Promise<number | null> {
   try {
     return await open(path, 'r');
   } catch (err) {

@@ -3,10 +3,11 @@
 // sees a miss and the next fill writes a good one.
 
 import type { Stats } from 'node:fs';
-import { mkdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { lock } from 'proper-lockfile';
 import { writeFileAtomic } from './atomic-file.js';
+import { readFile, stat } from './fs-calls.js';
 import type { Codec, ObjectKey, ObjectRecord, PartAnswer } from './types.js';
 import type { Volume } from './volume.js';
 
