@@ -155,6 +155,8 @@ async function runServer(config: KuraConfig, io: MainIO): Promise<number> {
   const overrides = Object.entries(config.upstream.overrides).map(([k, o]) => `${k} -> ${o.url}`);
   log.info(`kura ${VERSION} listening`, {
     http: `http://${kura.http.address}:${kura.http.port}`,
+    ...(kura.https ? { https: `tcp://${kura.https.address}:${kura.https.port}` } : {}),
+    ...(kura.tls ? { tls: `https://${kura.tls.address}:${kura.tls.port}` } : {}),
     upstream: overrides.length > 0 ? overrides : config.upstream.allow,
   });
   await stopped;

@@ -2,8 +2,15 @@
 
 import http from 'node:http';
 import type { Cache } from '../cache/cache.js';
+import type { TunnelStats } from './tunnel.js';
 
-export function createAdminListener(cache: Cache | null): http.Server {
+/** Counters of the raw TCP relays; null where that listener is off. */
+export interface RelayStats {
+  passthrough: TunnelStats | null;
+  connect: TunnelStats | null;
+}
+
+export function createAdminListener(cache: Cache | null, relays?: RelayStats): http.Server {
   return http.createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, { error: 'method not allowed' });
@@ -18,6 +25,8 @@ export function createAdminListener(cache: Cache | null): http.Server {
           instance: cache.volume.instanceId,
         },
         rules: cache.rules.rules.count,
+        passthrough: relays?.passthrough?.toJSON() ?? null,
+        connect: relays?.connect?.toJSON() ?? null,
       });
     }
     send(res, 404, { error: `no such endpoint: ${path}` });

@@ -8,6 +8,7 @@ import {
   type ServerResponse,
   STATUS_CODES,
 } from 'node:http';
+import type net from 'node:net';
 import type { AddressInfo, Socket } from 'node:net';
 import { newRequestId } from '../cache/reply.js';
 import type { KuraConfig } from '../config/schema.js';
@@ -15,23 +16,35 @@ import { badRequest, headersTooLarge, invalidUri, methodNotAllowed, renderS3Erro
 import type { S3ErrorSpec } from '../s3/types.js';
 import type { Logger } from '../telemetry/log.js';
 
-type Handler = (req: IncomingMessage, res: ServerResponse) => void;
+export type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
 export function createHttpListener(config: KuraConfig['server'], handler: Handler, log: Logger): Server {
-  const server = createServer(
-    {
-      maxHeaderSize: config.max_header_size,
-      headersTimeout: config.header_timeout,
-      // 0: a 5 GiB upload over a slow link takes as long as it takes.
-      requestTimeout: 0,
-      keepAliveTimeout: config.keep_alive_timeout,
-      connectionsCheckingInterval: Math.max(250, Math.min(5_000, config.header_timeout / 2)),
-      // Kura answers a missing Host itself, S3-shaped.
-      requireHostHeader: false,
-      noDelay: true,
-    },
-    handler,
-  );
+  const server = createServer(listenerOptions(config), handler);
+  answerLikeS3(server, handler, log);
+  // CONNECT tunnels (HTTPS_PROXY clients) are not served on this port.
+  server.on('connect', (_req: IncomingMessage, socket: Socket) => {
+    writeRawError(socket, methodNotAllowed('CONNECT'));
+  });
+  return server;
+}
+
+/** Limits and timeouts shared by the :80 and TLS listeners. */
+export function listenerOptions(config: KuraConfig['server']) {
+  return {
+    maxHeaderSize: config.max_header_size,
+    headersTimeout: config.header_timeout,
+    // 0: a 5 GiB upload over a slow link takes as long as it takes.
+    requestTimeout: 0,
+    keepAliveTimeout: config.keep_alive_timeout,
+    connectionsCheckingInterval: Math.max(250, Math.min(5_000, config.header_timeout / 2)),
+    // Kura answers a missing Host itself, S3-shaped.
+    requireHostHeader: false,
+    noDelay: true,
+  };
+}
+
+/** `100 Continue` decided by the handler, and requests that never become one answered S3-shaped. */
+export function answerLikeS3(server: net.Server, handler: Handler, log: Logger): void {
   // Without this listener Node answers `100 Continue` at once; with it the handler decides, so a request
   // Kura refuses is answered before the client sends its body.
   server.on('checkContinue', handler);
@@ -41,11 +54,6 @@ export function createHttpListener(config: KuraConfig['server'], handler: Handle
     if (error && socket.writable) writeRawError(socket, error);
     else socket.destroy();
   });
-  // CONNECT tunnels (HTTPS_PROXY clients) are not served on this port.
-  server.on('connect', (_req: IncomingMessage, socket: Socket) => {
-    writeRawError(socket, methodNotAllowed('CONNECT'));
-  });
-  return server;
 }
 
 /** RFC 9112 parse failures mapped to the answers S3 gives for the same mistakes. */
@@ -81,7 +89,7 @@ function rawPacketText(err: NodeJS.ErrnoException): string {
   return raw ? raw.subarray(0, 32).toString('latin1') : '';
 }
 
-function writeRawError(socket: Socket, error: S3ErrorSpec): void {
+export function writeRawError(socket: Socket, error: S3ErrorSpec): void {
   const body = renderS3Error({ code: error.code, message: error.message, requestId: newRequestId() });
   socket.end(
     `HTTP/1.1 ${error.status} ${STATUS_CODES[error.status] ?? 'Error'}\r\n` +
@@ -93,9 +101,31 @@ function writeRawError(socket: Socket, error: S3ErrorSpec): void {
   socket.destroySoon();
 }
 
-export async function listen(server: Server, host: string, port: number, what: string): Promise<AddressInfo> {
+/** How an operator moves a listener elsewhere, for the error that says it could not listen. */
+export interface PortSetting {
+  /** The `kura serve` flag, where there is one. */
+  flag?: string;
+  env: string;
+  field: string;
+  example: string;
+}
+
+export const HTTP_PORT: PortSetting = {
+  flag: '--http-port',
+  env: 'KURA_HTTP_PORT',
+  field: 'server.http_port',
+  example: '8080',
+};
+
+export async function listen(
+  server: net.Server,
+  host: string,
+  port: number,
+  what: string,
+  setting: PortSetting = HTTP_PORT,
+): Promise<AddressInfo> {
   await new Promise<void>((resolve, reject) => {
-    const onError = (err: NodeJS.ErrnoException) => reject(listenError(err, host, port, what));
+    const onError = (err: NodeJS.ErrnoException) => reject(listenError(err, host, port, what, setting));
     server.once('error', onError);
     server.listen({ host, port }, () => {
       server.off('error', onError);
@@ -105,14 +135,20 @@ export async function listen(server: Server, host: string, port: number, what: s
   return server.address() as AddressInfo;
 }
 
-function listenError(err: NodeJS.ErrnoException, host: string, port: number, what: string): Error {
+function listenError(
+  err: NodeJS.ErrnoException,
+  host: string,
+  port: number,
+  what: string,
+  s: PortSetting,
+): Error {
   const where = `${what} on ${host}:${port}`;
   if (err.code === 'EACCES') {
     return new Error(
       `cannot listen ${where}: permission denied. Ports below 1024 need root or the capability to bind them: ` +
         'grant it with `sudo setcap cap_net_bind_service=+ep "$(readlink -f "$(command -v node)")"` ' +
         '(or AmbientCapabilities=CAP_NET_BIND_SERVICE in systemd), or choose another port with ' +
-        '--http-port 8080 / KURA_HTTP_PORT=8080 / server.http_port.',
+        `${s.flag ? `${s.flag} ${s.example} / ` : ''}${s.env}=${s.example} / ${s.field}.`,
     );
   }
   if (err.code === 'EADDRINUSE') return new Error(`cannot listen ${where}: the address is already in use`);

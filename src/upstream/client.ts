@@ -35,9 +35,12 @@ export class UpstreamClient {
   readonly #s3: Agent;
   readonly #overrides: Agent;
   readonly #insecure: Agent;
+  /** Kura's own DNS for S3 names, shared with the raw TCP relays. */
+  readonly resolver: S3Resolver;
 
   constructor(config: KuraConfig['upstream']) {
     const resolver = new S3Resolver(config.dns_servers);
+    this.resolver = resolver;
     const common = {
       connections: config.connections,
       headersTimeout: config.first_byte_timeout,

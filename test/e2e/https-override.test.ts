@@ -77,7 +77,7 @@ test('tls_verify: false reaches it, and Kura warns about it at start', async () 
   const log: Logger = { error() {}, warn: (m) => warnings.push(m), info() {}, debug() {} };
   const built = buildConfig(
     {
-      server: { http_host: '127.0.0.1', http_port: 0 },
+      server: { http_host: '127.0.0.1', http_port: 0, https_port: 0 },
       upstream: { overrides: { '*': { url: originUrl, tls_verify: false } } },
       log: { access: 'off' },
     },

@@ -4,12 +4,13 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Cache } from '../../src/cache/cache.js';
 import { buildConfig, type Setting } from '../../src/config/load.js';
-import { startKura } from '../../src/server/kura.js';
+import { type RunningKura, startKura } from '../../src/server/kura.js';
 import { type AccessRecord, createLogger } from '../../src/telemetry/log.js';
 
 export const KURA_BIN = fileURLToPath(new URL('../../../bin/kura.js', import.meta.url));
@@ -25,6 +26,12 @@ export interface TestKura {
   dir: string;
   /** The admin listener's port, when `admin.port` was set. */
   adminPort: number | null;
+  /** The :443 passthrough's port, when `server.https_port` was set. */
+  httpsPort: number | null;
+  /** The TLS listener's port, when `server.tls` was set. */
+  tlsPort: number | null;
+  /** Counters of the passthrough and of CONNECT on the TLS listener. */
+  relays: RunningKura['relays'];
   close(): Promise<void>;
 }
 
@@ -45,10 +52,16 @@ export async function startTestKura(opts: { origin?: string; settings?: Record<s
   const built = buildConfig({}, settings);
   if (!built.ok) throw new Error(`test config: ${JSON.stringify(built.problems)}`);
   const access: AccessRecord[] = [];
-  const kura = await startKura(built.config, {
-    log: createLogger(process.env.KURA_TEST_LOG === 'debug' ? 'debug' : 'error'),
-    access: { write: (r) => access.push(r), close: async () => {} },
-  });
+  let kura: RunningKura;
+  try {
+    kura = await startKura(built.config, {
+      log: createLogger(process.env.KURA_TEST_LOG === 'debug' ? 'debug' : 'error'),
+      access: { write: (r) => access.push(r), close: async () => {} },
+    });
+  } catch (err) {
+    if (ownDir) rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
   const result: TestKura = {
     url: `http://127.0.0.1:${kura.http.port}`,
     port: kura.http.port,
@@ -56,12 +69,28 @@ export async function startTestKura(opts: { origin?: string; settings?: Record<s
     cache: kura.cache,
     dir,
     adminPort: kura.admin?.port ?? null,
+    httpsPort: kura.https?.port ?? null,
+    tlsPort: kura.tls?.port ?? null,
+    relays: kura.relays,
     close: async () => {
       await kura.close(1_000);
       if (ownDir) rmSync(dir, { recursive: true, force: true });
     },
   };
   return result;
+}
+
+/**
+ * A loopback port free a moment ago, for listeners whose port 0 means "off" rather than "any" (the
+ * passthrough, the TLS listener). Another process could take it in between; on loopback in a test run
+ * that is rare enough.
+ */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((r) => server.close(r));
+  return port;
 }
 
 export interface KuraProcess {
