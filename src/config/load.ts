@@ -26,6 +26,8 @@ export const ENV_SETTINGS: Record<string, string> = {
   KURA_HTTP_PORT: 'server.http_port',
   KURA_HTTPS_PORT: 'server.https_port',
   KURA_TLS_PORT: 'server.tls_port',
+  KURA_TLS_CERT: 'server.tls.cert',
+  KURA_TLS_KEY: 'server.tls.key',
   KURA_ADMIN_HOST: 'admin.host',
   KURA_ADMIN_PORT: 'admin.port',
   KURA_CACHE_DIR: 'cache.dir',

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { parse } from 'yaml';
-import { buildConfig, envSettings, showConfig } from '../../../src/config/load.js';
+import { buildConfig, ENV_SETTINGS, envSettings, showConfig } from '../../../src/config/load.js';
 import { isField, schema } from '../../../src/config/schema.js';
 import { parseDuration, parseSize } from '../../../src/config/units.js';
 
@@ -182,6 +182,22 @@ describe('config', () => {
       bad.problems[0]?.message,
       '(from KURA_HTTP_PORT) "eighty" is not a port (an integer 1-65535, or 0 for any free port)',
     );
+  });
+
+  test('KURA_TLS_CERT and KURA_TLS_KEY set the TLS listener files', () => {
+    const r = buildConfig(
+      {},
+      envSettings({ KURA_TLS_CERT: '/etc/kura/cert.pem', KURA_TLS_KEY: '/etc/kura/key.pem' }),
+    );
+    assert.ok(r.ok, JSON.stringify(r));
+    assert.deepEqual(r.config.server.tls, { cert: '/etc/kura/cert.pem', key: '/etc/kura/key.pem' });
+  });
+
+  test('docs/configuration.md lists exactly the KURA_* variables Kura reads, with their fields', () => {
+    const doc = readFileSync(new URL('../../../../docs/configuration.md', import.meta.url), 'utf8');
+    const rows = [...doc.matchAll(/^\s*\| `(KURA_[A-Z_]+)`\s*\| `([^`]+)`/gm)].map((m) => [m[1], m[2]]);
+    const documented = Object.fromEntries(rows.map(([name, field]) => [name, field?.replace('."*"', '.*')]));
+    assert.deepEqual(documented, ENV_SETTINGS);
   });
 
   test('the effective config shows sizes and durations as an operator writes them', () => {
