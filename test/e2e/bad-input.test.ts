@@ -6,7 +6,7 @@ import { createServer as createHttpServer, request } from 'node:http';
 import { createServer, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startTestKura, type TestKura } from '../support/kura.js';
+import { freePort, startTestKura, type TestKura } from '../support/kura.js';
 import { DEFAULT_BUCKET, startTestOrigin, type TestOrigin } from '../support/origin.js';
 import { rawExchange } from '../support/raw-http.js';
 import { errorCode, s3Path, sendRaw, signRequest } from '../support/signing.js';
@@ -248,14 +248,6 @@ describe('upstream failures are S3-shaped', () => {
     }
   });
 });
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 describe('Expect: 100-continue', () => {
   test('a refused upload is answered before the client sends its body', async () => {

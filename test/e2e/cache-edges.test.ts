@@ -4,14 +4,13 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CopyObjectCommand, DeleteObjectsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { presignedGet, sdkClient, sdkGet } from '../support/cache-client.js';
-import { startTestKura, type TestKura } from '../support/kura.js';
+import { freePort, startTestKura, type TestKura } from '../support/kura.js';
 import { type MemoryOrigin, startMemoryOrigin } from '../support/memory-origin.js';
 import { startTestOrigin } from '../support/origin.js';
 import { presign, s3Path, sendRaw } from '../support/signing.js';
@@ -49,14 +48,6 @@ after(async () => {
   await origin?.close();
   await rm(rulesDir, { recursive: true, force: true });
 });
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as { port: number }).port;
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
-}
 
 async function filesUnder(dir: string): Promise<string[]> {
   const out: string[] = [];

@@ -2,8 +2,7 @@
 // off for that origin, which Kura then warns about at every start.
 
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +13,7 @@ import type { Logger } from '../../src/telemetry/log.js';
 import { startTestKura } from '../support/kura.js';
 import { rawExchange } from '../support/raw-http.js';
 import { errorCode } from '../support/signing.js';
+import { makeTestCert } from '../support/tls-cert.js';
 
 let origin: Server;
 let originUrl: string;
@@ -22,33 +22,9 @@ let dir: string;
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'kura-tls-'));
   // A self-signed certificate that no trust store knows.
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-days',
-      '1',
-      '-subj',
-      '/CN=127.0.0.1',
-      '-addext',
-      'subjectAltName=IP:127.0.0.1',
-      '-keyout',
-      join(dir, 'key.pem'),
-      '-out',
-      join(dir, 'cert.pem'),
-    ],
-    { stdio: 'ignore' },
-  );
-  origin = createServer(
-    { key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) },
-    (req, res) =>
-      res.writeHead(200, { 'x-seen-host': req.headers.host ?? '' }).end(`tls ${req.method} ${req.url}`),
+  const cert = makeTestCert(dir, 'origin', ['IP:127.0.0.1']);
+  origin = createServer({ key: cert.key, cert: cert.cert }, (req, res) =>
+    res.writeHead(200, { 'x-seen-host': req.headers.host ?? '' }).end(`tls ${req.method} ${req.url}`),
   );
   await new Promise<void>((r) => origin.listen(0, '127.0.0.1', r));
   originUrl = `https://127.0.0.1:${(origin.address() as { port: number }).port}`;
