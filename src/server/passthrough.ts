@@ -9,8 +9,7 @@ import type { KuraConfig } from '../config/schema.js';
 import { MAX_HELLO_PREFIX, parseClientHello } from '../s3/client-hello.js';
 import type { Logger } from '../telemetry/log.js';
 import type { S3Resolver } from '../upstream/resolver.js';
-import { resolveTunnel, routeTunnel } from '../upstream/tunnel-route.js';
-import { dialFirst, type RefusalReason, relay, SocketSet, TunnelStats } from './tunnel.js';
+import { openTunnel, type RefusalReason, relay, SocketSet, TunnelStats } from './tunnel.js';
 
 /** A client that has not sent its whole ClientHello by then is not a TLS client in a hurry to talk. */
 export const HELLO_TIMEOUT_MS = 10_000;
@@ -62,24 +61,11 @@ async function serve(client: net.Socket, deps: PassthroughDeps, stats: TunnelSta
   if (hello.kind === 'closed') return void client.destroy();
   if (hello.kind !== 'hello') return refuse(hello.kind, { detail: hello.reason });
   if (hello.sni === null) return refuse('no-sni');
-  const route = routeTunnel(hello.sni, 443, deps.config.upstream);
-  if (!route.ok) return refuse('not-allowed', { sni: hello.sni, detail: route.reason });
-  const upstream = deps.config.upstream;
-  const target = await resolveTunnel(route.target, deps.resolver);
-  if (!target.ok) return refuse(target.reason, { sni: hello.sni, detail: target.detail });
-  let socket: net.Socket;
-  try {
-    socket = await dialFirst({
-      addresses: target.addresses,
-      port: route.target.port,
-      timeoutMs: upstream.connect_timeout,
-      client,
-    });
-  } catch (err) {
-    return refuse('connect-failed', { sni: hello.sni, detail: (err as Error).message });
-  }
+  const opened = await openTunnel(hello.sni, deps, client);
+  if (!opened.ok) return refuse(opened.reason, { sni: hello.sni, detail: opened.detail });
+  const socket = opened.socket;
   if (client.destroyed) return void socket.destroy();
-  await relay(client, socket, { head: hello.data, idleTimeoutMs: upstream.idle_timeout, stats });
+  await relay(client, socket, { head: hello.data, idleTimeoutMs: deps.config.upstream.idle_timeout, stats });
 }
 
 type HelloRead =

@@ -14,9 +14,8 @@ import { parseHost } from '../s3/host.js';
 import type { S3ErrorSpec } from '../s3/types.js';
 import type { Logger } from '../telemetry/log.js';
 import type { S3Resolver } from '../upstream/resolver.js';
-import { resolveTunnel, routeTunnel } from '../upstream/tunnel-route.js';
 import { answerLikeS3, type Handler, listenerOptions, writeRawError } from './http-listener.js';
-import { dialFirst, type RefusalReason, relay, SocketSet, TunnelStats } from './tunnel.js';
+import { openTunnel, type RefusalReason, relay, SocketSet, TunnelStats } from './tunnel.js';
 
 export interface TlsListenerDeps {
   config: KuraConfig;
@@ -120,29 +119,16 @@ async function connect(
       message: `Kura relays CONNECT to port 443 only, not ${target.port ?? '(none)'}`,
     });
   }
-  const route = routeTunnel(target.hostname, 443, deps.config.upstream);
-  if (!route.ok) return refuse('not-allowed', upstreamRefused(target.hostname), route.reason);
-  const resolved = await resolveTunnel(route.target, deps.resolver);
-  if (!resolved.ok) {
-    const error =
-      resolved.reason === 'private-address'
-        ? upstreamRefused(target.hostname)
-        : badGateway(`${target.hostname}: ${resolved.detail}`);
-    return refuse(resolved.reason, error, resolved.detail);
+  const opened = await openTunnel(target.hostname, deps, socket);
+  if (!opened.ok) {
+    const inward = opened.reason === 'not-allowed' || opened.reason === 'private-address';
+    const error = inward
+      ? upstreamRefused(target.hostname)
+      : badGateway(`${target.hostname}: ${opened.detail}`);
+    return refuse(opened.reason, error, opened.detail);
   }
-  const upstream = deps.config.upstream;
-  let tunnel: net.Socket;
-  try {
-    tunnel = await dialFirst({
-      addresses: resolved.addresses,
-      port: route.target.port,
-      timeoutMs: upstream.connect_timeout,
-      client: socket,
-    });
-  } catch (err) {
-    return refuse('connect-failed', badGateway(`${target.hostname}: ${(err as Error).message}`));
-  }
+  const tunnel = opened.socket;
   if (socket.destroyed) return void tunnel.destroy();
   socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-  await relay(socket, tunnel, { head, idleTimeoutMs: upstream.idle_timeout, stats });
+  await relay(socket, tunnel, { head, idleTimeoutMs: deps.config.upstream.idle_timeout, stats });
 }

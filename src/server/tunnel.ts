@@ -4,6 +4,9 @@
 // either side ends both. Nothing is read, kept or cached.
 
 import net from 'node:net';
+import type { KuraConfig } from '../config/schema.js';
+import type { S3Resolver } from '../upstream/resolver.js';
+import { resolveTunnel, routeTunnel } from '../upstream/tunnel-route.js';
 
 /** Why a connection was closed without relaying. */
 export type RefusalReason =
@@ -48,6 +51,40 @@ export class TunnelStats {
   toJSON() {
     const { accepted, relayed, active, bytesToUpstream, bytesToClient, refused } = this;
     return { accepted, relayed, active, bytesToUpstream, bytesToClient, refused: { ...refused } };
+  }
+}
+
+export type OpenedTunnel =
+  | { ok: true; socket: net.Socket }
+  | {
+      ok: false;
+      reason: 'not-allowed' | 'private-address' | 'dns-failed' | 'connect-failed';
+      detail: string;
+    };
+
+/**
+ * The one way a relay reaches its upstream, for the :443 passthrough and CONNECT alike: route the name
+ * (overrides, then the allowlist), resolve it (refusing inward addresses), dial the addresses in turn.
+ */
+export async function openTunnel(
+  name: string,
+  deps: { config: KuraConfig; resolver: S3Resolver },
+  client: net.Socket,
+): Promise<OpenedTunnel> {
+  const route = routeTunnel(name, 443, deps.config.upstream);
+  if (!route.ok) return { ok: false, reason: 'not-allowed', detail: route.reason };
+  const resolved = await resolveTunnel(route.target, deps.resolver);
+  if (!resolved.ok) return { ok: false, reason: resolved.reason, detail: resolved.detail };
+  try {
+    const socket = await dialFirst({
+      addresses: resolved.addresses,
+      port: route.target.port,
+      timeoutMs: deps.config.upstream.connect_timeout,
+      client,
+    });
+    return { ok: true, socket };
+  } catch (err) {
+    return { ok: false, reason: 'connect-failed', detail: (err as Error).message };
   }
 }
 
