@@ -21,8 +21,8 @@ import {
   type StoredObject,
   s3Error,
 } from './memory-origin-s3.js';
-import { type RawRequest, type SigV4Verdict, verifySigV4 } from './sigv4.js';
 import { parseQuery, splitUrl } from './sigv4-canonical.js';
+import { VerdictMemo } from './verdict-memo.js';
 
 export type { ObjectPart, PutOptions, StoredObject } from './memory-origin-s3.js';
 
@@ -82,48 +82,13 @@ export interface MemoryOrigin {
   close(): Promise<void>;
 }
 
-const ACCESS_KEY = 'S3RVER';
 const REGION = 'us-east-1';
 const PACE_SLICE = 64 * 1024;
-const MEMO_LIMIT = 10_000;
 
 export async function startMemoryOrigin(opts: MemoryOriginOptions = {}): Promise<MemoryOrigin> {
   const origin = new InMemoryOrigin(opts);
   await origin.listen(opts.host ?? '127.0.0.1', opts.port ?? 0);
   return origin;
-}
-
-/**
- * verifySigV4 costs ~80 µs a request (it derives the signing key every time), too much for a benchmark
- * origin. Its verdict depends only on the request's bytes and on the clock through whole-second bounds
- * (X-Amz-Date, X-Amz-Expires, the 15-minute skew), so a verdict is reused for the same bytes within the
- * same second: at most one millisecond off at a bound.
- */
-class VerdictMemo {
-  private second = Number.NaN;
-  private readonly verdicts = new Map<string, SigV4Verdict>();
-
-  constructor(private readonly allowAnonymous: boolean) {}
-
-  verify(req: RawRequest): SigV4Verdict {
-    const now = Date.now();
-    const second = Math.floor(now / 1000);
-    if (second !== this.second) {
-      this.second = second;
-      this.verdicts.clear();
-    }
-    // Header values cannot hold a newline, so the key is unambiguous.
-    const key = `${req.method} ${req.rawUrl}\n${req.rawHeaders.join('\n')}`;
-    let verdict = this.verdicts.get(key);
-    if (verdict === undefined) {
-      verdict = verifySigV4(req, (id) => (id === ACCESS_KEY ? ACCESS_KEY : undefined), new Date(now), {
-        allowAnonymous: this.allowAnonymous,
-        region: REGION,
-      });
-      if (this.verdicts.size < MEMO_LIMIT) this.verdicts.set(key, verdict);
-    }
-    return verdict;
-  }
 }
 
 interface PutTarget {
