@@ -216,3 +216,12 @@ export function sendRaw(
 export function errorCode(body: Buffer | string): string | undefined {
   return /<Code>([^<]*)<\/Code>/.exec(body.toString())?.[1];
 }
+
+/** A copy of a flat header list with `name` (lower-case) set to `value`: replaced if present, else added. */
+export function setHeader(headers: readonly string[], name: string, value: string): string[] {
+  const out = [...headers];
+  const i = out.findIndex((h, j) => j % 2 === 0 && h.toLowerCase() === name);
+  if (i < 0) out.push(name, value);
+  else out[i + 1] = value;
+  return out;
+}
