@@ -68,7 +68,13 @@ export class Cache {
     return new Cache(volume, rules, log, c.fetch_merge_gap, config.upstream.first_byte_timeout, c.ram_size);
   }
 
-  sinkTarget(version: ObjectVersion, versionId: string, record: ObjectRecord, ram: boolean): SinkTarget {
+  /** Where a fill of `version` commits its chunks; `object` is what the record says, or will. */
+  sinkTarget(
+    version: ObjectVersion,
+    versionId: string,
+    object: Pick<ObjectRecord, 'size' | 'codec'>,
+    ram: boolean,
+  ): SinkTarget {
     return {
       chunks: this.chunks,
       inflight: this.inflight,
@@ -78,9 +84,9 @@ export class Cache {
       ram: ram ? this.ram : null,
       version,
       versionId,
-      size: record.size,
+      size: object.size,
       chunkSize: this.volume.chunkSize,
-      codec: record.codec,
+      codec: object.codec,
       sniff: null,
     };
   }

@@ -13,7 +13,6 @@ import {
   hasConditionals,
   readConditionals,
 } from '../s3/conditionals.js';
-import { renderS3Error } from '../s3/errors.js';
 import type { ObjectKey, ObjectRecord, ObjectVersion } from '../store/types.js';
 import { isStorableBucket } from '../store/volume.js';
 import type { UpstreamResponse } from '../upstream/client.js';
@@ -33,7 +32,13 @@ import { settleWithin } from './inflight.js';
 import { askS3, discard, failed, relay } from './origin-fetch.js';
 import { type Exchange, type Outcome, type PassOptions, pass } from './pass.js';
 import { isRangeHeaderSigned, type RangeRequest, rangeRequestOf } from './range-request.js';
-import { headersFromRecord, wantsChecksums } from './record-headers.js';
+import {
+  headAnswer,
+  notModified,
+  preconditionFailed,
+  writeHeadFromRecord,
+  type XCache,
+} from './record-answer.js';
 
 export interface ReadJob {
   ex: Exchange;
@@ -251,7 +256,7 @@ async function serve(
   body: BodyJob,
   answer: RangeRequest,
   plan: Plan | null,
-  xCache: 'HIT' | 'REVALIDATED' | 'PARTIAL' | 'MISS',
+  xCache: XCache,
   authorize: boolean,
 ): Promise<Outcome> {
   const { ex, cache } = job;
@@ -281,13 +286,8 @@ async function serve(
       first = { run, fetched };
     }
   }
-  if (xCache === 'PARTIAL') cache.stats.partial += 1;
-  else if (xCache === 'MISS') cache.stats.misses += 1;
-  else cache.stats.hits += 1;
-  const headers = headersFromRecord(body.record, shapeOf(job, answer), xCache);
-  headers.push('x-amz-request-id', ex.requestId);
-  ex.res.writeHead(answer.status, headers);
-  if (plan === null || job.method === 'HEAD') {
+  writeHeadFromRecord(job, body.record, answer, xCache);
+  if (plan === null) {
     ex.res.end();
     return { status: answer.status };
   }
@@ -301,44 +301,6 @@ async function serve(
   }
 }
 
-function shapeOf(job: ReadJob, answer: RangeRequest) {
-  const whole = answer.status === 200 && job.part === null;
-  return {
-    status: answer.status,
-    range: answer.range,
-    withChecksums: whole && wantsChecksums(job.ex.req.rawHeaders),
-    partsCount: job.part === null ? null : answer.partsCount,
-  };
-}
-
-function notModified(job: ReadJob, record: ObjectRecord): Outcome {
-  job.cache.stats.hits += 1;
-  const headers = ['etag', record.etag, 'x-amz-request-id', job.ex.requestId, 'x-cache', 'HIT'];
-  if (record.lastModified !== null) headers.push('last-modified', record.lastModified);
-  job.ex.res.writeHead(304, headers);
-  job.ex.res.end();
-  return { status: 304 };
-}
-
-function preconditionFailed(job: ReadJob): Outcome {
-  job.cache.stats.hits += 1;
-  const xml = renderS3Error({
-    code: 'PreconditionFailed',
-    message: 'At least one of the pre-conditions you specified did not hold',
-    requestId: job.ex.requestId,
-    resource: job.ex.s3.rawPath,
-  });
-  const body = Buffer.from(xml);
-  job.ex.res.writeHead(412, {
-    'content-type': 'application/xml',
-    'content-length': body.length,
-    'x-amz-request-id': job.ex.requestId,
-    'x-cache': 'HIT',
-  });
-  job.ex.res.end(job.method === 'HEAD' ? undefined : body);
-  return { status: 412 };
-}
-
 // ---- hit and revalidate: HEAD ------------------------------------------------------------------------
 
 async function headFromRecord(
@@ -348,14 +310,13 @@ async function headFromRecord(
   fresh: boolean,
 ): Promise<Outcome> {
   const { cache } = job;
-  const body = { record } as BodyJob;
-  if (fresh) return serve(job, body, answer, null, 'HIT', false);
+  if (fresh) return headAnswer(job, record, answer, 'HIT');
 
   const asked = await askS3(job.ex, job.opts, conditionalOn(record));
   if (!asked.ok) {
     if (mayServeStale(record, job) && asked.error !== null) {
       cache.stats.revalidations['stale-served'] += 1;
-      return serve(job, body, answer, null, 'HIT', false);
+      return headAnswer(job, record, answer, 'HIT');
     }
     cache.stats.revalidations.error += 1;
     return failed(job.ex, asked.error);
@@ -364,9 +325,9 @@ async function headFromRecord(
     discard(asked.res);
     cache.stats.revalidations['not-modified'] += 1;
     confirm(job, record, 'head');
-    return serve(job, body, answer, null, 'REVALIDATED', false);
+    return headAnswer(job, record, answer, 'REVALIDATED');
   }
-  return afterRevalidation(job, record, asked.res, () => serve(job, body, answer, null, 'HIT', false));
+  return afterRevalidation(job, record, asked.res, async () => headAnswer(job, record, answer, 'HIT'));
 }
 
 // ---- fill ------------------------------------------------------------------------------------------
