@@ -6,11 +6,9 @@
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { performance } from 'node:perf_hooks';
 import {
   type Answer,
   addressOf,
-  answerPut,
   answerRead,
   createEntry,
   errorXml,
@@ -21,6 +19,8 @@ import {
   type StoredObject,
   s3Error,
 } from './memory-origin-s3.js';
+import { answerPut, Uploads } from './memory-origin-writes.js';
+import { paceBody } from './pace-body.js';
 import { parseQuery, splitUrl } from './sigv4-canonical.js';
 import { VerdictMemo } from './verdict-memo.js';
 
@@ -67,6 +67,8 @@ export interface MemoryOrigin {
   region: 'us-east-1';
   /** Every request in arrival order. A long benchmark may empty it (`requests.length = 0`) to bound memory. */
   requests: OriginLogEntry[];
+  /** Multipart uploads in progress; tests may lower `minPartSize` or fail the next Complete. */
+  uploads: Uploads;
   /** Stores an object (the bucket must exist); `partSizes` makes it a multipart object. */
   put(bucket: string, key: string, body: Buffer, opts?: PutOptions): StoredObject;
   get(bucket: string, key: string): StoredObject | undefined;
@@ -83,7 +85,6 @@ export interface MemoryOrigin {
 }
 
 const REGION = 'us-east-1';
-const PACE_SLICE = 64 * 1024;
 
 export async function startMemoryOrigin(opts: MemoryOriginOptions = {}): Promise<MemoryOrigin> {
   const origin = new InMemoryOrigin(opts);
@@ -110,6 +111,7 @@ class InMemoryOrigin implements MemoryOrigin {
   readonly credentials = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
   readonly region = 'us-east-1' as const;
   readonly requests: OriginLogEntry[] = [];
+  readonly uploads = new Uploads();
   private readonly store = new Map<string, Map<string, StoredEntry>>();
   private readonly faults: { fault: OriginFault; left: number }[] = [];
   private readonly memo: VerdictMemo;
@@ -244,10 +246,14 @@ class InMemoryOrigin implements MemoryOrigin {
       case 'HEAD':
         return answerRead(objects.get(key), key, req.headers, rawQuery, verdict.anonymous === true);
       case 'PUT':
-        return this.onPut(ex, { objects, bucket, key }, rawQuery, verdict.payloadHash);
-      case 'DELETE':
+      case 'POST':
+        return this.onWrite(ex, { objects, bucket, key }, rawQuery, verdict.payloadHash);
+      case 'DELETE': {
+        const uploadId = queryValue(rawQuery, 'uploadId');
+        if (uploadId !== undefined) return this.uploads.abort(uploadId);
         objects.delete(key);
         return { status: 204, headers: [] };
+      }
       default: {
         const message = 'The specified method is not allowed against this resource.';
         return s3Error(405, 'MethodNotAllowed', message, { Method: method, ResourceType: 'OBJECT' });
@@ -255,27 +261,48 @@ class InMemoryOrigin implements MemoryOrigin {
     }
   }
 
-  private onPut(ex: Exchange, target: PutTarget, rawQuery: string, payloadHash: string): Answer | undefined {
-    const { req } = ex;
-    const param = parseQuery(rawQuery).find((p) => p.name !== 'x-id' && !/^x-amz-/i.test(p.name));
-    if (param) return notImplemented(`PUT with the query parameter ${param.name}`);
-    if (payloadHash.startsWith('STREAMING-') || /aws-chunked/i.test(req.headers['content-encoding'] ?? '')) {
-      return notImplemented('aws-chunked bodies');
+  /** PutObject and the multipart calls: the answer comes once the whole body is in. */
+  private onWrite(
+    ex: Exchange,
+    target: PutTarget,
+    rawQuery: string,
+    payloadHash: string,
+  ): Answer | undefined {
+    const { req, entry } = ex;
+    const query = parseQuery(rawQuery);
+    const known = new Set(['x-id', 'uploads', 'uploadId', 'partNumber']);
+    const param = query.find((p) => !known.has(p.name) && !/^x-amz-/i.test(p.name));
+    if (param) return notImplemented(`${entry.method} with the query parameter ${param.name}`);
+    if (req.headers['x-amz-copy-source'] !== undefined)
+      return notImplemented('CopyObject and UploadPartCopy');
+    const uploadId = queryValue(rawQuery, 'uploadId');
+    const partNumber = queryValue(rawQuery, 'partNumber');
+    const isCreate = query.some((p) => p.name === 'uploads');
+    if (entry.method === 'POST' && !isCreate && uploadId === undefined)
+      return notImplemented('POST without ?uploads or ?uploadId');
+    if (entry.method === 'PUT' && (uploadId === undefined) !== (partNumber === undefined)) {
+      return s3Error(400, 'InvalidRequest', 'UploadPart needs both partNumber and uploadId');
     }
-    if (req.headers['x-amz-copy-source'] !== undefined) return notImplemented('CopyObject');
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('error', () => ex.res.destroy());
     req.on('end', () => {
-      const { answer, stored } = answerPut(
-        target.bucket,
-        target.key,
-        Buffer.concat(chunks),
-        req.headers,
-        payloadHash,
-      );
-      if (stored) target.objects.set(target.key, stored);
-      if (answer.error?.code === 'XAmzContentSHA256Mismatch') ex.entry.verdict = answer.error.code;
+      const body = Buffer.concat(chunks);
+      let answer: Answer;
+      if (isCreate) answer = this.uploads.create(target.bucket, target.key, req.headers);
+      else if (entry.method === 'POST') {
+        const done = this.uploads.complete(uploadId as string, body);
+        if (done.stored && done.key !== undefined)
+          this.store.get(done.stored.object.bucket)?.set(done.key, done.stored);
+        answer = done.answer;
+      } else if (uploadId !== undefined) {
+        answer = this.uploads.part(uploadId, Number(partNumber), body, req.headers, payloadHash);
+      } else {
+        const put = answerPut(target.bucket, target.key, body, req.headers, payloadHash);
+        if (put.stored) target.objects.set(target.key, put.stored);
+        answer = put.answer;
+      }
+      if (answer.error?.code === 'XAmzContentSHA256Mismatch') entry.verdict = answer.error.code;
       this.reply(ex, answer);
     });
     return undefined;
@@ -332,52 +359,8 @@ class InMemoryOrigin implements MemoryOrigin {
   }
 }
 
-/**
- * Writes `body` at up to `bytesPerSec` (0: unlimited) in slices, waiting for the socket to drain. With
- * `stopAfter`, ends the connection after that many bytes although Content-Length promised more.
- */
-function paceBody(
-  res: http.ServerResponse,
-  body: Buffer,
-  bytesPerSec: number,
-  stopAfter: number | undefined,
-  sent: (bytes: number) => void,
-): void {
-  const total = stopAfter === undefined ? body.length : Math.min(stopAfter, body.length);
-  // Slices of ~1/20 s of transfer keep a slow rate smooth; 64 KiB caps them for fast ones.
-  const slice = bytesPerSec > 0 ? Math.max(1, Math.min(PACE_SLICE, Math.floor(bytesPerSec / 20))) : total;
-  const began = performance.now();
-  let offset = 0;
-  let timer: NodeJS.Timeout | undefined;
-  const step = (): void => {
-    timer = undefined;
-    while (offset < total) {
-      if (res.destroyed) return;
-      // Byte `offset` is due `offset / bytesPerSec` seconds after the first.
-      const wait = bytesPerSec > 0 ? began + (offset / bytesPerSec) * 1000 - performance.now() : 0;
-      if (wait >= 1) {
-        timer = setTimeout(step, wait);
-        return;
-      }
-      const next = Math.min(total, offset + slice);
-      const more = res.write(body.subarray(offset, next));
-      sent(next - offset);
-      offset = next;
-      if (!more) {
-        res.once('drain', step);
-        return;
-      }
-    }
-    if (stopAfter === undefined) {
-      res.end();
-      return;
-    }
-    // end() queues the FIN behind what was written: the client gets exactly `total` bytes, then EOF.
-    const socket = res.socket;
-    socket?.end(() => socket.destroy());
-  };
-  res.once('close', () => clearTimeout(timer));
-  // A cut before the first body byte still sends the headers.
-  if (total === 0) res.flushHeaders();
-  step();
+function queryValue(rawQuery: string, name: string): string | undefined {
+  return parseQuery(rawQuery)
+    .find((p) => p.name === name)
+    ?.value.toString('utf8');
 }
