@@ -9,6 +9,7 @@
 //       read: true                     # false: every GET/HEAD passes (counted as bypass 'rule')
 //       compress: true                 # LZ4 chunks of matching objects
 //       ram: true                      # eligible for the in-memory tier
+//       write_cache: true              # PUT and multipart uploads are kept as they stream to S3
 //       stale_if_error: 10m            # serve stale this long past TTL when S3 fails
 
 import { readFile } from 'node:fs/promises';
@@ -39,6 +40,8 @@ export interface EffectiveRule {
   compress: boolean;
   /** Eligible for the in-memory tier. */
   ram: boolean;
+  /** PUT and multipart upload bodies are cached as they stream to S3 (a write always invalidates). */
+  writeCache: boolean;
   /** Milliseconds past the TTL an entry may be served when S3 answers 5xx or cannot be reached. */
   staleIfError: number;
 }
@@ -65,6 +68,7 @@ const SETTINGS: Readonly<Record<string, SettingField>> = {
   read: { key: 'read', kind: 'boolean' },
   compress: { key: 'compress', kind: 'boolean' },
   ram: { key: 'ram', kind: 'boolean' },
+  write_cache: { key: 'writeCache', kind: 'boolean' },
   stale_if_error: { key: 'staleIfError', kind: 'duration' },
 };
 
@@ -178,7 +182,7 @@ function readBoolean(value: unknown): boolean | string {
   return typeof value === 'boolean' ? value : 'is not true or false';
 }
 
-/** Reads are cached, compressed where it pays and eligible for RAM unless a rule says otherwise. */
+/** Reads and writes are cached, compressed where it pays and eligible for RAM unless a rule says otherwise. */
 function defaultSettings(defaults: RuleDefaults): RuleSettings {
   return {
     getTtl: defaults.getTtl,
@@ -186,6 +190,7 @@ function defaultSettings(defaults: RuleDefaults): RuleSettings {
     read: true,
     compress: true,
     ram: true,
+    writeCache: true,
     staleIfError: defaults.staleIfError,
   };
 }

@@ -134,6 +134,10 @@ export const schema = {
       0,
       'how long past its TTL an entry may still be served when S3 answers 5xx or cannot be reached; 0 never',
     ),
+    write_max_object_size: size(
+      5 * 2 ** 30,
+      'largest object a PUT or multipart upload through Kura is cached for; larger ones are only forwarded',
+    ),
     fetch_merge_gap: size(
       2 ** 20,
       'missing chunk runs closer than this are fetched from S3 as one range (re-reading the cached gap)',

@@ -21,6 +21,7 @@ const DEFAULT_RULE: EffectiveRule = {
   read: true,
   compress: true,
   ram: true,
+  writeCache: true,
   staleIfError: 0,
 };
 
@@ -70,6 +71,7 @@ rules:
     read: false
     compress: false
     ram: false
+    write_cache: false
     stale_if_error: 10m
   - match: "b/special/never"
     get_ttl: 1s
@@ -88,6 +90,7 @@ rules:
       read: false,
       compress: false,
       ram: false,
+      writeCache: false,
       staleIfError: 600_000,
     });
     assert.deepEqual(rules.ruleFor('c', 'special/x'), DEFAULT_RULE);
@@ -168,7 +171,7 @@ describe('rules problems', () => {
       'an unknown field like no other',
       rulesText({ match: 'a/**', pattern: 'x' }),
       [
-        'rules.yaml: rules[0]: unknown field "pattern" (allowed: match, get_ttl, head_ttl, read, compress, ram, stale_if_error)',
+        'rules.yaml: rules[0]: unknown field "pattern" (allowed: match, get_ttl, head_ttl, read, compress, ram, write_cache, stale_if_error)',
       ],
     ],
     [
