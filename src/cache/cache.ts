@@ -7,6 +7,7 @@ import type { S3Request } from '../s3/types.js';
 import { ChunkStore } from '../store/chunks.js';
 import { RecordStore } from '../store/records.js';
 import type { ObjectKey, ObjectRecord, ObjectVersion } from '../store/types.js';
+import { UploadStaging } from '../store/upload-staging.js';
 import { openVolume, type Volume } from '../store/volume.js';
 import type { Logger } from '../telemetry/log.js';
 import type { Route } from '../upstream/route.js';
@@ -21,6 +22,7 @@ export class Cache {
   readonly inflight = new Inflight();
   readonly chunks: ChunkStore;
   readonly records: RecordStore;
+  readonly uploads: UploadStaging;
   readonly ram: RamTier;
   readonly budget: WriteBudget;
 
@@ -33,12 +35,15 @@ export class Cache {
     /** Longest wait for another request's fetch before asking S3 itself. */
     readonly waitMs: number,
     ramSize: number,
+    /** Uploads of larger objects are forwarded without keeping their bytes. */
+    readonly writeMaxSize: number,
   ) {
     this.chunks = new ChunkStore(volume, (path, reason) => {
       this.stats.corruptChunks += 1;
       log.warn('corrupt chunk removed; served from S3 instead', { path, reason });
     });
     this.records = new RecordStore(volume);
+    this.uploads = new UploadStaging(volume);
     this.ram = new RamTier(ramSize);
     // Enough for bursts from a fast origin onto a slower volume; a fixed bound on memory all the same.
     this.budget = new WriteBudget(Math.max(64 * 2 ** 20, 16 * volume.chunkSize));
@@ -65,7 +70,15 @@ export class Cache {
       { getTtl: c.get_ttl, headTtl: c.head_ttl, staleIfError: c.stale_if_error },
       log,
     );
-    return new Cache(volume, rules, log, c.fetch_merge_gap, config.upstream.first_byte_timeout, c.ram_size);
+    return new Cache(
+      volume,
+      rules,
+      log,
+      c.fetch_merge_gap,
+      config.upstream.first_byte_timeout,
+      c.ram_size,
+      c.write_max_object_size,
+    );
   }
 
   /** Where a fill of `version` commits its chunks; `object` is what the record says, or will. */

@@ -12,7 +12,8 @@ import type { CacheStats } from './stats.js';
 import type { WriteBudget } from './write-budget.js';
 
 export interface SinkTarget {
-  chunks: ChunkStore;
+  /** Where cells are written: the version's directory, or staging for an upload (VersionStaging). */
+  chunks: Pick<ChunkStore, 'write'>;
   inflight: Inflight;
   stats: CacheStats;
   log: Logger;
@@ -74,6 +75,14 @@ export class ChunkSink {
       offset += take;
       if (this.#filled === buf.length) this.#commitCell(buf.length);
     }
+  }
+
+  /**
+   * Waits until at most `maxPending` chunk commits are in flight. A writer with no client to keep up with
+   * (laying staged parts onto the grid) waits here instead of having its chunks skipped.
+   */
+  async drain(maxPending: number): Promise<void> {
+    while (this.#pending.size > maxPending) await Promise.race(this.#pending);
   }
 
   /** The answer ended: a complete one commits its trailing partial chunk, a cut one drops it. */

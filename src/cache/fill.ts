@@ -121,8 +121,10 @@ function mergeAnswer(
     next = { ...current, size: facts.size, headers: facts.headers };
     if (facts.lastModified !== null) next.lastModified = facts.lastModified;
   } else {
-    // Another request may have recorded a newer version meanwhile: never go back in time.
+    // Another request may have recorded a newer version meanwhile: never go back in time. An upload's
+    // record has no Last-Modified yet; one committed after this request began is newer than its answer.
     if (current !== null && isNewer(current.lastModified, facts.lastModified)) return undefined;
+    if (current?.source === 'put' && current.createdAt > job.now) return undefined;
     next = newRecord(job.key, facts, { source: job.method === 'HEAD' ? 'head' : 'get', codec, now });
   }
   if (job.method === 'GET') next.validatedGet = now;

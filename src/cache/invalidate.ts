@@ -1,4 +1,4 @@
-// Writes through Kura make cached answers wrong: after S3 accepts one, the object's record and bytes go.
+// Writes through Kura make cached answers wrong: once one is sent to S3, the object's record and bytes go.
 
 import type { IncomingMessage } from 'node:http';
 import { deleteObjectsKeys } from '../s3/delete-objects.js';
@@ -14,39 +14,73 @@ const CHANGES_KEY: ReadonlySet<OperationName> = new Set([
   'DeleteObject',
 ]);
 
-/** S3 takes at most 1000 keys of at most 1024 bytes each; escaped as XML that stays below this. */
-const DELETE_BODY_LIMIT = 8 * 1024 * 1024;
+/**
+ * DeleteObjects takes at most 1000 keys of at most 1024 bytes each, CompleteMultipartUpload at most 10000
+ * parts of a few hundred bytes: as XML, both stay below this.
+ */
+const SMALL_BODY_LIMIT = 8 * 1024 * 1024;
 
 export function changesObjects(name: OperationName): boolean {
   return CHANGES_KEY.has(name) || name === 'DeleteObjects';
 }
 
-export async function writeThrough(ex: Exchange, opts: PassOptions, cache: Cache): Promise<Outcome> {
+/** What a write handler adds to forwarding and invalidation (CompleteMultipartUpload commits). */
+export interface WriteExtras {
+  /** The request body, already read. */
+  body?: Buffer;
+  answerBodyLimit?: number;
+  /** After invalidation, before the client hears S3's answer; not called when S3 gave none. */
+  afterAnswer?: (status: number, headers: readonly string[], body: Buffer | null) => Promise<void>;
+}
+
+export async function writeThrough(
+  ex: Exchange,
+  opts: PassOptions,
+  cache: Cache,
+  extras: WriteExtras = {},
+): Promise<Outcome> {
   const s3 = ex.s3;
   let keys: string[] = s3.key === null ? [] : [s3.key];
-  let body: Buffer | undefined;
+  let body = extras.body;
   if (s3.operation.name === 'DeleteObjects') {
-    const read = await readLimited(ex.req, DELETE_BODY_LIMIT);
-    if (read === null) {
-      const error = {
-        status: 400,
-        code: 'MaxMessageLengthExceeded',
-        message: 'Your request was too big.',
-      };
-      replyError(ex.res, error, { requestId: ex.requestId, resource: s3.rawPath, hasBody: true });
-      return { status: 400, error: error.code };
-    }
+    const read = await readSmallBody(ex);
+    if (!Buffer.isBuffer(read)) return read;
     body = read;
     keys = deleteObjectsKeys(read.toString('utf8'));
   }
   const bucket = s3.bucket;
-  // Before the client hears "done": its next read must not find the old bytes.
-  const beforeReply = async (status: number) => {
-    if (status < 200 || status > 299 || bucket === null) return;
+  let invalidated = false;
+  // Before the client hears S3's answer, whatever it is: its next read must not find the old bytes. A
+  // refused write changed nothing, but a 5xx or a lost answer may hide one that S3 applied, and one rule
+  // for every outcome costs at most a refetch.
+  const invalidate = async () => {
+    invalidated = true;
+    if (bucket === null) return;
     const namespace = namespaceOf(s3, ex.route);
     await Promise.all(keys.map((key) => cache.invalidate({ namespace, bucket, key })));
   };
-  return pass(ex, opts, { readBody: body, beforeReply });
+  const beforeReply = async (status: number, headers: readonly string[], answer: Buffer | null) => {
+    await invalidate();
+    await extras.afterAnswer?.(status, headers, answer);
+  };
+  try {
+    return await pass(ex, opts, {
+      ...(body === undefined ? {} : { body }),
+      ...(extras.answerBodyLimit === undefined ? {} : { answerBodyLimit: extras.answerBodyLimit }),
+      beforeReply,
+    });
+  } finally {
+    if (!invalidated) await invalidate();
+  }
+}
+
+/** A request body Kura must read before forwarding (a key list, a part list); a 400 when too big. */
+export async function readSmallBody(ex: Exchange): Promise<Buffer | Outcome> {
+  const read = await readLimited(ex.req, SMALL_BODY_LIMIT);
+  if (read !== null) return read;
+  const error = { status: 400, code: 'MaxMessageLengthExceeded', message: 'Your request was too big.' };
+  replyError(ex.res, error, { requestId: ex.requestId, resource: ex.s3.rawPath, hasBody: true });
+  return { status: 400, error: error.code };
 }
 
 function readLimited(req: IncomingMessage, limit: number): Promise<Buffer | null> {

@@ -3,10 +3,12 @@
 
 import type { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
 import type { S3Request } from '../s3/types.js';
 import { type UpstreamClient, upstreamFailure } from '../upstream/client.js';
 import { hasRequestBody, requestHeadersForUpstream, responseHeadersForClient } from '../upstream/headers.js';
 import type { Route } from '../upstream/route.js';
+import { readAnswerBody } from './answer-body.js';
 import { replyError } from './reply.js';
 import { sendBody } from './send-body.js';
 
@@ -34,14 +36,22 @@ export interface Outcome {
 export interface PassExtras {
   /** Set on GetObject and HeadObject answers, which the cache could have served. */
   xCache?: 'BYPASS';
-  /** The request body, when Kura had to read it first (DeleteObjects, for the keys it names). */
-  readBody?: Buffer;
-  /** Runs once S3's status is known and before the client sees it (invalidation after a write). */
-  beforeReply?: (status: number) => Promise<void>;
+  /**
+   * The request body when it is not the client's stream itself: read first (DeleteObjects, for the keys
+   * it names), or teed (an upload whose bytes the cache keeps).
+   */
+  body?: Buffer | Readable;
+  /**
+   * Runs once S3's answer is known and before the client sees it (invalidation after a write). `body` is
+   * S3's answer body when `answerBodyLimit` asked for it and it was no longer than that; else null.
+   */
+  beforeReply?: (status: number, headers: readonly string[], body: Buffer | null) => Promise<void>;
+  /** Read S3's answer body, up to this many bytes, before `beforeReply` (the XML of multipart calls). */
+  answerBodyLimit?: number;
 }
 
 export async function pass(ex: Exchange, opts: PassOptions, extras: PassExtras = {}): Promise<Outcome> {
-  const { xCache, readBody } = extras;
+  const { xCache } = extras;
   const { req, res, s3 } = ex;
   const withBody = hasRequestBody(req.rawHeaders);
   const reply = {
@@ -62,7 +72,7 @@ export async function pass(ex: Exchange, opts: PassOptions, extras: PassExtras =
       method: s3.method,
       path: s3.rawQuery === null ? s3.rawPath : `${s3.rawPath}?${s3.rawQuery}`,
       headers: headers.headers,
-      body: readBody ?? (withBody ? req : null),
+      body: extras.body ?? (withBody ? req : null),
       signal: ex.signal,
     });
   } catch (err) {
@@ -75,12 +85,22 @@ export async function pass(ex: Exchange, opts: PassOptions, extras: PassExtras =
     return { status: failure.status, error: `${failure.code}: ${failure.message}` };
   }
 
-  await extras.beforeReply?.(upstreamRes.status);
+  let body: Readable = upstreamRes.body;
+  let answerBody: Buffer | null = null;
+  if (extras.answerBodyLimit !== undefined) {
+    try {
+      ({ bytes: answerBody, rest: body } = await readAnswerBody(upstreamRes.body, extras.answerBodyLimit));
+    } catch (err) {
+      res.destroy();
+      return { status: upstreamRes.status, error: `body: ${(err as Error).message}` };
+    }
+  }
+  await extras.beforeReply?.(upstreamRes.status, upstreamRes.headers, answerBody);
   const responseHeaders = responseHeadersForClient(upstreamRes.headers);
   if (xCache) responseHeaders.push('x-cache', xCache);
   res.writeHead(upstreamRes.status, upstreamRes.statusText || undefined, responseHeaders);
   try {
-    await sendBody(upstreamRes.body, res);
+    await sendBody(body, res);
     return { status: upstreamRes.status };
   } catch (err) {
     // Headers are sent: the only honest signal left is a broken connection, never a short 200.

@@ -13,6 +13,7 @@ import {
   hasConditionals,
   readConditionals,
 } from '../s3/conditionals.js';
+import { headerValue } from '../s3/headers.js';
 import type { ObjectKey, ObjectRecord, ObjectVersion } from '../store/types.js';
 import { isStorableBucket } from '../store/volume.js';
 import type { UpstreamResponse } from '../upstream/client.js';
@@ -189,7 +190,7 @@ async function revalidateGet(job: ReadJob, body: BodyJob, answer: RangeRequest, 
   if (res.status === 304) {
     discard(res);
     cache.stats.revalidations['not-modified'] += 1;
-    confirm(job, record, 'get');
+    body.record = confirm(job, record, 'get', res.headers);
     return serve(job, body, answer, plan, 'REVALIDATED', false);
   }
   return afterRevalidation(job, record, res, () => serve(job, body, answer, plan, 'HIT', false));
@@ -232,19 +233,31 @@ function conditionalOn(record: ObjectRecord) {
     : { ifNoneMatch: record.etag, ifModifiedSince: record.lastModified };
 }
 
-/** S3 confirmed the version to this request: the record is fresh again (not worth a write at TTL 0). */
-function confirm(job: ReadJob, record: ObjectRecord, by: 'get' | 'head'): void {
+/**
+ * S3 confirmed the version to this request: the record is fresh again (not worth a write at TTL 0). A
+ * record made by an upload learns its Last-Modified here, from the 304, which is why it is made stale.
+ */
+function confirm(
+  job: ReadJob,
+  record: ObjectRecord,
+  by: 'get' | 'head',
+  answer: readonly string[],
+): ObjectRecord {
+  const learned = record.lastModified === null ? (headerValue(answer, 'last-modified') ?? null) : null;
   const ttl = by === 'get' ? job.rule.getTtl : job.rule.headTtl;
-  if (ttl === 0) return;
+  if (ttl === 0 && learned === null) return record;
   const at = Date.now();
   job.cache.records
     .update(job.key, (current) => {
       if (current?.etag !== record.etag) return undefined;
-      return by === 'get' ? { ...current, validatedGet: at } : { ...current, validatedHead: at };
+      const next = by === 'get' ? { ...current, validatedGet: at } : { ...current, validatedHead: at };
+      if (current.lastModified === null && learned !== null) next.lastModified = learned;
+      return next;
     })
     .catch((err: Error) =>
       job.cache.log.debug('record not refreshed', { key: job.key.key, error: err.message }),
     );
+  return learned === null ? record : { ...record, lastModified: learned };
 }
 
 /**
@@ -281,7 +294,7 @@ async function serve(
       }
       if (authorize) {
         cache.stats.revalidations['not-modified'] += 1;
-        confirm(job, body.record, 'get');
+        body.record = confirm(job, body.record, 'get', fetched.res.headers);
       }
       first = { run, fetched };
     }
@@ -324,8 +337,7 @@ async function headFromRecord(
   if (asked.res.status === 304) {
     discard(asked.res);
     cache.stats.revalidations['not-modified'] += 1;
-    confirm(job, record, 'head');
-    return headAnswer(job, record, answer, 'REVALIDATED');
+    return headAnswer(job, confirm(job, record, 'head', asked.res.headers), answer, 'REVALIDATED');
   }
   return afterRevalidation(job, record, asked.res, async () => headAnswer(job, record, answer, 'HIT'));
 }

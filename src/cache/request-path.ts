@@ -14,7 +14,9 @@ import { hasRequestBody } from '../upstream/headers.js';
 import { routeRequest } from '../upstream/route.js';
 import type { Cache } from './cache.js';
 import { changesObjects, writeThrough } from './invalidate.js';
+import { abortThrough, completeThrough, createThrough, partThrough } from './multipart-through.js';
 import { type Exchange, type Outcome, type PassOptions, pass } from './pass.js';
+import { putThrough } from './put-through.js';
 import { readPath } from './read-path.js';
 import { newRequestId, replyError } from './reply.js';
 
@@ -124,6 +126,18 @@ async function serve(
       cache.stats.bypass('cache-error');
       return pass(ex, opts, { xCache: 'BYPASS' });
     }
+  }
+  switch (op) {
+    case 'PutObject':
+      return putThrough(ex, opts, cache);
+    case 'CreateMultipartUpload':
+      return createThrough(ex, opts, cache);
+    case 'UploadPart':
+      return partThrough(ex, opts, cache);
+    case 'CompleteMultipartUpload':
+      return completeThrough(ex, opts, cache);
+    case 'AbortMultipartUpload':
+      return abortThrough(ex, opts, cache);
   }
   if (changesObjects(op)) return writeThrough(ex, opts, cache);
   return pass(ex, opts);

@@ -7,6 +7,38 @@ export type CacheBypass = BypassReason | 'rule' | 'response-no-store' | 'cache-e
 
 export type RevalidationOutcome = 'not-modified' | 'changed' | 'denied' | 'gone' | 'error' | 'stale-served';
 
+/** Why an upload through Kura was forwarded without keeping its bytes. */
+export type WriteRefusal =
+  | 'not-an-object'
+  | 'bucket-name'
+  | 'rule'
+  | 'sse-c'
+  | 'no-length'
+  | 'too-large'
+  | 'unknown-upload'
+  | 'rejected'
+  | 'incomplete'
+  | 'framing'
+  | 'part-missing'
+  | 'parts-count'
+  | 'cache-error';
+
+export const WRITE_REFUSALS: readonly WriteRefusal[] = [
+  'not-an-object',
+  'bucket-name',
+  'rule',
+  'sse-c',
+  'no-length',
+  'too-large',
+  'unknown-upload',
+  'rejected',
+  'incomplete',
+  'framing',
+  'part-missing',
+  'parts-count',
+  'cache-error',
+];
+
 export class CacheStats {
   hits = 0;
   misses = 0;
@@ -38,6 +70,12 @@ export class CacheStats {
   coalesced = 0;
   invalidations = 0;
   ramHits = 0;
+  /** Objects committed from a PUT or a completed multipart upload, and uploads (or parts) not kept. */
+  writesCached = 0;
+  readonly writesNotCached: Record<WriteRefusal, number> = Object.fromEntries(
+    WRITE_REFUSALS.map((r) => [r, 0]),
+  ) as Record<WriteRefusal, number>;
+  partsStaged = 0;
 
   bypass(reason: CacheBypass): void {
     this.bypasses[reason] = (this.bypasses[reason] ?? 0) + 1;
@@ -63,6 +101,11 @@ export class CacheStats {
       coalesced: this.coalesced,
       invalidations: this.invalidations,
       ramHits: this.ramHits,
+      writes: {
+        cached: this.writesCached,
+        notCached: { ...this.writesNotCached },
+        partsStaged: this.partsStaged,
+      },
     };
   }
 }

@@ -6,6 +6,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { chmod, link, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
+import { isSafeUploadId } from '../s3/multipart.js';
 import type { ObjectKey, ObjectVersion } from './types.js';
 
 export const VOLUME_FORMAT = 1;
@@ -94,6 +95,14 @@ export class Volume {
   recordLockPath(k: ObjectKey): string {
     const h = keyHash(k);
     return join(this.dir, 'locks', 'records', k.bucket, h);
+  }
+
+  /** Where one multipart upload's parts are staged; the id comes from a request and is checked first. */
+  uploadDir(uploadId: string): string {
+    if (!isSafeUploadId(uploadId)) {
+      throw new VolumeError(`upload id ${JSON.stringify(uploadId.slice(0, 64))} cannot name a directory`);
+    }
+    return join(this.dir, 'uploads', uploadId);
   }
 
   /** A path no other writer uses, in this instance's temp directory (same file system as its target). */

@@ -1,0 +1,135 @@
+// PutObject through the cache: the body streams to S3 untouched while its object bytes are cut into
+// chunks in staging. Once S3 answers 2xx with an ETag and exactly the declared bytes went through, the
+// staged chunks become the new version and its record is written — before the client hears S3's answer,
+// so its next read is served from the volume. Any other end drops the staging; the key is invalidated
+// whatever S3 said, so an old version is never served after a write was attempted.
+
+import { headerValue } from '../s3/headers.js';
+import { confirmedChecksums, storedAnswerHeaders, storedRequestHeaders } from '../s3/stored-headers.js';
+import { chooseCodec } from '../store/compression.js';
+import type { Codec, ObjectKey, ObjectRecord } from '../store/types.js';
+import { VersionStaging } from '../store/version-staging.js';
+import { declaredObjectSize, teeBody } from './body-tee.js';
+import { type Cache, objectIdOf } from './cache.js';
+import { ChunkSink } from './chunk-sink.js';
+import { writeThrough } from './invalidate.js';
+import { type Exchange, type Outcome, type PassOptions, pass } from './pass.js';
+import type { WriteRefusal } from './stats.js';
+import { admitWrite } from './write-admission.js';
+
+export async function putThrough(ex: Exchange, opts: PassOptions, cache: Cache): Promise<Outcome> {
+  const admitted = admitWrite(ex, cache);
+  const size = declaredObjectSize(ex.req.rawHeaders);
+  const refusal: WriteRefusal | null = !admitted.ok
+    ? admitted.reason
+    : size === null
+      ? 'no-length'
+      : size > cache.writeMaxSize
+        ? 'too-large'
+        : null;
+  if (refusal !== null || !admitted.ok || size === null) {
+    cache.stats.writesNotCached[refusal ?? 'cache-error'] += 1;
+    return writeThrough(ex, opts, cache);
+  }
+  const key = admitted.key;
+  const raw = ex.req.rawHeaders;
+  const stored = storedRequestHeaders(raw);
+  const contentType = headerValue(stored.flat(), 'content-type') ?? null;
+  const contentEncoding = headerValue(stored.flat(), 'content-encoding') ?? null;
+  let codec: Codec = await chooseCodec({
+    enabled: admitted.compress,
+    key: key.key,
+    contentType,
+    contentEncoding,
+    firstBytes: null,
+  });
+  const staging = new VersionStaging(cache.volume);
+  const stagingVersion = { ...key, etag: staging.dir };
+  const sink = new ChunkSink(
+    {
+      ...cache.sinkTarget(stagingVersion, `${objectIdOf(key)}\n${staging.dir}`, { size, codec }, false),
+      chunks: staging,
+      sniff: codec === 'lz4' ? { key: key.key, contentType, contentEncoding } : null,
+      onCodec: (chosen) => {
+        codec = chosen;
+      },
+    },
+    0,
+    size,
+  );
+  const tee = teeBody(ex.req, size, (bytes) => sink.write(bytes));
+  let settled = false;
+  const settle = async (status: number | null, answer: readonly string[]): Promise<void> => {
+    settled = true;
+    const etag = headerValue(answer, 'etag');
+    const whole = status !== null && status >= 200 && status <= 299 && tee.state.failed === null;
+    await sink.finish(whole && tee.state.copied === size);
+    await cache.invalidate(key);
+    if (!whole || etag === undefined || etag === '') {
+      await staging.discard();
+      const reason: WriteRefusal =
+        status === null || status < 200 || status > 299
+          ? 'rejected'
+          : tee.state.framingError
+            ? 'framing'
+            : 'incomplete';
+      cache.stats.writesNotCached[reason] += 1;
+      if (tee.state.failed !== null) {
+        cache.log.debug('upload not cached', { key: key.key, reason: tee.state.failed });
+      }
+      return;
+    }
+    const record = putRecord(key, etag, size, [...stored, ...storedAnswerHeaders(answer)], answer, codec);
+    try {
+      await staging.publish({ ...key, etag });
+      await cache.records.update(key, () => record);
+      cache.stats.writesCached += 1;
+    } catch (err) {
+      cache.stats.writesNotCached['cache-error'] += 1;
+      cache.log.warn('upload not cached', { key: key.key, error: (err as Error).message });
+      await staging.discard();
+      await cache.invalidate(key);
+    }
+  };
+  try {
+    return await pass(ex, opts, { body: tee.body, beforeReply: settle });
+  } finally {
+    // No answer from S3 (unreachable, or the client went away): nothing is kept, and S3 may still have
+    // stored the object, so the key is invalidated all the same.
+    if (!settled) await settle(null, []);
+  }
+}
+
+/**
+ * The record of a version written by a PUT. S3's answer to a PUT carries no Last-Modified, so the record
+ * is made unvalidated: the first read asks S3 with If-None-Match, whose 304 supplies Last-Modified and
+ * costs no body bytes; from then on reads are hits (cache/read-path.ts).
+ */
+function putRecord(
+  key: ObjectKey,
+  etag: string,
+  size: number,
+  headers: [string, string][],
+  answer: readonly string[],
+  codec: Codec,
+): ObjectRecord {
+  const checksums = confirmedChecksums(answer);
+  return {
+    format: 1,
+    namespace: key.namespace,
+    bucket: key.bucket,
+    key: key.key,
+    etag,
+    size,
+    lastModified: null,
+    headers,
+    checksums: checksums.length > 0 ? checksums : null,
+    partsCount: null,
+    parts: {},
+    source: 'put',
+    codec,
+    validatedGet: null,
+    validatedHead: null,
+    createdAt: Date.now(),
+  };
+}
