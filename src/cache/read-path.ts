@@ -106,6 +106,9 @@ function fromRecord(job: ReadJob, record: ObjectRecord): Promise<Outcome> | Outc
   }
   const answer = rangeRequestOf(job.ex.req.rawHeaders, record, job.part);
   if (answer === null) return fill(job, record);
+  // An upload's record lacks what only S3's read answers tell (Last-Modified first): a HEAD costs no body
+  // bytes, so the first one is S3's own, and its headers complete the record.
+  if (job.method === 'HEAD' && record.lastModified === null) return fill(job, record);
   return job.method === 'HEAD'
     ? headFromRecord(job, record, answer, fresh)
     : getFromRecord(job, record, answer, fresh);
@@ -191,6 +194,9 @@ async function revalidateGet(job: ReadJob, body: BodyJob, answer: RangeRequest, 
     discard(res);
     cache.stats.revalidations['not-modified'] += 1;
     body.record = confirm(job, record, 'get', res.headers);
+    // A 304 need not carry Last-Modified (RFC 9110 §15.4.5): without it, an upload's record cannot
+    // answer as S3 would, and S3's full answer refreshes it.
+    if (body.record.lastModified === null) return fill(job, body.record);
     return serve(job, body, answer, plan, 'REVALIDATED', false);
   }
   return afterRevalidation(job, record, res, () => serve(job, body, answer, plan, 'HIT', false));
@@ -247,7 +253,7 @@ function confirm(
   const ttl = by === 'get' ? job.rule.getTtl : job.rule.headTtl;
   if (ttl === 0 && learned === null) return record;
   const at = Date.now();
-  job.cache.records
+  const written = job.cache.records
     .update(job.key, (current) => {
       if (current?.etag !== record.etag) return undefined;
       const next = by === 'get' ? { ...current, validatedGet: at } : { ...current, validatedHead: at };
@@ -257,6 +263,8 @@ function confirm(
     .catch((err: Error) =>
       job.cache.log.debug('record not refreshed', { key: job.key.key, error: err.message }),
     );
+  // The client's next request may come before the write lands: it waits for it rather than ask again.
+  job.cache.inflight.trackRecordWrite(objectIdOf(job.key), written);
   return learned === null ? record : { ...record, lastModified: learned };
 }
 

@@ -4,14 +4,18 @@
 import { GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { presign, s3Path, sendRaw } from './signing.js';
 
-/** An SDK client whose outputs carry the raw response headers as `$headers` (for X-Cache). */
-export function sdkClient(endpoint: string): S3Client {
+/**
+ * An SDK client whose outputs carry the raw response headers as `$headers` (for X-Cache). With
+ * `sdkDefaults`, it keeps the SDK's own checksum behaviour: stream uploads go aws-chunked with a CRC32
+ * trailer.
+ */
+export function sdkClient(endpoint: string, opts: { sdkDefaults?: boolean } = {}): S3Client {
   const client = new S3Client({
     endpoint,
     region: 'us-east-1',
     forcePathStyle: true,
     credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
-    requestChecksumCalculation: 'WHEN_REQUIRED',
+    requestChecksumCalculation: opts.sdkDefaults ? 'WHEN_SUPPORTED' : 'WHEN_REQUIRED',
     maxAttempts: 1,
   });
   client.middlewareStack.add(

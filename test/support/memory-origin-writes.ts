@@ -19,9 +19,9 @@ export function objectBytes(
   body: Buffer,
   headers: IncomingHttpHeaders,
   payloadHash: string,
-): Buffer | Answer {
+): { body: Buffer; trailerCrc32?: string } | Answer {
   const encoding = headers['content-encoding'] ?? '';
-  if (!payloadHash.startsWith('STREAMING-') && !/aws-chunked/i.test(encoding)) return body;
+  if (!payloadHash.startsWith('STREAMING-') && !/aws-chunked/i.test(encoding)) return { body };
   const decoded = unframeAwsChunked(body);
   if (decoded === null) return s3Error(400, 'IncompleteBody', 'The request body terminated unexpectedly');
   if (String(decoded.body.length) !== headers['x-amz-decoded-content-length']) {
@@ -31,7 +31,7 @@ export function objectBytes(
   if (crc !== undefined && crc !== crc32Base64(decoded.body)) {
     return s3Error(400, 'BadDigest', 'The CRC32 you specified did not match the calculated checksum.');
   }
-  return decoded.body;
+  return { body: decoded.body, ...(crc === undefined ? {} : { trailerCrc32: crc }) };
 }
 
 /** What S3 keeps of a write request's headers (a PUT's, or a CreateMultipartUpload's). */
@@ -63,15 +63,16 @@ export function answerPut(
 ): { answer: Answer; stored?: StoredEntry } {
   const hashError = checkPayloadHash(raw, payloadHash);
   if (hashError) return { answer: hashError };
-  const body = objectBytes(raw, headers, payloadHash);
-  if (!Buffer.isBuffer(body)) return { answer: body };
+  const decoded = objectBytes(raw, headers, payloadHash);
+  if (!('body' in decoded) || decoded.body === undefined) return { answer: decoded as Answer };
+  const { body, trailerCrc32 } = decoded as { body: Buffer; trailerCrc32?: string };
   const md5 = headers['content-md5'];
   if (md5 !== undefined && md5 !== createHash('md5').update(body).digest('base64')) {
     const message = 'The Content-MD5 you specified did not match what we received.';
     return { answer: s3Error(400, 'BadDigest', message) };
   }
   const entry = createEntry(bucket, key, body, putOptionsOf(headers));
-  const crc = headers['x-amz-checksum-crc32'];
+  const crc = headers['x-amz-checksum-crc32'] ?? trailerCrc32;
   if (crc !== undefined && crc !== entry.object.checksumCrc32) {
     const message = 'The CRC32 you specified did not match the calculated checksum.';
     return { answer: s3Error(400, 'BadDigest', message) };
@@ -137,8 +138,9 @@ export class Uploads {
     }
     const hashError = checkPayloadHash(raw, payloadHash);
     if (hashError) return hashError;
-    const body = objectBytes(raw, headers, payloadHash);
-    if (!Buffer.isBuffer(body)) return body;
+    const decoded = objectBytes(raw, headers, payloadHash);
+    if (!('body' in decoded) || decoded.body === undefined) return decoded as Answer;
+    const body = decoded.body;
     const etag = `"${createHash('md5').update(body).digest('hex')}"`;
     upload.parts.set(partNumber, { etag, body });
     return { status: 200, headers: ['ETag', etag] };

@@ -1,0 +1,184 @@
+// PutObject through Kura against the verifying in-memory origin (which decodes aws-chunked bodies and
+// checks their CRC32 trailer): the uploaded bytes are served from the volume afterwards with no body byte
+// from the origin, and every failed or refused write leaves nothing committed and the old entry gone.
+
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { connect } from 'node:net';
+import { Readable } from 'node:stream';
+import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { sdkClient, sdkGet, sdkHead } from '../support/cache-client.js';
+import { startTestKura, type TestKura } from '../support/kura.js';
+import { type MemoryOrigin, startMemoryOrigin } from '../support/memory-origin.js';
+import { s3Path, signRequest } from '../support/signing.js';
+import { listFiles, originBodyBytesDuring } from '../support/volume-files.js';
+
+const BUCKET = 'kura-test';
+const KiB = 1024;
+
+let origin: MemoryOrigin;
+let kura: TestKura;
+
+before(async () => {
+  origin = await startMemoryOrigin();
+  kura = await startTestKura({
+    origin: origin.url,
+    settings: { 'cache.chunk_size': '64KiB', 'cache.write_max_object_size': '1MiB' },
+  });
+});
+after(async () => {
+  await kura?.close();
+  await origin?.close();
+});
+
+/** GET, a range GET and HEAD through Kura: all from the volume, matching the origin's object exactly. */
+async function assertServedFromCache(key: string) {
+  const client = sdkClient(kura.url);
+  const stored = origin.get(BUCKET, key);
+  assert.ok(stored, 'the origin has the object');
+  const reads = await originBodyBytesDuring(origin, async () => {
+    const whole = await sdkGet(client, BUCKET, key);
+    assert.equal(whole.status, 200);
+    assert.ok(whole.body.equals(stored.body), 'whole body byte-exact');
+    // The first read asks S3 with If-None-Match for the Last-Modified a PUT's answer lacks: a 304.
+    assert.equal(whole.xCache, 'REVALIDATED');
+    assert.equal(whole.etag, stored.etag);
+    assert.equal(whole.headers['last-modified'], stored.lastModified.toUTCString());
+    const ranged = await sdkGet(client, BUCKET, key, 'bytes=1000-70000');
+    assert.equal(ranged.xCache, 'HIT');
+    assert.ok(ranged.body.equals(stored.body.subarray(1000, 70001)), 'range byte-exact');
+    const head = await sdkHead(client, BUCKET, key);
+    assert.equal((head as { $headers?: Record<string, string> }).$headers?.['x-cache'], 'HIT');
+    assert.equal(head.ContentLength, stored.body.length);
+    assert.equal(head.ContentType, stored.contentType);
+    assert.deepEqual(head.Metadata, stored.metadata);
+  });
+  assert.equal(reads.bodyBytes, 0, 'no body byte came from the origin');
+  assert.deepEqual(reads.statuses, [304], 'one revalidation, answered 304');
+}
+
+describe('PutObject is cached as it streams to S3', () => {
+  test('a Buffer body', async () => {
+    const body = randomBytes(200 * KiB + 17);
+    const client = sdkClient(kura.url);
+    await client.send(
+      new PutObjectCommand({
+        Bucket: BUCKET,
+        Key: 'put/buffer.bin',
+        Body: body,
+        ContentType: 'application/x-test',
+        Metadata: { owner: 'team-a' },
+        CacheControl: 'max-age=60',
+      }),
+    );
+    assert.ok(origin.get(BUCKET, 'put/buffer.bin')?.body.equals(body));
+    await assertServedFromCache('put/buffer.bin');
+    const again = await sdkGet(client, BUCKET, 'put/buffer.bin');
+    assert.equal(again.xCache, 'HIT');
+    assert.equal(again.headers['cache-control'], 'max-age=60');
+  });
+
+  test('a stream body, aws-chunked with the SDK default CRC32 trailer', async () => {
+    const body = randomBytes(300 * KiB + 5);
+    const client = sdkClient(kura.url, { sdkDefaults: true });
+    const parts = [body.subarray(0, 100_000), body.subarray(100_000, 250_000), body.subarray(250_000)];
+    const put = await client.send(
+      new PutObjectCommand({
+        Bucket: BUCKET,
+        Key: 'put/stream.bin',
+        Body: Readable.from(parts),
+        ContentLength: body.length,
+      }),
+    );
+    assert.ok(put.ChecksumCRC32, 'the SDK sent a CRC32 trailer and S3 confirmed it');
+    const framed = origin.requests.findLast((r) => r.method === 'PUT');
+    assert.match(framed?.rawHeaders.join(' ') ?? '', /aws-chunked/, 'the body went aws-chunked');
+    assert.ok(origin.get(BUCKET, 'put/stream.bin')?.body.equals(body));
+    await assertServedFromCache('put/stream.bin');
+    assert.equal(kura.cache.stats.writesNotCached.framing, 0);
+  });
+
+  test('an empty object', async () => {
+    const client = sdkClient(kura.url);
+    await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'put/empty', Body: Buffer.alloc(0) }));
+    const first = await sdkGet(client, BUCKET, 'put/empty');
+    assert.equal(first.status, 200);
+    assert.equal(first.body.length, 0);
+    assert.equal(first.xCache, 'REVALIDATED');
+  });
+});
+
+describe('failed and refused writes commit nothing', () => {
+  /** Caches `body` as the current version of `key` through a GET, and checks it is a hit. */
+  async function cacheOldVersion(key: string, body: Buffer) {
+    origin.put(BUCKET, key, body);
+    const client = sdkClient(kura.url);
+    await sdkGet(client, BUCKET, key);
+    assert.equal((await sdkGet(client, BUCKET, key)).xCache, 'HIT');
+  }
+
+  /** The next GET is answered by S3 (never the old cached bytes), and matches what the origin holds. */
+  async function assertNotFromCache(key: string) {
+    const read = await sdkGet(sdkClient(kura.url), BUCKET, key);
+    assert.equal(read.xCache, 'MISS');
+    assert.ok(read.body.equals(origin.get(BUCKET, key)?.body ?? Buffer.alloc(1)));
+  }
+
+  async function stagingLeft(): Promise<string[]> {
+    return (await listFiles(kura.dir, 'tmp')).filter((f) => f.includes('/version-'));
+  }
+
+  test('a PUT that S3 rejects (a wrong Content-MD5)', async () => {
+    await cacheOldVersion('fail/rejected', randomBytes(100 * KiB));
+    const client = sdkClient(kura.url);
+    const body = randomBytes(90 * KiB);
+    await assert.rejects(
+      client.send(
+        new PutObjectCommand({
+          Bucket: BUCKET,
+          Key: 'fail/rejected',
+          Body: body,
+          ContentMD5: createHash('md5').update('other bytes').digest('base64'),
+        }),
+      ),
+      { name: 'BadDigest' },
+    );
+    await assertNotFromCache('fail/rejected');
+    assert.deepEqual(await stagingLeft(), []);
+  });
+
+  test('a PUT whose client goes away halfway', async () => {
+    await cacheOldVersion('fail/cut', randomBytes(100 * KiB));
+    const url = new URL(kura.url);
+    const signed = await signRequest(kura.url, {
+      method: 'PUT',
+      path: s3Path(BUCKET, 'fail/cut'),
+      headers: { 'content-length': String(512 * KiB), 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' },
+    });
+    const socket = connect(Number(url.port), url.hostname);
+    await new Promise((resolve) => socket.once('connect', resolve));
+    const head = [`PUT ${signed.rawUrl} HTTP/1.1`];
+    for (let i = 0; i < signed.headers.length; i += 2)
+      head.push(`${signed.headers[i]}: ${signed.headers[i + 1]}`);
+    socket.write(`${head.join('\r\n')}\r\n\r\n`);
+    socket.write(randomBytes(200 * KiB));
+    await sleep(200);
+    socket.destroy();
+    // Kura sees the client go, cuts the upload to S3 and drops the staging.
+    for (let i = 0; i < 100 && (await stagingLeft()).length > 0; i++) await sleep(50);
+    assert.deepEqual(await stagingLeft(), []);
+    await assertNotFromCache('fail/cut');
+  });
+
+  test('a PUT larger than cache.write_max_object_size is forwarded, not cached, and invalidates', async () => {
+    await cacheOldVersion('fail/large', randomBytes(10 * KiB));
+    const body = randomBytes(1024 * KiB + 1);
+    const before = kura.cache.stats.writesNotCached['too-large'];
+    await sdkClient(kura.url).send(new PutObjectCommand({ Bucket: BUCKET, Key: 'fail/large', Body: body }));
+    assert.equal(kura.cache.stats.writesNotCached['too-large'], before + 1);
+    assert.ok(origin.get(BUCKET, 'fail/large')?.body.equals(body));
+    await assertNotFromCache('fail/large');
+  });
+});

@@ -1,0 +1,35 @@
+// Looking at what a test did to the volume and the origin: files under a directory, and the body bytes
+// the origin sent while a block of reads ran.
+
+import { readdir } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import type { MemoryOrigin, OriginLogEntry } from './memory-origin.js';
+
+/** Every file under `root/sub` (all of `root` when `sub` is omitted), as paths relative to `root`. */
+export async function listFiles(root: string, sub = ''): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (dir: string): Promise<void> => {
+    for (const entry of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) await walk(path);
+      else out.push(relative(root, path));
+    }
+  };
+  await walk(join(root, sub));
+  return out.sort();
+}
+
+/** The GET and HEAD requests the origin saw while `fn` ran: their statuses and the body bytes sent. */
+export async function originBodyBytesDuring(
+  origin: MemoryOrigin,
+  fn: () => Promise<unknown>,
+): Promise<{ bodyBytes: number; statuses: number[]; requests: OriginLogEntry[] }> {
+  const from = origin.requests.length;
+  await fn();
+  const requests = origin.requests.slice(from).filter((r) => r.method === 'GET' || r.method === 'HEAD');
+  return {
+    bodyBytes: requests.reduce((sum, r) => sum + r.bodyBytesSent, 0),
+    statuses: requests.map((r) => r.status),
+    requests,
+  };
+}
