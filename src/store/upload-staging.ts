@@ -160,8 +160,9 @@ export class PartWriter {
     const out = this.#out;
     this.#out = null;
     if (out === null) return;
+    // The file may not be open yet: unlink only once the stream has closed, or it would come back.
+    out.once('close', () => void unlink(this.#tmp).catch(() => {}));
     out.destroy();
-    void unlink(this.#tmp).catch(() => {});
   }
 }
 
