@@ -12,6 +12,7 @@ const CHANGES_KEY: ReadonlySet<OperationName> = new Set([
   'CopyObject',
   'CompleteMultipartUpload',
   'DeleteObject',
+  'UploadPartCopy',
 ]);
 
 /**
