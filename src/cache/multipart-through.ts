@@ -23,6 +23,7 @@ import { type Cache, objectIdOf } from './cache.js';
 import { ChunkSink } from './chunk-sink.js';
 import { readSmallBody, writeThrough } from './invalidate.js';
 import { type Exchange, type Outcome, type PassOptions, pass } from './pass.js';
+import { uploadRecord } from './record-headers.js';
 import type { WriteRefusal } from './stats.js';
 import { admitWrite } from './write-admission.js';
 
@@ -250,24 +251,15 @@ function multipartRecord(
       start += part.size;
     }
   }
-  return {
-    format: 1,
-    namespace: key.namespace,
-    bucket: key.bucket,
-    key: key.key,
+  return uploadRecord(key, {
     etag,
     size,
-    lastModified: null,
     headers: [...meta.headers, ...storedAnswerHeaders(answer)],
     checksums: null,
     partsCount: listed.length,
     parts: byNumber,
-    source: 'put',
     codec,
-    validatedGet: null,
-    validatedHead: null,
-    createdAt: Date.now(),
-  };
+  });
 }
 
 function sameObject(meta: UploadMeta, key: ObjectKey): boolean {

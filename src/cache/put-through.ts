@@ -7,13 +7,14 @@
 import { headerValue } from '../s3/headers.js';
 import { confirmedChecksums, storedAnswerHeaders, storedRequestHeaders } from '../s3/stored-headers.js';
 import { chooseCodec } from '../store/compression.js';
-import type { Codec, ObjectKey, ObjectRecord } from '../store/types.js';
+import type { Codec } from '../store/types.js';
 import { VersionStaging } from '../store/version-staging.js';
 import { declaredObjectSize, teeBody } from './body-tee.js';
 import { type Cache, objectIdOf } from './cache.js';
 import { ChunkSink } from './chunk-sink.js';
 import { writeThrough } from './invalidate.js';
 import { type Exchange, type Outcome, type PassOptions, pass } from './pass.js';
+import { uploadRecord } from './record-headers.js';
 import type { WriteRefusal } from './stats.js';
 import { admitWrite } from './write-admission.js';
 
@@ -79,7 +80,16 @@ export async function putThrough(ex: Exchange, opts: PassOptions, cache: Cache):
       }
       return;
     }
-    const record = putRecord(key, etag, size, [...stored, ...storedAnswerHeaders(answer)], answer, codec);
+    const checksums = confirmedChecksums(answer);
+    const record = uploadRecord(key, {
+      etag,
+      size,
+      headers: [...stored, ...storedAnswerHeaders(answer)],
+      checksums: checksums.length > 0 ? checksums : null,
+      partsCount: null,
+      parts: {},
+      codec,
+    });
     try {
       await staging.publish({ ...key, etag });
       await cache.records.update(key, () => record);
@@ -98,38 +108,4 @@ export async function putThrough(ex: Exchange, opts: PassOptions, cache: Cache):
     // stored the object, so the key is invalidated all the same.
     if (!settled) await settle(null, []);
   }
-}
-
-/**
- * The record of a version written by a PUT. S3's answer to a PUT carries no Last-Modified, so the record
- * is made unvalidated: the first read asks S3 with If-None-Match, whose 304 supplies Last-Modified and
- * costs no body bytes; from then on reads are hits (cache/read-path.ts).
- */
-function putRecord(
-  key: ObjectKey,
-  etag: string,
-  size: number,
-  headers: [string, string][],
-  answer: readonly string[],
-  codec: Codec,
-): ObjectRecord {
-  const checksums = confirmedChecksums(answer);
-  return {
-    format: 1,
-    namespace: key.namespace,
-    bucket: key.bucket,
-    key: key.key,
-    etag,
-    size,
-    lastModified: null,
-    headers,
-    checksums: checksums.length > 0 ? checksums : null,
-    partsCount: null,
-    parts: {},
-    source: 'put',
-    codec,
-    validatedGet: null,
-    validatedHead: null,
-    createdAt: Date.now(),
-  };
 }

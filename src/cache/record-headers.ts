@@ -126,6 +126,29 @@ export function newRecord(
   };
 }
 
+/**
+ * The record of a version written through Kura (a PUT or a completed multipart upload). S3's answer to a
+ * write carries no Last-Modified, so the record starts unvalidated: the first read asks S3, whose answer
+ * completes it at no body cost (cache/read-path.ts).
+ */
+export function uploadRecord(
+  key: ObjectKey,
+  version: Pick<ObjectRecord, 'etag' | 'size' | 'headers' | 'checksums' | 'partsCount' | 'parts' | 'codec'>,
+): ObjectRecord {
+  return {
+    format: 1,
+    namespace: key.namespace,
+    bucket: key.bucket,
+    key: key.key,
+    ...version,
+    lastModified: null,
+    source: 'put',
+    validatedGet: null,
+    validatedHead: null,
+    createdAt: Date.now(),
+  };
+}
+
 export interface AnswerShape {
   status: 200 | 206;
   /** Inclusive byte range of the body; null for an empty body. */

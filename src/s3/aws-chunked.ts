@@ -137,7 +137,7 @@ export class AwsChunkedDecoder {
 
 /** `Content-Encoding` says aws-chunked (alone or first of a list, as the SDKs send it). */
 export function isAwsChunked(contentEncoding: string | undefined): boolean {
-  return contentEncoding !== undefined && contentEncoding.split(',').some((c) => c.trim() === 'aws-chunked');
+  return contentEncoding?.split(',').some((c) => c.trim() === 'aws-chunked') ?? false;
 }
 
 /** The encodings S3 stores for the object: the request's list without `aws-chunked`; null when none. */

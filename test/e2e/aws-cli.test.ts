@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
+import { awsCliEnv } from '../support/aws-cli.js';
 import { startTestKura, type TestKura } from '../support/kura.js';
 import { DEFAULT_BUCKET, startTestOrigin, type TestOrigin } from '../support/origin.js';
 
@@ -23,19 +24,7 @@ before(async () => {
   origin = await startTestOrigin();
   kura = await startTestKura({ origin: origin.url });
   dir = await mkdtemp(join(tmpdir(), 'kura-awscli-'));
-  await writeFile(join(dir, 'config'), '[default]\ns3 =\n  addressing_style = path\n');
-  env = {
-    PATH: process.env.PATH,
-    HOME: dir,
-    AWS_ACCESS_KEY_ID: origin.credentials.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: origin.credentials.secretAccessKey,
-    AWS_DEFAULT_REGION: origin.region,
-    AWS_ENDPOINT_URL_S3: kura.url,
-    AWS_CONFIG_FILE: join(dir, 'config'),
-    AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
-    AWS_MAX_ATTEMPTS: '1',
-    AWS_EC2_METADATA_DISABLED: 'true',
-  };
+  env = { ...awsCliEnv(dir), AWS_ENDPOINT_URL_S3: kura.url };
 });
 after(async () => {
   await kura.close();

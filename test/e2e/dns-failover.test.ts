@@ -20,6 +20,7 @@ import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { awsCliEnv } from '../support/aws-cli.js';
 import { KURA_BIN } from '../support/kura.js';
 
 const execFileP = promisify(execFile);
@@ -248,22 +249,8 @@ before(async () => {
     }),
   );
 
-  await writeFile(
-    join(dir, 'config'),
-    '[default]\ns3 =\n  addressing_style = path\n  preferred_transfer_client = crt\n',
-  );
-  awsEnv = {
-    PATH: process.env.PATH,
-    HOME: dir,
-    AWS_ACCESS_KEY_ID: 'S3RVER',
-    AWS_SECRET_ACCESS_KEY: 'S3RVER',
-    AWS_DEFAULT_REGION: 'us-east-1',
-    AWS_CONFIG_FILE: join(dir, 'config'),
-    AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
-    AWS_EC2_METADATA_DISABLED: 'true',
-    // No AWS_MAX_ATTEMPTS=1 here, unlike the other CLI tests: retrying a failed part on another address
-    // is exactly the behaviour under test.
-  };
+  // Retries stay on: retrying a failed part on another address is exactly the behaviour under test.
+  awsEnv = awsCliEnv(dir, { s3Config: ['preferred_transfer_client = crt'], singleAttempt: false });
 });
 
 after(async () => {

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import https from 'node:https';
 import type net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import tls from 'node:tls';
 import { promisify } from 'node:util';
+import { awsCliEnv } from '../support/aws-cli.js';
 import { freePort, startTestKura, type TestKura } from '../support/kura.js';
 import { type MemoryOrigin, startMemoryOrigin } from '../support/memory-origin.js';
 import { makeTestCert, type TestCert } from '../support/tls-cert.js';
@@ -62,17 +63,8 @@ after(async () => {
 });
 
 test('the AWS CLI through HTTP_PROXY=https://kura gets the second GET from the cache', async () => {
-  writeFileSync(join(dir, 'config'), '[default]\ns3 =\n  addressing_style = path\n');
   const env = {
-    PATH: process.env.PATH,
-    HOME: dir,
-    AWS_ACCESS_KEY_ID: origin.credentials.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: origin.credentials.secretAccessKey,
-    AWS_DEFAULT_REGION: origin.region,
-    AWS_CONFIG_FILE: join(dir, 'config'),
-    AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
-    AWS_MAX_ATTEMPTS: '1',
-    AWS_EC2_METADATA_DISABLED: 'true',
+    ...awsCliEnv(dir),
     // The proxy's certificate is trusted through the CA bundle botocore is given.
     AWS_CA_BUNDLE: kuraCert.certPath,
     HTTP_PROXY: proxyUrl,

@@ -20,6 +20,7 @@ import {
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import { awsCliEnv } from '../support/aws-cli.js';
 import { sdkClient, sdkGet } from '../support/cache-client.js';
 import { startTestKura, type TestKura } from '../support/kura.js';
 import { type MemoryOrigin, startMemoryOrigin } from '../support/memory-origin.js';
@@ -126,18 +127,7 @@ describe('multipart uploads are served from cache once complete', () => {
       const file = join(dir, 'upload.bin');
       const body = randomBytes(50 * MiB);
       await writeFile(file, body);
-      await writeFile(join(dir, 'config'), '[default]\ns3 =\n  addressing_style = path\n');
-      const env = {
-        PATH: process.env.PATH,
-        HOME: dir,
-        AWS_ACCESS_KEY_ID: origin.credentials.accessKeyId,
-        AWS_SECRET_ACCESS_KEY: origin.credentials.secretAccessKey,
-        AWS_DEFAULT_REGION: origin.region,
-        AWS_CONFIG_FILE: join(dir, 'config'),
-        AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
-        AWS_MAX_ATTEMPTS: '1',
-        AWS_EC2_METADATA_DISABLED: 'true',
-      };
+      const env = awsCliEnv(dir);
       const cli = (...args: string[]) =>
         run('aws', ['--endpoint-url', aligned.url, 's3', 'cp', '--only-show-errors', ...args], { env });
       await cli(file, `s3://${BUCKET}/mp/cli.bin`);
