@@ -23,6 +23,8 @@ export interface Exchange {
 export interface PassOptions {
   upstream: UpstreamClient;
   identify: { name: string; value: string } | null;
+  /** Counts the body bytes of S3 answers passed on. */
+  traffic?: { passBytesFromS3: number };
 }
 
 /** What happened, for the access log: `error` names why the exchange did not complete normally. */
@@ -80,7 +82,8 @@ export async function pass(ex: Exchange, opts: PassOptions, extras: PassExtras =
   if (xCache) responseHeaders.push('x-cache', xCache);
   res.writeHead(upstreamRes.status, upstreamRes.statusText || undefined, responseHeaders);
   try {
-    await sendBody(upstreamRes.body, res);
+    const traffic = opts.traffic;
+    await sendBody(upstreamRes.body, res, traffic ? (n) => (traffic.passBytesFromS3 += n) : undefined);
     return { status: upstreamRes.status };
   } catch (err) {
     // Headers are sent: the only honest signal left is a broken connection, never a short 200.

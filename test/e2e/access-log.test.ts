@@ -5,7 +5,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { createAccessLog } from '../../src/telemetry/log.js';
+import { createAccessLog } from '../../src/telemetry/access-log.js';
 import { startTestKura, type TestKura } from '../support/kura.js';
 import { DEFAULT_BUCKET, startTestOrigin, type TestOrigin } from '../support/origin.js';
 import { presign, s3Path, sendRaw, signRequest } from '../support/signing.js';

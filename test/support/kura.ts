@@ -11,7 +11,8 @@ import { fileURLToPath } from 'node:url';
 import type { Cache } from '../../src/cache/cache.js';
 import { buildConfig, type Setting } from '../../src/config/load.js';
 import { type RunningKura, startKura } from '../../src/server/kura.js';
-import { type AccessRecord, createLogger } from '../../src/telemetry/log.js';
+import type { AccessRecord } from '../../src/telemetry/access-log.js';
+import { createLogger } from '../../src/telemetry/log.js';
 
 export const KURA_BIN = fileURLToPath(new URL('../../../bin/kura.js', import.meta.url));
 
