@@ -98,7 +98,8 @@ function headerLine(raw: unknown): Parsed<{ name: string; value: string } | null
 
 function otlpHeader(name: string, raw: unknown): Parsed<string> {
   if (!/^[!#$%&'*+.^_`|~0-9a-z-]+$/i.test(name)) return bad('is not a header name');
-  if (typeof raw !== 'string' || !/^[\x20-\x7e]*$/.test(raw)) return bad('is not a header value (printable text)');
+  if (typeof raw !== 'string' || !/^[\x20-\x7e]*$/.test(raw))
+    return bad('is not a header value (printable text)');
   return ok(raw);
 }
 
@@ -183,13 +184,21 @@ export const schema = {
       ),
       interval: duration(15_000, 'OTLP export interval'),
       timeout: duration(10_000, 'longest time one OTLP export may take'),
-      headers: map<string>('headers sent with every OTLP export, e.g. authorization: "Bearer …"', otlpHeader, (v) => v),
+      headers: map<string>(
+        'headers sent with every OTLP export, e.g. authorization: "Bearer …"',
+        otlpHeader,
+        (v) => v,
+      ),
     },
   },
   log: {
     level: oneOf('info', ['error', 'warn', 'info', 'debug'] as const, 'error, warn, info or debug'),
     access: text('stdout', 'access log: stdout, a file path (reopened on SIGHUP), or off'),
-    access_format: oneOf('json', ['json', 's3'] as const, 'access log lines: json, or s3 (the S3 server access log format)'),
+    access_format: oneOf(
+      'json',
+      ['json', 's3'] as const,
+      'access log lines: json, or s3 (the S3 server access log format)',
+    ),
   },
 } as const;
 

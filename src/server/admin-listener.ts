@@ -37,7 +37,10 @@ const STATIC: Record<string, { type: string; body: Buffer }> = Object.fromEntrie
     ['/dashboard', 'index.html', 'text/html; charset=utf-8'],
     ['/dashboard/app.js', 'app.js', 'text/javascript; charset=utf-8'],
     ['/dashboard/style.css', 'style.css', 'text/css; charset=utf-8'],
-  ].map(([path, file, type]) => [path, { type: type as string, body: readFileSync(new URL(file as string, ASSETS)) }]),
+  ].map(([path, file, type]) => [
+    path,
+    { type: type as string, body: readFileSync(new URL(file as string, ASSETS)) },
+  ]),
 );
 
 export function createAdminListener(deps: AdminDeps): http.Server {
@@ -56,7 +59,12 @@ async function route(deps: AdminDeps, path: string, res: http.ServerResponse): P
     return send(res, report.ready ? 200 : 503, { status: report.ready ? 'ready' : 'not ready', ...report });
   }
   if (path === '/metrics' && deps.metrics) {
-    return sendText(res, 200, 'text/plain; version=0.0.4; charset=utf-8', await deps.metrics.prometheusText());
+    return sendText(
+      res,
+      200,
+      'text/plain; version=0.0.4; charset=utf-8',
+      await deps.metrics.prometheusText(),
+    );
   }
   if (path === '/stats' && cache !== null) {
     return send(res, 200, {

@@ -95,7 +95,10 @@ export async function startKura(config: KuraConfig, opts: StartOptions = {}): Pr
 
   const relayDeps = { config, resolver: upstream.resolver, log };
   const passthroughRelay = config.server.https_port === 0 ? null : createPassthrough(relayDeps);
-  const relays = { passthrough: passthroughRelay?.stats ?? null, connect: null as TlsListener['stats'] | null };
+  const relays = {
+    passthrough: passthroughRelay?.stats ?? null,
+    connect: null as TlsListener['stats'] | null,
+  };
 
   const sources: MetricSources = {
     traffic,
@@ -115,7 +118,12 @@ export async function startKura(config: KuraConfig, opts: StartOptions = {}): Pr
     otlp:
       otlp.endpoint === null
         ? null
-        : { endpoint: otlp.endpoint, headers: otlp.headers, intervalMs: otlp.interval, timeoutMs: otlp.timeout },
+        : {
+            endpoint: otlp.endpoint,
+            headers: otlp.headers,
+            intervalMs: otlp.interval,
+            timeoutMs: otlp.timeout,
+          },
   });
   const handler = createRequestHandler({
     config,
@@ -126,8 +134,18 @@ export async function startKura(config: KuraConfig, opts: StartOptions = {}): Pr
     traffic,
     onEnd: (r) => {
       const result = r.cache ?? 'NONE';
-      metrics.requestEnded(r.method, result as Parameters<KuraMetrics['requestEnded']>[1], r.ttfbMs ?? null, r.durationMs);
-      if (r.bucket && r.key !== null && r.key !== undefined && (r.operation === 'GetObject' || r.operation === 'HeadObject')) {
+      metrics.requestEnded(
+        r.method,
+        result as Parameters<KuraMetrics['requestEnded']>[1],
+        r.ttfbMs ?? null,
+        r.durationMs,
+      );
+      if (
+        r.bucket &&
+        r.key !== null &&
+        r.key !== undefined &&
+        (r.operation === 'GetObject' || r.operation === 'HeadObject')
+      ) {
         topKeys.add(r.bucket, r.key, r.bytesOut, result === 'HIT' || result === 'REVALIDATED');
       }
     },

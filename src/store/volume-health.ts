@@ -34,7 +34,10 @@ export async function volumeProblem(volume: Volume): Promise<string | null> {
  * accounting reports. Bounded by `maxFiles` so that one scan of a huge volume cannot run for long; the
  * result is then marked partial.
  */
-export async function scanDataBytes(volume: Volume, maxFiles = 2_000_000): Promise<{ bytes: number; partial: boolean }> {
+export async function scanDataBytes(
+  volume: Volume,
+  maxFiles = 2_000_000,
+): Promise<{ bytes: number; partial: boolean }> {
   let bytes = 0;
   let files = 0;
   const walk = async (dir: string): Promise<boolean> => {

@@ -70,7 +70,9 @@ export function createAccessLog(target: string, opts: AccessLogOptions = {}): Ac
     buffered = 0;
   };
   const end = (s: NodeJS.WritableStream | WriteStream) =>
-    s === process.stdout ? Promise.resolve() : new Promise<void>((resolve) => (s as WriteStream).end(resolve));
+    s === process.stdout
+      ? Promise.resolve()
+      : new Promise<void>((resolve) => (s as WriteStream).end(resolve));
 
   return {
     write(record) {

@@ -85,7 +85,8 @@ export function otlpMetricsUrl(endpoint: string): string {
 export class KuraMetrics {
   readonly #provider: MeterProvider;
   readonly #prometheus: PrometheusExporter;
-  readonly #serializer = new PrometheusSerializer();
+  // Without the scope labels: every metric comes from the one meter named kura.
+  readonly #serializer = new PrometheusSerializer(undefined, false, undefined, false, true);
   readonly #ttfb: Histogram;
   readonly #duration: Histogram;
 
@@ -186,7 +187,10 @@ function observeCounters(meter: Meter, s: MetricSources): void {
   counter(meter, METRICS.bytes, (observe) => {
     observe(c.bytesFromRam, { 'kura.source': 'ram', 'network.io.direction': 'transmit' });
     observe(c.bytesFromDisk, { 'kura.source': 'disk', 'network.io.direction': 'transmit' });
-    observe(c.bytesFromOrigin + s.traffic.passBytesFromS3, { 'kura.source': 's3', 'network.io.direction': 'receive' });
+    observe(c.bytesFromOrigin + s.traffic.passBytesFromS3, {
+      'kura.source': 's3',
+      'network.io.direction': 'receive',
+    });
     observe(s.traffic.clientBytesIn, { 'kura.source': 'client', 'network.io.direction': 'receive' });
     observe(s.traffic.clientBytesOut, { 'kura.source': 'client', 'network.io.direction': 'transmit' });
   });
@@ -196,7 +200,8 @@ function observeCounters(meter: Meter, s: MetricSources): void {
     observe(c.partial, { 'kura.cache.result': 'partial' });
   });
   counter(meter, METRICS.revalidations, (observe) => {
-    for (const [outcome, n] of Object.entries(c.revalidations)) observe(n, { 'kura.revalidation.outcome': outcome });
+    for (const [outcome, n] of Object.entries(c.revalidations))
+      observe(n, { 'kura.revalidation.outcome': outcome });
   });
   counter(meter, METRICS.bypasses, (observe) => {
     for (const [reason, n] of Object.entries(c.bypasses)) observe(n, { 'kura.bypass.reason': reason });

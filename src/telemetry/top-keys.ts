@@ -32,7 +32,9 @@ export class TopKeys {
   }
 
   top(n: number): KeyCount[] {
-    return [...this.#counts.values()].sort((a, b) => b.requests - a.requests || b.bytes - a.bytes).slice(0, n);
+    return [...this.#counts.values()]
+      .sort((a, b) => b.requests - a.requests || b.bytes - a.bytes)
+      .slice(0, n);
   }
 
   #trim(): void {

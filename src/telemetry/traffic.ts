@@ -4,7 +4,14 @@
 /** The X-Cache value of a response, or `NONE` when the request was not one the cache could serve. */
 export type CacheResult = 'HIT' | 'REVALIDATED' | 'MISS' | 'PARTIAL' | 'BYPASS' | 'NONE';
 
-export const CACHE_RESULTS: readonly CacheResult[] = ['HIT', 'REVALIDATED', 'MISS', 'PARTIAL', 'BYPASS', 'NONE'];
+export const CACHE_RESULTS: readonly CacheResult[] = [
+  'HIT',
+  'REVALIDATED',
+  'MISS',
+  'PARTIAL',
+  'BYPASS',
+  'NONE',
+];
 
 export function cacheResultOf(xCache: unknown): CacheResult {
   return typeof xCache === 'string' && (CACHE_RESULTS as readonly string[]).includes(xCache)

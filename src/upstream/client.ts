@@ -125,10 +125,12 @@ export class UpstreamClient {
 export function upstreamErrorKind(err: unknown): UpstreamErrorKind | null {
   const e = err as NodeJS.ErrnoException & { cause?: NodeJS.ErrnoException };
   if (err instanceof errors.RequestAbortedError || e.name === 'AbortError') return null;
-  if (err instanceof errors.HeadersTimeoutError || err instanceof errors.ConnectTimeoutError) return 'timeout';
+  if (err instanceof errors.HeadersTimeoutError || err instanceof errors.ConnectTimeoutError)
+    return 'timeout';
   if (err instanceof errors.BodyTimeoutError) return 'timeout';
   const code = e.code ?? e.cause?.code ?? '';
-  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'ESERVFAIL' || code === 'ENODATA') return 'dns';
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'ESERVFAIL' || code === 'ENODATA')
+    return 'dns';
   if (code === 'ECONNREFUSED' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH') return 'connect';
   if (code === 'ECONNRESET' || code === 'EPIPE' || code === 'UND_ERR_SOCKET') return 'reset';
   if (code.startsWith('ERR_TLS') || code.startsWith('ERR_SSL') || /CERT|SELF_SIGNED/.test(code)) return 'tls';

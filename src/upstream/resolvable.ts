@@ -27,7 +27,10 @@ export function namesToResolve(config: KuraConfig['upstream']): UpstreamName[] {
 }
 
 /** Null when one of the names resolves (or is an IP literal); else why none did. */
-export async function resolverProblem(resolver: S3Resolver, names: readonly UpstreamName[]): Promise<string | null> {
+export async function resolverProblem(
+  resolver: S3Resolver,
+  names: readonly UpstreamName[],
+): Promise<string | null> {
   if (names.some((n) => isIP(n.host) !== 0)) return null;
   const failures: string[] = [];
   for (const { host, via } of names) {

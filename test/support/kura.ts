@@ -103,28 +103,37 @@ export interface KuraProcess {
   stop(): Promise<number | null>;
 }
 
-/** Runs `kura serve` with the given flags on an ephemeral loopback port; resolves once it listens. */
-export async function spawnKura(args: string[], env: NodeJS.ProcessEnv = {}): Promise<KuraProcess> {
+/**
+ * Runs `kura serve` with the given flags on an ephemeral loopback port; resolves once it listens.
+ * `wrap` runs it under another command (e.g. `unshare -m …`), which must exec its last arguments.
+ */
+export async function spawnKura(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  wrap: string[] = [],
+): Promise<KuraProcess> {
   const ownDir = !args.includes('--cache-dir') && env.KURA_CACHE_DIR === undefined;
   const dir = ownDir ? mkdtempSync(join(tmpdir(), 'kura-volume-')) : null;
-  const child = spawn(
+  const command = [
     process.execPath,
-    [
-      KURA_BIN,
-      'serve',
-      '--http-host',
-      '127.0.0.1',
-      '--http-port',
-      '0',
-      '--https-port',
-      '0',
-      '--admin-port',
-      '0',
-      ...(dir ? ['--cache-dir', dir] : []),
-      ...args,
-    ],
-    { env: { ...process.env, KURA_LOG_ACCESS: 'off', ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+    KURA_BIN,
+    'serve',
+    '--http-host',
+    '127.0.0.1',
+    '--http-port',
+    '0',
+    '--https-port',
+    '0',
+    '--admin-port',
+    '0',
+    ...(dir ? ['--cache-dir', dir] : []),
+    ...args,
+  ];
+  const [file, ...rest] = [...wrap, ...command] as [string, ...string[]];
+  const child = spawn(file, rest, {
+    env: { ...process.env, KURA_LOG_ACCESS: 'off', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let err = '';
   child.stderr?.setEncoding('utf8');
   child.stdout?.resume();
