@@ -151,6 +151,7 @@ async function runServer(config: KuraConfig, io: MainIO): Promise<number> {
       // A second signal is the operator saying "now".
       const now = (again: NodeJS.Signals) => {
         log.warn('stopping at once', { signal: again });
+        kura.abandon();
         process.exit(EXIT.failure);
       };
       process.once('SIGINT', now);

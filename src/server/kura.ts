@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { Cache } from '../cache/cache.js';
 import { createRequestHandler } from '../cache/request-path.js';
 import type { KuraConfig } from '../config/schema.js';
-import { scanDataBytes, volumeProblem } from '../store/volume-health.js';
+import { removeOwnTempFiles, scanDataBytes, volumeProblem } from '../store/volume-health.js';
 import { type AccessLog, createAccessLog } from '../telemetry/access-log.js';
 import { DashboardData } from '../telemetry/dashboard-data.js';
 import { type FleetStatus, UNKNOWN_FLEET } from '../telemetry/fleet.js';
@@ -45,6 +45,11 @@ export interface RunningKura {
   shutdownHooks: ShutdownHooks;
   /** SIGHUP: reopen the access log file and read the cache rules file again. */
   reload(): Promise<void>;
+  /**
+   * The last thing before an immediate exit (a second signal): removes this instance's unfinished temp
+   * files, so that nothing half-written stays on the volume.
+   */
+  abandon(): void;
   /**
    * Stops accepting, lets requests in flight finish for up to `graceMs`, cuts what is left, runs the
    * shutdown hooks, pushes the last metrics and writes the last log lines.
@@ -252,6 +257,9 @@ export async function startKura(config: KuraConfig, opts: StartOptions = {}): Pr
     async reload() {
       await Promise.all([access.reopen?.(), cache.rules.reload()]);
     },
+    abandon() {
+      removeOwnTempFiles(cache.volume);
+    },
     async close(graceMs = 10_000) {
       draining = true;
       const deadline = Date.now() + graceMs;
@@ -260,6 +268,10 @@ export async function startKura(config: KuraConfig, opts: StartOptions = {}): Pr
         passthroughRelay?.close(graceMs),
         tlsListener?.close(graceMs),
       ]);
+      // Chunk writes of finished answers run on after the response; let them land (they are bounded
+      // by the write budget), then clear what aborted writes left in this instance's temp directory.
+      await chunkWritesSettled(cache, Math.max(deadline, Date.now() + 5_000));
+      removeOwnTempFiles(cache.volume);
       await shutdownHooks.run(Math.max(1_000, deadline - Date.now()));
       await upstream.close();
       cache.close();
@@ -284,6 +296,10 @@ async function drain(server: Server, deadline: number): Promise<void> {
   await stopped;
   clearInterval(idle);
   clearTimeout(cut);
+}
+
+async function chunkWritesSettled(cache: Cache, until: number): Promise<void> {
+  while (cache.budget.used > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
 }
 
 function configWarnings(config: KuraConfig): string[] {

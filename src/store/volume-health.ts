@@ -1,6 +1,7 @@
 // Is the volume usable right now, and how much does it hold: the questions readiness and the cache size
 // gauge ask of the store.
 
+import { readdirSync, rmSync } from 'node:fs';
 import { readdir, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MANIFEST_NAME, readManifest, type Volume } from './volume.js';
@@ -63,4 +64,28 @@ export async function scanDataBytes(
   };
   const complete = await walk(join(volume.dir, 'data'));
   return { bytes, partial: !complete };
+}
+
+/**
+ * Removes what is left in this instance's temp directory: files of writes that will never be renamed
+ * into place because the process is stopping. Synchronous, so that it can run right before an exit.
+ * Only this instance's directory: other instances' temp files belong to them (or to the leader's sweep).
+ */
+export function removeOwnTempFiles(volume: Volume): number {
+  let removed = 0;
+  for (const name of (() => {
+    try {
+      return readdirSync(volume.tmpDir);
+    } catch {
+      return [];
+    }
+  })()) {
+    try {
+      rmSync(join(volume.tmpDir, name), { recursive: true, force: true });
+      removed++;
+    } catch {
+      // Gone already, or the volume failed: the leader's sweep removes it by age.
+    }
+  }
+  return removed;
 }
