@@ -19,6 +19,12 @@ const percent = (r) => (r === null || r === undefined ? '–' : `${(r * 100).toF
 const ms = (v) =>
   v === null || v === undefined ? '–' : v < 10 ? `${v.toFixed(2)} ms` : `${v.toFixed(0)} ms`;
 
+function axisLabel(v) {
+  if (v >= 1000) return `${(v / 1000).toFixed(1)}k`;
+  if (v >= 10) return v.toFixed(0);
+  return v.toFixed(v >= 1 ? 1 : 2);
+}
+
 function drawChart(canvas, series, colors) {
   const ctx = canvas.getContext('2d');
   const { width, height } = canvas;
@@ -34,7 +40,7 @@ function drawChart(canvas, series, colors) {
     ctx.moveTo(40, y);
     ctx.lineTo(width, y);
     ctx.stroke();
-    ctx.fillText(((max * g) / 4).toPrecision(2), 2, y + 4);
+    ctx.fillText(axisLabel((max * g) / 4), 2, y + 4);
   }
   series.forEach((points, s) => {
     if (points.length === 0) return;
@@ -63,11 +69,11 @@ function render(d) {
   $('hit-detail').textContent = `${t.fromCache} of ${t.cacheable} cacheable requests from cache`;
   $('bytes-saved').textContent = bytes(t.bytesFromCache);
   $('bytes-detail').textContent = `served from cache; ${bytes(t.bytesFromS3)} from S3`;
-  const last = d.history.at(-1);
+  const last = d.lastMinute;
   $('request-rate').textContent = last ? `${last.requestsPerSecond.toFixed(1)}/s` : '–';
   $('request-detail').textContent = `${t.requests} requests since start, ${t.activeRequests} in flight`;
   $('latency').textContent = ms(last?.p95Ms);
-  $('latency-detail').textContent = `mean ${ms(last?.meanMs)} over the last interval`;
+  $('latency-detail').textContent = `mean ${ms(last?.meanMs)}, over the last minute`;
   drawChart($('rate-chart'), [d.history.map((p) => p.requestsPerSecond)], ['#2f7de1']);
   drawChart(
     $('latency-chart'),

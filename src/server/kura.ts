@@ -80,14 +80,18 @@ export async function startKura(config: KuraConfig, opts: StartOptions = {}): Pr
   const traffic = new TrafficStats();
   const topKeys = new TopKeys();
 
-  let scanned: number | null = null;
+  // Between two walks of data/, the size is the last walk plus what this instance stored since it began.
+  let walked: { bytes: number; storedBefore: number } | null = null;
+  const scanned = () =>
+    walked === null ? null : walked.bytes + cache.stats.bytesStoredOnDisk - walked.storedBefore;
   let scanning = false;
   const scan = () => {
     if (scanning || fleet.volumeBytes() !== null) return;
     scanning = true;
+    const storedBefore = cache.stats.bytesStoredOnDisk;
     scanDataBytes(cache.volume)
       .then((r) => {
-        scanned = r.bytes;
+        walked = { bytes: r.bytes, storedBefore };
       })
       .catch(() => {})
       .finally(() => {
@@ -111,7 +115,7 @@ export async function startKura(config: KuraConfig, opts: StartOptions = {}): Pr
     upstream,
     relays,
     fleet,
-    scannedBytes: () => scanned,
+    scannedBytes: scanned,
     ramBytes: () => cache.ram.bytes,
     capacity: config.cache.max_size,
     ramCapacity: config.cache.ram_size,
@@ -176,7 +180,7 @@ export async function startKura(config: KuraConfig, opts: StartOptions = {}): Pr
             topKeys,
             fleet,
             collect: () => metrics.collect(),
-            cacheBytes: () => scanned,
+            cacheBytes: scanned,
             ramBytes: () => cache.ram.bytes,
             capacity: config.cache.max_size,
             ramCapacity: config.cache.ram_size,

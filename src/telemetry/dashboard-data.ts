@@ -96,6 +96,8 @@ export class DashboardData {
     const points = [...this.#samples, last];
     const history: HistoryPoint[] = [];
     for (let i = 1; i < points.length; i++) history.push(point(points[i - 1] as Sample, points[i] as Sample));
+    const minuteAgo = last.at - 60_000;
+    const since = points.find((p) => p.at >= minuteAgo) ?? last;
     const fleet = s.fleet;
     return {
       instance: s.instance,
@@ -116,6 +118,8 @@ export class DashboardData {
         ramCapacity: s.ramCapacity,
       },
       history,
+      /** The cards' figures: from the oldest sample of the last minute to now. */
+      lastMinute: since === last ? null : point(since, last),
       topKeys: s.topKeys.top(10),
       fleet: {
         known: fleet.isLeader() !== null,

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Cache } from '../../src/cache/cache.js';
 import { buildConfig, type Setting } from '../../src/config/load.js';
-import { type RunningKura, startKura } from '../../src/server/kura.js';
+import { type RunningKura, type StartOptions, startKura } from '../../src/server/kura.js';
 import type { AccessRecord } from '../../src/telemetry/access-log.js';
 import { createLogger } from '../../src/telemetry/log.js';
 
@@ -37,7 +37,13 @@ export interface TestKura {
 }
 
 /** Settings as `path: value`, like the YAML file flattened; `upstream.overrides` replaces the default. */
-export async function startTestKura(opts: { origin?: string; settings?: Record<string, unknown> } = {}) {
+export async function startTestKura(
+  opts: {
+    origin?: string;
+    settings?: Record<string, unknown>;
+    start?: Pick<StartOptions, 'dashboardSampleMs' | 'fleet'>;
+  } = {},
+) {
   const ownDir = opts.settings?.['cache.dir'] === undefined;
   const dir = ownDir ? mkdtempSync(join(tmpdir(), 'kura-volume-')) : String(opts.settings?.['cache.dir']);
   const raw: Record<string, unknown> = {
@@ -58,6 +64,7 @@ export async function startTestKura(opts: { origin?: string; settings?: Record<s
     kura = await startKura(built.config, {
       log: createLogger(process.env.KURA_TEST_LOG === 'debug' ? 'debug' : 'error'),
       access: { write: (r) => access.push(r), close: async () => {} },
+      ...opts.start,
     });
   } catch (err) {
     if (ownDir) rmSync(dir, { recursive: true, force: true });
