@@ -114,6 +114,11 @@ function render(d) {
     const leader = f.instances.find((i) => i.leader);
     $('fleet').textContent =
       `${f.instances.length} instance(s); leader: ${leader ? leader.id : 'none'}${f.leader ? ' (this one)' : ''}`;
+    if (f.lastEviction) {
+      const e = f.lastEviction;
+      $('fleet').textContent +=
+        `; last eviction ${new Date(e.at).toLocaleString()}: ${e.objects} objects, ${bytes(e.bytes)}`;
+    }
     for (const i of f.instances) {
       const li = document.createElement('li');
       li.textContent = `${i.id}${i.leader ? ' (leader)' : ''}, last seen ${new Date(i.lastSeen).toLocaleTimeString()}`;

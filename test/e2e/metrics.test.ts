@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { sdkClient, sdkGet, sdkHead } from '../support/cache-client.js';
@@ -111,6 +111,13 @@ describe('/metrics', () => {
     );
     assert.equal(delta(m2, m3, 'kura_cache_invalidations_total'), 1);
     assert.equal(sample(m3, 'kura_requests_active'), 0);
+    // Every upstream body was consumed or dropped: none is left counted as in flight.
+    let upstreamActive = sample(m3, 'kura_upstream_active');
+    for (let i = 0; i < 100 && upstreamActive !== 0; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      upstreamActive = sample(await scrape(admin), 'kura_upstream_active');
+    }
+    assert.equal(upstreamActive, 0);
   });
 
   test('S3 answering 503 counts one upstream error of kind http_5xx', async () => {
@@ -125,6 +132,34 @@ describe('/metrics', () => {
     let requests = 0;
     for (const [id, v] of m1) if (id.startsWith('kura_requests_total{')) requests += v - (m0.get(id) ?? 0);
     assert.equal(requests, 1);
+  });
+
+  test('a connection the :443 passthrough refuses is counted once, as refused', async () => {
+    const relay = await startTestKura({
+      origin: origin.url,
+      settings: { 'admin.port': await freePort(), 'server.https_port': await freePort() },
+    });
+    try {
+      const relayAdmin = `http://127.0.0.1:${relay.adminPort}`;
+      const m0 = await scrape(relayAdmin);
+      const socket = connect(relay.httpsPort as number, '127.0.0.1');
+      socket.end('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+      socket.resume();
+      await once(socket, 'close');
+      let m1 = await scrape(relayAdmin);
+      const refused = { kura_listener: 'passthrough', kura_outcome: 'refused' };
+      for (let i = 0; i < 100 && delta(m0, m1, 'kura_passthrough_connections_total', refused) === 0; i++) {
+        await new Promise((r) => setTimeout(r, 20));
+        m1 = await scrape(relayAdmin);
+      }
+      assert.equal(delta(m0, m1, 'kura_passthrough_connections_total', refused), 1);
+      assert.equal(
+        delta(m0, m1, 'kura_passthrough_connections_total', { ...refused, kura_outcome: 'relayed' }),
+        0,
+      );
+    } finally {
+      await relay.close();
+    }
   });
 
   test('gauges report the configured capacities and what the RAM tier holds', async () => {

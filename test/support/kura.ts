@@ -33,6 +33,8 @@ export interface TestKura {
   tlsPort: number | null;
   /** Counters of the passthrough and of CONNECT on the TLS listener. */
   relays: RunningKura['relays'];
+  /** Steps run on close, after the last request. */
+  shutdownHooks: RunningKura['shutdownHooks'];
   close(): Promise<void>;
 }
 
@@ -80,6 +82,7 @@ export async function startTestKura(
     httpsPort: kura.https?.port ?? null,
     tlsPort: kura.tls?.port ?? null,
     relays: kura.relays,
+    shutdownHooks: kura.shutdownHooks,
     close: async () => {
       await kura.close(1_000);
       if (ownDir) rmSync(dir, { recursive: true, force: true });
