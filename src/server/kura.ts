@@ -124,6 +124,7 @@ export async function startKura(config: KuraConfig, opts: StartOptions = {}): Pr
   const metrics = new KuraMetrics(sources, {
     serviceVersion: KURA_VERSION,
     instanceId: cache.volume.instanceId,
+    log,
     otlp:
       otlp.endpoint === null
         ? null
@@ -210,10 +211,10 @@ export async function startKura(config: KuraConfig, opts: StartOptions = {}): Pr
   let https: AddressInfo | null = null;
   let tls: AddressInfo | null = null;
   let admin: AddressInfo | null = null;
-  const stopTelemetry = async () => {
+  const stopTelemetry = async (withinMs?: number) => {
     clearInterval(scanTimer);
     dashboard?.close();
-    await metrics.shutdown();
+    await metrics.shutdown(withinMs);
   };
   try {
     http = await listen(server, host, config.server.http_port, 'the HTTP listener');
@@ -279,8 +280,8 @@ export async function startKura(config: KuraConfig, opts: StartOptions = {}): Pr
       await shutdownHooks.run(Math.max(1_000, deadline - Date.now()));
       await upstream.close();
       cache.close();
-      await metrics.flush();
-      await stopTelemetry();
+      // The last OTLP push gets a short bound: an unreachable collector must not hold up the stop.
+      await stopTelemetry(Math.min(otlp.timeout, 2_000));
       await access.close();
       adminServer?.close();
       adminServer?.closeAllConnections();

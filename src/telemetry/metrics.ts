@@ -3,7 +3,14 @@
 // an OTLP/HTTP reader that pushes on an interval. Counters are observed from the plain numbers the cache
 // and the listeners keep (one place counts, every view reads it); latencies are recorded as they end.
 
-import { type Attributes, type Histogram, type Meter, ValueType } from '@opentelemetry/api';
+import {
+  type Attributes,
+  DiagLogLevel,
+  diag,
+  type Histogram,
+  type Meter,
+  ValueType,
+} from '@opentelemetry/api';
 import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
 import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
 import { resourceFromAttributes } from '@opentelemetry/resources';
@@ -15,6 +22,7 @@ import {
 } from '@opentelemetry/sdk-metrics';
 import { METRICS, type MetricSpec } from './catalog.js';
 import type { FleetStatus } from './fleet.js';
+import type { Logger } from './log.js';
 import type { CacheResult, TrafficStats } from './traffic.js';
 
 /** The cache's counters, as src/cache/stats.ts keeps them. */
@@ -68,6 +76,8 @@ export interface MetricsOptions {
   serviceVersion: string;
   instanceId: string;
   otlp: OtlpOptions | null;
+  /** Where the SDK's own warnings go (a collector that cannot be reached, an export that timed out). */
+  log?: Logger;
 }
 
 /** Seconds: from a RAM hit on loopback to a slow multi-gigabyte transfer. */
@@ -91,6 +101,21 @@ export class KuraMetrics {
   readonly #duration: Histogram;
 
   constructor(sources: MetricSources, opts: MetricsOptions) {
+    const log = opts.log;
+    if (log) {
+      // The SDK reports failed exports only through its diagnostic logger, which is silent by default.
+      const forward = (at: 'error' | 'warn') => (msg: string) => log[at](`telemetry: ${firstLine(msg)}`);
+      diag.setLogger(
+        {
+          error: forward('error'),
+          warn: forward('warn'),
+          info: () => {},
+          debug: () => {},
+          verbose: () => {},
+        },
+        { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true },
+      );
+    }
     this.#prometheus = new PrometheusExporter({ preventServerStart: true });
     const readers: MetricReader[] = [this.#prometheus];
     if (opts.otlp) {
@@ -141,13 +166,29 @@ export class KuraMetrics {
     return this.#serializer.serialize(await this.collect());
   }
 
-  /** Pushes what the OTLP reader has not sent yet (on shutdown, so the last interval is not lost). */
-  async flush(): Promise<void> {
-    await this.#provider.forceFlush().catch(() => {});
+  /**
+   * Pushes what the OTLP reader has not sent yet (so the last interval is not lost) and stops the
+   * readers; gives up after `withinMs`, since an unreachable collector must not hold up a stop.
+   */
+  async shutdown(withinMs = 2_000): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.#provider.shutdown().catch(() => {}),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, withinMs);
+      }),
+    ]);
+    clearTimeout(timer);
   }
+}
 
-  async shutdown(): Promise<void> {
-    await this.#provider.shutdown().catch(() => {});
+/** The SDK hands over errors as JSON text with a stack; its first line says what happened. */
+function firstLine(msg: string): string {
+  try {
+    const parsed = JSON.parse(msg) as { message?: string; stack?: string };
+    return (parsed.message ?? parsed.stack ?? msg).split('\n')[0] as string;
+  } catch {
+    return msg.split('\n')[0] as string;
   }
 }
 
