@@ -91,9 +91,13 @@ async function filesUnder(dir: string): Promise<string[]> {
   return out;
 }
 
-/** Nothing half-written is published: no temp files, and every chunk file decodes whole and checks out. */
-async function assertVolumeClean(dir: string): Promise<number> {
-  assert.deepEqual(await filesUnder(join(dir, 'tmp')), [], 'no temp file left behind');
+/**
+ * Nothing half-written is published: every chunk file decodes whole and holds the origin's bytes, and
+ * (after an orderly stop) no temp file is left. An immediate exit may leave the temp file of a write
+ * that was under way at that instant, as a crash would: never published, swept by age.
+ */
+async function assertVolumeClean(dir: string, orderly = true): Promise<number> {
+  if (orderly) assert.deepEqual(await filesUnder(join(dir, 'tmp')), [], 'no temp file left behind');
   const chunks = (await filesUnder(join(dir, 'data'))).filter((f) => /^\d+(\.p)?$/.test(basename(f)));
   for (const file of chunks) {
     const index = Number.parseInt(basename(file), 10);
@@ -110,7 +114,8 @@ async function assertVolumeClean(dir: string): Promise<number> {
 }
 
 test('SIGTERM during a 1 GiB download lets it finish byte-exact within the grace period', async () => {
-  const kura = await spawnKura(['--origin', origin.url], { KURA_SHUTDOWN_GRACE: '60s' });
+  // A grace long enough for 1 GiB on a busy CI machine (other test files run beside this one).
+  const kura = await spawnKura(['--origin', origin.url], { KURA_SHUTDOWN_GRACE: '5m' });
   const dir = /"volume":"([^"]+)"/.exec(await volumeLine(kura))?.[1] as string;
   try {
     const dl = await download(kura, 'big.bin', 256 * MIB);
@@ -122,11 +127,15 @@ test('SIGTERM during a 1 GiB download lets it finish byte-exact within the grace
       once(kura.child, 'exit') as Promise<[number | null]>,
     ]);
     const tookMs = performance.now() - signalled;
-    assert.equal(result.complete, true, 'the response ended normally');
+    assert.equal(
+      result.complete,
+      true,
+      `the response ended normally (${result.bytes} bytes, ${Math.round(tookMs)} ms)`,
+    );
     assert.equal(result.bytes, GIB);
     assert.equal(result.sha256, bigSha, 'byte-exact');
     assert.equal(code, 0);
-    assert.ok(tookMs < 60_000, `ended within the grace period (${Math.round(tookMs)} ms)`);
+    assert.ok(tookMs < 300_000, `ended within the grace period (${Math.round(tookMs)} ms)`);
     assert.match(kura.stderr(), /"msg":"stopping: no new connections/);
     assert.equal(await assertVolumeClean(dir), GIB / MIB, 'every chunk of the object was committed');
   } finally {
@@ -177,7 +186,7 @@ test('a second SIGTERM ends kura at once', async () => {
     assert.equal(code, 1);
     assert.match(kura.stderr(), /"msg":"stopping at once"/);
     assert.equal(result.complete, false);
-    await assertVolumeClean(dir);
+    await assertVolumeClean(dir, false);
   } finally {
     await kura.stop();
   }
