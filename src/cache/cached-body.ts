@@ -82,7 +82,12 @@ function coveringPiece(pieces: readonly { start: number; bytes: Buffer }[], from
 }
 
 /** Bytes `[from, to)` of a cell from RAM or the volume, or null when they are not there (or corrupt). */
-async function cachedSlice(job: BodyJob, index: number, from: number, to: number): Promise<Buffer | null> {
+async function cachedSlice(
+  job: BodyJob,
+  index: number,
+  from: number,
+  to: number,
+): Promise<{ bytes: Buffer; ram: boolean } | null> {
   const { cache } = job;
   const id = `${job.versionId}/${index}`;
   const pending = cache.inflight.chunkWritten(id);
@@ -92,13 +97,14 @@ async function cachedSlice(job: BodyJob, index: number, from: number, to: number
   }
   let content = cache.ram.get(id);
   let piece = content && coveringPiece(content.pieces, from, to);
-  if (piece) cache.stats.ramHits += 1;
+  const ram = piece !== undefined;
+  if (ram) cache.stats.ramHits += 1;
   else {
     content = (await cache.chunks.read(job.version, index)) ?? undefined;
     piece = content && coveringPiece(content.pieces, from, to);
     if (content?.full && job.ram) cache.ram.set(id, content);
   }
-  return piece ? piece.bytes.subarray(from - piece.start, to - piece.start) : null;
+  return piece ? { bytes: piece.bytes.subarray(from - piece.start, to - piece.start), ram } : null;
 }
 
 /** A run of cells to fetch with one ranged request: from `first` to `last`, inclusive. */
@@ -197,8 +203,9 @@ async function streamCells(
     if (cell.state !== 'missing') {
       const slice = await cachedSlice(job, cell.index, pos - cellStart, upto - cellStart + 1);
       if (slice) {
-        await write(ex.res, slice);
-        cache.stats.bytesFromCache += slice.length;
+        await write(ex.res, slice.bytes);
+        if (slice.ram) cache.stats.bytesFromRam += slice.bytes.length;
+        else cache.stats.bytesFromDisk += slice.bytes.length;
         pos = upto + 1;
         i += 1;
         continue;

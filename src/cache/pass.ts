@@ -25,6 +25,8 @@ export interface Exchange {
 export interface PassOptions {
   upstream: UpstreamClient;
   identify: { name: string; value: string } | null;
+  /** Counts the body bytes of S3 answers passed on. */
+  traffic?: { passBytesFromS3: number };
 }
 
 /** What happened, for the access log: `error` names why the exchange did not complete normally. */
@@ -100,7 +102,8 @@ export async function pass(ex: Exchange, opts: PassOptions, extras: PassExtras =
   if (xCache) responseHeaders.push('x-cache', xCache);
   res.writeHead(upstreamRes.status, upstreamRes.statusText || undefined, responseHeaders);
   try {
-    await sendBody(body, res);
+    const traffic = opts.traffic;
+    await sendBody(body, res, traffic ? (n) => (traffic.passBytesFromS3 += n) : undefined);
     return { status: upstreamRes.status };
   } catch (err) {
     // Headers are sent: the only honest signal left is a broken connection, never a short 200.

@@ -8,7 +8,9 @@ import { methodNotAllowed, upstreamRefused } from '../s3/errors.js';
 import { redactTarget } from '../s3/redact.js';
 import { parseS3Request } from '../s3/request.js';
 import type { S3ErrorSpec } from '../s3/types.js';
-import type { AccessLog, Logger } from '../telemetry/log.js';
+import type { AccessLog, AccessRecord } from '../telemetry/access-log.js';
+import type { Logger } from '../telemetry/log.js';
+import { cacheResultOf, type TrafficStats } from '../telemetry/traffic.js';
 import type { UpstreamClient } from '../upstream/client.js';
 import { hasRequestBody } from '../upstream/headers.js';
 import { routeRequest } from '../upstream/route.js';
@@ -27,6 +29,10 @@ export interface RequestPathDeps {
   upstream: UpstreamClient;
   log: Logger;
   access: AccessLog;
+  /** Counts requests, bytes and requests in flight; the metrics read it. */
+  traffic: TrafficStats;
+  /** Runs once per request, after its access-log line is written (metrics, top keys). */
+  onEnd?: (record: AccessRecord) => void;
 }
 
 /** Methods S3 answers; anything else is refused here rather than sent on (RFC 9110 §15.5.6). */
@@ -39,6 +45,8 @@ export function createRequestHandler(deps: RequestPathDeps) {
     const socket = req.socket;
     const bytesIn = socket.bytesRead;
     const bytesOut = socket.bytesWritten;
+    const traffic = deps.traffic;
+    traffic.active += 1;
     // Emits 'abort' when the client goes away; undici takes an EventEmitter as its abort signal, which
     // costs less than an AbortController on every request.
     const clientGone = new EventEmitter();
@@ -48,30 +56,88 @@ export function createRequestHandler(deps: RequestPathDeps) {
         resolve();
       }),
     );
-    const facts = { operation: 'Other', upstream: null as string | null };
+    const facts: RequestFacts = { operation: 'Other', upstream: null, bucket: null, key: null };
+    const head = watchHead(res, started);
 
     const served = serve(deps, req, res, requestId, clientGone, facts).catch((err: Error): Outcome => {
       deps.log.error('request failed', { requestId, error: err.stack ?? err.message });
       res.destroy();
       return { status: 500, error: err.message };
     });
-    void Promise.all([served, closed]).then(([outcome]) =>
-      deps.access.write({
+    void Promise.all([served, closed]).then(([outcome]) => {
+      traffic.active -= 1;
+      const received = socket.bytesRead - bytesIn;
+      const sent = socket.bytesWritten - bytesOut;
+      traffic.clientBytesIn += received;
+      traffic.clientBytesOut += sent;
+      const cache = head.xCache;
+      traffic.ended(facts.operation, cacheResultOf(cache));
+      const record: AccessRecord = {
         requestId,
         remote: socket.remoteAddress ?? '',
         method: req.method ?? '',
         host: req.headers.host ?? '',
         path: redactTarget(req.url ?? ''),
         operation: facts.operation,
+        bucket: facts.bucket,
+        key: facts.key,
+        range: req.headers.range ?? null,
         status: outcome.status,
-        bytesIn: socket.bytesRead - bytesIn,
-        bytesOut: socket.bytesWritten - bytesOut,
+        bytesIn: received,
+        bytesOut: sent,
+        cache,
+        ttfbMs: head.ttfbMs,
         durationMs: Math.round((performance.now() - started) * 10) / 10,
         upstream: facts.upstream,
+        userAgent: req.headers['user-agent'] ?? null,
         ...(outcome.error ? { error: outcome.error } : {}),
-      }),
-    );
+      };
+      deps.access.write(record);
+      deps.onEnd?.(record);
+    });
   };
+}
+
+interface RequestFacts {
+  operation: string;
+  upstream: string | null;
+  bucket: string | null;
+  key: string | null;
+}
+
+/**
+ * Notes when the response head goes out and its X-Cache value. Every head passes through writeHead
+ * (Node calls it for implicit heads too), with headers given as an object, a flat array, or set before.
+ */
+function watchHead(res: ServerResponse, started: number): { ttfbMs: number | null; xCache: string | null } {
+  const seen = { ttfbMs: null as number | null, xCache: null as string | null };
+  const writeHead = res.writeHead;
+  res.writeHead = function (this: ServerResponse, ...args: unknown[]) {
+    seen.ttfbMs = Math.round((performance.now() - started) * 10) / 10;
+    const headers = args.find((a) => typeof a === 'object' && a !== null);
+    seen.xCache = xCacheIn(headers) ?? headerText(res.getHeader('x-cache'));
+    return (writeHead as (...a: unknown[]) => ServerResponse).apply(this, args);
+  } as ServerResponse['writeHead'];
+  return seen;
+}
+
+function xCacheIn(headers: unknown): string | null {
+  if (Array.isArray(headers)) {
+    for (let i = 0; i + 1 < headers.length; i += 2) {
+      if (String(headers[i]).toLowerCase() === 'x-cache') return String(headers[i + 1]);
+    }
+    return null;
+  }
+  if (headers && typeof headers === 'object') {
+    for (const [name, value] of Object.entries(headers)) {
+      if (name.toLowerCase() === 'x-cache') return headerText(value);
+    }
+  }
+  return null;
+}
+
+function headerText(v: unknown): string | null {
+  return v === undefined || v === null ? null : String(v);
 }
 
 function expectsContinue(req: IncomingMessage): boolean {
@@ -84,7 +150,7 @@ async function serve(
   res: ServerResponse,
   requestId: string,
   signal: EventEmitter,
-  facts: { operation: string; upstream: string | null },
+  facts: RequestFacts,
 ): Promise<Outcome> {
   const refuse = (error: S3ErrorSpec): Outcome => {
     replyError(res, error, {
@@ -101,6 +167,8 @@ async function serve(
   if (!parsed.ok) return refuse(parsed.error);
   const s3 = parsed.request;
   facts.operation = s3.operation.name;
+  facts.bucket = s3.bucket;
+  facts.key = s3.key;
   const route = routeRequest(s3.host, s3.endpoint.kind, deps.config.upstream);
   if (!route.ok) {
     deps.log.debug('refused upstream', { requestId, host: s3.hostHeader, reason: route.reason });
@@ -112,7 +180,11 @@ async function serve(
   if (expectsContinue(req)) res.writeContinue();
 
   const ex: Exchange = { req, res, s3, route: route.route, requestId, signal };
-  const opts: PassOptions = { upstream: deps.upstream, identify: deps.config.upstream.identify };
+  const opts: PassOptions = {
+    upstream: deps.upstream,
+    identify: deps.config.upstream.identify,
+    traffic: deps.traffic,
+  };
   const cache = deps.cache;
   if (cache === null) return pass(ex, opts);
   const op = s3.operation.name;

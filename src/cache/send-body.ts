@@ -10,7 +10,11 @@ import type { Readable } from 'node:stream';
  * when the body fails (the response is cut, never ended short) or the client goes away (the body is
  * dropped, which releases its upstream connection).
  */
-export function sendBody(body: Readable, res: ServerResponse): Promise<void> {
+export function sendBody(
+  body: Readable,
+  res: ServerResponse,
+  counted?: (bytes: number) => void,
+): Promise<void> {
   return new Promise((resolve, reject) => {
     if (res.destroyed) {
       body.destroy();
@@ -25,6 +29,7 @@ export function sendBody(body: Readable, res: ServerResponse): Promise<void> {
       body.destroy();
       reject(new Error('the client closed the connection before the body was sent'));
     });
+    if (counted) body.on('data', (chunk: Buffer) => counted(chunk.length));
     body.pipe(res);
   });
 }

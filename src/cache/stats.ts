@@ -1,4 +1,5 @@
-// What the cache did, counted: the JSON behind the admin `/stats` endpoint, and later the metrics.
+// What the cache did, counted in one place: the JSON behind the admin `/stats` endpoint and the
+// OpenTelemetry counters (src/telemetry/metrics.ts observes these numbers) read the same fields.
 
 import { BYPASS_REASONS, type BypassReason } from '../s3/cacheable.js';
 
@@ -54,8 +55,9 @@ export class CacheStats {
   readonly bypasses: Record<string, number> = Object.fromEntries(
     [...BYPASS_REASONS, 'rule', 'response-no-store', 'cache-error'].map((r) => [r, 0]),
   );
-  /** Body bytes sent to clients from the volume or RAM, and from S3 answers. */
-  bytesFromCache = 0;
+  /** Body bytes sent to clients from the RAM tier and from the volume, and received from S3 answers. */
+  bytesFromRam = 0;
+  bytesFromDisk = 0;
   bytesFromOrigin = 0;
   /** Chunk bytes written: before compression, and as stored. */
   bytesStoredRaw = 0;
@@ -76,6 +78,13 @@ export class CacheStats {
     WRITE_REFUSALS.map((r) => [r, 0]),
   ) as Record<WriteRefusal, number>;
   partsStaged = 0;
+  /** Object versions and bytes removed to keep the volume under capacity (by the eviction of the leader). */
+  evictions = 0;
+  evictedBytes = 0;
+
+  get bytesFromCache(): number {
+    return this.bytesFromRam + this.bytesFromDisk;
+  }
 
   bypass(reason: CacheBypass): void {
     this.bypasses[reason] = (this.bypasses[reason] ?? 0) + 1;
@@ -90,6 +99,8 @@ export class CacheStats {
       bypasses: { ...this.bypasses },
       bytes: {
         fromCache: this.bytesFromCache,
+        fromRam: this.bytesFromRam,
+        fromDisk: this.bytesFromDisk,
         fromOrigin: this.bytesFromOrigin,
         storedRaw: this.bytesStoredRaw,
         storedOnDisk: this.bytesStoredOnDisk,
@@ -106,6 +117,8 @@ export class CacheStats {
         notCached: { ...this.writesNotCached },
         partsStaged: this.partsStaged,
       },
+      evictions: this.evictions,
+      evictedBytes: this.evictedBytes,
     };
   }
 }

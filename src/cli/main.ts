@@ -1,18 +1,16 @@
 // The `kura` command. Exit codes scripts can rely on: 0 success, 1 runtime failure, 2 bad usage or config.
 
-import { readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
 import { Command, CommanderError, Option } from 'commander';
 import { stringify } from 'yaml';
 import { envSettings, loadConfig, type Setting, showConfig } from '../config/load.js';
 import type { KuraConfig } from '../config/schema.js';
-import { startKura } from '../server/kura.js';
+import { KURA_VERSION, type RunningKura, startKura } from '../server/kura.js';
 import { createLogger } from '../telemetry/log.js';
 
 export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
 
-const VERSION = (
-  JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }
-).version;
+const VERSION = KURA_VERSION;
 
 /** Flags for the settings operators change most; each maps to one config field. */
 const FLAG_SETTINGS: { flag: string; path: string; help: string }[] = [
@@ -135,33 +133,89 @@ Exit codes: 0 success, 1 runtime failure, 2 bad usage or invalid configuration.`
 
 async function runServer(config: KuraConfig, io: MainIO): Promise<number> {
   const log = createLogger(config.log.level);
-  let kura: Awaited<ReturnType<typeof startKura>>;
+  let kura: RunningKura;
   try {
     kura = await startKura(config, { log });
   } catch (err) {
     io.err(`kura: ${(err as Error).message}\n`);
     return EXIT.failure;
   }
-  // Signal handlers go in before the `listening` line: whoever waits for that line may signal at once.
+  // Signal handlers go in before the start-up lines: whoever waits for them may signal at once.
   const stopped = new Promise<void>((resolve) => {
     const stop = (signal: NodeJS.Signals) => {
-      log.info('stopping', { signal });
-      process.once(signal, () => process.exit(EXIT.failure));
-      kura.close().then(resolve, resolve);
+      const grace = config.server.shutdown_grace;
+      log.info('stopping: no new connections; requests in flight may finish', {
+        signal,
+        graceSeconds: grace / 1000,
+      });
+      // A second signal is the operator saying "now".
+      const now = (again: NodeJS.Signals) => {
+        log.warn('stopping at once', { signal: again });
+        kura.abandon();
+        process.exit(EXIT.failure);
+      };
+      process.once('SIGINT', now);
+      process.once('SIGTERM', now);
+      kura.close(grace).then(resolve, resolve);
     };
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
-  const overrides = Object.entries(config.upstream.overrides).map(([k, o]) => `${k} -> ${o.url}`);
-  log.info(`kura ${VERSION} listening`, {
-    http: `http://${kura.http.address}:${kura.http.port}`,
-    ...(kura.https ? { https: `tcp://${kura.https.address}:${kura.https.port}` } : {}),
-    ...(kura.tls ? { tls: `https://${kura.tls.address}:${kura.tls.port}` } : {}),
-    upstream: overrides.length > 0 ? overrides : config.upstream.allow,
-  });
+  const reload = () => {
+    log.info('SIGHUP: reopening the access log and reading the cache rules file');
+    kura.reload().catch((err: Error) => log.error('reload failed', { error: err.message }));
+  };
+  process.on('SIGHUP', reload);
+  for (const line of startupLines(config, kura)) log.info(line.msg, line.fields);
   await stopped;
+  process.off('SIGHUP', reload);
   log.info('stopped');
   return EXIT.ok;
+}
+
+/** One line per listener and one for the volume, so that an operator sees at a glance what is open. */
+function startupLines(
+  config: KuraConfig,
+  kura: RunningKura,
+): { msg: string; fields: Record<string, unknown> }[] {
+  const at = (scheme: string, a: AddressInfo) =>
+    `${scheme}://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
+  const overrides = Object.entries(config.upstream.overrides).map(([k, o]) => `${k} -> ${o.url}`);
+  const lines: { msg: string; fields: Record<string, unknown> }[] = [
+    {
+      msg: `kura ${KURA_VERSION}: HTTP listener on ${at('http', kura.http)}`,
+      fields: {
+        listener: 'http',
+        http: at('http', kura.http),
+        upstream: overrides.length > 0 ? overrides : config.upstream.allow,
+      },
+    },
+  ];
+  if (kura.https) {
+    lines.push({
+      msg: `HTTPS passthrough (raw TCP by SNI) on ${at('tcp', kura.https)}`,
+      fields: { listener: 'https', https: at('tcp', kura.https) },
+    });
+  }
+  if (kura.tls) {
+    lines.push({
+      msg: `TLS listener on ${at('https', kura.tls)}`,
+      fields: { listener: 'tls', tls: at('https', kura.tls) },
+    });
+  }
+  if (kura.admin) {
+    const url = at('http', kura.admin);
+    lines.push({
+      msg: `admin listener on ${url} (/health/live, /health/ready, /metrics, /dashboard)`,
+      fields: { listener: 'admin', admin: url },
+    });
+  }
+  const v = kura.cache.volume;
+  lines.push({
+    msg: `volume ${v.dir} (chunk size ${v.chunkSize} bytes, instance ${v.instanceId})`,
+    fields: { volume: v.dir, chunkSize: v.chunkSize, instance: v.instanceId },
+  });
+  return lines;
 }
 
 function defaultIO(): MainIO {

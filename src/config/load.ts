@@ -38,6 +38,9 @@ export const ENV_SETTINGS: Record<string, string> = {
   KURA_ORIGIN: 'upstream.overrides.*',
   KURA_LOG_LEVEL: 'log.level',
   KURA_LOG_ACCESS: 'log.access',
+  KURA_LOG_ACCESS_FORMAT: 'log.access_format',
+  KURA_SHUTDOWN_GRACE: 'server.shutdown_grace',
+  KURA_OTLP_ENDPOINT: 'telemetry.otlp.endpoint',
 };
 
 export function envSettings(env: NodeJS.ProcessEnv): Setting[] {

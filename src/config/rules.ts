@@ -292,6 +292,17 @@ export class RulesFile {
     this.#timer = null;
   }
 
+  /** Reads the file at once (on SIGHUP) instead of waiting for the poll to see it settle. */
+  async reload(): Promise<void> {
+    if (this.path === null || this.#timer === null) return;
+    const state = await readState(this.path);
+    if (sameState(state, this.#seen)) {
+      this.log.info('cache rules unchanged', { path: this.path, count: this.#rules.count });
+      return;
+    }
+    this.#apply(state);
+  }
+
   async #poll(): Promise<void> {
     if (this.#busy || this.path === null) return;
     this.#busy = true;

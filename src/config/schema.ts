@@ -96,6 +96,13 @@ function headerLine(raw: unknown): Parsed<{ name: string; value: string } | null
   return ok({ name, value: (m[2] as string).trim() });
 }
 
+function otlpHeader(name: string, raw: unknown): Parsed<string> {
+  if (!/^[!#$%&'*+.^_`|~0-9a-z-]+$/i.test(name)) return bad('is not a header name');
+  if (typeof raw !== 'string' || !/^[\x20-\x7e]*$/.test(raw))
+    return bad('is not a header value (printable text)');
+  return ok(raw);
+}
+
 export const schema = {
   server: {
     http_host: listenHost('0.0.0.0', 'address of the :80 and :443 listeners'),
@@ -114,6 +121,10 @@ export const schema = {
     }),
     header_timeout: duration(30_000, 'time a client has to send its request headers'),
     keep_alive_timeout: duration(60_000, 'idle time before a client connection is closed'),
+    shutdown_grace: duration(
+      30_000,
+      'on SIGTERM or SIGINT, how long requests in flight may take to finish before they are cut',
+    ),
   },
   admin: {
     host: listenHost('127.0.0.1', 'address of /health/live, /health/ready, /metrics and the dashboard'),
@@ -172,13 +183,26 @@ export const schema = {
   },
   telemetry: {
     otlp: {
-      endpoint: optionalText('OTLP/HTTP metrics endpoint; null turns export off'),
+      endpoint: optionalText(
+        'OTLP/HTTP metrics endpoint, e.g. http://collector:4318 (a bare endpoint gets /v1/metrics); null turns export off',
+      ),
       interval: duration(15_000, 'OTLP export interval'),
+      timeout: duration(10_000, 'longest time one OTLP export may take'),
+      headers: map<string>(
+        'headers sent with every OTLP export, e.g. authorization: "Bearer …"',
+        otlpHeader,
+        (v) => v,
+      ),
     },
   },
   log: {
     level: oneOf('info', ['error', 'warn', 'info', 'debug'] as const, 'error, warn, info or debug'),
-    access: text('stdout', 'access log: stdout, a file path, or off'),
+    access: text('stdout', 'access log: stdout, a file path (reopened on SIGHUP), or off'),
+    access_format: oneOf(
+      'json',
+      ['json', 's3'] as const,
+      'access log lines: json, or s3 (the S3 server access log format)',
+    ),
   },
 } as const;
 

@@ -1,15 +1,31 @@
-// One Kura instance: its listeners, its upstream pools, its logs; started and stopped as a whole.
+// One Kura instance: its listeners, its upstream pools, its telemetry; started and stopped as a whole.
 
+import { readFileSync } from 'node:fs';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Cache } from '../cache/cache.js';
 import { createRequestHandler } from '../cache/request-path.js';
 import type { KuraConfig } from '../config/schema.js';
-import { type AccessLog, createAccessLog, createLogger, type Logger } from '../telemetry/log.js';
+import { removeOwnTempFiles, scanDataBytes, volumeProblem } from '../store/volume-health.js';
+import { type AccessLog, createAccessLog } from '../telemetry/access-log.js';
+import { DashboardData } from '../telemetry/dashboard-data.js';
+import { type FleetStatus, UNKNOWN_FLEET } from '../telemetry/fleet.js';
+import { Readiness } from '../telemetry/health.js';
+import { createLogger, type Logger } from '../telemetry/log.js';
+import { KuraMetrics, type MetricSources } from '../telemetry/metrics.js';
+import { TopKeys } from '../telemetry/top-keys.js';
+import { TrafficStats } from '../telemetry/traffic.js';
 import { UpstreamClient } from '../upstream/client.js';
+import { namesToResolve, resolverProblem } from '../upstream/resolvable.js';
 import { createAdminListener } from './admin-listener.js';
 import { createHttpListener, listen } from './http-listener.js';
 import { createPassthrough, type Passthrough } from './passthrough.js';
+import { ShutdownHooks } from './shutdown-hooks.js';
 import { createTlsListener, readTlsFiles, type TlsListener } from './tls-listener.js';
+
+export const KURA_VERSION = (
+  JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
 
 export interface RunningKura {
   http: AddressInfo;
@@ -22,38 +38,188 @@ export interface RunningKura {
   /** null when admin.port is 0. */
   admin: AddressInfo | null;
   cache: Cache;
-  /** Stops accepting, lets requests in flight finish for up to `graceMs`, then cuts what is left. */
+  metrics: KuraMetrics;
+  traffic: TrafficStats;
+  readiness: Readiness;
+  /** Work to finish on shutdown after the last request (flush the journal, release the leader lock). */
+  shutdownHooks: ShutdownHooks;
+  /** SIGHUP: reopen the access log file and read the cache rules file again. */
+  reload(): Promise<void>;
+  /**
+   * The last thing before an immediate exit (a second signal): removes this instance's unfinished temp
+   * files, so that nothing half-written stays on the volume.
+   */
+  abandon(): void;
+  /**
+   * Stops accepting, lets requests in flight finish for up to `graceMs`, cuts what is left, runs the
+   * shutdown hooks, pushes the last metrics and writes the last log lines.
+   */
   close(graceMs?: number): Promise<void>;
 }
 
 export interface StartOptions {
   log?: Logger;
   access?: AccessLog;
+  /** What this instance knows of the others on its volume; "not known" until the fleet provides it. */
+  fleet?: FleetStatus;
+  /** How often the dashboard samples its history; tests shorten it. */
+  dashboardSampleMs?: number;
 }
+
+/** How often an instance without the leader's accounting walks data/ to report the cache size. */
+const SCAN_INTERVAL_MS = 5 * 60_000;
 
 export async function startKura(config: KuraConfig, opts: StartOptions = {}): Promise<RunningKura> {
   const log = opts.log ?? createLogger(config.log.level);
-  const access = opts.access ?? createAccessLog(config.log.access);
+  const access = opts.access ?? createAccessLog(config.log.access, { format: config.log.access_format });
+  const fleet = opts.fleet ?? UNKNOWN_FLEET;
   // Read before anything opens, so that a wrong path stops Kura with nothing to undo.
   const tlsFiles = config.server.tls_port === 0 ? null : readTlsFiles(config.server.tls);
   const cache = await Cache.open(config, log);
   const upstream = new UpstreamClient(config.upstream);
-  const handler = createRequestHandler({ config, cache, upstream, log, access });
-  const server = createHttpListener(config.server, handler, log);
+  const traffic = new TrafficStats();
+  const topKeys = new TopKeys();
+
+  // Between two walks of data/, the size is the last walk plus what this instance stored since it began.
+  let walked: { bytes: number; storedBefore: number } | null = null;
+  const scanned = () =>
+    walked === null ? null : walked.bytes + cache.stats.bytesStoredOnDisk - walked.storedBefore;
+  let scanning = false;
+  const scan = () => {
+    if (scanning || fleet.volumeBytes() !== null) return;
+    scanning = true;
+    const storedBefore = cache.stats.bytesStoredOnDisk;
+    scanDataBytes(cache.volume)
+      .then((r) => {
+        walked = { bytes: r.bytes, storedBefore };
+      })
+      .catch(() => {})
+      .finally(() => {
+        scanning = false;
+      });
+  };
+  scan();
+  const scanTimer = setInterval(scan, SCAN_INTERVAL_MS);
+  scanTimer.unref();
+
   const relayDeps = { config, resolver: upstream.resolver, log };
-  const passthrough = config.server.https_port === 0 ? null : createPassthrough(relayDeps);
+  const passthroughRelay = config.server.https_port === 0 ? null : createPassthrough(relayDeps);
+  const relays = {
+    passthrough: passthroughRelay?.stats ?? null,
+    connect: null as TlsListener['stats'] | null,
+  };
+
+  const sources: MetricSources = {
+    traffic,
+    cache: cache.stats,
+    upstream,
+    relays,
+    fleet,
+    scannedBytes: scanned,
+    ramBytes: () => cache.ram.bytes,
+    capacity: config.cache.max_size,
+    ramCapacity: config.cache.ram_size,
+  };
+  const otlp = config.telemetry.otlp;
+  const metrics = new KuraMetrics(sources, {
+    serviceVersion: KURA_VERSION,
+    instanceId: cache.volume.instanceId,
+    log,
+    otlp:
+      otlp.endpoint === null
+        ? null
+        : {
+            endpoint: otlp.endpoint,
+            headers: otlp.headers,
+            intervalMs: otlp.interval,
+            timeoutMs: otlp.timeout,
+          },
+  });
+  const handler = createRequestHandler({
+    config,
+    cache,
+    upstream,
+    log,
+    access,
+    traffic,
+    onEnd: (r) => {
+      const result = r.cache ?? 'NONE';
+      metrics.requestEnded(
+        r.method,
+        result as Parameters<KuraMetrics['requestEnded']>[1],
+        r.ttfbMs ?? null,
+        r.durationMs,
+      );
+      if (
+        r.bucket &&
+        r.key !== null &&
+        r.key !== undefined &&
+        (r.operation === 'GetObject' || r.operation === 'HeadObject')
+      ) {
+        topKeys.add(r.bucket, r.key, r.bytesOut, result === 'HIT' || result === 'REVALIDATED');
+      }
+    },
+  });
+  const server = createHttpListener(config.server, handler, log);
   const tlsListener = tlsFiles ? createTlsListener(tlsFiles, { ...relayDeps, handler }) : null;
-  const relays = { passthrough: passthrough?.stats ?? null, connect: tlsListener?.stats ?? null };
-  const adminServer = config.admin.port === 0 ? null : createAdminListener(cache, relays);
+  relays.connect = tlsListener?.stats ?? null;
+
+  let draining = false;
+  const upstreamNames = namesToResolve(config.upstream);
+  const readiness = new Readiness([
+    { name: 'shutdown', run: async () => (draining ? 'shutting down' : null) },
+    { name: 'volume', run: () => volumeProblem(cache.volume) },
+    { name: 'upstream-dns', run: () => resolverProblem(upstream.resolver, upstreamNames) },
+  ]);
+  const dashboard =
+    config.admin.port === 0
+      ? null
+      : new DashboardData(
+          {
+            traffic,
+            cache: cache.stats,
+            topKeys,
+            fleet,
+            collect: () => metrics.collect(),
+            cacheBytes: scanned,
+            ramBytes: () => cache.ram.bytes,
+            capacity: config.cache.max_size,
+            ramCapacity: config.cache.ram_size,
+            instance: {
+              id: cache.volume.instanceId,
+              version: KURA_VERSION,
+              volume: cache.volume.dir,
+              chunkSize: cache.volume.chunkSize,
+              startedAt: new Date().toISOString(),
+            },
+          },
+          opts.dashboardSampleMs,
+        );
+  const adminServer =
+    config.admin.port === 0
+      ? null
+      : createAdminListener({
+          cache,
+          relays,
+          traffic,
+          metrics,
+          readiness,
+          ...(dashboard ? { dashboard } : {}),
+        });
   const host = config.server.http_host;
   let http: AddressInfo;
   let https: AddressInfo | null = null;
   let tls: AddressInfo | null = null;
   let admin: AddressInfo | null = null;
+  const stopTelemetry = async (withinMs?: number) => {
+    clearInterval(scanTimer);
+    dashboard?.close();
+    await metrics.shutdown(withinMs);
+  };
   try {
     http = await listen(server, host, config.server.http_port, 'the HTTP listener');
-    if (passthrough) {
-      https = await listen(passthrough.server, host, config.server.https_port, 'the HTTPS passthrough', {
+    if (passthroughRelay) {
+      https = await listen(passthroughRelay.server, host, config.server.https_port, 'the HTTPS passthrough', {
         flag: '--https-port',
         env: 'KURA_HTTPS_PORT',
         field: 'server.https_port',
@@ -72,14 +238,16 @@ export async function startKura(config: KuraConfig, opts: StartOptions = {}): Pr
     }
   } catch (err) {
     server.close();
-    passthrough?.server.close();
+    passthroughRelay?.server.close();
     tlsListener?.server.close();
     await upstream.close();
+    await stopTelemetry();
     cache.close();
     throw err;
   }
   for (const warning of configWarnings(config)) log.warn(warning);
 
+  const shutdownHooks = new ShutdownHooks(log);
   return {
     http,
     https,
@@ -87,19 +255,56 @@ export async function startKura(config: KuraConfig, opts: StartOptions = {}): Pr
     relays,
     admin,
     cache,
+    metrics,
+    traffic,
+    readiness,
+    shutdownHooks,
+    async reload() {
+      await Promise.all([access.reopen?.(), cache.rules.reload()]);
+    },
+    abandon() {
+      removeOwnTempFiles(cache.volume);
+    },
     async close(graceMs = 10_000) {
-      adminServer?.close();
-      adminServer?.closeAllConnections();
-      const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
-      const timer = setTimeout(() => server.closeAllConnections(), graceMs);
-      await Promise.all([stopped, passthrough?.close(graceMs), tlsListener?.close(graceMs)]);
-      clearTimeout(timer);
+      draining = true;
+      const deadline = Date.now() + graceMs;
+      await Promise.all([
+        drain(server, deadline),
+        passthroughRelay?.close(graceMs),
+        tlsListener?.close(graceMs),
+      ]);
+      // Chunk writes of finished answers run on after the response; let them land (they are bounded
+      // by the write budget), then clear what aborted writes left in this instance's temp directory.
+      await chunkWritesSettled(cache, Math.max(deadline, Date.now() + 5_000));
+      removeOwnTempFiles(cache.volume);
+      await shutdownHooks.run(Math.max(1_000, deadline - Date.now()));
       await upstream.close();
       cache.close();
+      // The last OTLP push gets a short bound: an unreachable collector must not hold up the stop.
+      await stopTelemetry(Math.min(otlp.timeout, 2_000));
       await access.close();
+      adminServer?.close();
+      adminServer?.closeAllConnections();
     },
   };
+}
+
+/**
+ * Stops accepting and waits for requests in flight until `deadline`, then cuts the connections left.
+ * Keep-alive connections are closed as soon as they fall idle, so clients reconnect elsewhere.
+ */
+async function drain(server: Server, deadline: number): Promise<void> {
+  const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeIdleConnections();
+  const idle = setInterval(() => server.closeIdleConnections(), 100);
+  const cut = setTimeout(() => server.closeAllConnections(), Math.max(0, deadline - Date.now()));
+  await stopped;
+  clearInterval(idle);
+  clearTimeout(cut);
+}
+
+async function chunkWritesSettled(cache: Cache, until: number): Promise<void> {
+  while (cache.budget.used > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
 }
 
 function configWarnings(config: KuraConfig): string[] {

@@ -195,7 +195,7 @@ async function establishManifest(
   return readManifest(path);
 }
 
-async function readManifest(path: string): Promise<VolumeManifest> {
+export async function readManifest(path: string): Promise<VolumeManifest> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');

@@ -31,7 +31,22 @@ export interface UpstreamResponse {
 /** Idempotent requests without a body may be sent once more when a pooled connection was already dead. */
 const RETRYABLE_CODES = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET']);
 
+/** Why a request to S3 failed, as the `kura.upstream.errors` metric tells them apart. */
+export type UpstreamErrorKind = 'timeout' | 'connect' | 'dns' | 'reset' | 'tls' | 'http_5xx' | 'other';
+
 export class UpstreamClient {
+  /** Failed requests by kind; a client that went away is not an upstream error. */
+  readonly errors: Record<UpstreamErrorKind, number> = {
+    timeout: 0,
+    connect: 0,
+    dns: 0,
+    reset: 0,
+    tls: 0,
+    http_5xx: 0,
+    other: 0,
+  };
+  /** Requests sent whose response body has not ended yet. */
+  active = 0;
   readonly #s3: Agent;
   readonly #overrides: Agent;
   readonly #insecure: Agent;
@@ -79,20 +94,47 @@ export class UpstreamClient {
         body: res.body,
       };
     };
+    this.active += 1;
+    let res: UpstreamResponse;
     try {
-      return await attempt();
+      res = await attempt().catch((err: NodeJS.ErrnoException) => {
+        const code = err.code ?? '';
+        const idempotent = req.body === null && (req.method === 'GET' || req.method === 'HEAD');
+        if (idempotent && RETRYABLE_CODES.has(code)) return attempt();
+        throw err;
+      });
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code ?? '';
-      if (req.body === null && (req.method === 'GET' || req.method === 'HEAD') && RETRYABLE_CODES.has(code)) {
-        return attempt();
-      }
+      this.active -= 1;
+      const kind = upstreamErrorKind(err);
+      if (kind) this.errors[kind] += 1;
       throw err;
     }
+    if (res.status >= 500) this.errors.http_5xx += 1;
+    res.body.once('close', () => {
+      this.active -= 1;
+    });
+    return res;
   }
 
   async close(): Promise<void> {
     await Promise.all([this.#s3.close(), this.#overrides.close(), this.#insecure.close()]);
   }
+}
+
+/** The kind of a failed upstream request; null when the request was aborted because the client left. */
+export function upstreamErrorKind(err: unknown): UpstreamErrorKind | null {
+  const e = err as NodeJS.ErrnoException & { cause?: NodeJS.ErrnoException };
+  if (err instanceof errors.RequestAbortedError || e.name === 'AbortError') return null;
+  if (err instanceof errors.HeadersTimeoutError || err instanceof errors.ConnectTimeoutError)
+    return 'timeout';
+  if (err instanceof errors.BodyTimeoutError) return 'timeout';
+  const code = e.code ?? e.cause?.code ?? '';
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'ESERVFAIL' || code === 'ENODATA')
+    return 'dns';
+  if (code === 'ECONNREFUSED' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH') return 'connect';
+  if (code === 'ECONNRESET' || code === 'EPIPE' || code === 'UND_ERR_SOCKET') return 'reset';
+  if (code.startsWith('ERR_TLS') || code.startsWith('ERR_SSL') || /CERT|SELF_SIGNED/.test(code)) return 'tls';
+  return 'other';
 }
 
 /** The S3-shaped answer for a request S3 could not be asked; `null` when the client itself went away. */

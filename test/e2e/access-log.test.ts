@@ -1,12 +1,15 @@
 // One access-log line per request, with what an operator needs, and nothing that grants access.
 
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rename, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { createAccessLog } from '../../src/telemetry/log.js';
-import { startTestKura, type TestKura } from '../support/kura.js';
+import { type AccessRecord, createAccessLog, s3AccessLine } from '../../src/telemetry/access-log.js';
+import { sdkClient, sdkGet } from '../support/cache-client.js';
+import { spawnKura, startTestKura, type TestKura } from '../support/kura.js';
+import { startMemoryOrigin } from '../support/memory-origin.js';
 import { DEFAULT_BUCKET, startTestOrigin, type TestOrigin } from '../support/origin.js';
 import { presign, s3Path, sendRaw, signRequest } from '../support/signing.js';
 
@@ -78,3 +81,124 @@ test('a file access log gets one JSON line per record', async () => {
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('a ranged GET is logged with bucket, key, range, X-Cache, time to first byte and total time', async () => {
+  const memory = await startMemoryOrigin();
+  const k = await startTestKura({ origin: memory.url });
+  try {
+    const body = randomBytes(100_000);
+    memory.put('kura-test', 'dir/ranged key.bin', body);
+    const client = sdkClient(k.url);
+    for (const expected of ['MISS', 'HIT']) {
+      const read = await sdkGet(client, 'kura-test', 'dir/ranged key.bin', 'bytes=10-1009');
+      assert.equal(read.xCache, expected);
+      assert.ok(read.body.equals(body.subarray(10, 1010)));
+    }
+    await waitFor(() => k.access.length === 2);
+    const [miss, hit] = k.access as [AccessRecord, AccessRecord];
+    for (const [r, cache] of [
+      [miss, 'MISS'],
+      [hit, 'HIT'],
+    ] as const) {
+      assert.equal(r.operation, 'GetObject');
+      assert.equal(r.bucket, 'kura-test');
+      assert.equal(r.key, 'dir/ranged key.bin');
+      assert.equal(r.range, 'bytes=10-1009');
+      assert.equal(r.status, 206);
+      assert.equal(r.cache, cache);
+      assert.equal(r.upstream, memory.url);
+      assert.equal(typeof r.ttfbMs, 'number');
+      assert.ok((r.ttfbMs as number) <= r.durationMs, 'the head goes out before the last byte');
+      assert.ok(r.bytesOut > 1000);
+    }
+  } finally {
+    await k.close();
+    await memory.close();
+  }
+});
+
+test('the S3 access log format puts each fact where S3 puts it, and no signature', () => {
+  const line = s3AccessLine(
+    {
+      requestId: '0123456789ABCDEF',
+      remote: '10.0.0.7',
+      method: 'GET',
+      host: 'bucket-a.s3.amazonaws.com',
+      path: '/a%20b.parquet?X-Amz-Signature=REDACTED&X-Amz-Credential=AKIA%2F20260101',
+      operation: 'GetObject',
+      bucket: 'bucket-a',
+      key: 'a b.parquet',
+      range: 'bytes=0-99',
+      status: 206,
+      bytesIn: 300,
+      bytesOut: 512,
+      cache: 'HIT',
+      ttfbMs: 1.4,
+      durationMs: 3.6,
+      upstream: 'https://s3.amazonaws.com',
+      userAgent: 'aws-cli/2 "quoted"',
+    },
+    new Date(Date.UTC(2026, 1, 6, 0, 0, 38)),
+  );
+  assert.ok(line.endsWith('\n'));
+  assert.ok(!line.includes('Signature=0'), 'only the redacted signature appears');
+  const fields = line.trimEnd().match(/"(?:[^"\\]|\\.)*"|\[[^\]]*\]|\S+/g) ?? [];
+  assert.equal(fields[1], 'bucket-a');
+  assert.equal(fields[2], '[06/Feb/2026:00:00:38 +0000]');
+  assert.equal(fields[3], '10.0.0.7');
+  assert.equal(fields[5], '0123456789ABCDEF');
+  assert.equal(fields[6], 'REST.GET.OBJECT');
+  assert.equal(fields[7], 'a%20b.parquet');
+  assert.equal(
+    fields[8],
+    '"GET /a%20b.parquet?X-Amz-Signature=REDACTED&X-Amz-Credential=AKIA%2F20260101 HTTP/1.1"',
+  );
+  assert.equal(fields[9], '206');
+  assert.equal(fields[10], '-');
+  assert.equal(fields[11], '512');
+  assert.equal(fields[13], '4');
+  assert.equal(fields[14], '1');
+  assert.equal(fields[16], '"aws-cli/2 \\"quoted\\""');
+  assert.equal(fields[22], 'bucket-a.s3.amazonaws.com');
+  assert.deepEqual(fields.slice(-3), ['HIT', '"bytes=0-99"', 'https://s3.amazonaws.com']);
+});
+
+test('after the file is moved away, SIGHUP makes kura write to a new file under the name', async () => {
+  const memory = await startMemoryOrigin();
+  const dir = await mkdtemp(join(tmpdir(), 'kura-access-'));
+  const file = join(dir, 'access.log');
+  const kura = await spawnKura(['--origin', memory.url], {
+    KURA_LOG_ACCESS: file,
+    KURA_LOG_ACCESS_FORMAT: 's3',
+  });
+  try {
+    memory.put('kura-test', 'rotated.bin', Buffer.from('rotate me'));
+    const client = sdkClient(kura.url);
+    assert.equal((await sdkGet(client, 'kura-test', 'rotated.bin')).status, 200);
+    await waitFor(async () => (await readFile(file, 'utf8').catch(() => '')).includes('rotated.bin'));
+    await rename(file, `${file}.1`);
+    kura.child.kill('SIGHUP');
+    await waitFor(() => kura.stderr().includes('SIGHUP'));
+    assert.equal((await sdkGet(client, 'kura-test', 'rotated.bin')).xCache, 'HIT');
+    await waitFor(async () => (await readFile(file, 'utf8').catch(() => '')).includes('rotated.bin'));
+    const before = (await readFile(`${file}.1`, 'utf8')).trimEnd().split('\n');
+    const after = (await readFile(file, 'utf8')).trimEnd().split('\n');
+    assert.equal(before.length, 1);
+    assert.equal(after.length, 1);
+    assert.match(before[0] as string, / REST\.GET\.OBJECT rotated\.bin .* MISS /);
+    assert.match(after[0] as string, / REST\.GET\.OBJECT rotated\.bin .* HIT /);
+  } finally {
+    await kura.stop();
+    await memory.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+/** Waits (at most 10 s) for a condition that a buffered writer or another process makes true. */
+async function waitFor(ok: () => boolean | Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if (await ok()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error('condition not met within 10 s');
+}

@@ -10,7 +10,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { KURA_BIN, spawnKura } from '../support/kura.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { freePort, KURA_BIN, spawnKura } from '../support/kura.js';
 
 const EXAMPLE = new URL('../../../config/kura.example.yaml', import.meta.url).pathname;
 let dir: string;
@@ -150,9 +151,21 @@ test('a port it may not bind says how to grant the capability or pick another po
   assert.match(r.stderr, /--http-port 8080/);
 });
 
-test('serve logs one line per listener and stops cleanly on SIGTERM', async () => {
-  const k = await spawnKura(['--origin', 'http://127.0.0.1:9']);
-  assert.match(k.stderr(), /"msg":"kura \d+\.\d+\.\d+ listening"/);
+test('serve logs one line per listener and one for the volume, and stops cleanly on SIGTERM', async () => {
+  const adminPort = await freePort();
+  const k = await spawnKura(['--origin', 'http://127.0.0.1:9', '--admin-port', String(adminPort)]);
+  for (let i = 0; i < 100 && !k.stderr().includes('"msg":"volume '); i++) await sleep(20);
+  const lines = k
+    .stderr()
+    .trimEnd()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { msg: string });
+  assert.match(lines[0]?.msg ?? '', /^kura \d+\.\d+\.\d+: HTTP listener on http:\/\/127\.0\.0\.1:\d+$/);
+  assert.equal(
+    lines[1]?.msg,
+    `admin listener on http://127.0.0.1:${adminPort} (/health/live, /health/ready, /metrics, /dashboard)`,
+  );
+  assert.match(lines[2]?.msg ?? '', /^volume \/\S+ \(chunk size 1048576 bytes, instance \S+\)$/);
   assert.equal(await k.stop(), 0);
   assert.match(k.stderr(), /"msg":"stopped"/);
 });

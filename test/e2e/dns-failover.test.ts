@@ -245,7 +245,7 @@ before(async () => {
         out,
       );
       instances.set(address, { child, accessLog });
-      await waitFor(`kura on ${address}`, child, out, /listening/);
+      await waitFor(`kura on ${address}`, child, out, /HTTP listener on/);
     }),
   );
 

@@ -10,8 +10,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Cache } from '../../src/cache/cache.js';
 import { buildConfig, type Setting } from '../../src/config/load.js';
-import { type RunningKura, startKura } from '../../src/server/kura.js';
-import { type AccessRecord, createLogger } from '../../src/telemetry/log.js';
+import { type RunningKura, type StartOptions, startKura } from '../../src/server/kura.js';
+import type { AccessRecord } from '../../src/telemetry/access-log.js';
+import { createLogger } from '../../src/telemetry/log.js';
 
 export const KURA_BIN = fileURLToPath(new URL('../../../bin/kura.js', import.meta.url));
 
@@ -32,11 +33,19 @@ export interface TestKura {
   tlsPort: number | null;
   /** Counters of the passthrough and of CONNECT on the TLS listener. */
   relays: RunningKura['relays'];
+  /** Steps run on close, after the last request. */
+  shutdownHooks: RunningKura['shutdownHooks'];
   close(): Promise<void>;
 }
 
 /** Settings as `path: value`, like the YAML file flattened; `upstream.overrides` replaces the default. */
-export async function startTestKura(opts: { origin?: string; settings?: Record<string, unknown> } = {}) {
+export async function startTestKura(
+  opts: {
+    origin?: string;
+    settings?: Record<string, unknown>;
+    start?: Pick<StartOptions, 'dashboardSampleMs' | 'fleet'>;
+  } = {},
+) {
   const ownDir = opts.settings?.['cache.dir'] === undefined;
   const dir = ownDir ? mkdtempSync(join(tmpdir(), 'kura-volume-')) : String(opts.settings?.['cache.dir']);
   const raw: Record<string, unknown> = {
@@ -57,6 +66,7 @@ export async function startTestKura(opts: { origin?: string; settings?: Record<s
     kura = await startKura(built.config, {
       log: createLogger(process.env.KURA_TEST_LOG === 'debug' ? 'debug' : 'error'),
       access: { write: (r) => access.push(r), close: async () => {} },
+      ...opts.start,
     });
   } catch (err) {
     if (ownDir) rmSync(dir, { recursive: true, force: true });
@@ -72,6 +82,7 @@ export async function startTestKura(opts: { origin?: string; settings?: Record<s
     httpsPort: kura.https?.port ?? null,
     tlsPort: kura.tls?.port ?? null,
     relays: kura.relays,
+    shutdownHooks: kura.shutdownHooks,
     close: async () => {
       await kura.close(1_000);
       if (ownDir) rmSync(dir, { recursive: true, force: true });
@@ -102,28 +113,37 @@ export interface KuraProcess {
   stop(): Promise<number | null>;
 }
 
-/** Runs `kura serve` with the given flags on an ephemeral loopback port; resolves once it listens. */
-export async function spawnKura(args: string[], env: NodeJS.ProcessEnv = {}): Promise<KuraProcess> {
+/**
+ * Runs `kura serve` with the given flags on an ephemeral loopback port; resolves once it listens.
+ * `wrap` runs it under another command (e.g. `unshare -m …`), which must exec its last arguments.
+ */
+export async function spawnKura(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  wrap: string[] = [],
+): Promise<KuraProcess> {
   const ownDir = !args.includes('--cache-dir') && env.KURA_CACHE_DIR === undefined;
   const dir = ownDir ? mkdtempSync(join(tmpdir(), 'kura-volume-')) : null;
-  const child = spawn(
+  const command = [
     process.execPath,
-    [
-      KURA_BIN,
-      'serve',
-      '--http-host',
-      '127.0.0.1',
-      '--http-port',
-      '0',
-      '--https-port',
-      '0',
-      '--admin-port',
-      '0',
-      ...(dir ? ['--cache-dir', dir] : []),
-      ...args,
-    ],
-    { env: { ...process.env, KURA_LOG_ACCESS: 'off', ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+    KURA_BIN,
+    'serve',
+    '--http-host',
+    '127.0.0.1',
+    '--http-port',
+    '0',
+    '--https-port',
+    '0',
+    '--admin-port',
+    '0',
+    ...(dir ? ['--cache-dir', dir] : []),
+    ...args,
+  ];
+  const [file, ...rest] = [...wrap, ...command] as [string, ...string[]];
+  const child = spawn(file, rest, {
+    env: { ...process.env, KURA_LOG_ACCESS: 'off', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let err = '';
   child.stderr?.setEncoding('utf8');
   child.stdout?.resume();

@@ -105,7 +105,7 @@ describe('config', () => {
 
   test('unknown fields are errors, with a suggestion for typos', () => {
     assert.deepEqual(problems({ server: { htp_port: 8080 } }), [
-      'server.htp_port: unknown field (did you mean server.http_port?); allowed: http_host, http_port, https_port, tls_port, tls, max_header_size, header_timeout, keep_alive_timeout',
+      'server.htp_port: unknown field (did you mean server.http_port?); allowed: http_host, http_port, https_port, tls_port, tls, max_header_size, header_timeout, keep_alive_timeout, shutdown_grace',
     ]);
     assert.match(problems({ nope: {} })[0] ?? '', /^nope: unknown field/);
     assert.match(problems({ server: 'x' })[0] ?? '', /^server: "x" is not a mapping/);
@@ -161,6 +161,31 @@ describe('config', () => {
     assert.deepEqual(r.config.upstream.identify, { name: 'referer', value: 'kura-cache' });
     assert.match(problems({ upstream: { identify: 'Authorization: x' } })[0] ?? '', /never add/);
     assert.match(problems({ upstream: { identify: 'no colon' } })[0] ?? '', /not a header line/);
+  });
+
+  test('telemetry, access log format and shutdown grace are checked and name the field', () => {
+    const r = buildConfig(
+      {
+        server: { shutdown_grace: '45s' },
+        telemetry: {
+          otlp: { endpoint: 'http://collector:4318', timeout: '5s', headers: { authorization: 'Bearer x' } },
+        },
+        log: { access_format: 's3' },
+      },
+      [],
+    );
+    assert.ok(r.ok);
+    assert.equal(r.config.server.shutdown_grace, 45_000);
+    assert.deepEqual(r.config.telemetry.otlp.headers, { authorization: 'Bearer x' });
+    assert.equal(r.config.telemetry.otlp.timeout, 5_000);
+    assert.equal(r.config.log.access_format, 's3');
+    assert.match(problems({ log: { access_format: 'apache' } })[0] ?? '', /^log\.access_format: /);
+    assert.match(
+      problems({ telemetry: { otlp: { headers: { 'bad name': 'x' } } } })[0] ?? '',
+      /^telemetry\.otlp\.headers: .*not a header name/,
+    );
+    assert.match(problems({ telemetry: { otlp: { headers: { token: 5 } } } })[0] ?? '', /not a header value/);
+    assert.match(problems({ server: { shutdown_grace: 'soon' } })[0] ?? '', /^server\.shutdown_grace: /);
   });
 
   test('KURA_* variables override the file, and errors say where a value came from', () => {

@@ -345,6 +345,34 @@ describe('RulesFile', () => {
     });
   });
 
+  it('reload() (SIGHUP) applies an edit at once, without waiting for the poll', async () => {
+    const path = join(dir, 'hup.yaml');
+    await writeFile(path, rulesText({ match: 'b/**', get_ttl: '1h' }));
+    const { log, entries } = capturingLogger();
+    // An interval far beyond the test's length: only reload() can apply the edit.
+    const file = await RulesFile.open(path, DEFAULTS, log, { intervalMs: 3_600_000 });
+    try {
+      await writeFile(path, rulesText({ match: 'b/**', get_ttl: '3h' }));
+      await file.reload();
+      assert.equal(file.rules.ruleFor('b', 'k').getTtl, 3 * 3_600_000);
+      await file.reload();
+      assert.deepEqual(
+        entries.map((e) => e.msg),
+        ['cache rules reloaded', 'cache rules unchanged'],
+      );
+      await writeFile(path, rulesText({ match: 'b/**', get_ttl: 'soon' }));
+      await file.reload();
+      assert.equal(
+        file.rules.ruleFor('b', 'k').getTtl,
+        3 * 3_600_000,
+        'a bad edit keeps the last good rules',
+      );
+      assert.equal(entries.at(-1)?.level, 'error');
+    } finally {
+      file.close();
+    }
+  });
+
   it('reloads good edits, keeps the last good rules through bad ones, and stops on close', async () => {
     const path = join(dir, 'rules.yaml');
     await writeFile(path, rulesText({ match: 'b/**', get_ttl: '1h' }));

@@ -1,0 +1,35 @@
+// What an instance knows of the other instances on its shared volume. The journal, the leader lock and
+// eviction live in the store; telemetry only asks this interface, which reports "not known" until the
+// fleet machinery provides its own implementation.
+
+export interface FleetInstance {
+  id: string;
+  /** When the instance last wrote to its journal, ISO 8601. */
+  lastSeen: string;
+  leader: boolean;
+}
+
+export interface LastEviction {
+  /** ISO 8601. */
+  at: string;
+  objects: number;
+  bytes: number;
+}
+
+export interface FleetStatus {
+  /** Whether this instance holds the leader lock; null when not known. */
+  isLeader(): boolean | null;
+  /** Instances active on the volume, this one included; null when not known. */
+  instances(): FleetInstance[] | null;
+  /** Bytes of cached data on the whole volume as the leader last counted them; null when not known. */
+  volumeBytes(): number | null;
+  lastEviction(): LastEviction | null;
+}
+
+/** The status of an instance without fleet machinery: it knows only itself. */
+export const UNKNOWN_FLEET: FleetStatus = {
+  isLeader: () => null,
+  instances: () => null,
+  volumeBytes: () => null,
+  lastEviction: () => null,
+};

@@ -1,0 +1,62 @@
+// What passed through the listeners, counted where each request ends: requests by operation and
+// X-Cache, wire bytes to and from clients, requests in flight. The metrics observe these numbers.
+
+/** The X-Cache value of a response, or `NONE` when the request was not one the cache could serve. */
+export type CacheResult = 'HIT' | 'REVALIDATED' | 'MISS' | 'PARTIAL' | 'BYPASS' | 'NONE';
+
+export const CACHE_RESULTS: readonly CacheResult[] = [
+  'HIT',
+  'REVALIDATED',
+  'MISS',
+  'PARTIAL',
+  'BYPASS',
+  'NONE',
+];
+
+export function cacheResultOf(xCache: unknown): CacheResult {
+  return typeof xCache === 'string' && (CACHE_RESULTS as readonly string[]).includes(xCache)
+    ? (xCache as CacheResult)
+    : 'NONE';
+}
+
+export class TrafficStats {
+  /** Ended requests, keyed `operation\tresult`. */
+  readonly requests = new Map<string, number>();
+  /** Bytes on client connections, headers included. */
+  clientBytesIn = 0;
+  clientBytesOut = 0;
+  /** Body bytes of S3 answers streamed through unchanged (the pass state). */
+  passBytesFromS3 = 0;
+  /** Requests received whose access-log line is not written yet. */
+  active = 0;
+
+  ended(operation: string, result: CacheResult): void {
+    const key = `${operation}\t${result}`;
+    this.requests.set(key, (this.requests.get(key) ?? 0) + 1);
+  }
+
+  /** Requests by operation and result, as `[operation, result, count]`. */
+  *requestCounts(): Iterable<[string, CacheResult, number]> {
+    for (const [key, n] of this.requests) {
+      const [op, result] = key.split('\t') as [string, CacheResult];
+      yield [op, result, n];
+    }
+  }
+
+  toJSON(): Record<string, unknown> {
+    const byResult: Record<string, number> = {};
+    const byOperation: Record<string, number> = {};
+    for (const [op, result, n] of this.requestCounts()) {
+      byResult[result] = (byResult[result] ?? 0) + n;
+      byOperation[op] = (byOperation[op] ?? 0) + n;
+    }
+    return {
+      byResult,
+      byOperation,
+      active: this.active,
+      clientBytesIn: this.clientBytesIn,
+      clientBytesOut: this.clientBytesOut,
+      passBytesFromS3: this.passBytesFromS3,
+    };
+  }
+}
