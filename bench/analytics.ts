@@ -1,0 +1,77 @@
+// Workload 3: a real Parquet file read by real engines, with S3's first-byte latency (30 ms) at the
+// origin. Query times straight to the origin, through a cold Kura (the first query on a fresh volume)
+// and through the same Kura warm (the query repeated).
+
+import { rm } from 'node:fs/promises';
+import { fileSize, MiB, parquetFile } from './data.js';
+import { ANALYTICS_KEY, ENGINES, type Engine } from './engines.js';
+import type { Plan, Results } from './plan.js';
+import { type Origin, startKura, tempDir } from './targets.js';
+
+async function timed(engine: Engine, endpoint: string): Promise<{ ms: number; rows: number }> {
+  const t = performance.now();
+  const rows = await engine(endpoint);
+  return { ms: performance.now() - t, rows };
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
+
+/** Stores the Parquet file (generated once, then reused from bench/.cache) at the origin. */
+export async function prepareAnalytics(plan: Plan, origin: Origin): Promise<number> {
+  const path = await parquetFile(plan.analytics);
+  await origin.putFile(ANALYTICS_KEY, path);
+  return fileSize(path);
+}
+
+export async function runAnalytics(
+  plan: Plan,
+  results: Results,
+  origin: Origin,
+  bytes: number,
+): Promise<void> {
+  const { repeats } = plan.analytics;
+  const cell = `${(bytes / MiB).toFixed(0)} MiB, ${plan.analytics.rows / plan.analytics.rowGroupSize} row groups`;
+  for (const [name, engine] of Object.entries(ENGINES)) {
+    await timed(engine, origin.url); // loads the engine's code, so that the first timed query does not pay it
+    const direct: number[] = [];
+    let rows = -1;
+    for (let i = 0; i < repeats; i++) {
+      const r = await timed(engine, origin.url);
+      direct.push(r.ms);
+      rows = r.rows;
+    }
+    const volume = await tempDir('kura-bench-volume-');
+    const kura = await startKura(origin.url, volume);
+    try {
+      const cold = await timed(engine, kura.url);
+      const warm: number[] = [];
+      for (let i = 0; i < repeats; i++) {
+        const r = await timed(engine, kura.url);
+        if (r.rows !== rows) throw new Error(`${name} through kura found ${r.rows} rows, direct ${rows}`);
+        warm.push(r.ms);
+      }
+      if (cold.rows !== rows)
+        throw new Error(`${name} through cold kura found ${cold.rows} rows, direct ${rows}`);
+      const add = (target: string, ms: number) =>
+        results.add({
+          workload: 'analytics',
+          cell: `${name}: ${cell}`,
+          target,
+          value: ms,
+          unit: 'ms',
+          higherIsBetter: false,
+        });
+      add('direct', median(direct));
+      add('kura cold', cold.ms);
+      add('kura warm ram', median(warm));
+      const stats = await origin.stats();
+      results.notes.push(
+        `analytics, ${name}: ${rows} rows per query; the origin answered ${stats.requests} requests ` +
+          `(${(stats.bodyBytes / MiB).toFixed(1)} MiB) over ${repeats} direct queries, the cold one and ${repeats} warm ones through Kura.`,
+      );
+    } finally {
+      await kura.stop();
+      await rm(volume, { recursive: true, force: true });
+    }
+  }
+}
