@@ -10,7 +10,8 @@ export interface Plan {
   small: { sizes: number[]; objects: number; concurrency: number[] };
   analytics: { rows: number; rowGroupSize: number; repeats: number; latencyMs: number };
   herd: { size: number; clients: number; latencyMs: number };
-  memory: { size: number };
+  /** 'default config': a 512 MiB RAM tier, which a cold read fills; 'RAM tier off': cache.ram_size 0. */
+  memory: { size: number; variants: ('default config' | 'RAM tier off')[] };
   /** Kura's RAM tier for the warm-RAM target: room for every object of the large and small workloads. */
   ramSize: number;
 }
@@ -20,11 +21,11 @@ export function makePlan(quick: boolean): Plan {
     return {
       quick,
       seconds: 1,
-      large: { size: 32 * MiB, concurrency: [1, 4], rounds: 1 },
-      small: { sizes: [4 * KiB, 64 * KiB], objects: 50, concurrency: [16] },
+      large: { size: 32 * MiB, concurrency: [1], rounds: 1 },
+      small: { sizes: [64 * KiB], objects: 50, concurrency: [16] },
       analytics: { rows: 131_072, rowGroupSize: 16_384, repeats: 1, latencyMs: 30 },
       herd: { size: 16 * MiB, clients: 4, latencyMs: 30 },
-      memory: { size: 128 * MiB },
+      memory: { size: 128 * MiB, variants: ['default config'] },
       ramSize: 1 * GiB,
     };
   }
@@ -36,7 +37,7 @@ export function makePlan(quick: boolean): Plan {
     // 2 Mi rows of 8 columns: ~113 MB of Snappy pages in 16 row groups.
     analytics: { rows: 2_097_152, rowGroupSize: 131_072, repeats: 5, latencyMs: 30 },
     herd: { size: 64 * MiB, clients: 8, latencyMs: 30 },
-    memory: { size: 4 * GiB },
+    memory: { size: 4 * GiB, variants: ['default config', 'RAM tier off'] },
     ramSize: 2 * GiB,
   };
 }

@@ -74,7 +74,9 @@ const METHOD = `- Every target runs in its own process on loopback, started and 
 - Herd: N curl processes start the same cold object at once (30 ms first-byte latency at the origin);
   time to the last byte, and body bytes the origin sent divided by the object size.
 - Memory: VmHWM of a fresh Kura process after one whole GET of the object cold, then of another fresh
-  process on the same volume after one warm GET.
+  process on the same volume after one warm GET. The object streams from a ceiling-server process that
+  makes its bytes on the fly (the verifying origin holds objects in one Buffer, which stops short of
+  4 GiB).
 - Ratios "× direct" and "× ceiling" read "times better than": throughput ÷ reference, or reference time ÷
   time, so that above 1 is better for every unit.`;
 

@@ -6,6 +6,7 @@
 //   npm run bench -- --quick          a smoke run for CI (under a minute): small sizes, 1 s cells;
 //                                     written under bench/.cache/results, it fails only if the harness breaks
 //   npm run bench -- --only large,small,analytics,herd,memory
+//   npm run bench -- --profile        CPU profiles of Kura's hot paths (bench/profile.ts)
 
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
@@ -15,6 +16,7 @@ import { prepareAnalytics, runAnalytics } from './analytics.js';
 import { CACHE_DIR } from './data.js';
 import { runHerd, runMemory } from './herd-memory.js';
 import { makePlan, Results } from './plan.js';
+import { runProfiles } from './profile.js';
 import { type Goal, goalsSvg, machine, markdown, timesBetter } from './report.js';
 import { startCeiling, startNginx, startOrigin, type Target } from './targets.js';
 import { runThroughput, throughputObjects } from './throughput.js';
@@ -24,13 +26,14 @@ const WORKLOADS = ['large', 'small', 'analytics', 'herd', 'memory'] as const;
 
 function parseArgs(argv: string[]) {
   const quick = argv.includes('--quick');
+  const profile = argv.includes('--profile');
   const only = argv.find((a) => a.startsWith('--only'));
   const value = only?.includes('=') ? only.split('=')[1] : argv[argv.indexOf('--only') + 1];
   const chosen = only ? (value ?? '').split(',') : [...WORKLOADS];
   const unknown = chosen.filter((w) => !(WORKLOADS as readonly string[]).includes(w));
   if (unknown.length)
     throw new Error(`unknown workload ${unknown.join(', ')} (known: ${WORKLOADS.join(', ')})`);
-  return { quick, workloads: new Set(chosen) };
+  return { quick, profile, workloads: new Set(chosen) };
 }
 
 /** Fails early, naming the set-up script, when a tool the harness drives is missing. */
@@ -116,8 +119,39 @@ function goalsOf(results: Results, quick: boolean): Goal[] {
   return goals;
 }
 
+async function profileOnly(): Promise<void> {
+  const origin = await startOrigin();
+  const workDir = await mkdtemp(join(tmpdir(), 'kura-bench-'));
+  try {
+    const lines = await runProfiles(origin, workDir);
+    console.log(lines.join('\n'));
+    const date = new Date().toISOString().slice(0, 10);
+    const file = fileURLToPath(new URL(`../../bench/results/${date}-profile.md`, import.meta.url));
+    const md = [
+      `# Kura CPU profiles, ${date}`,
+      '',
+      '`npm run bench -- --profile`: self time per function of `kura serve` under `node --cpu-prof`, one',
+      'scenario per process (the process start is in each). Shares are of all samples, idle included.',
+      '',
+      '```',
+      ...lines.map((l) => l.replace(/: \/.*\/bench\/\.cache\//, ': bench/.cache/')),
+      '```',
+      '',
+    ];
+    await writeFile(file, md.join('\n'));
+    console.log(`\nwrote ${file}`);
+  } finally {
+    await origin.stop();
+    await rm(workDir, { recursive: true, force: true });
+  }
+}
+
 async function main(): Promise<void> {
-  const { quick, workloads } = parseArgs(process.argv.slice(2));
+  const { quick, profile, workloads } = parseArgs(process.argv.slice(2));
+  if (profile) {
+    await profileOnly();
+    return;
+  }
   const plan = makePlan(quick);
   const started = performance.now();
   const loadAtStart = loadavg();
@@ -131,17 +165,24 @@ async function main(): Promise<void> {
   };
   try {
     console.log(`kura benchmarks${quick ? ' (quick)' : ''}: ${[...workloads].join(', ')}`);
-    if (workloads.has('large') || workloads.has('small') || workloads.has('memory')) {
+    if (workloads.has('large') || workloads.has('small')) {
       const objects = throughputObjects(plan);
       const origin = own(await startOrigin());
       for (const o of objects) await origin.put(o.key, o.size);
-      if (workloads.has('large') || workloads.has('small')) {
-        const ceiling = own(await startCeiling(objects));
-        const nginx = own(await startNginx(origin.url));
-        await runThroughput({ plan, results, workDir, origin, ceiling, nginx });
-      }
-      if (workloads.has('memory')) await runMemory(plan, results, origin);
+      const ceiling = own(await startCeiling(objects));
+      const nginx = own(await startNginx(origin.url));
+      await runThroughput({
+        plan,
+        results,
+        workDir,
+        origin,
+        ceiling,
+        nginx,
+        large: workloads.has('large'),
+        small: workloads.has('small'),
+      });
     }
+    if (workloads.has('memory')) await runMemory(plan, results);
     if (workloads.has('analytics') || workloads.has('herd')) {
       const slow = own(await startOrigin({ firstByteLatencyMs: plan.analytics.latencyMs }));
       if (workloads.has('analytics')) {

@@ -32,6 +32,9 @@ interface Context {
   origin: Origin;
   ceiling: Target;
   nginx: Target;
+  /** Which of the two workloads to run. */
+  large: boolean;
+  small: boolean;
 }
 
 /**
@@ -111,7 +114,8 @@ async function readAllSmall(ctx: Context, target: Target): Promise<void> {
 
 export async function runThroughput(ctx: Context): Promise<void> {
   const { plan, origin, ceiling, nginx } = ctx;
-  const cells = largeCells(plan);
+  const cells = ctx.large ? largeCells(plan) : [];
+  const smallSizes = ctx.small ? plan.small.sizes : [];
   const volume = await tempDir('kura-bench-volume-');
   try {
     console.log('large objects, cold: the first read of each object');
@@ -123,8 +127,10 @@ export async function runThroughput(ctx: Context): Promise<void> {
     }
     const fills = await origin.stats();
     console.log(`  (origin: ${fills.requests} requests, ${(fills.bodyBytes / MiB).toFixed(0)} MiB sent)`);
-    await readAllSmall(ctx, kura);
-    await readAllSmall(ctx, nginx);
+    if (ctx.small) {
+      await readAllSmall(ctx, kura);
+      await readAllSmall(ctx, nginx);
+    }
 
     console.log('large objects, warm');
     for (const { c, keys } of cells) {
@@ -134,7 +140,7 @@ export async function runThroughput(ctx: Context): Promise<void> {
       await largeCell(ctx, 'large warm', kura, 'kura warm ram', c, keys, plan.large.rounds);
     }
     console.log('small objects, warm');
-    for (const size of plan.small.sizes) {
+    for (const size of smallSizes) {
       for (const c of plan.small.concurrency) {
         await smallCell(ctx, origin, 'direct', size, c);
         await smallCell(ctx, ceiling, 'ceiling', size, c);
@@ -149,7 +155,7 @@ export async function runThroughput(ctx: Context): Promise<void> {
     kura = await startKura(origin.url, volume, { ramSize: 0 });
     for (const { c, keys } of cells)
       await largeCell(ctx, 'large warm', kura, 'kura warm disk', c, keys, plan.large.rounds);
-    for (const size of plan.small.sizes) {
+    for (const size of smallSizes) {
       for (const c of plan.small.concurrency) await smallCell(ctx, kura, 'kura warm disk', size, c);
     }
     const asked = await origin.stats();
