@@ -25,7 +25,7 @@ export function makePlan(quick: boolean): Plan {
       small: { sizes: [64 * KiB], objects: 50, concurrency: [16] },
       analytics: { rows: 131_072, rowGroupSize: 16_384, repeats: 1, latencyMs: 30 },
       herd: { size: 16 * MiB, clients: 4, latencyMs: 30 },
-      memory: { size: 128 * MiB, variants: ['default config'] },
+      memory: { size: 128 * MiB, variants: ['RAM tier off'] },
       ramSize: 1 * GiB,
     };
   }

@@ -169,6 +169,7 @@ export function goalsSvg(goals: Goal[], title: string): string {
   const x = (score: number) => left + ((Math.log10(Math.min(10, Math.max(0.1, score))) + 1) / 2) * plotW;
   const parts = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="13">`,
+    `<title>${esc(title)}</title>`,
     `<rect width="100%" height="100%" fill="#fff"/>`,
     `<text x="${width / 2}" y="24" text-anchor="middle" font-size="16" font-weight="bold">${esc(title)}</text>`,
   ];

@@ -68,7 +68,9 @@ function goalsOf(results: Results, quick: boolean): Goal[] {
   };
   const herdCell =
     r.figures.find((f) => f.workload === 'herd' && f.cell.endsWith('origin bytes / size'))?.cell ?? '';
-  const rss = r.figures.filter((f) => f.workload === 'memory' && f.cell.endsWith('default config'));
+  // The streaming memory, which invariant 5 bounds; with the default config the RAM tier adds its own
+  // 512 MiB as a cold read fills it (the memory table shows both).
+  const rss = r.figures.filter((f) => f.workload === 'memory' && f.cell.endsWith('RAM tier off'));
   const goals: Goal[] = [
     {
       name: `warm ${large}: kura ÷ ceiling`,
@@ -110,7 +112,7 @@ function goalsOf(results: Results, quick: boolean): Goal[] {
   });
   const peak = rss.length ? Math.max(...rss.map((f) => f.value)) : Number.NaN;
   goals.push({
-    name: `peak RSS${quick ? ' (quick: small object)' : ''}`,
+    name: `peak RSS, RAM tier off${quick ? ' (quick: small object)' : ''}`,
     measured: peak * 1.048576,
     goal: 200,
     kind: 'max',
