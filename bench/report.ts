@@ -69,8 +69,9 @@ const METHOD = `- Every target runs in its own process on loopback, started and 
   warm-up run; every object was read once through Kura and nginx before (the fills).
 - Analytics: the origin waits 30 ms before each answer's headers (S3's first-byte latency); a generated
   Snappy Parquet file; each engine runs its query (three columns, rows with \`value > 0.9\`) once to load
-  its code, then N times direct (median), then on a fresh Kura: once cold, N times warm (median). Row
-  counts are checked equal everywhere.
+  its code, then N times direct (median), then on a fresh Kura: once cold, N times warm (median). Its
+  **ceiling** row is the same engine against an origin without latency (median of N): the most a cache
+  could win, since it removes round trips, not the engine's own work. Row counts are checked equal.
 - Herd: N curl processes start the same cold object at once (30 ms first-byte latency at the origin);
   time to the last byte, and body bytes the origin sent divided by the object size.
 - Memory: VmHWM of a fresh Kura process after one whole GET of the object cold, then of another fresh

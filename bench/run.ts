@@ -188,8 +188,11 @@ async function main(): Promise<void> {
     if (workloads.has('analytics') || workloads.has('herd')) {
       const slow = own(await startOrigin({ firstByteLatencyMs: plan.analytics.latencyMs }));
       if (workloads.has('analytics')) {
+        const floor = own(await startOrigin());
         const bytes = await prepareAnalytics(plan, slow);
-        await runAnalytics(plan, results, slow, bytes);
+        await prepareAnalytics(plan, floor);
+        await runAnalytics(plan, results, slow, floor, bytes);
+        await floor.stop();
       }
       if (workloads.has('herd')) await runHerd(plan, results, slow, own(await startNginx(slow.url)));
     }
