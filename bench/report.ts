@@ -59,9 +59,12 @@ const METHOD = `- Every target runs in its own process on loopback, started and 
   \`node bin/kura.js serve\` with its override pointing at the origin, on a fresh volume in /tmp.
 - **direct** is the origin itself: its row against the ceiling is the origin's own ceiling.
 - **kura cold** is the first read of an object on a fresh volume; **kura warm ram** the same process
-  afterwards (the RAM tier sized to hold every object of the run); **kura warm disk** a new Kura process
-  on the same volume with \`cache.ram_size: 0\` (the files are in the OS page cache: this is Kura's own
-  file-serving path, not the disk's speed).
+  afterwards (the RAM tier sized to hold every object of the run); **kura warm disk** a second Kura
+  process on the same volume, running beside the first, with \`cache.ram_size: 0\` (the files are in the
+  OS page cache: this is Kura's own file-serving path, not the disk's speed).
+- Warm cells interleave the targets: large objects in rounds (each target once per round), small ones in
+  slices of a third of the cell's time, so that a burst of load from the machine's other users falls on
+  every target alike; figures are summed over rounds or slices.
 - Large objects: curl processes, one per client, each fetching whole objects on one kept-alive
   connection; MiB/s over the wall clock; p50/p99 are per-transfer times. CPU s/GiB is the user+system
   time of the target's own processes (\`/proc/<pid>/stat\`; nginx's master and workers) per GiB served.

@@ -4,7 +4,7 @@
 
 import { rm } from 'node:fs/promises';
 import { GiB, KiB, MiB, type ObjectSpec } from './data.js';
-import type { Figure, Plan, Results } from './plan.js';
+import type { Plan, Results } from './plan.js';
 import type { Origin, Target } from './targets.js';
 import { startKura, tempDir } from './targets.js';
 import { curlClients, wrk } from './tools.js';
@@ -49,57 +49,104 @@ function largeCells(plan: Plan): { c: number; keys: string[] }[] {
   }));
 }
 
-/** Each client fetches its key `rounds` times; MiB/s over the wall clock, CPU of the target per GiB. */
+/** Figures of one target in one cell, summed over its rounds. */
+class Tally {
+  bytes = 0;
+  seconds = 0;
+  requests = 0;
+  cpu = 0;
+  readonly p50s: number[] = [];
+  readonly p99s: number[] = [];
+}
+
+const middle = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+
+/** One round of a large cell: each of `keys` fetched once, by its own curl client, all at once. */
+async function largeRound(ctx: Context, target: Target, keys: string[], tally: Tally): Promise<void> {
+  const urls = await presignUrls(target.url, keys);
+  const cpu0 = target.cpu();
+  const { seconds, transfers } = await curlClients(
+    urls.map((u) => [u]),
+    ctx.plan.large.size,
+  );
+  tally.cpu += target.cpu() - cpu0;
+  tally.seconds += seconds;
+  tally.bytes += transfers.length * ctx.plan.large.size;
+  const times = transfers.map((t) => t.seconds * 1000);
+  tally.p50s.push(middle(times));
+  tally.p99s.push(Math.max(...times));
+}
+
+/**
+ * A large cell for several targets, their rounds interleaved (A B C, A B C, …) so that a burst of load
+ * from the other users of the machine falls on every target alike; MiB/s over the summed wall clock.
+ */
 async function largeCell(
   ctx: Context,
   workload: 'large cold' | 'large warm',
-  target: Target,
-  name: string,
+  targets: [string, Target][],
   c: number,
   keys: string[],
   rounds: number,
-) {
-  const { plan } = ctx;
-  const urls = await presignUrls(target.url, keys);
-  const lists = urls.map((u) => Array.from({ length: rounds }, () => u));
-  const cpu0 = target.cpu();
-  const { seconds, transfers } = await curlClients(lists, plan.large.size);
-  const cpu = target.cpu() - cpu0;
-  const bytes = transfers.length * plan.large.size;
-  const perTransfer = transfers.map((t) => t.seconds * 1000).sort((a, b) => a - b);
-  const figure: Figure = {
-    workload,
-    cell: `${sizeName(plan.large.size)} c=${c}`,
-    target: name,
-    value: bytes / MiB / seconds,
-    unit: 'MiB/s',
-    higherIsBetter: true,
-    cpuPerGiB: cpu / (bytes / GiB),
-    p50: perTransfer[Math.floor(perTransfer.length / 2)] ?? 0,
-    p99: perTransfer[perTransfer.length - 1] ?? 0,
-  };
-  ctx.results.add(figure);
+): Promise<void> {
+  const tallies = targets.map(() => new Tally());
+  for (let r = 0; r < rounds; r++) {
+    for (const [i, [, target]] of targets.entries()) await largeRound(ctx, target, keys, tallies[i] as Tally);
+  }
+  for (const [i, [name]] of targets.entries()) {
+    const t = tallies[i] as Tally;
+    ctx.results.add({
+      workload,
+      cell: `${sizeName(ctx.plan.large.size)} c=${c}`,
+      target: name,
+      value: t.bytes / MiB / t.seconds,
+      unit: 'MiB/s',
+      higherIsBetter: true,
+      cpuPerGiB: t.cpu / (t.bytes / GiB),
+      p50: middle(t.p50s),
+      p99: Math.max(...t.p99s),
+    });
+  }
 }
 
-async function smallCell(ctx: Context, target: Target, name: string, size: number, c: number) {
+/**
+ * A small cell for several targets: a warm-up run each, then SLICES runs of each in turn (interleaved as
+ * above); req/s over the summed time, latency quantiles the median of the slices'.
+ */
+async function smallCell(ctx: Context, targets: [string, Target][], size: number, c: number): Promise<void> {
   const { plan } = ctx;
+  const slices = plan.quick ? 1 : 3;
   const keys = Array.from({ length: plan.small.objects }, (_, i) => smallKey(size, i));
-  const paths = await presignAll(target.url, keys);
-  await wrk(target.url, paths, c, Math.min(1, plan.seconds), ctx.workDir); // connections and JIT warm
-  const cpu0 = target.cpu();
-  const r = await wrk(target.url, paths, c, plan.seconds, ctx.workDir);
-  const cpu = target.cpu() - cpu0;
-  ctx.results.add({
-    workload: 'small',
-    cell: `${sizeName(size)} c=${c}`,
-    target: name,
-    value: r.rps,
-    unit: 'req/s',
-    higherIsBetter: true,
-    p50: r.p50,
-    p99: r.p99,
-    cpuPerGiB: cpu / (r.bytes / GiB),
-  });
+  const paths = await Promise.all(targets.map(([, t]) => presignAll(t.url, keys)));
+  for (const [i, [, t]] of targets.entries()) await wrk(t.url, paths[i] as string[], c, 1, ctx.workDir);
+  const tallies = targets.map(() => new Tally());
+  for (let s = 0; s < slices; s++) {
+    for (const [i, [, target]] of targets.entries()) {
+      const tally = tallies[i] as Tally;
+      const cpu0 = target.cpu();
+      const r = await wrk(target.url, paths[i] as string[], c, plan.seconds / slices, ctx.workDir);
+      tally.cpu += target.cpu() - cpu0;
+      tally.requests += r.requests;
+      tally.seconds += r.seconds;
+      tally.bytes += r.bytes;
+      tally.p50s.push(r.p50);
+      tally.p99s.push(r.p99);
+    }
+  }
+  for (const [i, [name]] of targets.entries()) {
+    const t = tallies[i] as Tally;
+    ctx.results.add({
+      workload: 'small',
+      cell: `${sizeName(size)} c=${c}`,
+      target: name,
+      value: t.requests / t.seconds,
+      unit: 'req/s',
+      higherIsBetter: true,
+      p50: middle(t.p50s),
+      p99: middle(t.p99s),
+      cpuPerGiB: t.cpu / (t.bytes / GiB),
+    });
+  }
 }
 
 /** Reads every small object once through `target` (the fills of a cold cache), 8 at a time. */
@@ -112,58 +159,54 @@ async function readAllSmall(ctx: Context, target: Target): Promise<void> {
   }
 }
 
+/**
+ * Cold: a fresh Kura and nginx read each large object for the first time, beside the same reads direct.
+ * Then every small object is read once through both (the fills), and the warm cells run with two Kura
+ * processes on the one volume side by side: the first (its RAM tier holding every object since the fills)
+ * and a second with the RAM tier off, which answers from the files.
+ */
 export async function runThroughput(ctx: Context): Promise<void> {
   const { plan, origin, ceiling, nginx } = ctx;
   const cells = ctx.large ? largeCells(plan) : [];
   const smallSizes = ctx.small ? plan.small.sizes : [];
   const volume = await tempDir('kura-bench-volume-');
+  const kuras: Target[] = [];
   try {
     console.log('large objects, cold: the first read of each object');
-    let kura = await startKura(origin.url, volume, { ramSize: plan.ramSize });
+    const kura = await startKura(origin.url, volume, { ramSize: plan.ramSize });
+    kuras.push(kura);
     for (const { c, keys } of cells) {
-      await largeCell(ctx, 'large cold', origin, 'direct', c, keys, 1);
-      await largeCell(ctx, 'large cold', kura, 'kura cold', c, keys, 1);
-      await largeCell(ctx, 'large cold', nginx, 'nginx cold', c, keys, 1);
+      const cold: [string, Target][] = [
+        ['direct', origin],
+        ['kura cold', kura],
+        ['nginx cold', nginx],
+      ];
+      await largeCell(ctx, 'large cold', cold, c, keys, 1);
     }
-    const fills = await origin.stats();
-    console.log(`  (origin: ${fills.requests} requests, ${(fills.bodyBytes / MiB).toFixed(0)} MiB sent)`);
     if (ctx.small) {
       await readAllSmall(ctx, kura);
       await readAllSmall(ctx, nginx);
     }
+    const fills = await origin.stats();
+    console.log(`  (origin: ${fills.requests} requests, ${(fills.bodyBytes / MiB).toFixed(0)} MiB sent)`);
 
-    console.log('large objects, warm');
-    for (const { c, keys } of cells) {
-      await largeCell(ctx, 'large warm', origin, 'direct', c, keys, plan.large.rounds);
-      await largeCell(ctx, 'large warm', ceiling, 'ceiling', c, keys, plan.large.rounds);
-      await largeCell(ctx, 'large warm', nginx, 'nginx warm', c, keys, plan.large.rounds);
-      await largeCell(ctx, 'large warm', kura, 'kura warm ram', c, keys, plan.large.rounds);
-    }
-    console.log('small objects, warm');
+    const disk = await startKura(origin.url, volume, { ramSize: 0 });
+    kuras.push(disk);
+    const warm: [string, Target][] = [
+      ['direct', origin],
+      ['ceiling', ceiling],
+      ['nginx warm', nginx],
+      ['kura warm ram', kura],
+      ['kura warm disk', disk],
+    ];
+    console.log('large objects, warm (rounds interleaved across targets)');
+    for (const { c, keys } of cells) await largeCell(ctx, 'large warm', warm, c, keys, plan.large.rounds);
+    console.log('small objects, warm (slices interleaved across targets)');
     for (const size of smallSizes) {
-      for (const c of plan.small.concurrency) {
-        await smallCell(ctx, origin, 'direct', size, c);
-        await smallCell(ctx, ceiling, 'ceiling', size, c);
-        await smallCell(ctx, nginx, 'nginx warm', size, c);
-        await smallCell(ctx, kura, 'kura warm ram', size, c);
-      }
+      for (const c of plan.small.concurrency) await smallCell(ctx, warm, size, c);
     }
-    await origin.stats();
-    await kura.stop();
-
-    console.log('kura again on the same volume, RAM tier off: warm answers from the files');
-    kura = await startKura(origin.url, volume, { ramSize: 0 });
-    for (const { c, keys } of cells)
-      await largeCell(ctx, 'large warm', kura, 'kura warm disk', c, keys, plan.large.rounds);
-    for (const size of smallSizes) {
-      for (const c of plan.small.concurrency) await smallCell(ctx, kura, 'kura warm disk', size, c);
-    }
-    const asked = await origin.stats();
-    await kura.stop();
-    ctx.results.notes.push(
-      `Warm Kura runs sent ${asked.requests} requests to the origin (RAM-tier-off phase); 0 means every answer was a hit.`,
-    );
   } finally {
+    for (const k of kuras) await k.stop();
     await rm(volume, { recursive: true, force: true });
   }
 }
