@@ -31,7 +31,7 @@ export function makePlan(quick: boolean): Plan {
   }
   return {
     quick,
-    seconds: 5,
+    seconds: 6,
     large: { size: 256 * MiB, concurrency: [1, 4], rounds: 4 },
     small: { sizes: [4 * KiB, 64 * KiB], objects: 200, concurrency: [1, 16, 64] },
     // 2 Mi rows of 8 columns: ~113 MB of Snappy pages in 16 row groups.

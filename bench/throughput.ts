@@ -116,6 +116,8 @@ async function largeCell(
 async function smallCell(ctx: Context, targets: [string, Target][], size: number, c: number): Promise<void> {
   const { plan } = ctx;
   const slices = plan.quick ? 1 : 3;
+  // wrk takes whole seconds.
+  const sliceSeconds = Math.max(1, Math.round(plan.seconds / slices));
   const keys = Array.from({ length: plan.small.objects }, (_, i) => smallKey(size, i));
   const paths = await Promise.all(targets.map(([, t]) => presignAll(t.url, keys)));
   for (const [i, [, t]] of targets.entries()) await wrk(t.url, paths[i] as string[], c, 1, ctx.workDir);
@@ -124,7 +126,7 @@ async function smallCell(ctx: Context, targets: [string, Target][], size: number
     for (const [i, [, target]] of targets.entries()) {
       const tally = tallies[i] as Tally;
       const cpu0 = target.cpu();
-      const r = await wrk(target.url, paths[i] as string[], c, plan.seconds / slices, ctx.workDir);
+      const r = await wrk(target.url, paths[i] as string[], c, sliceSeconds, ctx.workDir);
       tally.cpu += target.cpu() - cpu0;
       tally.requests += r.requests;
       tally.seconds += r.seconds;
