@@ -65,9 +65,10 @@ const METHOD = `- Every target runs in its own process on loopback, started and 
 - Warm cells interleave the targets: large objects in rounds (each target once per round), small ones in
   slices of a third of the cell's time, so that a burst of load from the machine's other users falls on
   every target alike; figures are summed over rounds or slices.
-- Large objects: curl processes, one per client, each fetching whole objects on one kept-alive
-  connection; MiB/s over the wall clock; p50/p99 are per-transfer times. CPU s/GiB is the user+system
-  time of the target's own processes (\`/proc/<pid>/stat\`; nginx's master and workers) per GiB served.
+- Large objects: in each round, one curl process per client fetches its own object once, all clients at
+  once; MiB/s over the summed wall clock of the rounds; the latency column is the median transfer time
+  and the longest one. CPU s/GiB is the user+system time of the target's own processes
+  (\`/proc/<pid>/stat\`; nginx's master and workers) per GiB served.
 - Small objects: wrk with a Lua script cycling presigned URLs (signed for the target's host), after a
   warm-up run; every object was read once through Kura and nginx before (the fills).
 - Analytics: the origin waits 30 ms before each answer's headers (S3's first-byte latency); a generated
