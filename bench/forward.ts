@@ -1,8 +1,8 @@
 // Forwarding overhead: the same GETs sent to an in-memory origin directly and through `kura serve`,
 // side by side in one run. Absolute figures drift on shared machines; the ratios are the result.
 //
-//   npm run bench              ~1 minute
-//   npm run bench -- --quick   a few seconds, for a smoke run
+//   npm run bench:forward              ~1 minute
+//   npm run bench:forward -- --quick   a few seconds, for a smoke run
 
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';

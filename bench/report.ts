@@ -1,0 +1,207 @@
+// The results file of a run: the goals as ratios, the machine, the method, one table per workload with
+// ratios to the direct origin and to the Node ceiling, and an SVG chart of the goals (drawn here, no
+// chart library).
+
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { cpus, loadavg, totalmem } from 'node:os';
+import type { Figure, Results } from './plan.js';
+
+export interface Goal {
+  name: string;
+  /** The measured ratio, or NaN when a workload did not run. */
+  measured: number;
+  goal: number;
+  /** 'min': the measured ratio must reach the goal; 'max': it must stay under it. */
+  kind: 'min' | 'max';
+  unit: string;
+}
+
+export function goalMet(g: Goal): boolean {
+  return g.kind === 'min' ? g.measured >= g.goal : g.measured <= g.goal;
+}
+
+/** How many times better than `ref` a figure is (> 1: better), whatever its unit's direction. */
+export function timesBetter(f: Figure, ref: Figure | undefined): number {
+  if (!ref) return Number.NaN;
+  return f.higherIsBetter ? f.value / ref.value : ref.value / f.value;
+}
+
+const num = (n: number | undefined, digits = 2) =>
+  n === undefined || Number.isNaN(n) ? '' : n.toFixed(digits);
+const big = (n: number) => (n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n.toFixed(2));
+
+/** The first line a tool prints of its version, on stdout or stderr (nginx -v uses stderr). */
+function version(cmd: string, args: string[]): string {
+  const r = spawnSync(cmd, args, { encoding: 'utf8' });
+  if (r.error) return `${cmd}: not found`;
+  const line = `${r.stdout}${r.stderr}`.trim().split('\n')[0] ?? cmd;
+  return line.split(' ').slice(0, 3).join(' ');
+}
+
+export function machine(loadAtStart: number[]): string[] {
+  const cpu = cpus()[0]?.model ?? 'unknown';
+  const kernel = readFileSync('/proc/version', 'utf8').split(' ').slice(0, 3).join(' ');
+  return [
+    `- CPU: ${cpus().length} × ${cpu}; memory ${(totalmem() / 2 ** 30).toFixed(0)} GiB; ${kernel}`,
+    `- Node ${process.version}; ${version('nginx', ['-v'])}; ${version('wrk', ['-v'])}; ${version('curl', ['--version'])}`,
+    `- Load average (1, 5, 15 min) at the start: ${loadAtStart.map((l) => l.toFixed(2)).join(', ')}; at the end: ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(', ')}. The machine is shared: absolute figures drift, ratios within the run hold better.`,
+  ];
+}
+
+const METHOD = `- Every target runs in its own process on loopback, started and stopped by the harness: the
+  verifying in-memory S3 origin (\`test/support/memory-origin.ts\`, SigV4 checked on every request, in
+  \`bench/origin-process.ts\`); the **ceiling**, a trivial Node server answering from memory with no checks
+  (\`bench/ceiling-server.ts\`); **nginx** from Debian with \`proxy_cache\` (\`scripts/bench-nginx.sh\`, the
+  configuration of TESTING-NOTES.md, cache key without the presigned query); **Kura** as the real
+  \`node bin/kura.js serve\` with its override pointing at the origin, on a fresh volume in /tmp.
+- **direct** is the origin itself: its row against the ceiling is the origin's own ceiling.
+- **kura cold** is the first read of an object on a fresh volume; **kura warm ram** the same process
+  afterwards (the RAM tier sized to hold every object of the run); **kura warm disk** a second Kura
+  process on the same volume, running beside the first, with \`cache.ram_size: 0\` (the files are in the
+  OS page cache: this is Kura's own file-serving path, not the disk's speed).
+- Warm cells interleave the targets: large objects in rounds (each target once per round), small ones in
+  slices of a third of the cell's time, so that a burst of load from the machine's other users falls on
+  every target alike; figures are summed over rounds or slices.
+- Large objects: in each round, one curl process per client fetches its own object once, all clients at
+  once; MiB/s over the summed wall clock of the rounds; the latency column is the median transfer time
+  and the longest one. CPU s/GiB is the user+system time of the target's own processes
+  (\`/proc/<pid>/stat\`; nginx's master and workers) per GiB served.
+- Small objects: wrk with a Lua script cycling presigned URLs (signed for the target's host), after a
+  warm-up run; every object was read once through Kura and nginx before (the fills).
+- Analytics: the origin waits 30 ms before each answer's headers (S3's first-byte latency); a generated
+  Snappy Parquet file; each engine runs its query (three columns, rows with \`value > 0.9\`) once to load
+  its code, then N times direct (median), then on a fresh Kura: once cold, N times warm (median). Its
+  **ceiling** row is the same engine against an origin without latency (median of N): the most a cache
+  could win, since it removes round trips, not the engine's own work. Row counts are checked equal.
+- Herd: N curl processes start the same cold object at once (30 ms first-byte latency at the origin);
+  time to the last byte, and body bytes the origin sent divided by the object size.
+- Memory: VmHWM of a fresh Kura process after one whole GET of the object cold, then of another fresh
+  process on the same volume after one warm GET. The object streams from a ceiling-server process that
+  makes its bytes on the fly (the verifying origin holds objects in one Buffer, which stops short of
+  4 GiB).
+- Ratios "× direct" and "× ceiling" read "times better than": throughput ÷ reference, or reference time ÷
+  time, so that above 1 is better for every unit.`;
+
+function workloadTable(results: Results, workload: string): string[] {
+  const figures = results.figures.filter((f) => f.workload === workload);
+  const cells = [...new Set(figures.map((f) => f.cell))];
+  const showCpu = figures.some((f) => f.cpuPerGiB !== undefined);
+  const showLat = figures.some((f) => f.p50 !== undefined);
+  const head = ['cell', 'target', figures[0]?.unit ?? '', '× direct', '× ceiling'];
+  if (showLat) head.push(workload.startsWith('large') ? 'transfer p50/max ms' : 'p50/p99 ms');
+  if (showCpu) head.push('CPU s/GiB');
+  if (figures.some((f) => f.note)) head.push('note');
+  const lines = [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`];
+  for (const cell of cells) {
+    const direct = results.find(workload, cell, 'direct');
+    const ceiling = results.find(workload, cell, 'ceiling');
+    for (const f of figures.filter((x) => x.cell === cell)) {
+      const row = [
+        cell,
+        String(f.target),
+        `${big(f.value)} ${f.unit}`,
+        num(timesBetter(f, direct)),
+        num(timesBetter(f, ceiling)),
+      ];
+      if (showLat) row.push(f.p50 === undefined ? '' : `${num(f.p50)}/${num(f.p99)}`);
+      if (showCpu) row.push(num(f.cpuPerGiB));
+      if (head.includes('note')) row.push(f.note ?? '');
+      lines.push(`| ${row.join(' | ')} |`);
+    }
+  }
+  return lines;
+}
+
+export function markdown(opts: {
+  title: string;
+  command: string;
+  results: Results;
+  goals: Goal[];
+  machineLines: string[];
+  chartFile: string;
+  seconds: number;
+}): string {
+  const { results, goals } = opts;
+  const out: string[] = [
+    `# ${opts.title}`,
+    '',
+    `\`${opts.command}\` — ${opts.seconds.toFixed(0)} s in all.`,
+    '',
+  ];
+  out.push('## Goals, as ratios in this run', '');
+  out.push('| goal | measured | wanted | met |', '|---|---|---|---|');
+  for (const g of goals) {
+    const met = Number.isNaN(g.measured) ? 'not run' : goalMet(g) ? 'yes' : 'no';
+    out.push(
+      `| ${g.name} | ${big(g.measured)}${g.unit} | ${g.kind === 'min' ? '≥' : '≤'} ${g.goal}${g.unit} | ${met} |`,
+    );
+  }
+  out.push(
+    '',
+    `![goals](${opts.chartFile})`,
+    '',
+    '## Machine',
+    '',
+    ...opts.machineLines,
+    '',
+    '## Method',
+    '',
+    METHOD,
+    '',
+  );
+  const workloads = [...new Set(results.figures.map((f) => f.workload))];
+  for (const w of workloads) out.push(`## ${w}`, '', ...workloadTable(results, w), '');
+  if (results.notes.length) out.push('## Notes', '', ...results.notes.map((n) => `- ${n}`), '');
+  return out.join('\n');
+}
+
+const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+/**
+ * One bar per goal: how far the measured ratio goes towards the goal (1 = just met, the dashed line),
+ * on a log scale from 1/10 to 10 times the goal; green when met.
+ */
+export function goalsSvg(goals: Goal[], title: string): string {
+  const rowH = 34;
+  const left = 330;
+  const width = 900;
+  const plotW = width - left - 140;
+  const top = 50;
+  const height = top + goals.length * rowH + 40;
+  const x = (score: number) => left + ((Math.log10(Math.min(10, Math.max(0.1, score))) + 1) / 2) * plotW;
+  const parts = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="13">`,
+    `<title>${esc(title)}</title>`,
+    `<rect width="100%" height="100%" fill="#fff"/>`,
+    `<text x="${width / 2}" y="24" text-anchor="middle" font-size="16" font-weight="bold">${esc(title)}</text>`,
+  ];
+  for (const tick of [0.1, 0.25, 0.5, 1, 2, 4, 10]) {
+    const tx = x(tick);
+    parts.push(
+      `<line x1="${tx}" y1="${top - 6}" x2="${tx}" y2="${height - 34}" stroke="${tick === 1 ? '#333' : '#ddd'}" ${tick === 1 ? 'stroke-dasharray="5,3"' : ''}/>`,
+      `<text x="${tx}" y="${height - 18}" text-anchor="middle" fill="#555">${tick}×</text>`,
+    );
+  }
+  parts.push(
+    `<text x="${left + plotW / 2}" y="${height - 2}" text-anchor="middle" fill="#555">measured ÷ goal (≥ 1 met; log scale)</text>`,
+  );
+  goals.forEach((g, i) => {
+    const y = top + i * rowH;
+    const score = g.kind === 'min' ? g.measured / g.goal : g.goal / g.measured;
+    parts.push(`<text x="${left - 8}" y="${y + 17}" text-anchor="end">${esc(g.name)}</text>`);
+    if (Number.isNaN(score)) {
+      parts.push(`<text x="${left + 4}" y="${y + 17}" fill="#888">not run</text>`);
+      return;
+    }
+    const color = goalMet(g) ? '#2e8b57' : '#c0392b';
+    parts.push(
+      `<rect x="${x(0.1)}" y="${y + 4}" width="${Math.max(1, x(score) - x(0.1))}" height="${rowH - 10}" fill="${color}"/>`,
+      `<text x="${x(score) + 6}" y="${y + 17}">${esc(`${big(g.measured)}${g.unit} (goal ${g.kind === 'min' ? '≥' : '≤'} ${g.goal}${g.unit})`)}</text>`,
+    );
+  });
+  parts.push('</svg>');
+  return parts.join('\n');
+}

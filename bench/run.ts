@@ -1,0 +1,230 @@
+// The benchmark harness: one command that starts every target, runs every workload side by side, and
+// writes bench/results/<date>.md (tables with ratios to the direct origin and the Node ceiling) and
+// <date>.svg (the goals).
+//
+//   npm run bench                     the full run (about 10 minutes)
+//   npm run bench -- --quick          a smoke run for CI (under a minute): small sizes, 1 s cells;
+//                                     written under bench/.cache/results, it fails only if the harness breaks
+//   npm run bench -- --only large,small,analytics,herd,memory
+//   npm run bench -- --profile        CPU profiles of Kura's hot paths (bench/profile.ts)
+
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { prepareAnalytics, runAnalytics } from './analytics.js';
+import { CACHE_DIR } from './data.js';
+import { runHerd, runMemory } from './herd-memory.js';
+import { makePlan, Results } from './plan.js';
+import { runProfiles } from './profile.js';
+import { type Goal, goalsSvg, machine, markdown, timesBetter } from './report.js';
+import { startCeiling, startNginx, startOrigin, type Target } from './targets.js';
+import { runThroughput, throughputObjects } from './throughput.js';
+import { run } from './tools.js';
+
+const WORKLOADS = ['large', 'small', 'analytics', 'herd', 'memory'] as const;
+
+function parseArgs(argv: string[]) {
+  const quick = argv.includes('--quick');
+  const profile = argv.includes('--profile');
+  const only = argv.find((a) => a.startsWith('--only'));
+  const value = only?.includes('=') ? only.split('=')[1] : argv[argv.indexOf('--only') + 1];
+  const chosen = only ? (value ?? '').split(',') : [...WORKLOADS];
+  const unknown = chosen.filter((w) => !(WORKLOADS as readonly string[]).includes(w));
+  if (unknown.length)
+    throw new Error(`unknown workload ${unknown.join(', ')} (known: ${WORKLOADS.join(', ')})`);
+  return { quick, profile, workloads: new Set(chosen) };
+}
+
+/** Fails early, naming the set-up script, when a tool the harness drives is missing. */
+async function checkTools(): Promise<void> {
+  for (const [cmd, args] of [
+    ['wrk', ['-v']],
+    ['curl', ['--version']],
+    ['nginx', ['-v']],
+  ] as const) {
+    await run(cmd, [...args]).catch((err: Error) => {
+      // wrk -v exits 1 after printing its version.
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+        throw new Error(
+          `${cmd} is not installed: run scripts/bench-setup.sh (Debian packages nginx, wrk, curl)`,
+        );
+      }
+    });
+  }
+}
+
+function goalsOf(results: Results, quick: boolean): Goal[] {
+  const r = results;
+  const large = r.figures.find((f) => f.workload === 'large warm')?.cell ?? '';
+  const largeCold = r.figures.find((f) => f.workload === 'large cold')?.cell ?? '';
+  const small64 = r.figures
+    .filter((f) => f.workload === 'small' && f.cell.startsWith('64 KiB'))
+    .map((f) => f.cell);
+  const smallCell = small64.find((c) => c.endsWith('c=16')) ?? small64[0] ?? '';
+  const ratio = (workload: string, cell: string, target: string, ref: string) => {
+    const f = r.find(workload, cell, target);
+    return f ? timesBetter(f, r.find(workload, cell, ref)) : Number.NaN;
+  };
+  const herdCell =
+    r.figures.find((f) => f.workload === 'herd' && f.cell.endsWith('origin bytes / size'))?.cell ?? '';
+  // The streaming memory, which invariant 5 bounds; with the default config the RAM tier adds its own
+  // 512 MiB as a cold read fills it (the memory table shows both).
+  const rss = r.figures.filter((f) => f.workload === 'memory' && f.cell.endsWith('RAM tier off'));
+  const goals: Goal[] = [
+    {
+      name: `warm ${large}: kura ÷ ceiling`,
+      measured: ratio('large warm', large, 'kura warm ram', 'ceiling'),
+      goal: 0.8,
+      kind: 'min',
+      unit: '×',
+    },
+    {
+      name: `warm ${smallCell}: kura ÷ nginx warm`,
+      measured: ratio('small', smallCell, 'kura warm ram', 'nginx warm'),
+      goal: 0.6,
+      kind: 'min',
+      unit: '×',
+    },
+    {
+      name: `cold ${largeCold}: kura ÷ direct`,
+      measured: ratio('large cold', largeCold, 'kura cold', 'direct'),
+      goal: 0.9,
+      kind: 'min',
+      unit: '×',
+    },
+  ];
+  for (const cell of [...new Set(r.figures.filter((f) => f.workload === 'analytics').map((f) => f.cell))]) {
+    goals.push({
+      name: `analytics ${cell.split(':')[0]}: warm speed-up`,
+      measured: ratio('analytics', cell, 'kura warm ram', 'direct'),
+      goal: 10,
+      kind: 'min',
+      unit: '×',
+    });
+  }
+  goals.push({
+    name: 'herd: origin bytes ÷ object size',
+    measured: r.find('herd', herdCell, 'kura cold')?.value ?? Number.NaN,
+    goal: 1.25,
+    kind: 'max',
+    unit: '×',
+  });
+  const peak = rss.length ? Math.max(...rss.map((f) => f.value)) : Number.NaN;
+  goals.push({
+    name: `peak RSS, RAM tier off${quick ? ' (quick: small object)' : ''}`,
+    measured: peak * 1.048576,
+    goal: 200,
+    kind: 'max',
+    unit: ' MB',
+  });
+  return goals;
+}
+
+async function profileOnly(): Promise<void> {
+  const origin = await startOrigin();
+  const workDir = await mkdtemp(join(tmpdir(), 'kura-bench-'));
+  try {
+    const lines = await runProfiles(origin, workDir);
+    console.log(lines.join('\n'));
+    const date = new Date().toISOString().slice(0, 10);
+    const file = fileURLToPath(new URL(`../../bench/results/${date}-profile.md`, import.meta.url));
+    const md = [
+      `# Kura CPU profiles, ${date}`,
+      '',
+      '`npm run bench -- --profile`: self time per function of `kura serve` under `node --cpu-prof`, one',
+      'scenario per process (the process start is in each). Shares are of all samples, idle included.',
+      '',
+      '```',
+      ...lines.map((l) => l.replace(/: \/.*\/bench\/\.cache\//, ': bench/.cache/')),
+      '```',
+      '',
+    ];
+    await writeFile(file, md.join('\n'));
+    console.log(`\nwrote ${file}`);
+  } finally {
+    await origin.stop();
+    await rm(workDir, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<void> {
+  const { quick, profile, workloads } = parseArgs(process.argv.slice(2));
+  if (profile) {
+    await profileOnly();
+    return;
+  }
+  const plan = makePlan(quick);
+  const started = performance.now();
+  const loadAtStart = loadavg();
+  await checkTools();
+  const results = new Results();
+  const workDir = await mkdtemp(join(tmpdir(), 'kura-bench-'));
+  const stops: (() => Promise<void>)[] = [];
+  const own = <T extends Target>(t: T): T => {
+    stops.push(() => t.stop());
+    return t;
+  };
+  try {
+    console.log(`kura benchmarks${quick ? ' (quick)' : ''}: ${[...workloads].join(', ')}`);
+    if (workloads.has('large') || workloads.has('small')) {
+      const objects = throughputObjects(plan);
+      const origin = own(await startOrigin());
+      for (const o of objects) await origin.put(o.key, o.size);
+      const ceiling = own(await startCeiling(objects));
+      const nginx = own(await startNginx(origin.url));
+      await runThroughput({
+        plan,
+        results,
+        workDir,
+        origin,
+        ceiling,
+        nginx,
+        large: workloads.has('large'),
+        small: workloads.has('small'),
+      });
+    }
+    if (workloads.has('memory')) await runMemory(plan, results);
+    if (workloads.has('analytics') || workloads.has('herd')) {
+      const slow = own(await startOrigin({ firstByteLatencyMs: plan.analytics.latencyMs }));
+      if (workloads.has('analytics')) {
+        const floor = own(await startOrigin());
+        const bytes = await prepareAnalytics(plan, slow);
+        await prepareAnalytics(plan, floor);
+        await runAnalytics(plan, results, slow, floor, bytes);
+        await floor.stop();
+      }
+      if (workloads.has('herd')) await runHerd(plan, results, slow, own(await startNginx(slow.url)));
+    }
+  } finally {
+    for (const stop of stops.reverse()) await stop().catch(() => {});
+    await rm(workDir, { recursive: true, force: true });
+  }
+
+  const seconds = (performance.now() - started) / 1000;
+  const date = new Date().toISOString().slice(0, 10);
+  const dir = quick
+    ? join(CACHE_DIR, 'results')
+    : fileURLToPath(new URL('../../bench/results', import.meta.url));
+  await mkdir(dir, { recursive: true });
+  const name = quick ? `${date}-quick` : date;
+  const goals = goalsOf(results, quick);
+  const title = `Kura benchmarks, ${date}${quick ? ' (quick smoke run: sizes too small for the goals)' : ''}`;
+  await writeFile(
+    join(dir, `${name}.svg`),
+    goalsSvg(goals, `Kura against its goals, ${date}${quick ? ' (quick)' : ''}`),
+  );
+  const md = markdown({
+    title,
+    command: `npm run bench${quick ? ' -- --quick' : ''}${workloads.size < WORKLOADS.length ? ` (--only ${[...workloads].join(',')})` : ''}`,
+    results,
+    goals,
+    machineLines: machine(loadAtStart),
+    chartFile: `${name}.svg`,
+    seconds,
+  });
+  await writeFile(join(dir, `${name}.md`), md);
+  console.log(`\nwrote ${join(dir, `${name}.md`)} and ${name}.svg (${seconds.toFixed(0)} s)`);
+}
+
+await main();

@@ -1,0 +1,194 @@
+// The processes a run compares, each started on loopback and stopped at the end: the verifying origin,
+// the Node ceiling, nginx, and Kura as the real `kura serve` command.
+
+import { type ChildProcess, fork, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { freePort, KURA_BIN } from '../test/support/kura.js';
+import type { MemoryOriginOptions } from '../test/support/memory-origin.js';
+import type { ObjectSpec } from './data.js';
+import type { OriginRequest, OriginStats } from './origin-process.js';
+import { cpuOfTree } from './proc.js';
+
+/** A server the workloads send requests to. */
+export interface Target {
+  url: string;
+  pid: number;
+  /** CPU seconds of the server process (and its workers) so far. */
+  cpu(): number;
+  stop(): Promise<void>;
+}
+
+export interface Origin extends Target {
+  put(key: string, size: number): Promise<void>;
+  putFile(key: string, path: string): Promise<void>;
+  delete(key: string): Promise<void>;
+  /** Requests and body bytes since the last call. */
+  stats(): Promise<OriginStats>;
+}
+
+const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, 'exit');
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+export async function startOrigin(opts: MemoryOriginOptions = {}): Promise<Origin> {
+  const child = fork(here('./origin-process.js'), [JSON.stringify(opts)], {
+    execArgv: ['--max-old-space-size=8192'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const [ready] = (await once(child, 'message')) as [{ url: string }];
+  let next = 0;
+  const waiting = new Map<number, { resolve: (result: unknown) => void; reject: (err: Error) => void }>();
+  child.on('message', (msg: { id?: number; result?: unknown }) => {
+    if (msg.id === undefined) return;
+    waiting.get(msg.id)?.resolve(msg.result);
+    waiting.delete(msg.id);
+  });
+  child.once('exit', (code) => {
+    for (const w of waiting.values()) w.reject(new Error(`the origin process exited with ${code}`));
+    waiting.clear();
+  });
+  const call = <T>(cmd: OriginRequest): Promise<T> =>
+    new Promise((resolve, reject) => {
+      const id = next++;
+      waiting.set(id, { resolve: (r) => resolve(r as T), reject });
+      child.send({ ...cmd, id });
+    });
+  const pid = child.pid as number;
+  return {
+    url: ready.url,
+    pid,
+    cpu: () => cpuOfTree(pid),
+    put: (key, size) => call({ type: 'put', key, size }),
+    putFile: (key, path) => call({ type: 'put-file', key, path }),
+    delete: (key) => call({ type: 'delete', key }),
+    stats: () => call({ type: 'stats' }),
+    stop: async () => {
+      child.disconnect();
+      await stopChild(child);
+    },
+  };
+}
+
+async function firstLine(child: ChildProcess, what: string): Promise<string> {
+  let out = '';
+  return new Promise((resolve, reject) => {
+    child.stdout?.setEncoding('utf8').on('data', (d: string) => {
+      out += d;
+      if (out.includes('\n')) resolve(out.split('\n')[0] as string);
+    });
+    child.once('exit', (code) => reject(new Error(`${what} exited with ${code} before it listened`)));
+  });
+}
+
+/** The trivial Node server holding `objects` in memory (bench/ceiling-server.ts). */
+export async function startCeiling(objects: ObjectSpec[]): Promise<Target> {
+  const child = spawn(process.execPath, [here('./ceiling-server.js'), JSON.stringify(objects)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const port = Number(await firstLine(child, 'the ceiling server'));
+  const pid = child.pid as number;
+  return { url: `http://127.0.0.1:${port}`, pid, cpu: () => cpuOfTree(pid), stop: () => stopChild(child) };
+}
+
+/** nginx with proxy_cache in front of `origin`, by scripts/bench-nginx.sh, under a temporary prefix. */
+export async function startNginx(origin: string): Promise<Target> {
+  const prefix = await mkdtemp(join(tmpdir(), 'kura-bench-nginx-'));
+  const port = await freePort();
+  const script = fileURLToPath(new URL('../../scripts/bench-nginx.sh', import.meta.url));
+  const child = spawn('bash', [script, prefix, String(port), new URL(origin).host], {
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    if (child.exitCode !== null)
+      throw new Error(`nginx exited with ${child.exitCode} (see scripts/bench-nginx.sh)`);
+    const res = await fetch(`http://127.0.0.1:${port}/`).catch(() => undefined);
+    if (res) break;
+    if (Date.now() > deadline) throw new Error('nginx did not listen within 10 s');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const pid = child.pid as number;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    pid,
+    cpu: () => cpuOfTree(pid),
+    stop: async () => {
+      await stopChild(child);
+      await rm(prefix, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface KuraTarget extends Target {
+  /** The volume. */
+  dir: string;
+}
+
+/**
+ * `kura serve` (bin/kura.js, the real command) with its override pointing at `origin`, on volume `dir`.
+ * `ramSize: 0` turns the RAM tier off, so that warm answers come from the volume's files. `nodeArgs`
+ * (such as --cpu-prof) go to node before the script.
+ */
+export async function startKura(
+  origin: string,
+  dir: string,
+  opts: { ramSize?: number; nodeArgs?: string[] } = {},
+): Promise<KuraTarget> {
+  const env: NodeJS.ProcessEnv = { KURA_LOG_LEVEL: 'warn', KURA_LOG_ACCESS: 'off' };
+  if (opts.ramSize !== undefined) env.KURA_RAM_SIZE = String(opts.ramSize);
+  return startKuraWith(origin, dir, env, opts.nodeArgs ?? []);
+}
+
+/** Starts it on a free loopback port and waits until it answers. */
+async function startKuraWith(
+  origin: string,
+  dir: string,
+  env: NodeJS.ProcessEnv,
+  nodeArgs: string[],
+): Promise<KuraTarget> {
+  const port = await freePort();
+  const child = spawn(
+    process.execPath,
+    [
+      ...nodeArgs,
+      KURA_BIN,
+      'serve',
+      '--http-host',
+      '127.0.0.1',
+      '--http-port',
+      String(port),
+      '--https-port',
+      '0',
+      '--admin-port',
+      '0',
+      '--origin',
+      origin,
+      '--cache-dir',
+      dir,
+    ],
+    { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] },
+  );
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 15_000;
+  while (!(await fetch(`${url}/`).catch(() => undefined))) {
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error('kura did not start');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const pid = child.pid as number;
+  return { url, pid, dir, cpu: () => cpuOfTree(pid), stop: () => stopChild(child) };
+}
+
+export async function tempDir(prefix: string): Promise<string> {
+  return mkdtemp(join(tmpdir(), prefix));
+}

@@ -1,0 +1,214 @@
+// Workloads 1 and 2: large objects (whole 256 MiB GETs by curl, 1 and 4 clients) and small objects
+// (4 KiB and 64 KiB GETs by wrk over presigned URLs, 1 to 64 connections), against every target in turn:
+// the origin directly, the Node ceiling, nginx cold and warm, Kura cold, warm from RAM and warm from disk.
+
+import { rm } from 'node:fs/promises';
+import { GiB, KiB, MiB, type ObjectSpec } from './data.js';
+import type { Plan, Results } from './plan.js';
+import type { Origin, Target } from './targets.js';
+import { startKura, tempDir } from './targets.js';
+import { curlClients, wrk } from './tools.js';
+import { presignAll, presignUrls } from './urls.js';
+
+export const bigKey = (i: number) => `large/big-${i}.bin`;
+export const smallKey = (size: number, i: number) => `small/${size / KiB}k-${i}.bin`;
+
+export function throughputObjects(plan: Plan): ObjectSpec[] {
+  const objects: ObjectSpec[] = [];
+  const bigCount = plan.large.concurrency.reduce((n, c) => n + c, 0);
+  for (let i = 0; i < bigCount; i++) objects.push({ key: bigKey(i), size: plan.large.size });
+  for (const size of plan.small.sizes) {
+    for (let i = 0; i < plan.small.objects; i++) objects.push({ key: smallKey(size, i), size });
+  }
+  return objects;
+}
+
+const sizeName = (n: number) => (n >= MiB ? `${n / MiB} MiB` : `${n / KiB} KiB`);
+
+interface Context {
+  plan: Plan;
+  results: Results;
+  workDir: string;
+  origin: Origin;
+  ceiling: Target;
+  nginx: Target;
+  /** Which of the two workloads to run. */
+  large: boolean;
+  small: boolean;
+}
+
+/**
+ * The keys each large cell reads: cell c uses its own c objects (one per client), so that a cold cell
+ * meets only objects no earlier cell has fetched.
+ */
+function largeCells(plan: Plan): { c: number; keys: string[] }[] {
+  let next = 0;
+  return plan.large.concurrency.map((c) => ({
+    c,
+    keys: Array.from({ length: c }, () => bigKey(next++)),
+  }));
+}
+
+/** Figures of one target in one cell, summed over its rounds. */
+class Tally {
+  bytes = 0;
+  seconds = 0;
+  requests = 0;
+  cpu = 0;
+  readonly p50s: number[] = [];
+  readonly p99s: number[] = [];
+}
+
+const middle = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+
+/** One round of a large cell: each of `keys` fetched once, by its own curl client, all at once. */
+async function largeRound(ctx: Context, target: Target, keys: string[], tally: Tally): Promise<void> {
+  const urls = await presignUrls(target.url, keys);
+  const cpu0 = target.cpu();
+  const { seconds, transfers } = await curlClients(
+    urls.map((u) => [u]),
+    ctx.plan.large.size,
+  );
+  tally.cpu += target.cpu() - cpu0;
+  tally.seconds += seconds;
+  tally.bytes += transfers.length * ctx.plan.large.size;
+  const times = transfers.map((t) => t.seconds * 1000);
+  tally.p50s.push(middle(times));
+  tally.p99s.push(Math.max(...times));
+}
+
+/**
+ * A large cell for several targets, their rounds interleaved (A B C, A B C, …) so that a burst of load
+ * from the other users of the machine falls on every target alike; MiB/s over the summed wall clock.
+ */
+async function largeCell(
+  ctx: Context,
+  workload: 'large cold' | 'large warm',
+  targets: [string, Target][],
+  c: number,
+  keys: string[],
+  rounds: number,
+): Promise<void> {
+  const tallies = targets.map(() => new Tally());
+  for (let r = 0; r < rounds; r++) {
+    for (const [i, [, target]] of targets.entries()) await largeRound(ctx, target, keys, tallies[i] as Tally);
+  }
+  for (const [i, [name]] of targets.entries()) {
+    const t = tallies[i] as Tally;
+    ctx.results.add({
+      workload,
+      cell: `${sizeName(ctx.plan.large.size)} c=${c}`,
+      target: name,
+      value: t.bytes / MiB / t.seconds,
+      unit: 'MiB/s',
+      higherIsBetter: true,
+      cpuPerGiB: t.cpu / (t.bytes / GiB),
+      p50: middle(t.p50s),
+      p99: Math.max(...t.p99s),
+    });
+  }
+}
+
+/**
+ * A small cell for several targets: a warm-up run each, then SLICES runs of each in turn (interleaved as
+ * above); req/s over the summed time, latency quantiles the median of the slices'.
+ */
+async function smallCell(ctx: Context, targets: [string, Target][], size: number, c: number): Promise<void> {
+  const { plan } = ctx;
+  const slices = plan.quick ? 1 : 3;
+  // wrk takes whole seconds.
+  const sliceSeconds = Math.max(1, Math.round(plan.seconds / slices));
+  const keys = Array.from({ length: plan.small.objects }, (_, i) => smallKey(size, i));
+  const paths = await Promise.all(targets.map(([, t]) => presignAll(t.url, keys)));
+  for (const [i, [, t]] of targets.entries()) await wrk(t.url, paths[i] as string[], c, 1, ctx.workDir);
+  const tallies = targets.map(() => new Tally());
+  for (let s = 0; s < slices; s++) {
+    for (const [i, [, target]] of targets.entries()) {
+      const tally = tallies[i] as Tally;
+      const cpu0 = target.cpu();
+      const r = await wrk(target.url, paths[i] as string[], c, sliceSeconds, ctx.workDir);
+      tally.cpu += target.cpu() - cpu0;
+      tally.requests += r.requests;
+      tally.seconds += r.seconds;
+      tally.bytes += r.bytes;
+      tally.p50s.push(r.p50);
+      tally.p99s.push(r.p99);
+    }
+  }
+  for (const [i, [name]] of targets.entries()) {
+    const t = tallies[i] as Tally;
+    ctx.results.add({
+      workload: 'small',
+      cell: `${sizeName(size)} c=${c}`,
+      target: name,
+      value: t.requests / t.seconds,
+      unit: 'req/s',
+      higherIsBetter: true,
+      p50: middle(t.p50s),
+      p99: middle(t.p99s),
+      cpuPerGiB: t.cpu / (t.bytes / GiB),
+    });
+  }
+}
+
+/** Reads every small object once through `target` (the fills of a cold cache), 8 at a time. */
+async function readAllSmall(ctx: Context, target: Target): Promise<void> {
+  for (const size of ctx.plan.small.sizes) {
+    const keys = Array.from({ length: ctx.plan.small.objects }, (_, i) => smallKey(size, i));
+    const urls = await presignUrls(target.url, keys);
+    const lists = Array.from({ length: 8 }, (_, i) => urls.filter((_, j) => j % 8 === i));
+    await curlClients(lists, size);
+  }
+}
+
+/**
+ * Cold: a fresh Kura and nginx read each large object for the first time, beside the same reads direct.
+ * Then every small object is read once through both (the fills), and the warm cells run with two Kura
+ * processes on the one volume side by side: the first (its RAM tier holding every object since the fills)
+ * and a second with the RAM tier off, which answers from the files.
+ */
+export async function runThroughput(ctx: Context): Promise<void> {
+  const { plan, origin, ceiling, nginx } = ctx;
+  const cells = ctx.large ? largeCells(plan) : [];
+  const smallSizes = ctx.small ? plan.small.sizes : [];
+  const volume = await tempDir('kura-bench-volume-');
+  const kuras: Target[] = [];
+  try {
+    console.log('large objects, cold: the first read of each object');
+    const kura = await startKura(origin.url, volume, { ramSize: plan.ramSize });
+    kuras.push(kura);
+    for (const { c, keys } of cells) {
+      const cold: [string, Target][] = [
+        ['direct', origin],
+        ['kura cold', kura],
+        ['nginx cold', nginx],
+      ];
+      await largeCell(ctx, 'large cold', cold, c, keys, 1);
+    }
+    if (ctx.small) {
+      await readAllSmall(ctx, kura);
+      await readAllSmall(ctx, nginx);
+    }
+    const fills = await origin.stats();
+    console.log(`  (origin: ${fills.requests} requests, ${(fills.bodyBytes / MiB).toFixed(0)} MiB sent)`);
+
+    const disk = await startKura(origin.url, volume, { ramSize: 0 });
+    kuras.push(disk);
+    const warm: [string, Target][] = [
+      ['direct', origin],
+      ['ceiling', ceiling],
+      ['nginx warm', nginx],
+      ['kura warm ram', kura],
+      ['kura warm disk', disk],
+    ];
+    console.log('large objects, warm (rounds interleaved across targets)');
+    for (const { c, keys } of cells) await largeCell(ctx, 'large warm', warm, c, keys, plan.large.rounds);
+    console.log('small objects, warm (slices interleaved across targets)');
+    for (const size of smallSizes) {
+      for (const c of plan.small.concurrency) await smallCell(ctx, warm, size, c);
+    }
+  } finally {
+    for (const k of kuras) await k.stop();
+    await rm(volume, { recursive: true, force: true });
+  }
+}
