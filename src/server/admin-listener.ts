@@ -25,6 +25,12 @@ export function createAdminListener(cache: Cache | null, relays?: RelayStats): h
           instance: cache.volume.instanceId,
         },
         rules: cache.rules.rules.count,
+        fleet: {
+          leader: cache.fleet.isLeader,
+          evictions: cache.fleet.evictions,
+          journalEvents: cache.fleet.journal.eventsWritten,
+          chunksRefusedFull: cache.fleet.space.refused,
+        },
         passthrough: relays?.passthrough?.toJSON() ?? null,
         connect: relays?.connect?.toJSON() ?? null,
       });

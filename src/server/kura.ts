@@ -22,6 +22,8 @@ export interface RunningKura {
   /** null when admin.port is 0. */
   admin: AddressInfo | null;
   cache: Cache;
+  /** Leader state, evictions and leases of this instance's part in the fleet (same as cache.fleet). */
+  fleet: Cache['fleet'];
   /** Stops accepting, lets requests in flight finish for up to `graceMs`, then cuts what is left. */
   close(graceMs?: number): Promise<void>;
 }
@@ -75,7 +77,7 @@ export async function startKura(config: KuraConfig, opts: StartOptions = {}): Pr
     passthrough?.server.close();
     tlsListener?.server.close();
     await upstream.close();
-    cache.close();
+    await cache.close();
     throw err;
   }
   for (const warning of configWarnings(config)) log.warn(warning);
@@ -87,6 +89,7 @@ export async function startKura(config: KuraConfig, opts: StartOptions = {}): Pr
     relays,
     admin,
     cache,
+    fleet: cache.fleet,
     async close(graceMs = 10_000) {
       adminServer?.close();
       adminServer?.closeAllConnections();
@@ -96,7 +99,8 @@ export async function startKura(config: KuraConfig, opts: StartOptions = {}): Pr
       await Promise.all([stopped, passthrough?.close(graceMs), tlsListener?.close(graceMs)]);
       clearTimeout(timer);
       await upstream.close();
-      cache.close();
+      // Flushes the journal and releases the leader lock: another instance takes over at once.
+      await cache.close();
       await access.close();
     },
   };

@@ -52,6 +52,12 @@ export class RecordStore {
    * one stat instead of open, fstat, read and close on the hot path of every hit.
    */
   async read(k: ObjectKey): Promise<ObjectRecord | null> {
+    const record = await this.#read(k);
+    if (record !== null) this.#volume.events.objectRead(k);
+    return record;
+  }
+
+  async #read(k: ObjectKey): Promise<ObjectRecord | null> {
     const path = this.#volume.recordPath(k);
     let st: Stats;
     try {
@@ -101,19 +107,23 @@ export class RecordStore {
       if (compromised) throw new RecordLockError(`lost the lock of ${lockPath}`, { cause: compromised });
     };
     try {
-      const current = await this.read(k);
+      // Not a read for eviction's sake: updates come from fills, revalidations and maintenance.
+      const current = await this.#read(k);
       const next = fn(current);
       if (next === undefined) return current;
       checkStillHeld();
       const path = this.#volume.recordPath(k);
       if (next === null) {
         await rm(path, { force: true });
+        if (current !== null) this.#volume.events.recordRemoved(k);
         return null;
       }
       if (next.namespace !== k.namespace || next.bucket !== k.bucket || next.key !== k.key) {
         throw new Error(`a record for ${next.bucket}/${next.key} cannot be stored as ${k.bucket}/${k.key}`);
       }
-      await writeFileAtomic(this.#volume, path, JSON.stringify(next), checkStillHeld);
+      const text = JSON.stringify(next);
+      await writeFileAtomic(this.#volume, path, text, checkStillHeld);
+      this.#volume.events.recordWritten(k, Buffer.byteLength(text), next.source);
       return next;
     } finally {
       await release().catch(() => {});
