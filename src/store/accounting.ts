@@ -22,6 +22,10 @@ export interface ObjectState {
   lastAccess: number;
   /** When the volume first held anything of this object (the admission window counts from here). */
   firstSeen: number;
+  /** When the record was last written: an older removal event leaves it counted. */
+  recordAt: number;
+  /** etagName → time of the latest chunk added: a removal older than that leaves the version counted. */
+  lastAdd: Map<string, number>;
 }
 
 export interface SavedState {
@@ -73,12 +77,14 @@ export class Accounting {
         }
         this.#total += e.bytes - (chunks.get(e.chunk) ?? 0);
         chunks.set(e.chunk, e.bytes);
+        o.lastAdd.set(e.version, Math.max(o.lastAdd.get(e.version) ?? 0, at));
         o.lastAccess = Math.max(o.lastAccess, at);
         return;
       }
       case 'chunk-removed': {
-        const chunks = this.objects.get(e.object)?.versions.get(e.version);
-        if (!chunks) return;
+        const o = this.objects.get(e.object);
+        const chunks = o?.versions.get(e.version);
+        if (!chunks || (o?.lastAdd.get(e.version) ?? 0) > at) return;
         this.#total -= chunks.get(e.chunk) ?? 0;
         chunks.delete(e.chunk);
         return;
@@ -97,11 +103,12 @@ export class Accounting {
         this.#total += e.bytes - o.record;
         o.record = e.bytes;
         o.source = e.source;
+        o.recordAt = Math.max(o.recordAt, at);
         return;
       }
       case 'record-removed': {
         const o = this.objects.get(e.object);
-        if (!o) return;
+        if (!o || o.recordAt > at) return;
         this.#total -= o.record;
         o.record = 0;
         this.#forgetIfEmpty(e.object, o);
@@ -122,9 +129,21 @@ export class Accounting {
     const o = this.objects.get(object);
     const chunks = o?.versions.get(version);
     if (!o || !chunks) return;
+    // Written again after this removal (by another instance, journaled later): the files are there.
+    // Counting too much only evicts a little early; the next scan corrects it either way.
+    if ((o.lastAdd.get(version) ?? 0) > at) return;
     for (const b of chunks.values()) this.#total -= b;
     o.versions.delete(version);
+    o.lastAdd.delete(version);
     this.#forgetIfEmpty(object, o);
+  }
+
+  /** The leader removed the object's record and data at `at`: later adds count, earlier ones do not. */
+  evicted(object: string, at: number): void {
+    const o = this.objects.get(object);
+    if (!o) return;
+    for (const v of [...o.versions.keys()]) this.dropVersion(object, v, at);
+    this.apply(at, { kind: 'record-removed', object });
   }
 
   /** Replaces what is known of one object's files with what a scan found (frequency is kept). */
@@ -180,6 +199,8 @@ export class Accounting {
         frequency: Number(o.f) || 0,
         lastAccess: Number(o.a) || 0,
         firstSeen: Number(o.c) || 0,
+        recordAt: 0,
+        lastAdd: new Map(),
       };
       acc.objects.set(id, state);
       acc.#total += bytesOf(state);
@@ -190,7 +211,16 @@ export class Accounting {
   #object(id: string, at: number): ObjectState {
     let o = this.objects.get(id);
     if (!o) {
-      o = { record: 0, source: null, versions: new Map(), frequency: 0, lastAccess: at, firstSeen: at };
+      o = {
+        record: 0,
+        source: null,
+        versions: new Map(),
+        frequency: 0,
+        lastAccess: at,
+        firstSeen: at,
+        recordAt: 0,
+        lastAdd: new Map(),
+      };
       this.objects.set(id, o);
     }
     return o;

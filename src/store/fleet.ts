@@ -54,7 +54,11 @@ export class Fleet {
       segmentAgeMs: opts.journalSegmentAgeMs,
     });
     this.journal.onError = (err) => opts.log.warn('journal not written', { error: err.message });
-    this.space = new VolumeSpaceGate(opts.limits.maxBytes, 2 * opts.journalFlushMs + 1_000);
+    // A write reaches the published total after its flush, its segment's closing and a leader round.
+    this.space = new VolumeSpaceGate(
+      opts.limits.maxBytes,
+      opts.journalSegmentAgeMs + 2 * opts.journalFlushMs + 1_000,
+    );
     this.leases = new FetchLeases(volume, opts.leaseMs);
     this.#leader = new LeaderLock(volume, opts.leaderStaleMs);
     this.#maintenance = new Maintenance(volume, records, chunks, this.#leader, {
@@ -85,10 +89,7 @@ export class Fleet {
     const journal = this.journal;
     const space = this.space;
     const events: VolumeEvents = {
-      chunkWritten: (v, name, bytes) => {
-        space.noteWritten(bytes);
-        journal.chunkWritten(v, name, bytes);
-      },
+      chunkWritten: (v, name, bytes) => journal.chunkWritten(v, name, bytes),
       chunkRemoved: (v, name) => journal.chunkRemoved(v, name),
       versionRemoved: (v) => journal.versionRemoved(v),
       objectDataRemoved: (k) => journal.objectDataRemoved(k),

@@ -3,6 +3,8 @@
 // flushed every few seconds. The segment being written is `{name}.open`; rotation renames it to
 // `{name}.log`, which only the leader reads (and deletes once consolidated). Losing an unflushed tail on
 // a crash only makes eviction slightly less informed (DESIGN.md §4); the rolling scan repairs sizes.
+// Each line is `TAG object [version chunk bytes | bytes source] time`; a torn last line is skipped (its
+// field count is short), and `T time` lines date the read counts (`H object count`) that follow.
 
 import { appendFile, mkdir, readdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
@@ -75,22 +77,22 @@ export class Journal implements VolumeEvents {
   }
 
   chunkWritten(v: ObjectVersion, name: string, bytes: number): void {
-    this.#push(`C ${this.#volume.objectId(v)} ${etagName(v.etag)} ${name} ${bytes}`);
+    this.#push(`C ${this.#volume.objectId(v)} ${etagName(v.etag)} ${name} ${bytes} ${Date.now()}`);
   }
   chunkRemoved(v: ObjectVersion, name: string): void {
-    this.#push(`X ${this.#volume.objectId(v)} ${etagName(v.etag)} ${name}`);
+    this.#push(`X ${this.#volume.objectId(v)} ${etagName(v.etag)} ${name} ${Date.now()}`);
   }
   versionRemoved(v: ObjectVersion): void {
-    this.#push(`V ${this.#volume.objectId(v)} ${etagName(v.etag)}`);
+    this.#push(`V ${this.#volume.objectId(v)} ${etagName(v.etag)} ${Date.now()}`);
   }
   objectDataRemoved(k: ObjectKey): void {
-    this.#push(`O ${this.#volume.objectId(k)}`);
+    this.#push(`O ${this.#volume.objectId(k)} ${Date.now()}`);
   }
   recordWritten(k: ObjectKey, bytes: number, source: ObjectRecord['source']): void {
-    this.#push(`R ${this.#volume.objectId(k)} ${bytes} ${source}`);
+    this.#push(`R ${this.#volume.objectId(k)} ${bytes} ${source} ${Date.now()}`);
   }
   recordRemoved(k: ObjectKey): void {
-    this.#push(`D ${this.#volume.objectId(k)}`);
+    this.#push(`D ${this.#volume.objectId(k)} ${Date.now()}`);
   }
   objectRead(k: ObjectKey): void {
     const id = this.#volume.objectId(k);
@@ -186,7 +188,9 @@ export function parseSegment(text: string): { at: number; event: JournalEvent }[
     }
     if (object === undefined || object === '') continue;
     const event = eventOf(tag, object, f);
-    if (event) out.push({ at, event });
+    // Every event but reads carries the time it happened; reads count from the flush that wrote them.
+    const own = tag === 'H' ? null : Number(f[f.length - 1]);
+    if (event) out.push({ at: own !== null && Number.isFinite(own) && own > 0 ? own : at, event });
   }
   return out;
 }
@@ -196,20 +200,22 @@ function eventOf(tag: string | undefined, object: string, f: string[]): JournalE
   switch (tag) {
     case 'C': {
       const bytes = n(f[4]);
-      return f[2] && f[3] && bytes !== null
+      return f[2] && f[3] && bytes !== null && f.length >= 6
         ? { kind: 'chunk', object, version: f[2], chunk: f[3], bytes }
         : null;
     }
     case 'X':
-      return f[2] && f[3] ? { kind: 'chunk-removed', object, version: f[2], chunk: f[3] } : null;
+      return f[2] && f[3] && f.length >= 5
+        ? { kind: 'chunk-removed', object, version: f[2], chunk: f[3] }
+        : null;
     case 'V':
-      return f[2] ? { kind: 'version-removed', object, version: f[2] } : null;
+      return f[2] && f.length >= 4 ? { kind: 'version-removed', object, version: f[2] } : null;
     case 'O':
       return { kind: 'data-removed', object };
     case 'R': {
       const bytes = n(f[2]);
       const source = f[3];
-      return bytes !== null && (source === 'get' || source === 'head' || source === 'put')
+      return bytes !== null && f.length >= 5 && (source === 'get' || source === 'head' || source === 'put')
         ? { kind: 'record', object, bytes, source }
         : null;
     }

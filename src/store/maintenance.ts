@@ -149,8 +149,10 @@ export class Maintenance {
     for (let i = 0; i < victims.length; i += EVICTION_BATCH) {
       if (!(await this.#leader.stillLeader())) break;
       const batch = victims.slice(i, i + EVICTION_BATCH);
+      // Adds journaled from now on may be refills that survive the removal: they stay counted.
+      const at = Date.now();
       await Promise.all(batch.map((v) => this.#removeObject(v.object)));
-      for (const v of batch) acc.correct(v.object, { record: 0, versions: new Map() }, Date.now());
+      for (const v of batch) acc.evicted(v.object, at);
       done.push(...batch);
     }
     if (done.length === 0) return;

@@ -26,10 +26,6 @@ export class VolumeSpaceGate implements SpaceGate {
     this.#instances = Math.max(1, liveInstances);
   }
 
-  noteWritten(bytes: number): void {
-    this.#recent.push({ at: Date.now(), bytes });
-  }
-
   estimate(): number {
     const now = Date.now();
     const since = Math.min(now, (this.#published?.savedAt ?? now) - this.#windowMs);
@@ -38,8 +34,12 @@ export class VolumeSpaceGate implements SpaceGate {
     return (this.#published?.totalBytes ?? 0) + mine * this.#instances;
   }
 
+  /** Reserves `bytes` when there is room: writes in flight at once must not all pass on the same total. */
   mayWrite(bytes: number): boolean {
-    if (this.estimate() + bytes <= this.#maxBytes) return true;
+    if (this.estimate() + bytes * this.#instances <= this.#maxBytes) {
+      this.#recent.push({ at: Date.now(), bytes });
+      return true;
+    }
     this.refused += 1;
     return false;
   }

@@ -16,6 +16,8 @@ import { etagName } from './volume.js';
 export const TEMP_MAX_AGE_MS = 60 * 60 * 1000;
 /** A version no record names is left this long first: its fill may be about to write the record. */
 export const ORPHAN_GRACE_MS = 60 * 1000;
+/** Record tombstones are kept this long: longer than any S3 answer takes to become a record. */
+const TOMBSTONE_KEEP_MS = 10 * 60 * 1000;
 /** A stopped or dead instance's journal directory is kept this long, so `kura cache stats` shows it. */
 const INSTANCE_MEMORY_MS = 60 * 60 * 1000;
 
@@ -40,6 +42,8 @@ export interface SweepReport {
   uploads: number;
   leases: number;
   emptyDirs: number;
+  /** Record tombstones old enough that no fill they guard against can still be running. */
+  tombstones: number;
   instances: number;
   scannedObjects: number;
   /** Accounted bytes minus bytes found, before the correction. */
@@ -54,6 +58,7 @@ export async function sweepVolume(acc: Accounting, opts: SweepOptions, now: numb
     uploads: 0,
     leases: 0,
     emptyDirs: 0,
+    tombstones: 0,
     instances: 0,
     scannedObjects: 0,
     correctedBytes: 0,
@@ -69,7 +74,7 @@ export async function sweepVolume(acc: Accounting, opts: SweepOptions, now: numb
     if (record && opts.isExpired?.(record, now)) {
       if (!(await opts.mayDelete())) return report;
       await opts.removeObject(id);
-      acc.correct(id, { record: 0, versions: new Map() }, now);
+      acc.evicted(id, Date.now());
       report.expiredObjects += 1;
       continue;
     }
@@ -88,6 +93,7 @@ export async function sweepVolume(acc: Accounting, opts: SweepOptions, now: numb
   report.uploads = await removeOlderThan(join(opts.volumeDir, 'uploads'), opts.uploadTtlMs, now);
   report.leases = await sweepExpiredLeases(opts.volumeDir, now);
   report.instances = await sweepInstances(opts, beats, now);
+  report.tombstones = await removeOldTombstones(join(opts.volumeDir, 'objects'), now);
   report.emptyDirs =
     (await removeEmptyDirs(join(opts.volumeDir, 'data'), now)) +
     (await removeEmptyDirs(join(opts.volumeDir, 'objects'), now));
@@ -158,6 +164,26 @@ async function removeOlderThan(root: string, maxAgeMs: number, now: number): Pro
       removed += 1;
     }
   }
+  return removed;
+}
+
+/** `.gone` files under `objects/` older than the longest fill could take. */
+async function removeOldTombstones(root: string, now: number): Promise<number> {
+  let removed = 0;
+  const walk = async (dir: string): Promise<void> => {
+    for (const e of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
+      const path = join(dir, e.name);
+      if (e.isDirectory()) await walk(path);
+      else if (e.name.endsWith('.gone')) {
+        const st = await stat(path).catch(() => null);
+        if (st && now - st.mtimeMs > TOMBSTONE_KEEP_MS) {
+          await unlink(path).catch(() => {});
+          removed += 1;
+        }
+      }
+    }
+  };
+  await walk(root);
   return removed;
 }
 

@@ -85,6 +85,14 @@ export class Volume {
     return `${k.bucket}/${h.slice(0, 2)}/${h.slice(2, 4)}/${h}`;
   }
 
+  /**
+   * When `k`'s record was last removed (invalidated, evicted, purged): a fill whose S3 answer is older
+   * than that must not bring the record back (records.ts).
+   */
+  recordTombstonePath(k: ObjectKey): string {
+    return this.recordPath(k).replace(/\.json$/, '.gone');
+  }
+
   /** The directory holding every cached version of `k`. */
   objectDataDir(k: ObjectKey): string {
     const h = keyHash(k);

@@ -6,6 +6,7 @@ import { once } from 'node:events';
 import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { readFleetStatus } from '../../src/store/fleet-status.js';
 import { KURA_BIN, type KuraProcess, spawnKura } from './kura.js';
 
@@ -46,7 +47,7 @@ export async function startFleet(opts: {
   const start = async (host: string): Promise<FleetMember> => {
     const proc = await spawnKura(
       ['-c', config, '--http-host', host, '--cache-dir', dir, '--origin', opts.origin, '--log-level', 'info'],
-      {},
+      process.env.KURA_FLEET_ACCESS_LOGS ? { KURA_LOG_ACCESS: join(root, `access-${host}.log`) } : {},
     );
     return { host, proc, url: `http://${host}:${proc.port}` };
   };
@@ -81,7 +82,8 @@ export async function startFleet(opts: {
     },
     async close() {
       await Promise.all(members.map((m) => m.proc.stop()));
-      await rm(root, { recursive: true, force: true });
+      if (process.env.KURA_FLEET_ACCESS_LOGS) console.log(`fleet files kept in ${root}`);
+      else await rm(root, { recursive: true, force: true });
     },
   };
   return fleet;
@@ -128,4 +130,41 @@ export async function waitUntil(check: () => Promise<boolean> | boolean, ms: num
     await new Promise((r) => setTimeout(r, 100));
   }
   return check();
+}
+
+/**
+ * Samples `volumeBytes(dir)` every `intervalMs` in a worker thread, so that a test process busy with its
+ * own clients does not stretch the interval between samples. `stop()` returns every sample taken.
+ */
+export function sampleVolume(dir: string, intervalMs: number): { stop(): Promise<number[]> } {
+  const code = `
+    const { parentPort, workerData } = require('node:worker_threads');
+    const fs = require('node:fs');
+    const path = require('node:path');
+    const walk = (p) => {
+      let total = 0;
+      let entries = [];
+      try { entries = fs.readdirSync(p, { withFileTypes: true }); } catch { return 0; }
+      for (const e of entries) {
+        const q = path.join(p, e.name);
+        if (e.isDirectory()) total += walk(q);
+        else { try { total += fs.statSync(q).size; } catch {} }
+      }
+      return total;
+    };
+    const samples = [];
+    const timer = setInterval(() => {
+      samples.push(walk(path.join(workerData.dir, 'data')) + walk(path.join(workerData.dir, 'objects')));
+    }, workerData.intervalMs);
+    parentPort.on('message', () => { clearInterval(timer); parentPort.postMessage(samples); });
+  `;
+  const worker = new Worker(code, { eval: true, workerData: { dir, intervalMs } });
+  return {
+    async stop() {
+      worker.postMessage('stop');
+      const [samples] = (await once(worker, 'message')) as [number[]];
+      await worker.terminate();
+      return samples;
+    },
+  };
 }
