@@ -114,6 +114,7 @@ export class Fleet {
     if (this.#timer) clearInterval(this.#timer);
     await this.#round;
     await this.journal.close();
+    await this.#maintenance.saveState().catch(() => {});
     await this.#leader.release();
   }
 

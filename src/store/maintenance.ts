@@ -24,6 +24,11 @@ import type { Volume } from './volume.js';
 
 /** Objects removed between two fencing checks. */
 export const EVICTION_BATCH = 32;
+/**
+ * The full accounting is written at most this often (it grows with the volume); consumed segments stay
+ * on the volume until it is, so a leader that dies in between loses nothing: its successor re-reads them.
+ */
+const STATE_SAVE_MS = 30_000;
 
 export interface MaintenanceOptions {
   limits: CapacityLimits;
@@ -45,6 +50,9 @@ export class Maintenance {
   #lastEviction: EvictionReport | null = null;
   #evictedObjects = 0;
   #lagMs = 0;
+  #lastSave = 0;
+  /** Segments applied to the accounting in memory but not yet to the saved state. */
+  #applied = new Set<string>();
   lastSweep: SweepReport | null = null;
 
   constructor(
@@ -69,9 +77,10 @@ export class Maintenance {
     const now = Date.now();
     if (this.#acc === null) await this.#bootstrap(now);
     const acc = this.#acc as Accounting;
-    const consumed = await this.#consolidate(acc);
+    await this.#consolidate(acc);
     await this.#evict(acc);
-    if (Date.now() - this.#lastScan >= this.#opts.scanIntervalMs) {
+    const scanned = Date.now() - this.#lastScan >= this.#opts.scanIntervalMs;
+    if (scanned) {
       this.lastSweep = await sweepVolume(
         acc,
         {
@@ -88,15 +97,29 @@ export class Maintenance {
       this.#lastScan = Date.now();
     }
     if (!(await this.#leader.stillLeader())) return;
-    await saveAccounting(this.#volume.dir, acc, this.#volume.instanceId);
     await saveSummary(this.#volume.dir, this.#summary(acc), this.#volume.instanceId);
+    // After a scan too: the corrections it made are what `kura cache verify` compares against.
+    if (scanned || Date.now() - this.#lastSave >= STATE_SAVE_MS) await this.saveState();
+  }
+
+  /** Writes the accounting, then deletes the segments it includes. Also called when the leader stops. */
+  async saveState(): Promise<void> {
+    const acc = this.#acc;
+    if (acc === null || !(await this.#leader.stillLeader())) return;
+    const applied = [...this.#applied];
+    await saveAccounting(this.#volume.dir, acc, this.#volume.instanceId);
+    this.#lastSave = Date.now();
     // Only once the state that includes them is saved: a leader that dies before this re-reads them.
-    for (const path of consumed) await unlink(path).catch(() => {});
+    for (const path of applied) {
+      await unlink(path).catch(() => {});
+      this.#applied.delete(path);
+    }
   }
 
   /** Forgets the in-memory view when stepping down: the next term starts from the saved state. */
   stepDown(): void {
     this.#acc = null;
+    this.#applied.clear();
   }
 
   async #bootstrap(now: number): Promise<void> {
@@ -117,13 +140,13 @@ export class Maintenance {
     this.#opts.log.info('volume accounting rebuilt by a scan', { bytes: acc.totalBytes });
   }
 
-  /** Applies closed segments (and open ones of dead instances); returns the files to delete afterwards. */
-  async #consolidate(acc: Accounting): Promise<string[]> {
+  /** Applies closed segments, and open ones of dead instances, that the accounting does not hold yet. */
+  async #consolidate(acc: Accounting): Promise<void> {
     const now = Date.now();
     const beats = new Map((await readHeartbeats(this.#volume.dir)).map((b) => [b.instance, b]));
-    const consumed: string[] = [];
     let oldest = Number.POSITIVE_INFINITY;
     for (const seg of await listSegments(this.#volume.dir)) {
+      if (this.#applied.has(seg.path)) continue;
       if (seg.open && !isDead(beats.get(seg.instance), this.#opts.deadAfterMs, now)) continue;
       let text: string;
       try {
@@ -135,10 +158,9 @@ export class Maintenance {
         acc.apply(at, event);
         if (at > 0) oldest = Math.min(oldest, at);
       }
-      consumed.push(seg.path);
+      this.#applied.add(seg.path);
     }
     this.#lagMs = Number.isFinite(oldest) ? now - oldest : 0;
-    return consumed;
   }
 
   async #evict(acc: Accounting): Promise<void> {

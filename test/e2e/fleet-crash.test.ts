@@ -9,7 +9,7 @@ import { after, before, test } from 'node:test';
 import { readFleetStatus } from '../../src/store/fleet-status.js';
 import type { VerifyReport } from '../../src/store/verify.js';
 import { presignedGet, prng, sdkClient, sdkGet } from '../support/cache-client.js';
-import { runKura, startFleet, type TestFleet, waitUntil } from '../support/fleet.js';
+import { runKura, startFleet, waitUntil } from '../support/fleet.js';
 import { type MemoryOrigin, startMemoryOrigin } from '../support/memory-origin.js';
 
 const BUCKET = 'kura-test';
@@ -65,6 +65,12 @@ test('crash loop: 30 × kill -9 mid-fill and restart; verify finds no corruption
         assert.ok(r.body.equals(body), `${key} byte-exact through ${m.host}`);
       }
     }
+    const early = JSON.parse(
+      (await runKura(['cache', 'verify', '--json', '--cache-dir', fleet.dir])).stdout,
+    ) as VerifyReport;
+    console.log(
+      `crash loop: before the next scan, accounting off by ${(early.accountingError * 100).toFixed(2)}%`,
+    );
     // The rolling scan corrects what the killed instances never journaled.
     const settled = Date.now() + 500;
     const scanned = await waitUntil(
