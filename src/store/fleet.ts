@@ -44,6 +44,7 @@ export class Fleet {
   #timer: NodeJS.Timeout | null = null;
   #round: Promise<void> = Promise.resolve();
   #closed = false;
+  #busy = false;
 
   constructor(volume: Volume, records: RecordStore, chunks: ChunkStore, opts: FleetOptions) {
     this.#volume = volume;
@@ -102,7 +103,12 @@ export class Fleet {
     await journal.start();
     await this.#refreshGate();
     this.#timer = setInterval(() => {
-      this.#round = this.#round.then(() => this.#tick());
+      // A round slower than the interval (a big scan) is not queued behind: the next tick is skipped.
+      if (this.#busy) return;
+      this.#busy = true;
+      this.#round = this.#tick().finally(() => {
+        this.#busy = false;
+      });
     }, this.#opts.journalFlushMs);
     this.#timer.unref();
   }
