@@ -79,6 +79,7 @@ try {
     }),
     deadAfterMs: 60_000,
     scanIntervalMs: Number.POSITIVE_INFINITY,
+    roundMs: 1_000,
     uploadTtlMs: 86_400_000,
     isExpired: null,
     log,

@@ -66,6 +66,7 @@ export class Fleet {
       limits: opts.limits,
       deadAfterMs: deadAfter(opts),
       scanIntervalMs: opts.scanIntervalMs,
+      roundMs: opts.journalFlushMs,
       uploadTtlMs: opts.uploadTtlMs,
       isExpired: opts.isExpired,
       log: opts.log,

@@ -9,7 +9,7 @@ import { type CapacityLimits, chooseVictims, type Victim } from './eviction.js';
 import { listSegments, parseSegment, readHeartbeats } from './journal.js';
 import type { LeaderLock } from './leader.js';
 import type { RecordStore } from './records.js';
-import { scanVolume } from './scan.js';
+import { listShards, scanVolume } from './scan.js';
 import {
   type EvictionReport,
   loadAccounting,
@@ -18,7 +18,16 @@ import {
   saveSummary,
   type VolumeSummary,
 } from './state-files.js';
-import { correctAccounting, isDead, readRecordLoosely, type SweepReport, sweepVolume } from './sweeps.js';
+import {
+  correctAccounting,
+  emptySweepReport,
+  isDead,
+  readRecordLoosely,
+  type SweepOptions,
+  type SweepReport,
+  sweepShard,
+  sweepVolumeWide,
+} from './sweeps.js';
 import type { ObjectRecord } from './types.js';
 import type { Volume } from './volume.js';
 
@@ -33,7 +42,10 @@ const STATE_SAVE_MS = 30_000;
 export interface MaintenanceOptions {
   limits: CapacityLimits;
   deadAfterMs: number;
+  /** A full pass of the rolling scan takes about this long. */
   scanIntervalMs: number;
+  /** Time between two rounds: how the scan spreads its shards. */
+  roundMs: number;
   uploadTtlMs: number;
   isExpired: ((record: ObjectRecord, now: number) => boolean) | null;
   log: { info(msg: string, f?: object): void; warn(msg: string, f?: object): void };
@@ -51,6 +63,10 @@ export class Maintenance {
   #evictedObjects = 0;
   #lagMs = 0;
   #lastSave = 0;
+  #shards: string[] = [];
+  #cursor = 0;
+  #passStarted = 0;
+  #pass: SweepReport = emptySweepReport();
   /** Segments applied to the accounting in memory but not yet to the saved state. */
   #applied = new Set<string>();
   lastSweep: SweepReport | null = null;
@@ -79,27 +95,11 @@ export class Maintenance {
     const acc = this.#acc as Accounting;
     await this.#consolidate(acc);
     await this.#evict(acc);
-    const scanned = Date.now() - this.#lastScan >= this.#opts.scanIntervalMs;
-    if (scanned) {
-      this.lastSweep = await sweepVolume(
-        acc,
-        {
-          volumeDir: this.#volume.dir,
-          self: this.#volume.instanceId,
-          deadAfterMs: this.#opts.deadAfterMs,
-          uploadTtlMs: this.#opts.uploadTtlMs,
-          isExpired: this.#opts.isExpired,
-          mayDelete: () => this.#leader.stillLeader(),
-          removeObject: (id) => this.#removeObject(id),
-        },
-        Date.now(),
-      );
-      this.#lastScan = Date.now();
-    }
+    const passDone = await this.#scanStep(acc);
     if (!(await this.#leader.stillLeader())) return;
     await saveSummary(this.#volume.dir, this.#summary(acc), this.#volume.instanceId);
-    // After a scan too: the corrections it made are what `kura cache verify` compares against.
-    if (scanned || Date.now() - this.#lastSave >= STATE_SAVE_MS) await this.saveState();
+    // After a full pass too: its corrections are what `kura cache verify` compares against.
+    if (passDone || Date.now() - this.#lastSave >= STATE_SAVE_MS) await this.saveState();
   }
 
   /** Writes the accounting, then deletes the segments it includes. Also called when the leader stops. */
@@ -116,10 +116,55 @@ export class Maintenance {
     }
   }
 
+  /**
+   * The rolling scan: a few shards per round, so that a full pass takes about `scanIntervalMs`; the
+   * volume-wide sweeps run once a pass is complete. Returns true when a pass completed in this round.
+   */
+  async #scanStep(acc: Accounting): Promise<boolean> {
+    const now = Date.now();
+    if (this.#cursor === 0) {
+      // A pass starts every scan interval, and spreads its shards over that interval.
+      if (now - this.#passStarted < this.#opts.scanIntervalMs) return false;
+      this.#passStarted = now;
+      this.#shards = await listShards(this.#volume.dir);
+      this.#pass = emptySweepReport();
+    }
+    const opts = this.#sweepOptions();
+    const perRound = Math.max(
+      1,
+      Math.ceil((this.#shards.length * this.#opts.roundMs) / Math.max(1, this.#opts.scanIntervalMs)),
+    );
+    for (let n = 0; n < perRound && this.#cursor < this.#shards.length; n++) {
+      const shard = this.#shards[this.#cursor] as string;
+      if (!(await sweepShard(acc, opts, shard, this.#pass, Date.now()))) return false;
+      this.#cursor += 1;
+    }
+    if (this.#cursor < this.#shards.length) return false;
+    await sweepVolumeWide(opts, this.#pass, Date.now());
+    acc.pruneTombstones(Date.now());
+    this.lastSweep = this.#pass;
+    this.#cursor = 0;
+    this.#lastScan = Date.now();
+    return true;
+  }
+
+  #sweepOptions(): SweepOptions {
+    return {
+      volumeDir: this.#volume.dir,
+      self: this.#volume.instanceId,
+      deadAfterMs: this.#opts.deadAfterMs,
+      uploadTtlMs: this.#opts.uploadTtlMs,
+      isExpired: this.#opts.isExpired,
+      mayDelete: () => this.#leader.stillLeader(),
+      removeObject: (id) => this.#removeObject(id),
+    };
+  }
+
   /** Forgets the in-memory view when stepping down: the next term starts from the saved state. */
   stepDown(): void {
     this.#acc = null;
     this.#applied.clear();
+    this.#cursor = 0;
   }
 
   async #bootstrap(now: number): Promise<void> {
@@ -130,6 +175,7 @@ export class Maintenance {
     if (saved !== null) {
       this.#acc = saved;
       this.#lastScan = previous?.lastScanAt ?? 0;
+      this.#passStarted = this.#lastScan;
       return;
     }
     // State lost or never written: the files are the truth.
@@ -137,6 +183,7 @@ export class Maintenance {
     correctAccounting(acc, await scanVolume(this.#volume.dir), now);
     this.#acc = acc;
     this.#lastScan = now;
+    this.#passStarted = now;
     this.#opts.log.info('volume accounting rebuilt by a scan', { bytes: acc.totalBytes });
   }
 

@@ -17,6 +17,30 @@ export interface ScannedObject {
 /** Every object on the volume by object id (`{bucket}/{h0:2}/{h2:4}/{h}`). */
 export async function scanVolume(volumeDir: string): Promise<Map<string, ScannedObject>> {
   const found = new Map<string, ScannedObject>();
+  for (const shard of await listShards(volumeDir)) {
+    for (const [id, o] of await scanShard(volumeDir, shard)) found.set(id, o);
+  }
+  return found;
+}
+
+/**
+ * The volume's shards, `{bucket}/{h0:2}`, sorted: the unit of the leader's rolling scan (at most 256 per
+ * bucket, each a small slice of the objects).
+ */
+export async function listShards(volumeDir: string): Promise<string[]> {
+  const shards = new Set<string>();
+  for (const top of ['objects', 'data']) {
+    const root = join(volumeDir, top);
+    for (const bucket of await names(root)) {
+      for (const a of await names(join(root, bucket))) shards.add(`${bucket}/${a}`);
+    }
+  }
+  return [...shards].sort();
+}
+
+/** The objects of one shard by object id. */
+export async function scanShard(volumeDir: string, shard: string): Promise<Map<string, ScannedObject>> {
+  const found = new Map<string, ScannedObject>();
   const get = (id: string): ScannedObject => {
     let o = found.get(id);
     if (!o) {
@@ -25,20 +49,23 @@ export async function scanVolume(volumeDir: string): Promise<Map<string, Scanned
     }
     return o;
   };
-  for (const { id, dir } of await hashDirs(join(volumeDir, 'objects'))) {
+  const recordsRoot = join(volumeDir, 'objects', shard);
+  for (const b of await names(recordsRoot)) {
+    const dir = join(recordsRoot, b);
     for (const name of await names(dir)) {
       if (!name.endsWith('.json')) continue;
       const path = join(dir, name);
       const st = await stat(path).catch(() => null);
       if (!st?.isFile()) continue;
-      const o = get(`${id}/${name.slice(0, -'.json'.length)}`);
+      const o = get(`${shard}/${b}/${name.slice(0, -'.json'.length)}`);
       o.record = st.size;
       o.recordPath = path;
     }
   }
-  for (const { id, dir } of await hashDirs(join(volumeDir, 'data'))) {
-    for (const h of await names(dir)) {
-      const objectDir = join(dir, h);
+  const dataRoot = join(volumeDir, 'data', shard);
+  for (const b of await names(dataRoot)) {
+    for (const h of await names(join(dataRoot, b))) {
+      const objectDir = join(dataRoot, b, h);
       for (const version of await names(objectDir)) {
         const versionDir = join(objectDir, version);
         const vst = await stat(versionDir).catch(() => null);
@@ -48,26 +75,13 @@ export async function scanVolume(volumeDir: string): Promise<Map<string, Scanned
           const st = await stat(join(versionDir, chunk)).catch(() => null);
           if (st?.isFile()) chunks.set(chunk, st.size);
         }
-        const o = get(`${id}/${h}`);
+        const o = get(`${shard}/${b}/${h}`);
         o.versions.set(version, chunks);
         o.versionTimes.set(version, vst.mtimeMs);
       }
     }
   }
   return found;
-}
-
-/** `{bucket}/{h0:2}/{h2:4}` directories under `root`, with their ids. */
-async function hashDirs(root: string): Promise<{ id: string; dir: string }[]> {
-  const out: { id: string; dir: string }[] = [];
-  for (const bucket of await names(root)) {
-    for (const a of await names(join(root, bucket))) {
-      for (const b of await names(join(root, bucket, a))) {
-        out.push({ id: `${bucket}/${a}/${b}`, dir: join(root, bucket, a, b) });
-      }
-    }
-  }
-  return out;
 }
 
 async function names(dir: string): Promise<string[]> {

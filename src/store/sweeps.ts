@@ -1,6 +1,7 @@
 // The leader's sweeps: files nothing will ever read again, and the rolling scan that corrects the size
-// accounting against the files actually present. Every removal happens only after the caller's fencing
-// check (`mayDelete`) passes for that batch.
+// accounting against the files actually present, one shard per step so that no round of the leader
+// (and no eviction) waits for a walk of the whole volume. Every removal happens only after the caller's
+// fencing check (`mayDelete`) passes for that batch.
 
 import { readdir, readFile, rm, rmdir, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -8,7 +9,7 @@ import type { Accounting } from './accounting.js';
 import { type Heartbeat, readHeartbeats } from './journal.js';
 import { sweepExpiredLeases } from './leases.js';
 import { parseObjectRecord } from './records.js';
-import { type ScannedObject, scanVolume } from './scan.js';
+import { type ScannedObject, scanShard } from './scan.js';
 import type { ObjectRecord } from './types.js';
 import { etagName } from './volume.js';
 
@@ -46,12 +47,12 @@ export interface SweepReport {
   tombstones: number;
   instances: number;
   scannedObjects: number;
-  /** Accounted bytes minus bytes found, before the correction. */
+  /** Accounted bytes minus bytes found, before the corrections. */
   correctedBytes: number;
 }
 
-export async function sweepVolume(acc: Accounting, opts: SweepOptions, now: number): Promise<SweepReport> {
-  const report: SweepReport = {
+export function emptySweepReport(): SweepReport {
+  return {
     orphanVersions: 0,
     expiredObjects: 0,
     tempFiles: 0,
@@ -63,16 +64,32 @@ export async function sweepVolume(acc: Accounting, opts: SweepOptions, now: numb
     scannedObjects: 0,
     correctedBytes: 0,
   };
+}
+
+/**
+ * One step of the rolling scan: the objects of one shard (`{bucket}/{h0:2}`) are compared with the
+ * accounting, which takes the files' sizes; versions no record names and (in active mode) expired
+ * objects go. Returns false when the fencing check stopped it.
+ */
+export async function sweepShard(
+  acc: Accounting,
+  opts: SweepOptions,
+  shard: string,
+  report: SweepReport,
+  now: number,
+): Promise<boolean> {
   const before = acc.totalBytes;
-  const found = await scanVolume(opts.volumeDir);
-  correctAccounting(acc, found, now);
-  report.scannedObjects = found.size;
-  report.correctedBytes = before - acc.totalBytes;
+  const found = await scanShard(opts.volumeDir, shard);
+  const prefix = `${shard}/`;
+  const known = [...acc.objects.keys()].filter((id) => id.startsWith(prefix));
+  correctAccounting(acc, found, now, known);
+  report.scannedObjects += found.size;
+  report.correctedBytes += before - acc.totalBytes;
 
   for (const [id, o] of found) {
     const record = o.recordPath ? await readRecordLoosely(o.recordPath) : null;
     if (record && opts.isExpired?.(record, now)) {
-      if (!(await opts.mayDelete())) return report;
+      if (!(await opts.mayDelete())) return false;
       await opts.removeObject(id);
       acc.evicted(id, Date.now());
       report.expiredObjects += 1;
@@ -81,13 +98,18 @@ export async function sweepVolume(acc: Accounting, opts: SweepOptions, now: numb
     const current = record ? etagName(record.etag) : null;
     for (const [version, mtime] of o.versionTimes) {
       if (version === current || now - mtime < ORPHAN_GRACE_MS) continue;
-      if (!(await opts.mayDelete())) return report;
+      if (!(await opts.mayDelete())) return false;
       await rm(join(opts.volumeDir, 'data', id, version), { recursive: true, force: true });
       acc.dropVersion(id, version, now);
       report.orphanVersions += 1;
     }
   }
-  if (!(await opts.mayDelete())) return report;
+  return true;
+}
+
+/** What the sweep does once per full pass: temp files, staging, leases, instances, tombstones, empty dirs. */
+export async function sweepVolumeWide(opts: SweepOptions, report: SweepReport, now: number): Promise<void> {
+  if (!(await opts.mayDelete())) return;
   const beats = await readHeartbeats(opts.volumeDir);
   report.tempFiles = await sweepTemp(opts, beats, now);
   report.uploads = await removeOlderThan(join(opts.volumeDir, 'uploads'), opts.uploadTtlMs, now);
@@ -97,13 +119,19 @@ export async function sweepVolume(acc: Accounting, opts: SweepOptions, now: numb
   report.emptyDirs =
     (await removeEmptyDirs(join(opts.volumeDir, 'data'), now)) +
     (await removeEmptyDirs(join(opts.volumeDir, 'objects'), now));
-  acc.pruneTombstones(now);
-  return report;
 }
 
-/** Sets every object's sizes to what the scan found; objects no longer present are forgotten. */
-export function correctAccounting(acc: Accounting, found: Map<string, ScannedObject>, now: number): void {
-  for (const id of [...acc.objects.keys()]) {
+/**
+ * Sets every object's sizes to what the scan found; objects of `known` (all accounted objects when not
+ * given) that the scan did not find are forgotten.
+ */
+export function correctAccounting(
+  acc: Accounting,
+  found: Map<string, ScannedObject>,
+  now: number,
+  known: string[] = [...acc.objects.keys()],
+): void {
+  for (const id of known) {
     if (!found.has(id)) acc.correct(id, { record: 0, versions: new Map() }, now);
   }
   for (const [id, o] of found) acc.correct(id, { record: o.record, versions: o.versions }, now);
