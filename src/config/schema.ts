@@ -157,7 +157,7 @@ export const schema = {
     ),
     scan_interval: duration(
       3_600_000,
-      'how often the leader sweeps the volume and corrects its size accounting from the files',
+      'one pass of the rolling scan: sweeps, and size accounting corrected from the files',
     ),
     chunk_size: size(2 ** 20, 'chunk grid of the volume; fixed when the volume is created', {
       min: 64 * 1024,
