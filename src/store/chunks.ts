@@ -125,9 +125,8 @@ export class ChunkStore {
       }
     }
     if (incoming.length === 0) return NOTHING_WRITTEN;
-    if (!this.#volume.space.mayWrite(incoming.reduce((n, p) => n + p.bytes.length, 0))) {
-      return NOTHING_WRITTEN;
-    }
+    // A whole cell: a partial chunk is rewritten with every extent it holds, not just the new ones.
+    if (!this.#volume.space.mayWrite(cellLength)) return NOTHING_WRITTEN;
 
     const fullPath = this.#volume.chunkPath(v, index, false);
     const partialPath = this.#volume.chunkPath(v, index, true);
