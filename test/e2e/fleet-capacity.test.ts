@@ -48,7 +48,13 @@ test('scan resistance: a hot set survives a one-time read of cold data twice the
   const max = 8 * MiB;
   const fleet = await startFleet({
     origin: origin.url,
-    cacheYaml: fleetYaml({ max_size: String(max), admission_window: '3s', scan_interval: '1h' }),
+    cacheYaml: fleetYaml({
+      max_size: String(max),
+      eviction_trigger: '80%',
+      eviction_target: '60%',
+      admission_window: '3s',
+      scan_interval: '1h',
+    }),
   });
   try {
     const clients = fleet.members.map((m) => sdkClient(m.url));
@@ -71,8 +77,12 @@ test('scan resistance: a hot set survives a one-time read of cold data twice the
     await leaderCaughtUp(fleet);
 
     for (const key of cold) await read(key);
+    const evicted = await waitUntil(
+      async () => (await readFleetStatus(fleet.dir)).evictedObjects > 0,
+      15_000,
+    );
+    assert.ok(evicted, 'the cold scan made the leader evict');
     await leaderCaughtUp(fleet);
-    assert.ok((await readFleetStatus(fleet.dir)).evictedObjects > 0, 'the cold scan made the leader evict');
 
     let hits = 0;
     let reads = 0;
