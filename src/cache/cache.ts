@@ -5,6 +5,8 @@ import { RulesFile } from '../config/rules.js';
 import type { KuraConfig } from '../config/schema.js';
 import type { S3Request } from '../s3/types.js';
 import { ChunkStore } from '../store/chunks.js';
+import { capacityLimits } from '../store/eviction.js';
+import { Fleet } from '../store/fleet.js';
 import { RecordStore } from '../store/records.js';
 import type { ObjectKey, ObjectRecord, ObjectVersion } from '../store/types.js';
 import { UploadStaging } from '../store/upload-staging.js';
@@ -25,6 +27,10 @@ export class Cache {
   readonly uploads: UploadStaging;
   readonly ram: RamTier;
   readonly budget: WriteBudget;
+  /** This instance's part in the fleet sharing the volume: journal, leases, maintenance leader. */
+  readonly fleet: Fleet;
+  /** Uploads of larger objects are forwarded without keeping their bytes (cache.write_max_object_size). */
+  readonly writeMaxSize: number;
 
   private constructor(
     readonly volume: Volume,
@@ -35,8 +41,7 @@ export class Cache {
     /** Longest wait for another request's fetch before asking S3 itself. */
     readonly waitMs: number,
     ramSize: number,
-    /** Uploads of larger objects are forwarded without keeping their bytes. */
-    readonly writeMaxSize: number,
+    config: KuraConfig['cache'],
   ) {
     this.chunks = new ChunkStore(volume, (path, reason) => {
       this.stats.corruptChunks += 1;
@@ -44,9 +49,39 @@ export class Cache {
     });
     this.records = new RecordStore(volume);
     this.uploads = new UploadStaging(volume);
+    this.writeMaxSize = config.write_max_object_size;
     this.ram = new RamTier(ramSize);
     // Enough for bursts from a fast origin onto a slower volume; a fixed bound on memory all the same.
     this.budget = new WriteBudget(Math.max(64 * 2 ** 20, 16 * volume.chunkSize));
+    this.fleet = new Fleet(volume, this.records, this.chunks, {
+      limits: capacityLimits({
+        maxBytes: config.max_size,
+        triggerPercent: config.eviction_trigger,
+        targetPercent: config.eviction_target,
+        admissionMs: config.admission_window,
+        writeSharePercent: config.write_share,
+      }),
+      journalFlushMs: config.journal_flush,
+      journalSegmentBytes: config.journal_segment_size,
+      journalSegmentAgeMs: config.journal_segment_age,
+      leaderStaleMs: config.leader_stale,
+      leaseMs: config.lease_time,
+      scanIntervalMs: config.scan_interval,
+      uploadTtlMs: config.upload_ttl,
+      isExpired: config.expiration === 'active' ? (record, now) => this.#isExpired(record, now) : null,
+      onEvicted: (report) => {
+        this.stats.evictions += report.objects;
+        this.stats.evictedBytes += report.bytes;
+      },
+      log,
+    });
+  }
+
+  /** Expired for every request: past its GET and HEAD TTLs and any stale-if-error allowance. */
+  #isExpired(record: ObjectRecord, now: number): boolean {
+    const rule = this.rules.rules.ruleFor(record.bucket, record.key);
+    const confirmed = Math.max(record.validatedGet ?? 0, record.validatedHead ?? 0, record.createdAt);
+    return now - confirmed > Math.max(rule.getTtl, rule.headTtl) + rule.staleIfError;
   }
 
   static async open(config: KuraConfig, log: Logger): Promise<Cache> {
@@ -70,15 +105,22 @@ export class Cache {
       { getTtl: c.get_ttl, headTtl: c.head_ttl, staleIfError: c.stale_if_error },
       log,
     );
-    return new Cache(
+    const cache = new Cache(
       volume,
       rules,
       log,
       c.fetch_merge_gap,
       config.upstream.first_byte_timeout,
       c.ram_size,
-      c.write_max_object_size,
+      c,
     );
+    try {
+      await cache.fleet.start();
+    } catch (err) {
+      rules.close();
+      throw new Error(`cache.dir ${c.dir}: cannot start the journal (${(err as Error).message})`);
+    }
+    return cache;
   }
 
   /** Where a fill of `version` commits its chunks; `object` is what the record says, or will. */
@@ -140,8 +182,10 @@ export class Cache {
     await this.chunks.removeObject(key).catch(() => {});
   }
 
-  close(): void {
+  /** Stops the rules watcher, flushes the journal and gives up the leader lock. */
+  async close(): Promise<void> {
     this.rules.close();
+    await this.fleet.close();
   }
 }
 

@@ -3,10 +3,12 @@
 
 import type { ServerResponse } from 'node:http';
 import { headerValue } from '../s3/headers.js';
+import type { FetchLease } from '../store/leases.js';
 import type { ObjectRecord, ObjectVersion } from '../store/types.js';
 import type { UpstreamResponse } from '../upstream/client.js';
 import type { Cache } from './cache.js';
 import { ChunkSink } from './chunk-sink.js';
+import { announceFetch, awaitLeasedCell, cellsLeasedElsewhere } from './fetch-lease.js';
 import { settleWithin } from './inflight.js';
 import { askS3, discard } from './origin-fetch.js';
 import type { Exchange, PassOptions } from './pass.js';
@@ -30,7 +32,8 @@ export interface BodyJob {
   mayAddConditionals: boolean;
 }
 
-export type CellState = 'cached' | 'pending' | 'missing';
+/** `leased`: another instance announced it is fetching the cell; its file is waited for. */
+export type CellState = 'cached' | 'pending' | 'leased' | 'missing';
 
 export interface Plan {
   /** Inclusive byte positions. */
@@ -70,6 +73,11 @@ export async function planRange(job: BodyJob, start: number, end: number): Promi
       }
     }),
   );
+  const missing = cells.filter((c) => c.state === 'missing').map((c) => c.index);
+  if (missing.length > 0) {
+    const leased = await cellsLeasedElsewhere(job.cache, job.version, missing);
+    for (const cell of cells) if (leased.has(cell.index)) cell.state = 'leased';
+  }
   return { start, end, cells };
 }
 
@@ -87,9 +95,15 @@ async function cachedSlice(
   index: number,
   from: number,
   to: number,
+  leased: boolean,
 ): Promise<{ bytes: Buffer; ram: boolean } | null> {
   const { cache } = job;
   const id = `${job.versionId}/${index}`;
+  if (leased) {
+    cache.stats.coalesced += 1;
+    const length = cellLength(job.record, cache.volume.chunkSize, index);
+    await awaitLeasedCell(cache, job.version, index, length, { from, to });
+  }
   const pending = cache.inflight.chunkWritten(id);
   if (pending) {
     cache.stats.coalesced += 1;
@@ -134,7 +148,7 @@ export function runFrom(plan: Plan, i: number, chunkSize: number, mergeGap: numb
 }
 
 export type RunFetch =
-  | { kind: 'ok'; res: UpstreamResponse; start: number; end: number }
+  | { kind: 'ok'; res: UpstreamResponse; start: number; end: number; lease: FetchLease }
   | { kind: 'changed' }
   | { kind: 'answer'; res: UpstreamResponse }
   | { kind: 'failed'; error: import('../s3/types.js').S3ErrorSpec | null };
@@ -144,6 +158,18 @@ export async function fetchRun(job: BodyJob, run: Run): Promise<RunFetch> {
   const cs = job.cache.volume.chunkSize;
   const start = run.first * cs;
   const end = Math.min((run.last + 1) * cs, job.record.size) - 1;
+  const lease = await announceFetch(job.cache, job.version, run.first, run.last);
+  const fetched = await fetchLeasedRun(job, start, end, lease);
+  if (fetched.kind !== 'ok') void lease.release();
+  return fetched;
+}
+
+async function fetchLeasedRun(
+  job: BodyJob,
+  start: number,
+  end: number,
+  lease: FetchLease,
+): Promise<RunFetch> {
   const asked = await askS3(job.ex, job.opts, { range: `bytes=${start}-${end}`, ifMatch: job.record.etag });
   if (!asked.ok) return { kind: 'failed', error: asked.error };
   const res = asked.res;
@@ -154,7 +180,7 @@ export async function fetchRun(job: BodyJob, run: Run): Promise<RunFetch> {
   const cr = parseContentRange(headerValue(res.headers, 'content-range'));
   const exact = res.status === 206 && cr !== null && cr.start === start && cr.end === end;
   if (exact && cr.size === job.record.size && headerValue(res.headers, 'etag') === job.record.etag) {
-    return { kind: 'ok', res, start, end };
+    return { kind: 'ok', res, start, end, lease };
   }
   if (res.status === 206 || res.status === 200) {
     // S3 answered other bytes than asked for: the object is not the one the record describes.
@@ -183,7 +209,7 @@ export async function streamPlan(
     });
   } finally {
     // Not reached (a failure, or an earlier run covered it): its body must still be let go.
-    if (first?.fetched.kind === 'ok') discard(first.fetched.res);
+    if (first) dropFetch(first.fetched);
   }
 }
 
@@ -201,7 +227,8 @@ async function streamCells(
     const cellStart = cell.index * cs;
     const upto = Math.min(plan.end, cellStart + cellLength(job.record, cs, cell.index) - 1);
     if (cell.state !== 'missing') {
-      const slice = await cachedSlice(job, cell.index, pos - cellStart, upto - cellStart + 1);
+      const leased = cell.state === 'leased';
+      const slice = await cachedSlice(job, cell.index, pos - cellStart, upto - cellStart + 1, leased);
       if (slice) {
         await write(ex.res, slice.bytes);
         if (slice.ram) cache.stats.bytesFromRam += slice.bytes.length;
@@ -217,7 +244,7 @@ async function streamCells(
       return;
     }
     const first = takeFirst();
-    if (first && first.run.first !== cell.index && first.fetched.kind === 'ok') discard(first.fetched.res);
+    if (first && first.run.first !== cell.index) dropFetch(first.fetched);
     const run = first?.run.first === cell.index ? first.run : runFrom(plan, i, cs, cache.mergeGap);
     const fetched = first?.run.first === cell.index ? first.fetched : await fetchRun(job, run);
     if (fetched.kind !== 'ok') {
@@ -226,9 +253,23 @@ async function streamCells(
       throw new Error(`fetching missing bytes: ${fetched.kind}`);
     }
     const stop = Math.min(plan.end, fetched.end);
-    await pump(job, fetched.res, fetched.start, pos, stop);
+    try {
+      await pump(job, fetched.res, fetched.start, pos, stop);
+    } finally {
+      void fetched.lease.release();
+    }
     pos = stop + 1;
     while (i < plan.cells.length && (plan.cells[i] as { index: number }).index <= run.last) i += 1;
+  }
+}
+
+/** A fetch that will not be read: its body is let go and its lease released. */
+export function dropFetch(fetched: RunFetch): void {
+  if (fetched.kind === 'ok') {
+    discard(fetched.res);
+    void fetched.lease.release();
+  } else if (fetched.kind === 'answer') {
+    discard(fetched.res);
   }
 }
 

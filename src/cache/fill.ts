@@ -9,6 +9,7 @@ import { responseHeadersForClient } from '../upstream/headers.js';
 import { objectIdOf, versionIdOf } from './cache.js';
 import { write } from './cached-body.js';
 import { ChunkSink } from './chunk-sink.js';
+import { announceFetch } from './fetch-lease.js';
 import { relay } from './origin-fetch.js';
 import type { Outcome } from './pass.js';
 import type { ReadJob } from './read-path.js';
@@ -44,6 +45,17 @@ export async function fillFromAnswer(
     firstBytes: null,
   });
   const now = Date.now();
+  // Announced before the record is written: instances that read the record wait for these cells.
+  const cs = cache.volume.chunkSize;
+  const lease =
+    facts.range !== null && job.method === 'GET'
+      ? await announceFetch(
+          cache,
+          { ...job.key, etag: facts.etag },
+          Math.floor(facts.range.start / cs),
+          Math.floor(facts.range.end / cs),
+        )
+      : null;
   let replaced: string | null = null;
   const recorded = cache.records
     .update(job.key, (current) => {
@@ -64,6 +76,7 @@ export async function fillFromAnswer(
   headers.push('x-cache', 'MISS');
   ex.res.writeHead(res.status, res.statusText || undefined, headers);
   if (job.method === 'HEAD' || facts.range === null) {
+    void lease?.release();
     res.body.resume();
     ex.res.end();
     await recorded;
@@ -103,7 +116,7 @@ export async function fillFromAnswer(
     return { status: res.status, error: `body: ${(err as Error).message}` };
   } finally {
     // Commits finish in the background: the client's answer is complete, and waiters are told per chunk.
-    void sink.finish(received === length);
+    void sink.finish(received === length).finally(() => lease?.release());
   }
 }
 

@@ -14,6 +14,7 @@ import {
   readConditionals,
 } from '../s3/conditionals.js';
 import { headerValue } from '../s3/headers.js';
+import type { FetchLease } from '../store/leases.js';
 import type { ObjectKey, ObjectRecord, ObjectVersion } from '../store/types.js';
 import { isStorableBucket } from '../store/volume.js';
 import type { UpstreamResponse } from '../upstream/client.js';
@@ -28,6 +29,7 @@ import {
   runFrom,
   streamPlan,
 } from './cached-body.js';
+import { leaseColdFill } from './fetch-lease.js';
 import { fillFromAnswer } from './fill.js';
 import { settleWithin } from './inflight.js';
 import { askS3, discard, failed, relay } from './origin-fetch.js';
@@ -364,13 +366,27 @@ async function fill(job: ReadJob, record: ObjectRecord | null): Promise<Outcome>
     const recorded = await cache.records.read(job.key);
     if (recorded !== null) return fromRecord(job, recorded);
   }
+  let fleetLease: FetchLease | null = null;
+  if (finishCold !== null) {
+    // Other instances may be bringing the same object: wait for their record rather than fetch it again.
+    const leased = await leaseColdFill(cache, job.key);
+    if (leased.record !== null) {
+      finishCold();
+      return fromRecord(job, leased.record);
+    }
+    fleetLease = leased.lease;
+  }
+  const recordWritten = () => {
+    finishCold?.();
+    void fleetLease?.release();
+  };
   let handedOver = false;
   try {
     const asked = await askS3(job.ex, job.opts);
     if (!asked.ok) return failed(job.ex, asked.error);
     handedOver = true;
-    return await fillFromAnswer(job, record, asked.res, finishCold ?? undefined);
+    return await fillFromAnswer(job, record, asked.res, recordWritten);
   } finally {
-    if (!handedOver) finishCold?.();
+    if (!handedOver) recordWritten();
   }
 }

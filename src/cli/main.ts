@@ -7,6 +7,7 @@ import { envSettings, loadConfig, type Setting, showConfig } from '../config/loa
 import type { KuraConfig } from '../config/schema.js';
 import { KURA_VERSION, type RunningKura, startKura } from '../server/kura.js';
 import { createLogger } from '../telemetry/log.js';
+import { cachePurge, cacheStats, cacheVerify } from './cache-commands.js';
 
 export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
 
@@ -84,6 +85,9 @@ Examples:
   kura serve -c /etc/kura/kura.yaml
   kura serve --http-port 8080 --origin http://127.0.0.1:9000 --cache-dir ./cache
   kura config check -c /etc/kura/kura.yaml    print the effective config, or every error
+  kura cache stats -c /etc/kura/kura.yaml     size, objects, instances, leader, last eviction
+  kura cache verify --cache-dir /mnt/kura     checksums and accounting; exit 1 when unhealthy
+  kura cache purge my-bucket/logs/            remove cached objects under a prefix
 
 Configuration: defaults < YAML file (-c or KURA_CONFIG) < KURA_* variables < flags.
 Exit codes: 0 success, 1 runtime failure, 2 bad usage or invalid configuration.`,
@@ -117,6 +121,39 @@ Exit codes: 0 success, 1 runtime failure, 2 bad usage or invalid configuration.`
     }
     io.out(stringify(showConfig(config)));
   });
+
+  const cacheCmd = program
+    .command('cache')
+    .description('inspect or change the shared volume (safe while instances run)');
+  const volumeCommand = (name: string, description: string) => {
+    const cmd = cacheCmd
+      .command(name)
+      .description(description)
+      .option('-c, --config <file>', 'YAML configuration file (or KURA_CONFIG)')
+      .addOption(new Option('--cache-dir <dir>', 'the shared volume (cache.dir)'));
+    return cmd;
+  };
+  const withConfig =
+    (run: (config: KuraConfig, flags: Record<string, unknown>, args: string[]) => Promise<number>) =>
+    async (...params: unknown[]) => {
+      const cmd = params[params.length - 1] as Command;
+      const flags = cmd.opts() as Record<string, unknown>;
+      const config = resolveConfig(flags.config as string | undefined, flags, io.env, io.err);
+      if (!config) {
+        exitCode = EXIT.usage;
+        return;
+      }
+      exitCode = await run(config, flags, cmd.args);
+    };
+  volumeCommand('stats', 'size, objects, versions, instances seen, leader and last eviction')
+    .option('--json', 'print JSON')
+    .action(withConfig((config, flags) => cacheStats(config, flags.json === true, io)));
+  volumeCommand('verify', 'check every chunk and record, and the size accounting; exit 1 when unhealthy')
+    .option('--json', 'print JSON')
+    .action(withConfig((config, flags) => cacheVerify(config, flags.json === true, io)));
+  volumeCommand('purge', 'remove cached objects of a bucket, or of a key prefix in it')
+    .argument('<bucket[/prefix]>', 'what to remove, e.g. my-bucket or my-bucket/logs/2024/')
+    .action(withConfig((config, _flags, args) => cachePurge(config, args[0] as string, io)));
 
   try {
     await program.parseAsync(argv);

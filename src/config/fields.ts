@@ -180,3 +180,18 @@ export function custom<T>(
 }
 
 export { bad, ok };
+
+/** A share of something, as an integer percent: `90`, or `"90%"`. */
+export function percent(defaultValue: number, doc: string, opts: { min?: number } = {}): Field<number> {
+  const min = opts.min ?? 1;
+  return field(
+    defaultValue,
+    doc,
+    (raw) => {
+      const text = typeof raw === 'string' ? raw.trim().replace(/%$/, '') : raw;
+      const n = asInteger(text);
+      return n !== null && n >= min && n <= 100 ? ok(n) : bad(`is not a percentage (an integer ${min}-100)`);
+    },
+    (v) => `${v}%`,
+  );
+}

@@ -94,7 +94,24 @@ export function buildConfig(fileRaw: unknown, settings: Setting[]): LoadResult {
     sources.set(fieldPathOf(s.path), s.source);
   }
   const config = validateNode(schema, merged, '', problems, sources);
+  problems.push(...crossFieldProblems(config as unknown as KuraConfig, problems));
   return problems.length > 0 ? { ok: false, problems } : { ok: true, config: config as KuraConfig };
+}
+
+/** Fields that are valid alone but not together; only checked when both parsed. */
+function crossFieldProblems(config: KuraConfig, problems: ConfigProblem[]): ConfigProblem[] {
+  const failed = new Set(problems.map((p) => p.path));
+  const c = config.cache;
+  if (failed.has('cache.eviction_trigger') || failed.has('cache.eviction_target')) return [];
+  if (c.eviction_target >= c.eviction_trigger) {
+    return [
+      {
+        path: 'cache.eviction_target',
+        message: `${c.eviction_target}% is not below cache.eviction_trigger (${c.eviction_trigger}%)`,
+      },
+    ];
+  }
+  return [];
 }
 
 /** `upstream.overrides.*` is a map entry; the field it belongs to is `upstream.overrides`. */

@@ -14,6 +14,7 @@ import {
   oneOf,
   optionalText,
   type Parsed,
+  percent,
   port,
   size,
   text,
@@ -132,7 +133,43 @@ export const schema = {
   },
   cache: {
     dir: text('/var/cache/kura', 'the shared volume'),
-    max_size: size(100 * 2 ** 30, 'capacity of the volume that Kura may fill'),
+    max_size: size(100 * 2 ** 30, 'capacity of the volume that Kura may fill (chunks and records)', {
+      min: 2 ** 20,
+    }),
+    eviction_trigger: percent(90, 'the leader starts evicting when the volume holds this share of max_size'),
+    eviction_target: percent(80, '...and evicts down to this share (below eviction_trigger)'),
+    admission_window: duration(
+      60_000,
+      'data younger than this is not evicted unless the volume is critically full',
+    ),
+    write_share: percent(
+      50,
+      'share of max_size that objects cached by writes through Kura (PUT, multipart) may hold',
+      { min: 0 },
+    ),
+    expiration: oneOf(
+      'lazy',
+      ['lazy', 'active'] as const,
+      'lazy keeps expired entries for 304 revalidation; active lets the leader remove them',
+    ),
+    upload_ttl: duration(86_400_000, 'multipart staging directories older than this are removed'),
+    leader_stale: duration(
+      30_000,
+      'a maintenance leader silent this long is replaced; keep it well above NFS attribute caching',
+    ),
+    journal_flush: duration(2_000, 'how often each instance appends its events to its journal'),
+    journal_segment_size: size(4 * 2 ** 20, 'a journal segment is closed at this size...', {
+      min: 4096,
+    }),
+    journal_segment_age: duration(10_000, '...or this age, and then consolidated by the leader'),
+    lease_time: duration(
+      30_000,
+      'how long a fetch lease holds; others wait up to this for the chunks it brings',
+    ),
+    scan_interval: duration(
+      3_600_000,
+      'one pass of the rolling scan: sweeps, and size accounting corrected from the files',
+    ),
     chunk_size: size(2 ** 20, 'chunk grid of the volume; fixed when the volume is created', {
       min: 64 * 1024,
       max: 64 * 2 ** 20,

@@ -77,6 +77,12 @@ async function route(deps: AdminDeps, path: string, res: http.ServerResponse): P
         instance: cache.volume.instanceId,
       },
       rules: cache.rules.rules.count,
+      fleet: {
+        leader: cache.fleet.isLeader,
+        evictions: cache.fleet.evictions,
+        journalEvents: cache.fleet.journal.eventsWritten,
+        chunksRefusedFull: cache.fleet.space.refused,
+      },
       passthrough: deps.relays?.passthrough?.toJSON() ?? null,
       connect: deps.relays?.connect?.toJSON() ?? null,
     });

@@ -18,6 +18,7 @@ import { TrafficStats } from '../telemetry/traffic.js';
 import { UpstreamClient } from '../upstream/client.js';
 import { namesToResolve, resolverProblem } from '../upstream/resolvable.js';
 import { createAdminListener } from './admin-listener.js';
+import { watchFleet } from './fleet-view.js';
 import { createHttpListener, listen } from './http-listener.js';
 import { createPassthrough, type Passthrough } from './passthrough.js';
 import { ShutdownHooks } from './shutdown-hooks.js';
@@ -38,6 +39,8 @@ export interface RunningKura {
   /** null when admin.port is 0. */
   admin: AddressInfo | null;
   cache: Cache;
+  /** Leader state, evictions and leases of this instance's part in the fleet (same as cache.fleet). */
+  fleet: Cache['fleet'];
   metrics: KuraMetrics;
   traffic: TrafficStats;
   readiness: Readiness;
@@ -72,10 +75,11 @@ const SCAN_INTERVAL_MS = 5 * 60_000;
 export async function startKura(config: KuraConfig, opts: StartOptions = {}): Promise<RunningKura> {
   const log = opts.log ?? createLogger(config.log.level);
   const access = opts.access ?? createAccessLog(config.log.access, { format: config.log.access_format });
-  const fleet = opts.fleet ?? UNKNOWN_FLEET;
   // Read before anything opens, so that a wrong path stops Kura with nothing to undo.
   const tlsFiles = config.server.tls_port === 0 ? null : readTlsFiles(config.server.tls);
   const cache = await Cache.open(config, log);
+  const fleetView = opts.fleet ? null : watchFleet(cache, config.cache.leader_stale);
+  const fleet: FleetStatus = opts.fleet ?? fleetView ?? UNKNOWN_FLEET;
   const upstream = new UpstreamClient(config.upstream);
   const traffic = new TrafficStats();
   const topKeys = new TopKeys();
@@ -213,6 +217,7 @@ export async function startKura(config: KuraConfig, opts: StartOptions = {}): Pr
   let admin: AddressInfo | null = null;
   const stopTelemetry = async (withinMs?: number) => {
     clearInterval(scanTimer);
+    fleetView?.close();
     dashboard?.close();
     await metrics.shutdown(withinMs);
   };
@@ -242,7 +247,7 @@ export async function startKura(config: KuraConfig, opts: StartOptions = {}): Pr
     tlsListener?.server.close();
     await upstream.close();
     await stopTelemetry();
-    cache.close();
+    await cache.close();
     throw err;
   }
   for (const warning of configWarnings(config)) log.warn(warning);
@@ -265,6 +270,7 @@ export async function startKura(config: KuraConfig, opts: StartOptions = {}): Pr
     abandon() {
       removeOwnTempFiles(cache.volume);
     },
+    fleet: cache.fleet,
     async close(graceMs = 10_000) {
       draining = true;
       const deadline = Date.now() + graceMs;
@@ -279,7 +285,8 @@ export async function startKura(config: KuraConfig, opts: StartOptions = {}): Pr
       removeOwnTempFiles(cache.volume);
       await shutdownHooks.run(Math.max(1_000, deadline - Date.now()));
       await upstream.close();
-      cache.close();
+      // Flushes the journal and releases the leader lock: another instance takes over at once.
+      await cache.close();
       // The last OTLP push gets a short bound: an unreachable collector must not hold up the stop.
       await stopTelemetry(Math.min(otlp.timeout, 2_000));
       await access.close();

@@ -125,44 +125,53 @@ export class ChunkStore {
       }
     }
     if (incoming.length === 0) return NOTHING_WRITTEN;
+    // A whole cell: a partial chunk is rewritten with every extent it holds, not just the new ones.
+    if (!this.#volume.space.mayWrite(cellLength)) return NOTHING_WRITTEN;
 
     const fullPath = this.#volume.chunkPath(v, index, false);
     const partialPath = this.#volume.chunkPath(v, index, true);
     const mine = mergePieces(incoming);
-    if (coversCell(mine, cellLength)) return this.#writeFull(fullPath, partialPath, index, mine, codec);
+    if (coversCell(mine, cellLength)) return this.#writeFull(v, partialPath, index, mine, codec);
     if (await exists(fullPath)) return NOTHING_WRITTEN;
 
     const existing = await this.#load(partialPath, index, false);
     let merged = existing ? mergePieces([...existing.pieces, ...incoming]) : mine;
-    if (coversCell(merged, cellLength)) return this.#writeFull(fullPath, partialPath, index, merged, codec);
+    if (coversCell(merged, cellLength)) return this.#writeFull(v, partialPath, index, merged, codec);
     // Thousands of scattered fragments: keep what was just fetched rather than fail the write.
     if (merged.length > MAX_EXTENTS) merged = mine;
     const encoded = await encodeChunk({ index, full: false, pieces: merged }, codec);
     await writeFileAtomic(this.#volume, partialPath, encoded.file);
+    this.#volume.events.chunkWritten(v, `${index}.p`, encoded.file.length);
     return { rawBytes: encoded.rawBytes, storedBytes: encoded.storedBytes };
   }
 
   /** Removes every chunk of one version. */
   async removeVersion(v: ObjectVersion): Promise<void> {
     await rm(this.#volume.versionDir(v), { recursive: true, force: true });
+    this.#volume.events.versionRemoved(v);
   }
 
   /** Removes every chunk of every version of an object. */
   async removeObject(k: ObjectKey): Promise<void> {
     await rm(this.#volume.objectDataDir(k), { recursive: true, force: true });
+    this.#volume.events.objectDataRemoved(k);
   }
 
   async #writeFull(
-    fullPath: string,
+    v: ObjectVersion,
     partialPath: string,
     index: number,
     pieces: ChunkPiece[],
     codec: Codec,
   ): Promise<ChunkWriteResult> {
     const encoded = await encodeChunk({ index, full: true, pieces }, codec);
-    await writeFileAtomic(this.#volume, fullPath, encoded.file);
+    await writeFileAtomic(this.#volume, this.#volume.chunkPath(v, index, false), encoded.file);
+    this.#volume.events.chunkWritten(v, `${index}`, encoded.file.length);
     // Only garbage now: a full chunk always wins over its partial.
-    await unlink(partialPath).catch(() => {});
+    await unlink(partialPath).then(
+      () => this.#volume.events.chunkRemoved(v, `${index}.p`),
+      () => {},
+    );
     return { rawBytes: encoded.rawBytes, storedBytes: encoded.storedBytes };
   }
 

@@ -25,6 +25,13 @@ export class RecordLockError extends Error {
 /** What `update`'s function returns: a record to write, null to delete the record, undefined to leave it. */
 export type RecordUpdate = (current: ObjectRecord | null) => ObjectRecord | null | undefined;
 
+/**
+ * A record removal stops answers S3 gave before it from making a new record. Instances compare their
+ * clocks here; a margin would stop caching right after every write, so the fleet's clocks are assumed
+ * synchronised (NTP) to well under the time between an answer and the write that outdates it.
+ */
+const TOMBSTONE_CLOCK_MARGIN_MS = 0;
+
 /** Parsed records remembered for the stat check of `read`: a few MB at most. */
 const SEEN_RECORDS = 10_000;
 
@@ -52,6 +59,12 @@ export class RecordStore {
    * one stat instead of open, fstat, read and close on the hot path of every hit.
    */
   async read(k: ObjectKey): Promise<ObjectRecord | null> {
+    const record = await this.#read(k);
+    if (record !== null) this.#volume.events.objectRead(k);
+    return record;
+  }
+
+  async #read(k: ObjectKey): Promise<ObjectRecord | null> {
     const path = this.#volume.recordPath(k);
     let st: Stats;
     try {
@@ -101,23 +114,45 @@ export class RecordStore {
       if (compromised) throw new RecordLockError(`lost the lock of ${lockPath}`, { cause: compromised });
     };
     try {
-      const current = await this.read(k);
+      // Not a read for eviction's sake: updates come from fills, revalidations and maintenance.
+      const current = await this.#read(k);
       const next = fn(current);
       if (next === undefined) return current;
       checkStillHeld();
       const path = this.#volume.recordPath(k);
       if (next === null) {
+        await writeFileAtomic(this.#volume, this.#volume.recordTombstonePath(k), String(Date.now()));
         await rm(path, { force: true });
+        if (current !== null) this.#volume.events.recordRemoved(k);
+        return null;
+      }
+      if (current === null && (await this.#removedAfter(k, confirmedAt(next)))) {
+        // An answer S3 gave before this key was invalidated (a fill racing a write or a delete through
+        // another request or instance): writing it would bring back what the write removed.
         return null;
       }
       if (next.namespace !== k.namespace || next.bucket !== k.bucket || next.key !== k.key) {
         throw new Error(`a record for ${next.bucket}/${next.key} cannot be stored as ${k.bucket}/${k.key}`);
       }
-      await writeFileAtomic(this.#volume, path, JSON.stringify(next), checkStillHeld);
+      const text = JSON.stringify(next);
+      await writeFileAtomic(this.#volume, path, text, checkStillHeld);
+      this.#volume.events.recordWritten(k, Buffer.byteLength(text), next.source);
       return next;
     } finally {
       await release().catch(() => {});
     }
+  }
+
+  /** Whether `k`'s record was removed later than `at` (less a margin for clocks of other instances). */
+  async #removedAfter(k: ObjectKey, at: number): Promise<boolean> {
+    let text: string;
+    try {
+      text = await readFile(this.#volume.recordTombstonePath(k), 'utf8');
+    } catch {
+      return false;
+    }
+    const removedAt = Number(text);
+    return Number.isFinite(removedAt) && removedAt + TOMBSTONE_CLOCK_MARGIN_MS > at;
   }
 
   /** Deletes `k`'s record. */
@@ -152,6 +187,11 @@ async function acquire(lockPath: string, onCompromised: (err: Error) => void): P
       throw new RecordLockError(`${why} the lock ${lockPath}.lock`, { cause: err });
     }
   }
+}
+
+/** When S3 last vouched for the record's content. */
+function confirmedAt(r: ObjectRecord): number {
+  return Math.max(r.createdAt, r.validatedGet ?? 0, r.validatedHead ?? 0);
 }
 
 /** The record in `text` if it is a format-1 record of exactly `k`, else null. */

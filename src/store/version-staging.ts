@@ -16,6 +16,8 @@ let stagingCounter = 0;
 export class VersionStaging {
   readonly #volume: Volume;
   readonly dir: string;
+  /** File name → bytes of every chunk staged, journaled once they are the version's. */
+  readonly #written = new Map<string, number>();
 
   constructor(volume: Volume) {
     this.#volume = volume;
@@ -32,10 +34,14 @@ export class VersionStaging {
     codec: Codec,
   ): Promise<ChunkWriteResult> {
     const merged = mergePieces(pieces.filter((p) => p.bytes.length > 0));
-    if (merged.length === 0) return { rawBytes: 0, storedBytes: 0 };
+    // A full volume keeps no more: the chunk is left out, as a fill would leave it (the gate of ChunkStore).
+    if (merged.length === 0 || !this.#volume.space.mayWrite(cellLength))
+      return { rawBytes: 0, storedBytes: 0 };
     const full = merged.length === 1 && merged[0]?.start === 0 && merged[0].bytes.length === cellLength;
     const encoded = await encodeChunk({ index, full, pieces: merged }, codec);
-    await writeFileAtomic(this.#volume, join(this.dir, full ? `${index}` : `${index}.p`), encoded.file);
+    const name = full ? `${index}` : `${index}.p`;
+    await writeFileAtomic(this.#volume, join(this.dir, name), encoded.file);
+    this.#written.set(name, encoded.file.length);
     return { rawBytes: encoded.rawBytes, storedBytes: encoded.storedBytes };
   }
 
@@ -48,6 +54,7 @@ export class VersionStaging {
     await mkdir(dirname(target), { recursive: true, mode: 0o700 });
     try {
       await rename(this.dir, target);
+      this.#journal(v);
       return;
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
@@ -57,7 +64,13 @@ export class VersionStaging {
     for (const name of await readdir(this.dir)) {
       await rename(join(this.dir, name), join(target, name)).catch(() => {});
     }
+    this.#journal(v);
     await this.discard();
+  }
+
+  /** The leader's accounting learns of the chunks as of the version's, like any chunk written. */
+  #journal(v: ObjectVersion): void {
+    for (const [name, bytes] of this.#written) this.#volume.events.chunkWritten(v, name, bytes);
   }
 
   async discard(): Promise<void> {

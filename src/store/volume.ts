@@ -7,6 +7,7 @@ import { chmod, link, mkdir, readFile, unlink, writeFile } from 'node:fs/promise
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { isSafeUploadId } from '../s3/multipart.js';
+import { ALWAYS_ROOM, NO_VOLUME_EVENTS, type SpaceGate, type VolumeEvents } from './events.js';
 import type { ObjectKey, ObjectVersion } from './types.js';
 
 export const VOLUME_FORMAT = 1;
@@ -56,6 +57,13 @@ export class Volume {
   readonly createdAt: string;
   /** This instance's temp directory; every file is written here first, then renamed into place. */
   readonly tmpDir: string;
+  /**
+   * Told of every file the stores add, remove or read, so the journal sees every writer (the read path,
+   * write-through, maintenance) without each one having to remember it. A no-op until a journal attaches.
+   */
+  events: VolumeEvents = NO_VOLUME_EVENTS;
+  /** Asked before a chunk is written; always yes until capacity enforcement attaches. */
+  space: SpaceGate = ALWAYS_ROOM;
 
   constructor(dir: string, instanceId: string, manifest: VolumeManifest, configuredChunkSize: number) {
     this.dir = dir;
@@ -70,6 +78,20 @@ export class Volume {
   recordPath(k: ObjectKey): string {
     const h = keyHash(k);
     return join(this.dir, 'objects', k.bucket, h.slice(0, 2), h.slice(2, 4), `${h}.json`);
+  }
+
+  /** `k`'s place on the volume relative to `objects/` and `data/`: `{bucket}/{h0:2}/{h2:4}/{h}`. */
+  objectId(k: ObjectKey): string {
+    const h = keyHash(k);
+    return `${k.bucket}/${h.slice(0, 2)}/${h.slice(2, 4)}/${h}`;
+  }
+
+  /**
+   * When `k`'s record was last removed (invalidated, evicted, purged): a fill whose S3 answer is older
+   * than that must not bring the record back (records.ts).
+   */
+  recordTombstonePath(k: ObjectKey): string {
+    return this.recordPath(k).replace(/\.json$/, '.gone');
   }
 
   /** The directory holding every cached version of `k`. */
@@ -158,7 +180,7 @@ export async function openVolume(opts: OpenVolumeOptions): Promise<Volume> {
     // The cache holds other principals' objects: only Kura's user may read it. An existing directory's
     // mode is the operator's choice.
     if (created !== undefined) await chmod(dir, 0o700);
-    for (const sub of ['objects', 'data', 'locks', join('tmp', instanceId)]) {
+    for (const sub of ['objects', 'data', 'locks', 'journal', 'state', 'leases', join('tmp', instanceId)]) {
       await mkdir(join(dir, sub), { recursive: true, mode: 0o700 });
     }
   } catch (err) {

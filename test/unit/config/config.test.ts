@@ -93,6 +93,23 @@ describe('config', () => {
     ]);
   });
 
+  test('capacity percentages: 90 or "90%", and the target below the trigger', () => {
+    const r = buildConfig({ cache: { eviction_trigger: '95%', eviction_target: 60, write_share: '0%' } }, []);
+    assert.ok(r.ok);
+    assert.equal(r.config.cache.eviction_trigger, 95);
+    assert.equal(r.config.cache.eviction_target, 60);
+    assert.equal(r.config.cache.write_share, 0);
+    assert.deepEqual(problems({ cache: { eviction_trigger: 101 } }), [
+      'cache.eviction_trigger: 101 is not a percentage (an integer 1-100)',
+    ]);
+    assert.deepEqual(problems({ cache: { eviction_trigger: '70%', eviction_target: '80%' } }), [
+      'cache.eviction_target: 80% is not below cache.eviction_trigger (70%)',
+    ]);
+    assert.deepEqual(problems({ cache: { expiration: 'eager' } }), [
+      'cache.expiration: "eager" is not one of lazy, active',
+    ]);
+  });
+
   test('every problem is reported, not just the first', () => {
     const found = problems({
       server: { http_port: 70000, https_port: -1 },

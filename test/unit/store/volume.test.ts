@@ -27,7 +27,16 @@ describe('openVolume', () => {
     assert.equal(volume.chunkSize, 1 << 20);
     assert.equal(volume.configuredChunkSizeIgnored, false);
     assert.equal((await stat(dir)).mode & 0o777, 0o700);
-    assert.deepEqual((await readdir(dir)).sort(), ['data', 'kura.json', 'locks', 'objects', 'tmp']);
+    assert.deepEqual((await readdir(dir)).sort(), [
+      'data',
+      'journal',
+      'kura.json',
+      'leases',
+      'locks',
+      'objects',
+      'state',
+      'tmp',
+    ]);
     assert.deepEqual(await readdir(join(dir, 'tmp')), ['host-1']);
     assert.deepEqual(await readdir(join(dir, 'tmp', 'host-1')), []); // the manifest's temp file is gone
     const manifest = JSON.parse(await readFile(join(dir, 'kura.json'), 'utf8'));

@@ -1,0 +1,50 @@
+// The fleet as telemetry sees it (metrics, dashboard): what the shared volume's status files say, read
+// every few seconds off the request path, and this instance's own leader state, known at once.
+
+import type { Cache } from '../cache/cache.js';
+import { readFleetStatus } from '../store/fleet-status.js';
+import type { FleetInstance, FleetStatus, LastEviction } from '../telemetry/fleet.js';
+
+/** How often the volume's status files are read again. */
+const REFRESH_MS = 5_000;
+
+export interface FleetView extends FleetStatus {
+  close(): void;
+}
+
+export function watchFleet(cache: Cache, leaderStaleMs: number): FleetView {
+  let instances: FleetInstance[] | null = null;
+  let volumeBytes: number | null = null;
+  let lastEviction: LastEviction | null = null;
+  let reading = false;
+  const refresh = () => {
+    if (reading) return;
+    reading = true;
+    readFleetStatus(cache.volume.dir, leaderStaleMs)
+      .then((s) => {
+        const live = s.instances.filter((i) => !i.stopped && Date.now() - i.lastSeen < leaderStaleMs);
+        instances = live.map((i) => ({
+          id: i.instance,
+          lastSeen: new Date(i.lastSeen).toISOString(),
+          leader: s.leader?.lockHeld === true && s.leader.instance === i.instance,
+        }));
+        volumeBytes = s.sizeBytes;
+        const e = s.lastEviction;
+        lastEviction = e && { at: new Date(e.at).toISOString(), objects: e.objects, bytes: e.bytes };
+      })
+      .catch(() => {})
+      .finally(() => {
+        reading = false;
+      });
+  };
+  refresh();
+  const timer = setInterval(refresh, REFRESH_MS);
+  timer.unref();
+  return {
+    isLeader: () => cache.fleet.isLeader,
+    instances: () => instances,
+    volumeBytes: () => volumeBytes,
+    lastEviction: () => lastEviction,
+    close: () => clearInterval(timer),
+  };
+}

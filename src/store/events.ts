@@ -1,0 +1,38 @@
+// What the stores tell the journal: every file that appears, disappears or is read. One narrow
+// interface at the store layer, so every writer of the volume is accounted without knowing about it.
+
+import type { ObjectKey, ObjectRecord, ObjectVersion } from './types.js';
+
+export interface VolumeEvents {
+  /** A chunk file (`{index}` or `{index}.p`) of `v` now holds `bytes` bytes on the volume. */
+  chunkWritten(v: ObjectVersion, name: string, bytes: number): void;
+  chunkRemoved(v: ObjectVersion, name: string): void;
+  versionRemoved(v: ObjectVersion): void;
+  /** Every version of `k` was removed (not its record). */
+  objectDataRemoved(k: ObjectKey): void;
+  recordWritten(k: ObjectKey, bytes: number, source: ObjectRecord['source']): void;
+  recordRemoved(k: ObjectKey): void;
+  /** A request read `k`'s record: the unit of recency and frequency for eviction. */
+  objectRead(k: ObjectKey): void;
+}
+
+export const NO_VOLUME_EVENTS: VolumeEvents = {
+  chunkWritten() {},
+  chunkRemoved() {},
+  versionRemoved() {},
+  objectDataRemoved() {},
+  recordWritten() {},
+  recordRemoved() {},
+  objectRead() {},
+};
+
+/**
+ * Whether a new chunk may be written now. The leader enforces capacity after the fact; this gate stops
+ * writers before the volume passes its size between two rounds of eviction (the bytes still reach the
+ * client, they are just not kept).
+ */
+export interface SpaceGate {
+  mayWrite(bytes: number): boolean;
+}
+
+export const ALWAYS_ROOM: SpaceGate = { mayWrite: () => true };

@@ -1,0 +1,154 @@
+// One instance's part in the fleet that shares a volume: its journal, its space gate, its fetch leases,
+// and its turn as maintenance leader. Started with the cache, closed with it (the journal flushed and the
+// leader lock released, so another instance takes over at once rather than after the stale time).
+
+import type { ChunkStore } from './chunks.js';
+import type { VolumeEvents } from './events.js';
+import type { CapacityLimits } from './eviction.js';
+import { Journal, readHeartbeats } from './journal.js';
+import { LeaderLock } from './leader.js';
+import { FetchLeases } from './leases.js';
+import { Maintenance } from './maintenance.js';
+import type { RecordStore } from './records.js';
+import { VolumeSpaceGate } from './space-gate.js';
+import { type EvictionReport, readSummary } from './state-files.js';
+import { isDead } from './sweeps.js';
+import type { ObjectRecord } from './types.js';
+import type { Volume } from './volume.js';
+
+export interface FleetOptions {
+  limits: CapacityLimits;
+  journalFlushMs: number;
+  journalSegmentBytes: number;
+  journalSegmentAgeMs: number;
+  leaderStaleMs: number;
+  leaseMs: number;
+  scanIntervalMs: number;
+  uploadTtlMs: number;
+  isExpired: ((record: ObjectRecord, now: number) => boolean) | null;
+  onEvicted?: (report: EvictionReport) => void;
+  log: {
+    info(msg: string, f?: object): void;
+    warn(msg: string, f?: object): void;
+    debug(msg: string, f?: object): void;
+  };
+}
+
+export class Fleet {
+  readonly journal: Journal;
+  readonly leases: FetchLeases;
+  readonly space: VolumeSpaceGate;
+  readonly #leader: LeaderLock;
+  readonly #maintenance: Maintenance;
+  readonly #opts: FleetOptions;
+  readonly #volume: Volume;
+  #timer: NodeJS.Timeout | null = null;
+  #round: Promise<void> = Promise.resolve();
+  #closed = false;
+  #busy = false;
+
+  constructor(volume: Volume, records: RecordStore, chunks: ChunkStore, opts: FleetOptions) {
+    this.#volume = volume;
+    this.#opts = opts;
+    this.journal = new Journal(volume, {
+      flushMs: opts.journalFlushMs,
+      segmentBytes: opts.journalSegmentBytes,
+      segmentAgeMs: opts.journalSegmentAgeMs,
+    });
+    this.journal.onError = (err) => opts.log.warn('journal not written', { error: err.message });
+    // A write reaches the published total after its flush, its segment's closing and a leader round.
+    this.space = new VolumeSpaceGate(
+      opts.limits.maxBytes,
+      opts.journalSegmentAgeMs + 2 * opts.journalFlushMs + 1_000,
+    );
+    this.leases = new FetchLeases(volume, opts.leaseMs);
+    this.#leader = new LeaderLock(volume, opts.leaderStaleMs);
+    this.#maintenance = new Maintenance(volume, records, chunks, this.#leader, {
+      limits: opts.limits,
+      deadAfterMs: deadAfter(opts),
+      scanIntervalMs: opts.scanIntervalMs,
+      roundMs: opts.journalFlushMs,
+      uploadTtlMs: opts.uploadTtlMs,
+      isExpired: opts.isExpired,
+      ...(opts.onEvicted ? { onEvicted: opts.onEvicted } : {}),
+      log: opts.log,
+    });
+    this.#leader.onLost = (err) => {
+      opts.log.warn('lost the leader lock; stepping down', { error: err.message });
+      this.#maintenance.stepDown();
+    };
+  }
+
+  /** Whether this instance is the maintenance leader now. */
+  get isLeader(): boolean {
+    return this.#leader.held;
+  }
+
+  /** Objects this instance evicted while leader. */
+  get evictions(): number {
+    return this.#maintenance.evictions;
+  }
+
+  async start(): Promise<void> {
+    const journal = this.journal;
+    const space = this.space;
+    const events: VolumeEvents = {
+      chunkWritten: (v, name, bytes) => journal.chunkWritten(v, name, bytes),
+      chunkRemoved: (v, name) => journal.chunkRemoved(v, name),
+      versionRemoved: (v) => journal.versionRemoved(v),
+      objectDataRemoved: (k) => journal.objectDataRemoved(k),
+      recordWritten: (k, bytes, source) => journal.recordWritten(k, bytes, source),
+      recordRemoved: (k) => journal.recordRemoved(k),
+      objectRead: (k) => journal.objectRead(k),
+    };
+    this.#volume.events = events;
+    this.#volume.space = space;
+    await journal.start();
+    await this.#refreshGate();
+    this.#timer = setInterval(() => {
+      // A round slower than the interval (a big scan) is not queued behind: the next tick is skipped.
+      if (this.#busy) return;
+      this.#busy = true;
+      this.#round = this.#tick().finally(() => {
+        this.#busy = false;
+      });
+    }, this.#opts.journalFlushMs);
+    this.#timer.unref();
+  }
+
+  /** Stops the rounds, flushes the journal and releases the leader lock. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#timer) clearInterval(this.#timer);
+    await this.#round;
+    await this.journal.close();
+    await this.#maintenance.saveState().catch(() => {});
+    await this.#leader.release();
+  }
+
+  async #tick(): Promise<void> {
+    if (this.#closed) return;
+    try {
+      if (!this.#leader.held && (await this.#leader.tryAcquire())) {
+        this.#opts.log.info('became the maintenance leader', { token: this.#leader.token });
+      }
+      if (this.#leader.held) await this.#maintenance.round();
+      await this.#refreshGate();
+    } catch (err) {
+      this.#opts.log.warn('maintenance round failed', { error: (err as Error).message });
+    }
+  }
+
+  async #refreshGate(): Promise<void> {
+    const now = Date.now();
+    const beats = await readHeartbeats(this.#volume.dir);
+    const live = beats.filter((b) => !isDead(b, deadAfter(this.#opts), now)).length;
+    this.space.update(await readSummary(this.#volume.dir), live);
+  }
+}
+
+/** An instance silent for this long is dead: twice the leader's stale time, and never under 4 flushes. */
+function deadAfter(opts: Pick<FleetOptions, 'leaderStaleMs' | 'journalFlushMs'>): number {
+  return Math.max(2 * opts.leaderStaleMs, 4 * opts.journalFlushMs);
+}

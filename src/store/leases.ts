@@ -1,0 +1,173 @@
+// Fetch leases: before an instance asks S3 for chunks, it leaves a file on the volume saying which cells
+// of which version it is bringing, until when. Other instances that need those cells wait for the chunk
+// files to appear instead of fetching them again (bounded: the lease's end, or their own patience).
+// A lease is advice, never a lock on the hot path: a lost race costs one extra fetch, never bytes.
+//
+//   leases/{objectId}/fill                       the first fetch of an object nobody has a record of
+//   leases/{objectId}/{etagName}/{first}-{last}.{instance}.{n}   a run of cells of one version
+
+import { link, mkdir, readdir, readFile, rm, rmdir, unlink, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { ObjectKey, ObjectVersion } from './types.js';
+import { etagName, type Volume } from './volume.js';
+
+interface LeaseBody {
+  instance: string;
+  expiresAt: number;
+}
+
+/** Cells `[first, last]` another live instance is fetching. */
+export interface HeldRun {
+  first: number;
+  last: number;
+  expiresAt: number;
+}
+
+export interface FetchLease {
+  release(): Promise<void>;
+}
+
+const NO_LEASE: FetchLease = { release: async () => {} };
+let leaseCounter = 0;
+
+export class FetchLeases {
+  readonly #volume: Volume;
+  /** How long a lease holds when its holder neither finishes nor releases it (a crash). */
+  readonly leaseMs: number;
+
+  constructor(volume: Volume, leaseMs: number) {
+    this.#volume = volume;
+    this.leaseMs = leaseMs;
+  }
+
+  /**
+   * Takes the lease for the first fetch of `k`. Returns null when another instance holds it (the caller
+   * waits for the record it will write); a lease past its end is taken over.
+   */
+  async takeObjectFill(k: ObjectKey): Promise<FetchLease | null> {
+    const path = join(this.#objectDir(k), 'fill');
+    for (let attempt = 0; attempt < 2; attempt++) {
+      if (await this.#createExclusive(path)) return this.#leaseAt(path);
+      const body = await readBody(path);
+      if (body !== null && body.expiresAt > Date.now()) return null;
+      // Expired, or unreadable (torn by a crash): take it over.
+      await unlink(path).catch(() => {});
+    }
+    return null;
+  }
+
+  /** When another instance's first fetch of `k` is expected to end; null when nobody is fetching it. */
+  async objectFillHeld(k: ObjectKey): Promise<number | null> {
+    const body = await readBody(join(this.#objectDir(k), 'fill'));
+    return body !== null && body.instance !== this.#volume.instanceId && body.expiresAt > Date.now()
+      ? body.expiresAt
+      : null;
+  }
+
+  /** Says that this instance is fetching cells `first..last` of `v`. Never rejects. */
+  async announceRun(v: ObjectVersion, first: number, last: number): Promise<FetchLease> {
+    leaseCounter += 1;
+    const path = join(this.#versionDir(v), `${first}-${last}.${this.#volume.instanceId}.${leaseCounter}`);
+    const body: LeaseBody = { instance: this.#volume.instanceId, expiresAt: Date.now() + this.leaseMs };
+    try {
+      await writeFile(path, JSON.stringify(body), { mode: 0o600 }).catch(async (err) => {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+        await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+        await writeFile(path, JSON.stringify(body), { mode: 0o600 });
+      });
+    } catch {
+      return NO_LEASE;
+    }
+    return this.#leaseAt(path);
+  }
+
+  /** Runs of `v` that other live instances are fetching now. */
+  async heldRuns(v: ObjectVersion): Promise<HeldRun[]> {
+    const dir = this.#versionDir(v);
+    const names = await readdir(dir).catch(() => [] as string[]);
+    const now = Date.now();
+    const out: HeldRun[] = [];
+    for (const name of names) {
+      const m = /^(\d+)-(\d+)\.(.+)\.\d+$/.exec(name);
+      if (!m || m[3] === this.#volume.instanceId) continue;
+      const body = await readBody(join(dir, name));
+      if (body === null || body.expiresAt <= now) continue;
+      out.push({ first: Number(m[1]), last: Number(m[2]), expiresAt: body.expiresAt });
+    }
+    return out;
+  }
+
+  /** Whether the lease file at `run` still stands (its holder may have released it early). */
+  async stillHeld(v: ObjectVersion, index: number): Promise<boolean> {
+    return (await this.heldRuns(v)).some((r) => r.first <= index && index <= r.last);
+  }
+
+  #objectDir(k: ObjectKey): string {
+    return join(this.#volume.dir, 'leases', this.#volume.objectId(k));
+  }
+
+  #versionDir(v: ObjectVersion): string {
+    return join(this.#objectDir(v), etagName(v.etag));
+  }
+
+  /** Creates `path` only if it does not exist: write a temp file, then link (atomic on NFSv4). */
+  async #createExclusive(path: string): Promise<boolean> {
+    const body: LeaseBody = { instance: this.#volume.instanceId, expiresAt: Date.now() + this.leaseMs };
+    const tmp = this.#volume.tmpFile();
+    try {
+      await mkdir(this.#volume.tmpDir, { recursive: true, mode: 0o700 });
+      await writeFile(tmp, JSON.stringify(body), { flag: 'wx', mode: 0o600 });
+      await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+      await link(tmp, path);
+      return true;
+    } catch {
+      return false;
+    } finally {
+      await unlink(tmp).catch(() => {});
+    }
+  }
+
+  #leaseAt(path: string): FetchLease {
+    let released = false;
+    return {
+      release: async () => {
+        if (released) return;
+        released = true;
+        await rm(path, { force: true }).catch(() => {});
+      },
+    };
+  }
+}
+
+async function readBody(path: string): Promise<LeaseBody | null> {
+  try {
+    const body = JSON.parse(await readFile(path, 'utf8')) as LeaseBody;
+    return typeof body.expiresAt === 'number' && typeof body.instance === 'string' ? body : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Removes lease files past their end (the leader's sweep); returns how many. */
+export async function sweepExpiredLeases(volumeDir: string, now: number): Promise<number> {
+  let removed = 0;
+  const walk = async (dir: string, depth: number): Promise<void> => {
+    const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+    for (const e of entries) {
+      const path = join(dir, e.name);
+      if (e.isDirectory()) {
+        await walk(path, depth + 1);
+        // Empty lease directories go too; a writer that loses the race recreates its directory.
+        if (depth >= 1) await rmdir(path).catch(() => {});
+      } else {
+        const body = await readBody(path);
+        if (body === null || body.expiresAt < now) {
+          await unlink(path).catch(() => {});
+          removed += 1;
+        }
+      }
+    }
+  };
+  await walk(join(volumeDir, 'leases'), 0);
+  return removed;
+}

@@ -1,0 +1,49 @@
+// Three real instances on one volume, a cold object wanted by every client of every instance at once:
+// fetch leases make the fleet fetch it from S3 about once (DESIGN.md §4, Leases).
+
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, test } from 'node:test';
+import { sdkClient, sdkGet } from '../support/cache-client.js';
+import { startFleet, type TestFleet } from '../support/fleet.js';
+import { type MemoryOrigin, startMemoryOrigin } from '../support/memory-origin.js';
+
+const BUCKET = 'kura-test';
+const MiB = 2 ** 20;
+
+let origin: MemoryOrigin;
+let fleet: TestFleet;
+
+before(async () => {
+  // S3-like: a first-byte delay, and a bandwidth cap per connection.
+  origin = await startMemoryOrigin({ firstByteLatencyMs: 20, bandwidthBytesPerSec: 128 * MiB });
+  fleet = await startFleet({
+    origin: origin.url,
+    cacheYaml: '  max_size: 512MiB\n  journal_flush: 250ms\n  lease_time: 20s\n',
+  });
+});
+after(async () => {
+  await fleet?.close();
+  await origin?.close();
+});
+
+test('cold herd: 8 clients on each of 3 instances read one 64 MiB object; S3 sends it about once', async () => {
+  const body = randomBytes(64 * MiB);
+  origin.put(BUCKET, 'herd/big.bin', body);
+  const from = origin.requests.length;
+  const clients = fleet.members.flatMap((m) => Array.from({ length: 8 }, () => sdkClient(m.url)));
+  const reads = await Promise.all(clients.map((c) => sdkGet(c, BUCKET, 'herd/big.bin')));
+  for (const r of reads) {
+    assert.equal(r.status, 200);
+    assert.ok(r.body.equals(body), 'byte-exact');
+  }
+  const asked = origin.requests.slice(from).filter((r) => r.method === 'GET');
+  const originBytes = asked.reduce((n, r) => n + r.bodyBytesSent, 0);
+  const clientBytes = reads.reduce((n, r) => n + r.body.length, 0);
+  const ratio = originBytes / clientBytes;
+  console.log(
+    `herd: origin body bytes ${originBytes} over ${asked.length} GETs for ${clientBytes} client bytes: ` +
+      `${ratio.toFixed(4)} origin bytes per client byte, ${(originBytes / body.length).toFixed(3)} × the object`,
+  );
+  assert.ok(originBytes <= 1.25 * body.length, `origin sent ${originBytes} bytes (${asked.length} GETs)`);
+});

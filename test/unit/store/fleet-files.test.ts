@@ -1,0 +1,155 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { Journal, parseSegment } from '../../../src/store/journal.js';
+import { LeaderLock } from '../../../src/store/leader.js';
+import { FetchLeases } from '../../../src/store/leases.js';
+import { RecordStore } from '../../../src/store/records.js';
+import type { ObjectRecord } from '../../../src/store/types.js';
+import { openVolume, type Volume } from '../../../src/store/volume.js';
+
+let root: string;
+let a: Volume;
+let b: Volume;
+
+before(async () => {
+  root = await mkdtemp(join(tmpdir(), 'kura-fleet-files-'));
+  a = await openVolume({ dir: root, chunkSize: 65536, instanceId: 'inst-a' });
+  b = await openVolume({ dir: root, chunkSize: 65536, instanceId: 'inst-b' });
+});
+after(() => rm(root, { recursive: true, force: true }));
+
+const v = { namespace: 'aws', bucket: 'fleet', key: 'some key', etag: '"e1"' };
+
+describe('journal', () => {
+  test('events are appended per instance, rotated into closed segments, and parsed back', async () => {
+    const journal = new Journal(a, { flushMs: 60_000, segmentBytes: 1 << 20, segmentAgeMs: 60_000 });
+    await journal.start();
+    journal.chunkWritten(v, '0', 1234);
+    journal.objectRead(v);
+    journal.objectRead(v);
+    await journal.flush();
+    const dir = join(root, 'journal', 'inst-a');
+    assert.ok(
+      (await readdir(dir)).some((n) => n.endsWith('.open')),
+      'the open segment',
+    );
+    journal.recordRemoved(v);
+    await journal.close();
+    const closed = (await readdir(dir)).filter((n) => n.endsWith('.log'));
+    assert.equal(closed.length, 1);
+    const events = parseSegment(await readFile(join(dir, closed[0] as string), 'utf8')).map((e) => e.event);
+    const id = a.objectId(v);
+    assert.deepEqual(
+      events.map((e) => e.kind),
+      ['chunk', 'read', 'record-removed'],
+    );
+    assert.deepEqual(events[0], {
+      kind: 'chunk',
+      object: id,
+      version: events[0]?.kind === 'chunk' ? events[0].version : '',
+      chunk: '0',
+      bytes: 1234,
+    });
+    assert.deepEqual(events[1], { kind: 'read', object: id, count: 2 });
+    const beat = JSON.parse(await readFile(join(dir, 'heartbeat.json'), 'utf8'));
+    assert.equal(beat.stopped, true);
+  });
+
+  test('a torn last line (a crash mid-append) is skipped', () => {
+    const text = 'T 5\nC b/o v 0 100 5\nC b/o v 1 10';
+    assert.deepEqual(
+      parseSegment(text).map((e) => e.event.kind),
+      ['chunk'],
+    );
+  });
+});
+
+describe('fetch leases', () => {
+  test('one instance takes the first fetch of an object; the other sees it held until released', async () => {
+    const la = new FetchLeases(a, 10_000);
+    const lb = new FetchLeases(b, 10_000);
+    const lease = await la.takeObjectFill(v);
+    assert.ok(lease);
+    assert.equal(await lb.takeObjectFill(v), null);
+    assert.ok((await lb.objectFillHeld(v)) !== null);
+    await lease.release();
+    const again = await lb.takeObjectFill(v);
+    assert.ok(again, 'released: the other takes it');
+    await again.release();
+  });
+
+  test('an expired lease is taken over', async () => {
+    const la = new FetchLeases(a, 1);
+    const lb = new FetchLeases(b, 10_000);
+    assert.ok(await la.takeObjectFill(v));
+    await new Promise((r) => setTimeout(r, 10));
+    const taken = await lb.takeObjectFill(v);
+    assert.ok(taken);
+    await taken.release();
+  });
+
+  test('a run announced by one instance is seen by the others, not by itself', async () => {
+    const la = new FetchLeases(a, 10_000);
+    const lb = new FetchLeases(b, 10_000);
+    const run = await la.announceRun(v, 3, 7);
+    assert.deepEqual(
+      (await lb.heldRuns(v)).map((r) => [r.first, r.last]),
+      [[3, 7]],
+    );
+    assert.deepEqual(await la.heldRuns(v), []);
+    await run.release();
+    assert.deepEqual(await lb.heldRuns(v), []);
+  });
+});
+
+describe('leader lock', () => {
+  test('one leader at a time; a new term has a larger fencing token and the old one may not delete', async () => {
+    const la = new LeaderLock(a, 5_000);
+    const lb = new LeaderLock(b, 5_000);
+    assert.equal(await la.tryAcquire(), true);
+    assert.equal(await lb.tryAcquire(), false);
+    assert.equal(await la.stillLeader(), true);
+    const first = la.token;
+    await la.release();
+    assert.equal(await lb.tryAcquire(), true);
+    assert.ok(lb.token > first);
+    assert.equal(await la.stillLeader(), false);
+    assert.equal(await lb.stillLeader(), true);
+    await lb.release();
+  });
+});
+
+describe('record tombstones', () => {
+  const k = { namespace: 'aws', bucket: 'fleet', key: 'raced' };
+  const rec = (at: number): ObjectRecord => ({
+    format: 1,
+    ...k,
+    etag: '"old"',
+    size: 1,
+    lastModified: null,
+    headers: [],
+    checksums: null,
+    partsCount: null,
+    parts: {},
+    source: 'get',
+    codec: 'raw',
+    validatedGet: at,
+    validatedHead: null,
+    createdAt: at,
+  });
+
+  test('an answer S3 gave before a removal does not bring the record back; a later one does', async () => {
+    const records = new RecordStore(a);
+    const before = Date.now() - 1_000;
+    await records.update(k, () => rec(before));
+    await records.remove(k);
+    assert.equal(await records.update(k, () => rec(before)), null);
+    assert.equal(await records.read(k), null);
+    const later = Date.now() + 1;
+    await new Promise((r) => setTimeout(r, 5));
+    assert.equal((await records.update(k, () => rec(later)))?.validatedGet, later);
+  });
+});
