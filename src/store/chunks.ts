@@ -53,6 +53,8 @@ export class ChunkStore {
   readonly #onReadError: OnChunkReadError;
   /** A file larger than any chunk this volume can hold is not one. */
   readonly #maxFileBytes: number;
+  /** The last merge queued per partial chunk path. */
+  readonly #merges = new Map<string, Promise<void>>();
 
   constructor(
     volume: Volume,
@@ -128,10 +130,39 @@ export class ChunkStore {
     // A whole cell: a partial chunk is rewritten with every extent it holds, not just the new ones.
     if (!this.#volume.space.mayWrite(cellLength)) return NOTHING_WRITTEN;
 
-    const fullPath = this.#volume.chunkPath(v, index, false);
     const partialPath = this.#volume.chunkPath(v, index, true);
     const mine = mergePieces(incoming);
     if (coversCell(mine, cellLength)) return this.#writeFull(v, partialPath, index, mine, codec);
+    // A merge reads the partial chunk, adds to it and renames the result over it: two merges of one
+    // cell at once would each drop the other's extents, so this process runs them one after another
+    // (instances sharing the volume may still race, which costs coverage, never bytes).
+    return this.#mergeSerially(partialPath, () => this.#mergePartial(v, index, cellLength, incoming, codec));
+  }
+
+  async #mergeSerially(key: string, merge: () => Promise<ChunkWriteResult>): Promise<ChunkWriteResult> {
+    const before = this.#merges.get(key);
+    const mine = (before ?? Promise.resolve()).then(merge, merge);
+    const tail = mine.then(
+      () => {},
+      () => {},
+    );
+    this.#merges.set(key, tail);
+    void tail.then(() => {
+      if (this.#merges.get(key) === tail) this.#merges.delete(key);
+    });
+    return mine;
+  }
+
+  async #mergePartial(
+    v: ObjectVersion,
+    index: number,
+    cellLength: number,
+    incoming: ChunkPiece[],
+    codec: Codec,
+  ): Promise<ChunkWriteResult> {
+    const fullPath = this.#volume.chunkPath(v, index, false);
+    const partialPath = this.#volume.chunkPath(v, index, true);
+    const mine = mergePieces(incoming);
     if (await exists(fullPath)) return NOTHING_WRITTEN;
 
     const existing = await this.#load(partialPath, index, false);

@@ -44,8 +44,16 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
+interface QueuedUpdate {
+  fn: RecordUpdate;
+  resolve: (record: ObjectRecord | null) => void;
+  reject: (err: unknown) => void;
+}
+
 export class RecordStore {
   readonly #volume: Volume;
+  /** Updates waiting for the lock of a record, by lock path; present while a batch is running. */
+  readonly #queues = new Map<string, QueuedUpdate[]>();
   readonly #seen = new Map<string, { ino: number; size: number; mtimeMs: number; record: ObjectRecord }>();
 
   constructor(volume: Volume) {
@@ -102,9 +110,55 @@ export class RecordStore {
    * Reads, changes and writes `k`'s record under its lock, and returns the record now in place. Rejects
    * with RecordLockError when the lock cannot be had or is lost (then nothing is written), and with the
    * file system's error when the write fails.
+   *
+   * Updates of one key from this process are batched: those that arrive while one holds the lock run
+   * together under the next lock, in arrival order, with one write. Concurrent fills of one object (an
+   * engine reading many ranges of a cold file at once) would otherwise queue on the lock file one by one.
    */
-  async update(k: ObjectKey, fn: RecordUpdate): Promise<ObjectRecord | null> {
+  update(k: ObjectKey, fn: RecordUpdate): Promise<ObjectRecord | null> {
     const lockPath = this.#volume.recordLockPath(k);
+    return new Promise((resolve, reject) => {
+      const queued = this.#queues.get(lockPath);
+      if (queued) {
+        queued.push({ fn, resolve, reject });
+        return;
+      }
+      const queue: QueuedUpdate[] = [{ fn, resolve, reject }];
+      this.#queues.set(lockPath, queue);
+      void this.#drain(k, lockPath, queue);
+    });
+  }
+
+  async #drain(k: ObjectKey, lockPath: string, queue: QueuedUpdate[]): Promise<void> {
+    while (queue.length > 0) {
+      const batch = queue.splice(0);
+      try {
+        const results = await this.#updateLocked(
+          k,
+          lockPath,
+          batch.map((u) => u.fn),
+        );
+        for (const [i, u] of batch.entries()) {
+          const result = results[i];
+          if (result === undefined || result instanceof Error) u.reject(result);
+          else u.resolve(result.record);
+        }
+      } catch (err) {
+        for (const u of batch) u.reject(err);
+      }
+    }
+    this.#queues.delete(lockPath);
+  }
+
+  /**
+   * Applies `fns` in order to the record under one lock: each gets the record its change left, or the
+   * error it threw (which leaves the record as it was for the next).
+   */
+  async #updateLocked(
+    k: ObjectKey,
+    lockPath: string,
+    fns: RecordUpdate[],
+  ): Promise<({ record: ObjectRecord | null } | Error)[]> {
     let compromised: Error | null = null;
     const release = await acquire(lockPath, (err) => {
       // proper-lockfile's default throws from a timer, which would crash the process.
@@ -115,29 +169,53 @@ export class RecordStore {
     };
     try {
       // Not a read for eviction's sake: updates come from fills, revalidations and maintenance.
-      const current = await this.#read(k);
-      const next = fn(current);
-      if (next === undefined) return current;
+      const initial = await this.#read(k);
+      let state = initial;
+      let removedAt: number | null = null;
+      const results: ({ record: ObjectRecord | null } | Error)[] = [];
+      for (const fn of fns) {
+        let next: ObjectRecord | null | undefined;
+        try {
+          next = fn(state);
+          if (next && (next.namespace !== k.namespace || next.bucket !== k.bucket || next.key !== k.key)) {
+            throw new Error(
+              `a record for ${next.bucket}/${next.key} cannot be stored as ${k.bucket}/${k.key}`,
+            );
+          }
+        } catch (err) {
+          results.push(err instanceof Error ? err : new Error(String(err)));
+          continue;
+        }
+        if (next === null) {
+          removedAt = Date.now();
+          state = null;
+        } else if (next !== undefined) {
+          // An answer S3 gave before this key was invalidated (a fill racing a write or a delete through
+          // another request or instance): writing it would bring back what the write removed.
+          const outdated =
+            state === null &&
+            (removedAt !== null
+              ? removedAt + TOMBSTONE_CLOCK_MARGIN_MS > confirmedAt(next)
+              : await this.#removedAfter(k, confirmedAt(next)));
+          if (!outdated) state = next;
+        }
+        results.push({ record: state });
+      }
+      if (state === initial && removedAt === null) return results;
       checkStillHeld();
       const path = this.#volume.recordPath(k);
-      if (next === null) {
-        await writeFileAtomic(this.#volume, this.#volume.recordTombstonePath(k), String(Date.now()));
+      if (removedAt !== null) {
+        await writeFileAtomic(this.#volume, this.#volume.recordTombstonePath(k), String(removedAt));
+      }
+      if (state === null) {
         await rm(path, { force: true });
-        if (current !== null) this.#volume.events.recordRemoved(k);
-        return null;
+        if (initial !== null) this.#volume.events.recordRemoved(k);
+        return results;
       }
-      if (current === null && (await this.#removedAfter(k, confirmedAt(next)))) {
-        // An answer S3 gave before this key was invalidated (a fill racing a write or a delete through
-        // another request or instance): writing it would bring back what the write removed.
-        return null;
-      }
-      if (next.namespace !== k.namespace || next.bucket !== k.bucket || next.key !== k.key) {
-        throw new Error(`a record for ${next.bucket}/${next.key} cannot be stored as ${k.bucket}/${k.key}`);
-      }
-      const text = JSON.stringify(next);
+      const text = JSON.stringify(state);
       await writeFileAtomic(this.#volume, path, text, checkStillHeld);
-      this.#volume.events.recordWritten(k, Buffer.byteLength(text), next.source);
-      return next;
+      this.#volume.events.recordWritten(k, Buffer.byteLength(text), state.source);
+      return results;
     } finally {
       await release().catch(() => {});
     }

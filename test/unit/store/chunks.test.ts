@@ -138,6 +138,21 @@ describe('ChunkStore partial chunks', () => {
     assert.equal(bytesAt(read, 16, 17), null);
   });
 
+  test('8 concurrent partial writes of one cell all keep their extents', async () => {
+    const v = version();
+    const cell = randomBytes(CELL);
+    const ranges = Array.from({ length: 8 }, (_, i): [number, number] => [i * 8000, i * 8000 + 1000]);
+    await Promise.all(
+      ranges.map(([s, e]) => store.write(v, 3, CELL, [{ start: s, bytes: cell.subarray(s, e) }], 'lz4')),
+    );
+    assert.deepEqual(
+      await store.probe(v, 3, CELL),
+      ranges.map(([start, end]) => ({ start, end })),
+    );
+    const read = await store.read(v, 3);
+    for (const [s, e] of ranges) assert.ok(bytesAt(read, s, e)?.equals(cell.subarray(s, e)), `[${s}, ${e})`);
+  });
+
   test('one write of unsorted, overlapping pieces: later pieces win, and covering the cell makes it full', async () => {
     const v = version();
     const pieces = [

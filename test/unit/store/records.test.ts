@@ -171,6 +171,36 @@ describe('RecordStore', () => {
     assert.ok(!(await present(`${volume.recordLockPath(k)}.lock`)));
   });
 
+  test('200 concurrent updates of one key are batched in order; a throwing one fails alone', async () => {
+    const k = key();
+    const updates = Array.from({ length: 200 }, (_, i) =>
+      records.update(k, (current) => {
+        if (i === 50) throw new Error('this one');
+        return record(k, { size: (current?.size ?? 0) + 1 });
+      }),
+    );
+    const settled = await Promise.allSettled(updates);
+    const sizes = settled.map((r) => (r.status === 'fulfilled' ? r.value?.size : 'rejected'));
+    const expected = Array.from({ length: 200 }, (_, i) => (i === 50 ? 'rejected' : i < 50 ? i + 1 : i));
+    assert.deepEqual(sizes, expected, 'each update saw the ones queued before it');
+    assert.equal((await records.read(k))?.size, 199);
+    assert.ok(!(await present(`${volume.recordLockPath(k)}.lock`)));
+  });
+
+  test('a removal and a record made before it, in one batch: the removal wins', async () => {
+    const k = key();
+    await records.update(k, () => record(k));
+    const [removed, stale] = await Promise.all([
+      records.update(k, () => null),
+      records.update(k, () =>
+        record(k, { createdAt: Date.now() - 60_000, validatedGet: Date.now() - 60_000 }),
+      ),
+    ]);
+    assert.equal(removed, null);
+    assert.equal(stale, null, 'an answer older than the removal brings nothing back');
+    assert.equal(await records.read(k), null);
+  });
+
   test('concurrent updates of different keys do not disturb each other’s locks', async () => {
     const keys = Array.from({ length: 10 }, () => key());
     await Promise.all(
