@@ -22,12 +22,20 @@ export function watchFleet(cache: Cache, leaderStaleMs: number): FleetView {
     reading = true;
     readFleetStatus(cache.volume.dir, leaderStaleMs)
       .then((s) => {
+        const self = cache.volume.instanceId;
         const live = s.instances.filter((i) => !i.stopped && Date.now() - i.lastSeen < leaderStaleMs);
         instances = live.map((i) => ({
           id: i.instance,
           lastSeen: new Date(i.lastSeen).toISOString(),
-          leader: s.leader?.lockHeld === true && s.leader.instance === i.instance,
+          leader:
+            i.instance === self
+              ? cache.fleet.isLeader
+              : s.leader?.lockHeld === true && s.leader.instance === i.instance,
         }));
+        // Its own heartbeat may not be written yet: this instance is there all the same.
+        if (!instances.some((i) => i.id === self)) {
+          instances.unshift({ id: self, lastSeen: new Date().toISOString(), leader: cache.fleet.isLeader });
+        }
         volumeBytes = s.sizeBytes;
         const e = s.lastEviction;
         lastEviction = e && { at: new Date(e.at).toISOString(), objects: e.objects, bytes: e.bytes };
