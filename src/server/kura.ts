@@ -63,7 +63,7 @@ export interface RunningKura {
 export interface StartOptions {
   log?: Logger;
   access?: AccessLog;
-  /** What this instance knows of the others on its volume; "not known" until the fleet provides it. */
+  /** What this instance shows of the others on its volume; by default read from the volume (fleet-view.ts). */
   fleet?: FleetStatus;
   /** How often the dashboard samples its history; tests shorten it. */
   dashboardSampleMs?: number;
