@@ -14,17 +14,16 @@ import {
   type ListedPart,
 } from '../s3/multipart.js';
 import { storedAnswerHeaders, storedRequestHeaders } from '../s3/stored-headers.js';
-import { chooseCodec } from '../store/compression.js';
 import type { Codec, ObjectKey, ObjectRecord, PartAnswer } from '../store/types.js';
 import type { StagedPart, UploadMeta } from '../store/upload-staging.js';
-import { VersionStaging } from '../store/version-staging.js';
 import { declaredObjectSize, teeBody } from './body-tee.js';
-import { type Cache, objectIdOf } from './cache.js';
-import { ChunkSink } from './chunk-sink.js';
+import type { Cache } from './cache.js';
+import type { ChunkSink } from './chunk-sink.js';
 import { readSmallBody, writeThrough } from './invalidate.js';
 import { type Exchange, type Outcome, type PassOptions, pass } from './pass.js';
 import { uploadRecord } from './record-headers.js';
 import type { WriteRefusal } from './stats.js';
+import { openUploadSink, type UploadSink } from './upload-sink.js';
 import { admitWrite } from './write-admission.js';
 
 /** S3's multipart answers are a few hundred bytes of XML (Complete may add keep-alive whitespace). */
@@ -57,20 +56,16 @@ export async function createThrough(ex: Exchange, opts: PassOptions, cache: Cach
 
 export async function partThrough(ex: Exchange, opts: PassOptions, cache: Cache): Promise<Outcome> {
   const { uploadId, partNumber } = ex.s3.operation;
-  const size = declaredObjectSize(ex.req.rawHeaders);
-  const meta =
-    uploadId !== null && isSafeUploadId(uploadId) ? await cache.uploads.readUpload(uploadId) : null;
   const admitted = admitWrite(ex, cache);
-  if (
-    meta === null ||
-    !admitted.ok ||
-    !sameObject(meta, admitted.key) ||
-    partNumber === null ||
-    size === null
-  ) {
-    cache.stats.writesNotCached[
-      !admitted.ok ? admitted.reason : size === null ? 'no-length' : 'unknown-upload'
-    ] += 1;
+  if (!admitted.ok) {
+    cache.stats.writesNotCached[admitted.reason] += 1;
+    return pass(ex, opts);
+  }
+  const size = declaredObjectSize(ex.req.rawHeaders);
+  const known = uploadId !== null && isSafeUploadId(uploadId) && partNumber !== null;
+  const meta = known ? await cache.uploads.readUpload(uploadId) : null;
+  if (meta === null || !sameObject(meta, admitted.key) || partNumber === null || size === null) {
+    cache.stats.writesNotCached[size === null ? 'no-length' : 'unknown-upload'] += 1;
     return pass(ex, opts);
   }
   const writer = cache.uploads.partWriter(uploadId as string, partNumber);
@@ -148,7 +143,7 @@ async function commitUpload(
   answer: readonly string[],
 ): Promise<void> {
   const key: ObjectKey = { namespace: meta.namespace, bucket: meta.bucket, key: meta.key };
-  const staging = new VersionStaging(cache.volume);
+  let upload: UploadSink | null = null;
   let refusal: WriteRefusal | null = null;
   try {
     const parts: StagedPart[] = [];
@@ -163,8 +158,11 @@ async function commitUpload(
     else if (size > cache.writeMaxSize) refusal = 'too-large';
     if (refusal !== null) return;
 
-    const codec = await layParts(cache, key, staging, parts, size, meta.headers);
-    await staging.publish({ ...key, etag });
+    const compress = cache.rules.rules.ruleFor(key.bucket, key.key).compress;
+    upload = await openUploadSink(cache, key, size, meta.headers, compress);
+    await layParts(cache, upload.sink, parts);
+    await upload.staging.publish({ ...key, etag });
+    const codec = upload.codec();
     await cache.records.update(key, () =>
       multipartRecord(key, meta, etag, parts, listed, size, answer, codec),
     );
@@ -175,52 +173,19 @@ async function commitUpload(
     await cache.invalidate(key);
   } finally {
     if (refusal !== null) cache.stats.writesNotCached[refusal] += 1;
-    await staging.discard();
+    await upload?.staging.discard();
     await cache.uploads.remove(uploadId).catch(() => {});
   }
 }
 
-/** Streams the parts, in order, through a sink on the object's grid; resolves with the codec used. */
-async function layParts(
-  cache: Cache,
-  key: ObjectKey,
-  staging: VersionStaging,
-  parts: StagedPart[],
-  size: number,
-  headers: [string, string][],
-): Promise<Codec> {
-  const contentType = headers.find(([n]) => n === 'content-type')?.[1] ?? null;
-  const contentEncoding = headers.find(([n]) => n === 'content-encoding')?.[1] ?? null;
-  const rule = cache.rules.rules.ruleFor(key.bucket, key.key);
-  let codec = await chooseCodec({
-    enabled: rule.compress,
-    key: key.key,
-    contentType,
-    contentEncoding,
-    firstBytes: null,
-  });
-  const sink = new ChunkSink(
-    {
-      ...cache.sinkTarget(
-        { ...key, etag: staging.dir },
-        `${objectIdOf(key)}\n${staging.dir}`,
-        { size, codec },
-        false,
-      ),
-      chunks: staging,
-      sniff: codec === 'lz4' ? { key: key.key, contentType, contentEncoding } : null,
-      onCodec: (chosen) => {
-        codec = chosen;
-      },
-    },
-    0,
-    size,
-  );
+/** Streams the parts, in order, through the sink on the object's grid, checking each part's CRC32. */
+async function layParts(cache: Cache, sink: ChunkSink, parts: StagedPart[]): Promise<void> {
   let complete = false;
   try {
     for (const part of parts) {
       for await (const data of cache.uploads.readPart(part)) {
         sink.write(data);
+        // No client to keep up with: wait for the volume rather than skip chunks.
         await sink.drain(4);
       }
     }
@@ -228,7 +193,6 @@ async function layParts(
   } finally {
     await sink.finish(complete);
   }
-  return codec;
 }
 
 function multipartRecord(

@@ -6,58 +6,26 @@
 
 import { headerValue } from '../s3/headers.js';
 import { confirmedChecksums, storedAnswerHeaders, storedRequestHeaders } from '../s3/stored-headers.js';
-import { chooseCodec } from '../store/compression.js';
-import type { Codec } from '../store/types.js';
-import { VersionStaging } from '../store/version-staging.js';
 import { declaredObjectSize, teeBody } from './body-tee.js';
-import { type Cache, objectIdOf } from './cache.js';
-import { ChunkSink } from './chunk-sink.js';
+import type { Cache } from './cache.js';
 import { writeThrough } from './invalidate.js';
 import { type Exchange, type Outcome, type PassOptions, pass } from './pass.js';
 import { uploadRecord } from './record-headers.js';
 import type { WriteRefusal } from './stats.js';
+import { openUploadSink } from './upload-sink.js';
 import { admitWrite } from './write-admission.js';
 
 export async function putThrough(ex: Exchange, opts: PassOptions, cache: Cache): Promise<Outcome> {
   const admitted = admitWrite(ex, cache);
   const size = declaredObjectSize(ex.req.rawHeaders);
-  const refusal: WriteRefusal | null = !admitted.ok
-    ? admitted.reason
-    : size === null
-      ? 'no-length'
-      : size > cache.writeMaxSize
-        ? 'too-large'
-        : null;
-  if (refusal !== null || !admitted.ok || size === null) {
-    cache.stats.writesNotCached[refusal ?? 'cache-error'] += 1;
+  if (!admitted.ok || size === null || size > cache.writeMaxSize) {
+    const reason = !admitted.ok ? admitted.reason : size === null ? 'no-length' : 'too-large';
+    cache.stats.writesNotCached[reason] += 1;
     return writeThrough(ex, opts, cache);
   }
   const key = admitted.key;
-  const raw = ex.req.rawHeaders;
-  const stored = storedRequestHeaders(raw);
-  const contentType = headerValue(stored.flat(), 'content-type') ?? null;
-  const contentEncoding = headerValue(stored.flat(), 'content-encoding') ?? null;
-  let codec: Codec = await chooseCodec({
-    enabled: admitted.compress,
-    key: key.key,
-    contentType,
-    contentEncoding,
-    firstBytes: null,
-  });
-  const staging = new VersionStaging(cache.volume);
-  const stagingVersion = { ...key, etag: staging.dir };
-  const sink = new ChunkSink(
-    {
-      ...cache.sinkTarget(stagingVersion, `${objectIdOf(key)}\n${staging.dir}`, { size, codec }, false),
-      chunks: staging,
-      sniff: codec === 'lz4' ? { key: key.key, contentType, contentEncoding } : null,
-      onCodec: (chosen) => {
-        codec = chosen;
-      },
-    },
-    0,
-    size,
-  );
+  const stored = storedRequestHeaders(ex.req.rawHeaders);
+  const { sink, staging, codec } = await openUploadSink(cache, key, size, stored, admitted.compress);
   const tee = teeBody(ex.req, size, (bytes) => sink.write(bytes));
   let settled = false;
   const settle = async (status: number | null, answer: readonly string[]): Promise<void> => {
@@ -88,7 +56,7 @@ export async function putThrough(ex: Exchange, opts: PassOptions, cache: Cache):
       checksums: checksums.length > 0 ? checksums : null,
       partsCount: null,
       parts: {},
-      codec,
+      codec: codec(),
     });
     try {
       await staging.publish({ ...key, etag });

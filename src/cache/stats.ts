@@ -9,22 +9,7 @@ export type CacheBypass = BypassReason | 'rule' | 'response-no-store' | 'cache-e
 export type RevalidationOutcome = 'not-modified' | 'changed' | 'denied' | 'gone' | 'error' | 'stale-served';
 
 /** Why an upload through Kura was forwarded without keeping its bytes. */
-export type WriteRefusal =
-  | 'not-an-object'
-  | 'bucket-name'
-  | 'rule'
-  | 'sse-c'
-  | 'no-length'
-  | 'too-large'
-  | 'unknown-upload'
-  | 'rejected'
-  | 'incomplete'
-  | 'framing'
-  | 'part-missing'
-  | 'parts-count'
-  | 'cache-error';
-
-export const WRITE_REFUSALS: readonly WriteRefusal[] = [
+export const WRITE_REFUSALS = [
   'not-an-object',
   'bucket-name',
   'rule',
@@ -38,7 +23,9 @@ export const WRITE_REFUSALS: readonly WriteRefusal[] = [
   'part-missing',
   'parts-count',
   'cache-error',
-];
+] as const;
+
+export type WriteRefusal = (typeof WRITE_REFUSALS)[number];
 
 export class CacheStats {
   hits = 0;

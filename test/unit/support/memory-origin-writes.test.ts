@@ -12,10 +12,11 @@ import {
   CreateMultipartUploadCommand,
   GetObjectCommand,
   PutObjectCommand,
-  S3Client,
+  type S3Client,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import { sdkClient } from '../../support/cache-client.js';
 import { type MemoryOrigin, startMemoryOrigin } from '../../support/memory-origin.js';
 
 const BUCKET = 'kura-test';
@@ -28,13 +29,7 @@ describe('memory origin writes', () => {
   before(async () => {
     origin = await startMemoryOrigin();
     // The SDK's defaults: a stream body goes aws-chunked with a CRC32 trailer.
-    s3 = new S3Client({
-      endpoint: origin.url,
-      forcePathStyle: true,
-      region: origin.region,
-      credentials: origin.credentials,
-      maxAttempts: 1,
-    });
+    s3 = sdkClient(origin.url, { sdkDefaults: true });
   });
 
   after(async () => {
