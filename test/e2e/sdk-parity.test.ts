@@ -25,6 +25,7 @@ import {
   type UploadPartCommandOutput,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { headerValue } from '../../src/s3/headers.js';
 import { startTestKura, type TestKura } from '../support/kura.js';
 import { DEFAULT_BUCKET, startTestOrigin, type TestOrigin } from '../support/origin.js';
 
@@ -111,13 +112,6 @@ async function both<T>(run: (client: S3Client, side: Side) => Promise<T>): Promi
   const direct = await run(clients.direct, 'direct');
   const viaKura = await run(clients.kura, 'kura');
   return { direct, kura: viaKura };
-}
-
-function hostOf(rawHeaders: readonly string[]): string | undefined {
-  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
-    if (rawHeaders[i]?.toLowerCase() === 'host') return rawHeaders[i + 1];
-  }
-  return undefined;
 }
 
 describe('through Kura the SDK gets the same results as direct', () => {
@@ -493,7 +487,7 @@ describe('through Kura the SDK gets the same results as direct', () => {
 
   test('every request the origin received through Kura passed signature verification', () => {
     const kuraHost = new URL(kura.url).host;
-    const viaKura = origin.requests.filter((r) => hostOf(r.rawHeaders) === kuraHost);
+    const viaKura = origin.requests.filter((r) => headerValue(r.rawHeaders, 'host') === kuraHost);
     // The writes alone (puts, multipart, copy, deletes, presigned PUT) and the list pages are 18 requests
     // that Kura must forward whatever it caches.
     assert.ok(viaKura.length >= 18, `only ${viaKura.length} requests reached the origin through Kura`);
