@@ -231,6 +231,7 @@ function forward(
   const expectedHash = HEX_SHA256.test(payloadHash) ? payloadHash.toLowerCase() : undefined;
   let upstream: http.ClientRequest | undefined;
   let abandoned = false; // the front gave up on s3rver's answer (hash mismatch, client gone)
+  let retried = false;
 
   res.on('close', () => {
     if (!res.writableFinished) {
@@ -268,6 +269,20 @@ function forward(
     });
     up.on('error', (err) => {
       if (abandoned) return;
+      // Node's keep-alive race: s3rver closed an idle pooled socket just as this request reused it. A
+      // GET or HEAD has no body to replay, so it is sent again once, as S3 clients do themselves.
+      const bodiless = req.method === 'GET' || req.method === 'HEAD';
+      if (
+        bodiless &&
+        up.reusedSocket &&
+        !retried &&
+        !res.headersSent &&
+        (err as NodeJS.ErrnoException).code === 'ECONNRESET'
+      ) {
+        retried = true;
+        start().end();
+        return;
+      }
       if (!res.headersSent) {
         sendError(res, record.method, 502, 'InternalError', `test origin: s3rver failed: ${err.message}`, {
           connection: 'close',
