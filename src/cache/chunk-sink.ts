@@ -4,7 +4,7 @@
 
 import type { ChunkStore } from '../store/chunks.js';
 import { chooseCodec } from '../store/compression.js';
-import type { Codec, ObjectVersion } from '../store/types.js';
+import type { ChunkPiece, Codec, ObjectVersion } from '../store/types.js';
 import type { Logger } from '../telemetry/log.js';
 import type { Inflight } from './inflight.js';
 import type { RamTier } from './ram-tier.js';
@@ -13,7 +13,7 @@ import type { WriteBudget } from './write-budget.js';
 
 export interface SinkTarget {
   /** Where cells are written: the version's directory, or staging for an upload (VersionStaging). */
-  chunks: Pick<ChunkStore, 'write'>;
+  chunks: Pick<ChunkStore, 'write' | 'prepareVersion'>;
   inflight: Inflight;
   stats: CacheStats;
   log: Logger;
@@ -32,19 +32,29 @@ export interface SinkTarget {
   onCodec?: (codec: Codec) => void;
 }
 
+/** Bytes of the first cell `file-type` looks at to recognise a format. */
+const SNIFF_BYTES = 4100;
+
 export class ChunkSink {
   readonly #t: SinkTarget;
   /** Object offset of the next byte expected. */
   #pos: number;
   readonly #end: number;
   #cell = -1;
+  /** Cell offset of the first byte this answer brings to the open cell, and how many it brings. */
   #cellFrom = 0;
-  #buf: Buffer | null = null;
+  #cellWant = 0;
+  /** The open cell's bytes as they arrived: views of the answer's own buffers, not copies. */
+  #pieces: ChunkPiece[] = [];
   #filled = 0;
   #pending = new Set<Promise<void>>();
   #releases = new Map<number, () => void>();
   #codec: Codec;
   #sniffing: Promise<Codec> | null = null;
+  /** The version's directory, made once before the first chunk lands in it. */
+  readonly #ready: Promise<void>;
+  /** Set when no client waits on this answer: a chunk then waits for the disk instead of being skipped. */
+  #patient = false;
 
   /** Expects `length` bytes starting at object offset `start`. */
   constructor(target: SinkTarget, start: number, length: number) {
@@ -52,7 +62,10 @@ export class ChunkSink {
     this.#pos = start;
     this.#end = start + length;
     this.#codec = target.codec;
+    this.#ready = Promise.resolve();
     if (length <= 0) return;
+    // A failure here shows again, and is reported, when the chunk writes rename into the directory.
+    this.#ready = target.chunks.prepareVersion(target.version).catch(() => {});
     const first = Math.floor(start / target.chunkSize);
     const last = Math.floor((this.#end - 1) / target.chunkSize);
     for (let i = first; i <= last; i++) {
@@ -61,25 +74,39 @@ export class ChunkSink {
     }
   }
 
+  /** Chunk commits under way. */
+  get backlog(): number {
+    return this.#pending.size;
+  }
+
+  /**
+   * From now on a chunk is kept even when the process's write budget is spent: nobody is held back by the
+   * disk any more, so the writer (who then paces itself with `drain`) waits instead of losing the chunk.
+   */
+  bePatient(): void {
+    this.#patient = true;
+  }
+
+  /** Takes the next bytes of the answer; the caller must not change `data` afterwards. */
   write(data: Buffer): void {
     let offset = 0;
     while (offset < data.length && this.#pos < this.#end) {
-      const cs = this.#t.chunkSize;
-      const cell = Math.floor(this.#pos / cs);
+      const cell = Math.floor(this.#pos / this.#t.chunkSize);
       if (cell !== this.#cell) this.#openCell(cell);
-      const buf = this.#buf as Buffer;
-      const take = Math.min(data.length - offset, buf.length - this.#filled, this.#end - this.#pos);
-      data.copy(buf, this.#filled, offset, offset + take);
+      const take = Math.min(data.length - offset, this.#cellWant - this.#filled);
+      const bytes = offset === 0 && take === data.length ? data : data.subarray(offset, offset + take);
+      this.#pieces.push({ start: this.#cellFrom + this.#filled, bytes });
       this.#filled += take;
       this.#pos += take;
       offset += take;
-      if (this.#filled === buf.length) this.#commitCell(buf.length);
+      if (this.#filled === this.#cellWant) this.#commitCell();
     }
   }
 
   /**
    * Waits until at most `maxPending` chunk commits are in flight. A writer with no client to keep up with
-   * (laying staged parts onto the grid) waits here instead of having its chunks skipped.
+   * (laying staged parts onto the grid, or an answer whose client fell behind) waits here instead of
+   * having its chunks skipped.
    */
   async drain(maxPending: number): Promise<void> {
     while (this.#pending.size > maxPending) await Promise.race(this.#pending);
@@ -87,24 +114,21 @@ export class ChunkSink {
 
   /** The answer ended: a complete one commits its trailing partial chunk, a cut one drops it. */
   async finish(complete: boolean): Promise<void> {
-    if (this.#buf !== null && this.#filled > 0) {
-      if (complete && this.#pos === this.#end) this.#commitCell(this.#filled);
-    }
-    this.#buf = null;
+    if (this.#filled > 0 && complete && this.#pos === this.#end) this.#commitCell();
+    this.#pieces = [];
+    this.#cell = -1;
     await Promise.all(this.#pending);
     for (const release of this.#releases.values()) release();
     this.#releases.clear();
   }
 
   /** The disk is behind: this chunk is not cached, and whoever waits for it fetches it. */
-  #skipCell(): void {
+  #skipCell(cell: number): void {
     const t = this.#t;
     t.stats.chunksSkipped += 1;
-    t.log.debug('chunk skipped: the volume is behind', { object: t.versionId, chunk: this.#cell });
-    this.#releases.get(this.#cell)?.();
-    this.#releases.delete(this.#cell);
-    this.#buf = null;
-    this.#cell = -1;
+    t.log.debug('chunk skipped: the volume is behind', { object: t.versionId, chunk: cell });
+    this.#releases.get(cell)?.();
+    this.#releases.delete(cell);
   }
 
   #openCell(cell: number): void {
@@ -113,28 +137,35 @@ export class ChunkSink {
     const cellLength = Math.min(cs, this.#t.size - cellStart);
     this.#cell = cell;
     this.#cellFrom = this.#pos - cellStart;
-    // The buffer holds from the first byte this answer brings to the cell's end or the answer's end.
-    const until = Math.min(cellStart + cellLength, this.#end);
-    this.#buf = Buffer.allocUnsafe(until - this.#pos);
+    // From the first byte this answer brings to the cell to the cell's end or the answer's end.
+    this.#cellWant = Math.min(cellStart + cellLength, this.#end) - this.#pos;
+    this.#pieces = [];
     this.#filled = 0;
   }
 
-  #commitCell(length: number): void {
-    if (!this.#t.budget.tryTake(length)) {
-      this.#skipCell();
-      return;
-    }
+  #commitCell(): void {
     const t = this.#t;
     const cell = this.#cell;
-    const bytes = (this.#buf as Buffer).subarray(0, length);
-    const piece = { start: this.#cellFrom, bytes };
-    const cellLength = Math.min(t.chunkSize, t.size - cell * t.chunkSize);
-    this.#buf = null;
+    const pieces = this.#pieces;
+    const length = this.#filled;
+    this.#pieces = [];
+    this.#filled = 0;
     this.#cell = -1;
+    if (!t.budget.tryTake(length)) {
+      if (!this.#patient) {
+        this.#skipCell(cell);
+        return;
+      }
+      // Bounded all the same: a patient writer keeps at most a few of its own chunks pending.
+      t.budget.take(length);
+    }
+    const cellLength = Math.min(t.chunkSize, t.size - cell * t.chunkSize);
+    const whole = pieces[0]?.start === 0 && length === cellLength;
     const commit = (async () => {
       try {
-        const codec = await this.#codecFor(cell, bytes);
-        const written = await t.chunks.write(t.version, cell, cellLength, [piece], codec);
+        const codec = await this.#codecFor(cell, pieces);
+        await this.#ready;
+        const written = await t.chunks.write(t.version, cell, cellLength, pieces, codec);
         // The first chunk is the sample: data LZ4 cannot shrink there (random, encrypted, packed formats
         // file-type does not know) is stored raw from here on, saving an LZ4 pass per chunk.
         if (cell === 0 && codec === 'lz4' && written.storedBytes >= written.rawBytes * 0.97) {
@@ -145,8 +176,10 @@ export class ChunkSink {
         t.stats.bytesStoredOnDisk += written.storedBytes;
         if (written.rawBytes > 0) t.stats.chunksWritten += 1;
         const id = `${t.versionId}/${cell}`;
-        if (piece.start === 0 && bytes.length === cellLength && t.ram) {
-          t.ram.set(id, { index: cell, full: true, pieces: [piece] });
+        if (whole && t.ram) {
+          // The RAM tier serves a cell from one buffer.
+          const bytes = pieces.length === 1 ? (pieces[0] as ChunkPiece).bytes : concat(pieces, length);
+          t.ram.set(id, { index: cell, full: true, pieces: [{ start: 0, bytes }] });
         } else {
           t.ram?.delete(id);
         }
@@ -170,10 +203,11 @@ export class ChunkSink {
   }
 
   /** Cell 0 of an answer from byte 0 decides the codec from its first bytes; later cells wait for that. */
-  #codecFor(cell: number, bytes: Buffer): Promise<Codec> {
+  #codecFor(cell: number, pieces: readonly ChunkPiece[]): Promise<Codec> {
     const sniff = this.#t.sniff;
     if (sniff && this.#sniffing === null && cell === 0 && this.#codec === 'lz4') {
-      this.#sniffing = chooseCodec({ enabled: true, ...sniff, firstBytes: bytes.subarray(0, 4100) }).then(
+      const firstBytes = firstBytesOf(pieces, SNIFF_BYTES);
+      this.#sniffing = chooseCodec({ enabled: true, ...sniff, firstBytes }).then(
         (codec) => {
           if (codec !== this.#codec) this.#t.onCodec?.(codec);
           this.#codec = codec;
@@ -184,4 +218,25 @@ export class ChunkSink {
     }
     return this.#sniffing ? this.#sniffing.then(() => this.#codec) : Promise.resolve(this.#codec);
   }
+}
+
+function concat(pieces: readonly ChunkPiece[], length: number): Buffer {
+  return Buffer.concat(
+    pieces.map((p) => p.bytes),
+    length,
+  );
+}
+
+/** Up to `n` leading bytes of a cell's pieces, copied only when they span more than one piece. */
+function firstBytesOf(pieces: readonly ChunkPiece[], n: number): Buffer {
+  const first = pieces[0]?.bytes ?? Buffer.alloc(0);
+  if (first.length >= n || pieces.length === 1) return first.subarray(0, n);
+  const upTo: Buffer[] = [];
+  let have = 0;
+  for (const p of pieces) {
+    if (have >= n) break;
+    upTo.push(p.bytes);
+    have += p.bytes.length;
+  }
+  return Buffer.concat(upTo).subarray(0, n);
 }

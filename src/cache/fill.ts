@@ -1,17 +1,20 @@
 // The fill state's second half: S3 answered the client's request; the answer streams to the client
 // while its bytes are cut into chunks and its headers become (or refresh) the object record.
 
+import { hasConditionals } from '../s3/conditionals.js';
 import { headerValue } from '../s3/headers.js';
 import { chooseCodec } from '../store/compression.js';
 import type { Codec, ObjectRecord } from '../store/types.js';
 import type { UpstreamResponse } from '../upstream/client.js';
 import { responseHeadersForClient } from '../upstream/headers.js';
 import { objectIdOf, versionIdOf } from './cache.js';
-import { write } from './cached-body.js';
+import type { BodyJob } from './cached-body.js';
 import { ChunkSink } from './chunk-sink.js';
 import { announceFetch } from './fetch-lease.js';
+import { streamFill } from './fill-stream.js';
 import { relay } from './origin-fetch.js';
 import type { Outcome } from './pass.js';
+import { isRangeHeaderSigned } from './range-request.js';
 import type { ReadJob } from './read-path.js';
 import { type AnswerFacts, newRecord, readAnswer, wantsChecksums } from './record-headers.js';
 
@@ -101,22 +104,35 @@ export async function fillFromAnswer(
     facts.range.start,
     length,
   );
-  let received = 0;
+  // Where a client that falls behind reads the rest: this version's chunks, as the fill commits them.
+  const body: BodyJob = {
+    ex,
+    opts: job.opts,
+    cache,
+    record: newRecord(job.key, facts, { source: 'get', codec, now }),
+    version,
+    versionId: versionIdOf(version),
+    ram: job.rule.ram,
+    flexible: job.part === null && !isRangeHeaderSigned(ex.s3.signature, ex.req.rawHeaders),
+    mayAddConditionals: !hasConditionals(job.conditionals),
+  };
   try {
-    for await (const data of res.body as AsyncIterable<Buffer>) {
-      sink.write(data);
-      received += data.length;
-      cache.stats.bytesFromOrigin += data.length;
-      await write(ex.res, data);
-    }
+    await streamFill({
+      body,
+      sink,
+      upstream: res.body,
+      start: facts.range.start,
+      length,
+      onBytes: (n) => {
+        cache.stats.bytesFromOrigin += n;
+      },
+      onCommitted: () => void lease?.release(),
+    });
     ex.res.end();
     return { status: res.status };
   } catch (err) {
     ex.res.destroy();
     return { status: res.status, error: `body: ${(err as Error).message}` };
-  } finally {
-    // Commits finish in the background: the client's answer is complete, and waiters are told per chunk.
-    void sink.finish(received === length).finally(() => lease?.release());
   }
 }
 

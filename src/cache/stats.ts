@@ -57,6 +57,8 @@ export class CacheStats {
   writeErrors = 0;
   /** Requests that waited for another request's fetch instead of asking S3 for the bytes again. */
   coalesced = 0;
+  /** Fills whose client fell behind S3 and finished its answer from the cache while the fill went on. */
+  fillsLeftBehind = 0;
   invalidations = 0;
   ramHits = 0;
   /** Objects committed from a PUT or a completed multipart upload, and uploads (or parts) not kept. */
@@ -97,6 +99,7 @@ export class CacheStats {
       chunksSkipped: this.chunksSkipped,
       writeErrors: this.writeErrors,
       coalesced: this.coalesced,
+      fillsLeftBehind: this.fillsLeftBehind,
       invalidations: this.invalidations,
       ramHits: this.ramHits,
       writes: {

@@ -17,6 +17,11 @@ export class WriteBudget {
     return true;
   }
 
+  /** Takes `bytes` even past the limit: for a writer that bounds its own backlog and cannot skip. */
+  take(bytes: number): void {
+    this.#used += bytes;
+  }
+
   give(bytes: number): void {
     this.#used -= bytes;
   }

@@ -1,12 +1,13 @@
 // Writing a file so that readers see either the old file or the whole new one: write it under this
 // instance's temp directory, then rename it onto its name (atomic on local file systems and NFSv4).
 
-import { mkdir, rename, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { rename, writeNewFile } from './fs-calls.js';
 import type { Volume } from './volume.js';
 
 /**
- * Writes `data` to `dest` through a temp file. Creates `dest`'s directory when the rename finds it
+ * Writes `data` (or its parts, in order, with one vectored write) to `dest` through a temp file. Creates `dest`'s directory when the rename finds it
  * missing (new versions, or a directory maintenance removed meanwhile), then retries once. The temp file
  * never outlives a failure. `beforeRename` may throw to abandon the write (a lock that was lost).
  *
@@ -16,7 +17,7 @@ import type { Volume } from './volume.js';
 export async function writeFileAtomic(
   volume: Volume,
   dest: string,
-  data: Buffer | string,
+  data: Buffer | string | readonly Buffer[],
   beforeRename?: () => void,
 ): Promise<void> {
   const tmp = volume.tmpFile();
@@ -36,13 +37,18 @@ export async function writeFileAtomic(
   }
 }
 
-async function writeNew(volume: Volume, tmp: string, data: Buffer | string): Promise<void> {
+async function writeNew(
+  volume: Volume,
+  tmp: string,
+  data: Buffer | string | readonly Buffer[],
+): Promise<void> {
+  const parts = typeof data === 'string' ? [Buffer.from(data)] : Buffer.isBuffer(data) ? [data] : data;
   try {
-    await writeFile(tmp, data, { flag: 'wx', mode: 0o600 });
+    await writeNewFile(tmp, parts);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     // The temp directory went away (an operator or a sweep); it is ours to recreate.
     await mkdir(volume.tmpDir, { recursive: true, mode: 0o700 });
-    await writeFile(tmp, data, { flag: 'wx', mode: 0o600 });
+    await writeNewFile(tmp, parts);
   }
 }

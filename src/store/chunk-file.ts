@@ -3,30 +3,36 @@
 //
 // Layout, little-endian:
 //   0      4   magic "KURC"
-//   4      1   format = 1
+//   4      1   format = 2
 //   5      1   codec: 0 raw, 1 lz4
 //   6      2   extent count n (u16, >= 1)
 //   8      4   chunk index (u32)
 //   12     4   raw length (u32) = sum of extent lengths
 //   16     4   payload length (u32) = bytes after the header
 //   20     4   CRC32 of the raw bytes
-//   24     8n  extents: start u32, end u32 — cell-relative, half-open, sorted, disjoint, adjacent ones merged
-//   24+8n  4   CRC32 of header bytes [0, 24+8n)
-//   28+8n      payload: the raw bytes concatenated in extent order, or (lz4) their LZ4 block preceded by
+//   24     16  version tag: which object version the chunk belongs to (`versionTag`), so a valid chunk
+//              of another object or version at this path is refused, not served
+//   40     8n  extents: start u32, end u32 — cell-relative, half-open, sorted, disjoint, adjacent ones merged
+//   40+8n  4   CRC32 of header bytes [0, 40+8n)
+//   44+8n      payload: the raw bytes concatenated in extent order, or (lz4) their LZ4 block preceded by
 //              its decompressed length as u32 (lz4-napi's size-prepended block; that length must equal
 //              the raw length, which is checked before decompressing so a flipped byte cannot make the
 //              decompressor allocate gigabytes)
+//
+// Format 1 files (no version tag) fail the format check: a miss, refetched and rewritten as format 2.
 
 import { crc32 } from 'node:zlib';
 import { compress, uncompress } from 'lz4-napi';
 import type { ChunkContent, ChunkPiece, Codec, Extent } from './types.js';
 
 const MAGIC = Buffer.from('KURC', 'latin1');
-const FORMAT = 1;
+const FORMAT = 2;
 const CODEC_RAW = 0;
 const CODEC_LZ4 = 1;
 /** Bytes before the extents. */
-export const CHUNK_HEADER_FIXED_BYTES = 24;
+export const CHUNK_HEADER_FIXED_BYTES = 40;
+const TAG_AT = 24;
+export const VERSION_TAG_BYTES = 16;
 export const MAX_EXTENTS = 0xffff;
 const U32_MAX = 0xffff_ffff;
 
@@ -46,16 +52,31 @@ export interface ChunkHeader {
   rawLength: number;
   payloadLength: number;
   rawCrc: number;
+  /** The version the chunk was written for (`VERSION_TAG_BYTES` bytes). */
+  tag: Buffer;
   extents: Extent[];
   /** Header bytes including its CRC; the payload starts here. */
   headerLength: number;
 }
 
+/** Which cell of which version a chunk file must hold. */
+export interface ChunkPlace {
+  index: number;
+  /** The version's tag (`Volume.versionTag`). */
+  tag: Buffer;
+}
+
+/**
+ * A chunk ready to be written: `header`, then `payload` in order. The payload's buffers are the caller's
+ * own when stored raw, so a cell that arrived in many pieces is written without being copied together.
+ */
 export interface EncodedChunk {
-  file: Buffer;
+  header: Buffer;
+  payload: Buffer[];
   /** The codec actually used: 'raw' when LZ4 did not make the payload smaller. */
   codec: Codec;
   rawBytes: number;
+  /** Size of the file: header and payload. */
   storedBytes: number;
 }
 
@@ -75,10 +96,11 @@ export function headerLengthOf(prefix: Buffer): number {
 }
 
 /**
- * The checked header of a chunk file from its first bytes (at least `headerLengthOf(prefix)` of them).
- * Only the header is verified: the payload needs `decodeChunk`.
+ * The checked header of a chunk file from its first bytes (at least `headerLengthOf(prefix)` of them),
+ * refused unless it is the header of cell `place.index` of the version `place.tag` names. Only the
+ * header is verified: the payload needs `decodeChunk`.
  */
-export function readChunkHeader(prefix: Buffer): ChunkHeader {
+export function readChunkHeader(prefix: Buffer, place: ChunkPlace): ChunkHeader {
   if (prefix.length < chunkHeaderLength(1))
     throw new CorruptChunkError(`short file (${prefix.length} bytes)`);
   checkLeadingBytes(prefix);
@@ -91,6 +113,12 @@ export function readChunkHeader(prefix: Buffer): ChunkHeader {
   if (crc32(prefix.subarray(0, crcAt)) !== prefix.readUInt32LE(crcAt)) {
     throw new CorruptChunkError('header CRC mismatch');
   }
+  const index = prefix.readUInt32LE(8);
+  if (index !== place.index) {
+    throw new CorruptChunkError(`chunk index ${index} where ${place.index} was expected`);
+  }
+  const tag = prefix.subarray(TAG_AT, TAG_AT + VERSION_TAG_BYTES);
+  if (!tag.equals(place.tag)) throw new CorruptChunkError('chunk of another object or version');
   const extents: Extent[] = [];
   let sum = 0;
   for (let i = 0; i < n; i++) {
@@ -107,10 +135,11 @@ export function readChunkHeader(prefix: Buffer): ChunkHeader {
   if (sum !== rawLength) throw new CorruptChunkError(`extents hold ${sum} bytes, header says ${rawLength}`);
   return {
     codec: prefix[5] === CODEC_LZ4 ? 'lz4' : 'raw',
-    index: prefix.readUInt32LE(8),
+    index,
     rawLength,
     payloadLength: prefix.readUInt32LE(16),
     rawCrc: prefix.readUInt32LE(20),
+    tag,
     extents,
     headerLength,
   };
@@ -129,11 +158,8 @@ function checkLeadingBytes(prefix: Buffer): void {
  * header does not say): a full chunk must then be one extent starting at the cell's start.
  * The pieces are views into `file`, or into the decompressed buffer.
  */
-export async function decodeChunk(file: Buffer, expectedIndex: number, full = false): Promise<ChunkContent> {
-  const header = readChunkHeader(file);
-  if (header.index !== expectedIndex) {
-    throw new CorruptChunkError(`chunk index ${header.index} where ${expectedIndex} was expected`);
-  }
+export async function decodeChunk(file: Buffer, place: ChunkPlace, full = false): Promise<ChunkContent> {
+  const header = readChunkHeader(file, place);
   if (file.length !== header.headerLength + header.payloadLength) {
     throw new CorruptChunkError(
       `file is ${file.length} bytes, header says ${header.headerLength + header.payloadLength}`,
@@ -176,45 +202,68 @@ export async function decodeChunk(file: Buffer, expectedIndex: number, full = fa
 }
 
 /**
- * Encodes a chunk. Pieces must be sorted, disjoint and non-empty (adjacent ones are merged); a caller that
- * breaks this has a bug, so it throws a RangeError rather than writing a file that would not decode.
+ * Encodes a chunk of the version `tag` names. Pieces must be sorted, disjoint and non-empty; adjacent
+ * ones form one extent (a cell that arrived in many pieces is one extent, its pieces written as they
+ * are). A caller that breaks this has a bug, so it throws a RangeError rather than writing a file that
+ * would not decode.
  */
-export async function encodeChunk(content: ChunkContent, codec: Codec): Promise<EncodedChunk> {
+export async function encodeChunk(content: ChunkContent, codec: Codec, tag: Buffer): Promise<EncodedChunk> {
   const { index, pieces } = content;
   if (!Number.isInteger(index) || index < 0 || index > U32_MAX) throw new RangeError(`chunk index ${index}`);
+  if (tag.length !== VERSION_TAG_BYTES) throw new RangeError(`version tag of ${tag.length} bytes`);
   const extents = extentsOf(pieces);
   if (extents.length > MAX_EXTENTS) throw new RangeError(`${extents.length} extents exceed ${MAX_EXTENTS}`);
-  const raw =
-    pieces.length === 1 ? (pieces[0] as ChunkPiece).bytes : Buffer.concat(pieces.map((p) => p.bytes));
-  if (raw.length > U32_MAX) throw new RangeError(`chunk of ${raw.length} bytes`);
+  let rawLength = 0;
+  let rawCrc = 0;
+  for (const p of pieces) {
+    rawLength += p.bytes.length;
+    rawCrc = crc32(p.bytes, rawCrc);
+  }
+  if (rawLength > U32_MAX) throw new RangeError(`chunk of ${rawLength} bytes`);
 
-  let payload = raw;
+  let payload = pieces.map((p) => p.bytes);
   let used: Codec = 'raw';
   if (codec === 'lz4') {
+    const raw = payload.length === 1 ? (payload[0] as Buffer) : Buffer.concat(payload, rawLength);
     const compressed = await compress(raw);
-    if (compressed.length < raw.length) {
-      payload = compressed;
+    if (compressed.length < rawLength) {
+      payload = [compressed];
       used = 'lz4';
     }
   }
+  const payloadLength = used === 'lz4' ? (payload[0] as Buffer).length : rawLength;
 
   const headerLength = chunkHeaderLength(extents.length);
-  const file = Buffer.allocUnsafe(headerLength + payload.length);
-  MAGIC.copy(file, 0);
-  file[4] = FORMAT;
-  file[5] = used === 'lz4' ? CODEC_LZ4 : CODEC_RAW;
-  file.writeUInt16LE(extents.length, 6);
-  file.writeUInt32LE(index, 8);
-  file.writeUInt32LE(raw.length, 12);
-  file.writeUInt32LE(payload.length, 16);
-  file.writeUInt32LE(crc32(raw), 20);
+  const header = Buffer.allocUnsafe(headerLength);
+  MAGIC.copy(header, 0);
+  header[4] = FORMAT;
+  header[5] = used === 'lz4' ? CODEC_LZ4 : CODEC_RAW;
+  header.writeUInt16LE(extents.length, 6);
+  header.writeUInt32LE(index, 8);
+  header.writeUInt32LE(rawLength, 12);
+  header.writeUInt32LE(payloadLength, 16);
+  header.writeUInt32LE(rawCrc, 20);
   extents.forEach((e, i) => {
-    file.writeUInt32LE(e.start, CHUNK_HEADER_FIXED_BYTES + 8 * i);
-    file.writeUInt32LE(e.end, CHUNK_HEADER_FIXED_BYTES + 8 * i + 4);
+    header.writeUInt32LE(e.start, CHUNK_HEADER_FIXED_BYTES + 8 * i);
+    header.writeUInt32LE(e.end, CHUNK_HEADER_FIXED_BYTES + 8 * i + 4);
   });
-  file.writeUInt32LE(crc32(file.subarray(0, headerLength - 4)), headerLength - 4);
-  payload.copy(file, headerLength);
-  return { file, codec: used, rawBytes: raw.length, storedBytes: file.length };
+  sealChunkHeader(header, tag);
+  return { header, payload, codec: used, rawBytes: rawLength, storedBytes: headerLength + payloadLength };
+}
+
+/**
+ * Writes `tag` into an encoded header and recomputes its CRC: an upload's chunks are staged before S3
+ * names the version, and are sealed to it when it does.
+ */
+export function sealChunkHeader(header: Buffer, tag: Buffer): void {
+  if (tag.length !== VERSION_TAG_BYTES) throw new RangeError(`version tag of ${tag.length} bytes`);
+  tag.copy(header, TAG_AT);
+  header.writeUInt32LE(crc32(header.subarray(0, header.length - 4)), header.length - 4);
+}
+
+/** The whole file of an encoded chunk, for callers that want one buffer (tests, tools). */
+export function chunkFileBytes(encoded: EncodedChunk): Buffer {
+  return Buffer.concat([encoded.header, ...encoded.payload]);
 }
 
 function extentsOf(pieces: readonly ChunkPiece[]): Extent[] {

@@ -2,9 +2,10 @@
 // every writer of a chunk writes the same bytes (the ETag is in the path), so concurrent writers only race
 // for which identical file lands. A partial merge lost to such a race costs cache coverage, never bytes.
 
-import { rm, unlink } from 'node:fs/promises';
+import { mkdir, rm, unlink } from 'node:fs/promises';
 import { writeFileAtomic } from './atomic-file.js';
 import {
+  type ChunkPlace,
   CorruptChunkError,
   chunkHeaderLength,
   decodeChunk,
@@ -69,10 +70,19 @@ export class ChunkStore {
 
   /** The cell's cached bytes: the full chunk if present, else the partial one; null when neither is usable. */
   async read(v: ObjectVersion, index: number): Promise<ChunkContent | null> {
+    const place = { index, tag: this.#volume.versionTag(v) };
     return (
-      (await this.#load(this.#volume.chunkPath(v, index, false), index, true)) ??
-      (await this.#load(this.#volume.chunkPath(v, index, true), index, false))
+      (await this.#load(this.#volume.chunkPath(v, index, false), place, true)) ??
+      (await this.#load(this.#volume.chunkPath(v, index, true), place, false))
     );
+  }
+
+  /**
+   * Creates the version's directory, once per fill rather than once per chunk: chunk writes rename into
+   * it (and still recreate it should maintenance remove it meanwhile).
+   */
+  async prepareVersion(v: ObjectVersion): Promise<void> {
+    await mkdir(this.#volume.versionDir(v), { recursive: true, mode: 0o700 });
   }
 
   /**
@@ -91,9 +101,7 @@ export class ChunkStore {
     }
     if (prefix === null) return [];
     try {
-      const header = readChunkHeader(prefix);
-      if (header.index !== index)
-        throw new CorruptChunkError(`chunk index ${header.index}, expected ${index}`);
+      const header = readChunkHeader(prefix, { index, tag: this.#volume.versionTag(v) });
       const last = header.extents[header.extents.length - 1] as Extent;
       if (last.end > cellLength) throw new CorruptChunkError(`extent ends at ${last.end}, past the cell`);
       return header.extents;
@@ -131,6 +139,8 @@ export class ChunkStore {
     if (!this.#volume.space.mayWrite(cellLength)) return NOTHING_WRITTEN;
 
     const partialPath = this.#volume.chunkPath(v, index, true);
+    // A cell that arrived whole (a fill's pieces, in order) is written as it came, without a copy.
+    if (coversCell(incoming, cellLength)) return this.#writeFull(v, partialPath, index, incoming, codec);
     const mine = mergePieces(incoming);
     if (coversCell(mine, cellLength)) return this.#writeFull(v, partialPath, index, mine, codec);
     // A merge reads the partial chunk, adds to it and renames the result over it: two merges of one
@@ -165,14 +175,18 @@ export class ChunkStore {
     const mine = mergePieces(incoming);
     if (await exists(fullPath)) return NOTHING_WRITTEN;
 
-    const existing = await this.#load(partialPath, index, false);
+    const existing = await this.#load(partialPath, { index, tag: this.#volume.versionTag(v) }, false);
     let merged = existing ? mergePieces([...existing.pieces, ...incoming]) : mine;
     if (coversCell(merged, cellLength)) return this.#writeFull(v, partialPath, index, merged, codec);
     // Thousands of scattered fragments: keep what was just fetched rather than fail the write.
     if (merged.length > MAX_EXTENTS) merged = mine;
-    const encoded = await encodeChunk({ index, full: false, pieces: merged }, codec);
-    await writeFileAtomic(this.#volume, partialPath, encoded.file);
-    this.#volume.events.chunkWritten(v, `${index}.p`, encoded.file.length);
+    const encoded = await encodeChunk(
+      { index, full: false, pieces: merged },
+      codec,
+      this.#volume.versionTag(v),
+    );
+    await writeFileAtomic(this.#volume, partialPath, [encoded.header, ...encoded.payload]);
+    this.#volume.events.chunkWritten(v, `${index}.p`, encoded.storedBytes);
     return { rawBytes: encoded.rawBytes, storedBytes: encoded.storedBytes };
   }
 
@@ -195,9 +209,10 @@ export class ChunkStore {
     pieces: ChunkPiece[],
     codec: Codec,
   ): Promise<ChunkWriteResult> {
-    const encoded = await encodeChunk({ index, full: true, pieces }, codec);
-    await writeFileAtomic(this.#volume, this.#volume.chunkPath(v, index, false), encoded.file);
-    this.#volume.events.chunkWritten(v, `${index}`, encoded.file.length);
+    const encoded = await encodeChunk({ index, full: true, pieces }, codec, this.#volume.versionTag(v));
+    const path = this.#volume.chunkPath(v, index, false);
+    await writeFileAtomic(this.#volume, path, [encoded.header, ...encoded.payload]);
+    this.#volume.events.chunkWritten(v, `${index}`, encoded.storedBytes);
     // Only garbage now: a full chunk always wins over its partial.
     await unlink(partialPath).then(
       () => this.#volume.events.chunkRemoved(v, `${index}.p`),
@@ -206,7 +221,7 @@ export class ChunkStore {
     return { rawBytes: encoded.rawBytes, storedBytes: encoded.storedBytes };
   }
 
-  async #load(path: string, index: number, full: boolean): Promise<ChunkContent | null> {
+  async #load(path: string, place: ChunkPlace, full: boolean): Promise<ChunkContent | null> {
     let file: Buffer | null;
     try {
       file = await readWholeFile(path, this.#maxFileBytes);
@@ -217,7 +232,7 @@ export class ChunkStore {
     }
     if (file === null) return null;
     try {
-      return await decodeChunk(file, index, full);
+      return await decodeChunk(file, place, full);
     } catch (err) {
       await this.#discard(path, reasonOf(err));
       return null;
@@ -302,10 +317,14 @@ function reasonOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-/** True when `pieces` (merged) are exactly the whole cell. */
+/** True when `pieces`, in order, are exactly the whole cell: each starts where the one before ended. */
 function coversCell(pieces: readonly ChunkPiece[], cellLength: number): boolean {
-  const only = pieces[0];
-  return pieces.length === 1 && only !== undefined && only.start === 0 && only.bytes.length === cellLength;
+  let at = 0;
+  for (const p of pieces) {
+    if (p.start !== at) return false;
+    at += p.bytes.length;
+  }
+  return at === cellLength;
 }
 
 /**

@@ -11,6 +11,7 @@ export const readFile = promisify(fs.readFile);
 export const open = promisify(fs.open);
 export const fstat = promisify(fs.fstat);
 export const close = promisify(fs.close);
+export const rename = promisify(fs.rename);
 
 /** Reads into `buffer` at `offset`, `length` bytes from file `position`; resolves to the bytes read. */
 export function read(fd: number, buffer: Buffer, offset: number, length: number, position: number) {
@@ -19,4 +20,47 @@ export function read(fd: number, buffer: Buffer, offset: number, length: number,
       err ? reject(err) : resolve(bytesRead),
     ),
   );
+}
+
+/** Creates `path` (it must not exist) holding `parts` in order: one open, vectored writes, one close. */
+export async function writeNewFile(path: string, parts: readonly Buffer[]): Promise<void> {
+  const fd = await open(path, 'wx', 0o600);
+  try {
+    await writevAll(fd, parts);
+  } finally {
+    await close(fd);
+  }
+}
+
+/** `writev` until every byte is written: a short write resumes where it stopped. */
+async function writevAll(fd: number, parts: readonly Buffer[]): Promise<void> {
+  let rest = parts.filter((p) => p.length > 0);
+  while (rest.length > 0) {
+    // Linux takes at most IOV_MAX (1024) buffers per call; a cell arrives in far fewer.
+    const batch = rest.length > 1024 ? rest.slice(0, 1024) : rest;
+    let written = await new Promise<number>((resolve, reject) =>
+      fs.writev(fd, batch, (err, n) => (err ? reject(err) : resolve(n))),
+    );
+    const next: Buffer[] = [];
+    for (const part of rest) {
+      if (written >= part.length) written -= part.length;
+      else {
+        next.push(written > 0 ? part.subarray(written) : part);
+        written = 0;
+      }
+    }
+    rest = next;
+  }
+}
+
+/** Writes all of `data` at file `position`. */
+export async function writeAt(fd: number, data: Buffer, position: number): Promise<void> {
+  let done = 0;
+  while (done < data.length) {
+    done += await new Promise<number>((resolve, reject) =>
+      fs.write(fd, data, done, data.length - done, position + done, (err, n) =>
+        err ? reject(err) : resolve(n),
+      ),
+    );
+  }
 }

@@ -3,14 +3,14 @@
 // journal segments not yet consolidated) is within a tolerance of the bytes actually present.
 
 import { readdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { Accounting } from './accounting.js';
 import { decodeChunk } from './chunk-file.js';
 import { listSegments, parseSegment } from './journal.js';
 import { parseObjectRecord } from './records.js';
 import { scannedBytes, scanVolume } from './scan.js';
 import { loadAccounting } from './state-files.js';
-import { etagName } from './volume.js';
+import { etagName, versionTagOf } from './volume.js';
 
 export interface VerifyReport {
   objects: number;
@@ -60,7 +60,8 @@ export async function verifyVolume(volumeDir: string, tolerance = 0.02): Promise
       for (const name of chunks.keys()) {
         report.chunks += 1;
         const path = join(volumeDir, 'data', id, version, name);
-        if (!(await chunkIsSound(path, name))) report.corruptChunks.push(path);
+        const tag = versionTagOf(basename(id), version);
+        if (!(await chunkIsSound(path, name, tag))) report.corruptChunks.push(path);
       }
     }
   }
@@ -87,11 +88,12 @@ async function accountedBytes(volumeDir: string): Promise<number> {
   return acc.totalBytes;
 }
 
-async function chunkIsSound(path: string, name: string): Promise<boolean> {
+/** Sound: it decodes, passes its checksums, and names this cell of the version its path names. */
+async function chunkIsSound(path: string, name: string, tag: Buffer): Promise<boolean> {
   const m = /^(\d+)(\.p)?$/.exec(name);
   if (!m) return false;
   try {
-    await decodeChunk(await readFile(path), Number(m[1]), m[2] === undefined);
+    await decodeChunk(await readFile(path), { index: Number(m[1]), tag }, m[2] === undefined);
     return true;
   } catch {
     return false;

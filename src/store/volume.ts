@@ -105,6 +105,11 @@ export class Volume {
     return join(this.objectDataDir(v), etagName(v.etag));
   }
 
+  /** What every chunk file of `v` carries in its header to say whose it is (`versionTagOf`). */
+  versionTag(v: ObjectVersion): Buffer {
+    return versionTagOf(keyHash(v), etagName(v.etag));
+  }
+
   /** A full chunk file, or the partial one (`.p`) that holds some extents of the cell. */
   chunkPath(v: ObjectVersion, index: number, partial: boolean): string {
     if (!Number.isInteger(index) || index < 0 || index > 0xffff_ffff) {
@@ -151,6 +156,15 @@ export function keyHash(k: ObjectKey): string {
 /** An ETag as a directory name: quotes, slashes and length are S3's business, not the file system's. */
 export function etagName(etag: string): string {
   return sha256Hex(etag).slice(0, 32);
+}
+
+/**
+ * A version's tag from the two directory names its chunks live under: the key's hash and the ETag's
+ * name, 8 bytes of each. A chunk file names its own place, so a file of another object or version moved
+ * there is refused, and `kura cache verify` can check any chunk from its path alone.
+ */
+export function versionTagOf(objectHash: string, etagDir: string): Buffer {
+  return Buffer.from(objectHash.slice(0, 16) + etagDir.slice(0, 16), 'hex');
 }
 
 function sha256Hex(text: string): string {

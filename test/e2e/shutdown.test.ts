@@ -7,9 +7,10 @@ import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { readdir, readFile } from 'node:fs/promises';
 import { get, type IncomingMessage } from 'node:http';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { decodeChunk } from '../../src/store/chunk-file.js';
+import { versionTagOf } from '../../src/store/volume.js';
 import { type KuraProcess, spawnKura } from '../support/kura.js';
 import { type MemoryOrigin, startMemoryOrigin } from '../support/memory-origin.js';
 import { presign, s3Path } from '../support/signing.js';
@@ -101,7 +102,9 @@ async function assertVolumeClean(dir: string, orderly = true): Promise<number> {
   const chunks = (await filesUnder(join(dir, 'data'))).filter((f) => /^\d+(\.p)?$/.test(basename(f)));
   for (const file of chunks) {
     const index = Number.parseInt(basename(file), 10);
-    const content = await decodeChunk(await readFile(file), index, !file.endsWith('.p'));
+    // The chunk must name the version its path names (data/…/{key hash}/{etag name}/{index}).
+    const tag = versionTagOf(basename(dirname(dirname(file))), basename(dirname(file)));
+    const content = await decodeChunk(await readFile(file), { index, tag }, !file.endsWith('.p'));
     for (const piece of content.pieces) {
       const at = index * MIB + piece.start;
       assert.ok(

@@ -4,16 +4,30 @@ import { describe, test } from 'node:test';
 import { crc32 } from 'node:zlib';
 import {
   CorruptChunkError,
+  chunkFileBytes,
   chunkHeaderLength,
-  decodeChunk,
-  encodeChunk,
+  decodeChunk as decodeAt,
+  encodeChunk as encodeFor,
   headerLengthOf,
-  readChunkHeader,
+  readChunkHeader as readHeaderAt,
+  sealChunkHeader,
 } from '../../../src/store/chunk-file.js';
 import type { ChunkContent, ChunkPiece, Codec } from '../../../src/store/types.js';
 
 const compressible = (n: number) =>
   Buffer.from('the quick brown fox jumps over the lazy dog. '.repeat(n / 45 + 1)).subarray(0, n);
+
+/** The version every chunk of these tests belongs to, unless a test says otherwise. */
+const TAG = Buffer.from('00112233445566778899aabbccddeeff', 'hex');
+const OTHER_TAG = Buffer.from('00112233445566778899aabbccddeefe', 'hex');
+
+async function encodeChunk(c: ChunkContent, codec: Codec, tag = TAG) {
+  const encoded = await encodeFor(c, codec, tag);
+  return { ...encoded, file: chunkFileBytes(encoded) };
+}
+const decodeChunk = (file: Buffer, index: number, full = false, tag = TAG) =>
+  decodeAt(file, { index, tag }, full);
+const readChunkHeader = (prefix: Buffer, index: number, tag = TAG) => readHeaderAt(prefix, { index, tag });
 
 function content(index: number, pieces: ChunkPiece[], full = false): ChunkContent {
   return { index, full, pieces };
@@ -85,7 +99,7 @@ describe('encodeChunk / decodeChunk round trip', () => {
       ]),
       'raw',
     );
-    const header = readChunkHeader(encoded.file);
+    const header = readChunkHeader(encoded.file, 1);
     assert.deepEqual(header.extents, [{ start: 5, end: 35 }]);
     const decoded = await decodeChunk(encoded.file, 1);
     assert.ok(decoded.pieces[0]?.bytes.equals(Buffer.concat([a, b])));
@@ -109,6 +123,37 @@ describe('encodeChunk / decodeChunk round trip', () => {
   });
 });
 
+describe('sealChunkHeader', () => {
+  test('an unsealed chunk is refused until it is sealed to its version', async () => {
+    const bytes = randomBytes(1000);
+    const encoded = await encodeFor(content(0, [{ start: 0, bytes }], true), 'raw', Buffer.alloc(16));
+    await rejectsCorrupt(decodeChunk(chunkFileBytes(encoded), 0, true), /another object or version/);
+    sealChunkHeader(encoded.header, TAG);
+    const decoded = await decodeChunk(chunkFileBytes(encoded), 0, true);
+    assert.ok(decoded.pieces[0]?.bytes.equals(bytes));
+  });
+});
+
+describe('a cell that arrived in many pieces', () => {
+  test('is one extent, written from the pieces as they are (no copy), raw or LZ4', async () => {
+    const parts = [randomBytes(100), randomBytes(7), compressible(5000)];
+    const pieces = [
+      { start: 0, bytes: parts[0] as Buffer },
+      { start: 100, bytes: parts[1] as Buffer },
+      { start: 107, bytes: parts[2] as Buffer },
+    ];
+    const raw = await encodeFor(content(4, pieces, true), 'raw', TAG);
+    assert.equal(raw.payload.length, 3);
+    for (const [i, b] of raw.payload.entries()) assert.equal(b, parts[i], "the caller's own buffer");
+    for (const codec of ['raw', 'lz4'] as const) {
+      const { file } = await encodeChunk(content(4, pieces, true), codec);
+      const decoded = await decodeChunk(file, 4, true);
+      assert.deepEqual(readChunkHeader(file, 4).extents, [{ start: 0, end: 5107 }]);
+      assert.ok(decoded.pieces[0]?.bytes.equals(Buffer.concat(parts)));
+    }
+  });
+});
+
 describe('readChunkHeader', () => {
   test('reads the header from a prefix of the file', async () => {
     const pieces = [
@@ -118,7 +163,7 @@ describe('readChunkHeader', () => {
     const { file } = await encodeChunk(content(9, pieces), 'lz4');
     const length = headerLengthOf(file.subarray(0, 8));
     assert.equal(length, chunkHeaderLength(2));
-    const header = readChunkHeader(file.subarray(0, length));
+    const header = readChunkHeader(file.subarray(0, length), 9);
     assert.deepEqual(header.extents, [
       { start: 0, end: 1000 },
       { start: 2000, end: 3000 },
@@ -127,7 +172,7 @@ describe('readChunkHeader', () => {
     assert.equal(header.codec, 'lz4');
     assert.equal(header.rawLength, 2000);
     assert.equal(header.payloadLength, file.length - length);
-    assert.throws(() => readChunkHeader(file.subarray(0, length - 1)), CorruptChunkError);
+    assert.throws(() => readChunkHeader(file.subarray(0, length - 1), 9), CorruptChunkError);
     assert.throws(() => headerLengthOf(Buffer.from('NOTACHUNK')), CorruptChunkError);
   });
 });
@@ -176,6 +221,12 @@ describe('decodeChunk refuses a damaged file', () => {
       const { file } = await encodeChunk(content(2, pieces), codec);
       await rejectsCorrupt(decodeChunk(file, 3), /index 2 where 3/);
     });
+
+    test(`${codec}: a sound chunk of another object or version`, async () => {
+      const { file } = await encodeChunk(content(2, pieces), codec, OTHER_TAG);
+      await rejectsCorrupt(decodeChunk(file, 2), /another object or version/);
+      assert.throws(() => readChunkHeader(file, 2), /another object or version/);
+    });
   }
 
   test('a partial chunk read under a full chunk name', async () => {
@@ -191,19 +242,21 @@ describe('decodeChunk refuses a damaged file', () => {
     };
     // Swap the two extents: unsorted.
     await forge((f) => {
-      const first = Buffer.from(f.subarray(24, 32));
-      f.copy(f, 24, 32, 40);
-      first.copy(f, 32);
+      const first = Buffer.from(f.subarray(40, 48));
+      f.copy(f, 40, 48, 56);
+      first.copy(f, 48);
     }, /unsorted/);
     // Second extent starting inside the first: overlapping.
-    await forge((f) => f.writeUInt32LE(200, 32), /unsorted|extents hold/);
+    await forge((f) => f.writeUInt32LE(200, 48), /unsorted|extents hold/);
     // An empty extent.
-    await forge((f) => f.writeUInt32LE(100, 28), /empty extent/);
+    await forge((f) => f.writeUInt32LE(100, 44), /empty extent/);
     // Raw length that is not the extents' sum.
     await forge((f) => f.writeUInt32LE(f.readUInt32LE(12) + 1, 12), /extents hold/);
     // Unknown codec and format, bad magic, no extents.
     await forge((f) => f.writeUInt8(2, 5), /unknown codec/);
-    await forge((f) => f.writeUInt8(2, 4), /unknown format/);
+    await forge((f) => f.writeUInt8(3, 4), /unknown format/);
+    // A format 1 file (from before chunks named their version) is a miss, refetched in the new format.
+    await forge((f) => f.writeUInt8(1, 4), /unknown format 1/);
     await forge((f) => f.write('KURX', 0, 'latin1'), /bad magic/);
     await forge((f) => f.writeUInt16LE(0, 6), /no extents/);
     // Raw CRC that does not match the bytes.

@@ -1,10 +1,21 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { access, mkdir, mkdtemp, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import {
+  access,
+  copyFile,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  rm,
+  stat,
+  truncate,
+  writeFile,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
-import { encodeChunk, readChunkHeader } from '../../../src/store/chunk-file.js';
+import { chunkFileBytes, encodeChunk, readChunkHeader } from '../../../src/store/chunk-file.js';
 import { ChunkStore, mergePieces } from '../../../src/store/chunks.js';
 import type { ChunkContent, ObjectVersion } from '../../../src/store/types.js';
 import { openVolume, type Volume } from '../../../src/store/volume.js';
@@ -232,8 +243,9 @@ describe('ChunkStore damaged files are misses', () => {
     const full = await encodeChunk(
       { index: 0, full: true, pieces: [{ start: 0, bytes: randomBytes(CELL) }] },
       'raw',
+      volume.versionTag(v),
     );
-    await writeFile(volume.chunkPath(v, 0, false), full.file);
+    await writeFile(volume.chunkPath(v, 0, false), chunkFileBytes(full));
     await truncate(volume.chunkPath(v, 0, false), 5000);
     const read = await store.read(v, 0);
     assert.equal(read?.full, false);
@@ -317,8 +329,44 @@ describe('chunk files on disk', () => {
   test('a partial chunk’s header lists its extents', async () => {
     const v = version();
     await store.write(v, 3, CELL, [{ start: 7, bytes: Buffer.alloc(9) }], 'raw');
-    const header = readChunkHeader(await readFile(volume.chunkPath(v, 3, true)));
+    const header = readChunkHeader(await readFile(volume.chunkPath(v, 3, true)), {
+      index: 3,
+      tag: volume.versionTag(v),
+    });
     assert.deepEqual(header.extents, [{ start: 7, end: 16 }]);
     assert.equal(header.index, 3);
+  });
+
+  test('a sound chunk of another object, or of another version, put in place of one is a miss', async () => {
+    const v = version();
+    const otherObject = version();
+    const otherVersion = { ...v, etag: '"another"' };
+    await store.write(v, 0, CELL, [{ start: 0, bytes: randomBytes(CELL) }], 'raw');
+    for (const other of [otherObject, otherVersion]) {
+      const bytes = randomBytes(CELL);
+      await store.write(other, 0, CELL, [{ start: 0, bytes }], 'raw');
+      assert.ok(bytesAt(await store.read(other, 0), 0, CELL)?.equals(bytes));
+      const before = corrupt.length;
+      await copyFile(volume.chunkPath(other, 0, false), volume.chunkPath(v, 0, false));
+      assert.equal(await store.read(v, 0), null);
+      assert.equal(corrupt.length, before + 1);
+      assert.match(corrupt[before]?.[1] ?? '', /another object or version/);
+    }
+  });
+
+  test('a cell that arrives in pieces is written as one full chunk', async () => {
+    const v = version();
+    const parts = [randomBytes(100), randomBytes(CELL - 300), randomBytes(200)];
+    let at = 0;
+    const pieces = parts.map((bytes) => {
+      const piece = { start: at, bytes };
+      at += bytes.length;
+      return piece;
+    });
+    const written = await store.write(v, 2, CELL, pieces, 'raw');
+    assert.equal(written.rawBytes, CELL);
+    const read = await store.read(v, 2);
+    assert.equal(read?.full, true);
+    assert.ok(bytesAt(read, 0, CELL)?.equals(Buffer.concat(parts)));
   });
 });
