@@ -3,7 +3,7 @@
 // held back by the disk: when the process's write budget is spent, the chunk is skipped instead.
 
 import type { ChunkStore } from '../store/chunks.js';
-import { chooseCodec } from '../store/compression.js';
+import { CODEC_SAMPLE_BYTES, chooseCodec, sampleCodec } from '../store/compression.js';
 import type { ChunkPiece, Codec, ObjectVersion } from '../store/types.js';
 import type { Logger } from '../telemetry/log.js';
 import type { Inflight } from './inflight.js';
@@ -26,14 +26,11 @@ export interface SinkTarget {
   size: number;
   chunkSize: number;
   codec: Codec;
-  /** Sniff the first bytes to decide the codec when the answer starts at byte 0 (record's codec undecided). */
+  /** Sniff the first bytes with file-type too when the answer starts at byte 0 (record's codec undecided). */
   sniff: { key: string; contentType: string | null; contentEncoding: string | null } | null;
-  /** Told once when sniffing changed the codec, so the record can keep it. */
+  /** Told once when the first bytes changed the codec, so the record can keep it. */
   onCodec?: (codec: Codec) => void;
 }
-
-/** Bytes of the first cell `file-type` looks at to recognise a format. */
-const SNIFF_BYTES = 4100;
 
 export class ChunkSink {
   readonly #t: SinkTarget;
@@ -50,7 +47,8 @@ export class ChunkSink {
   #pending = new Set<Promise<void>>();
   #releases = new Map<number, () => void>();
   #codec: Codec;
-  #sniffing: Promise<Codec> | null = null;
+  /** The codec as decided from the first cell this sink commits; later cells wait for it. */
+  #deciding: Promise<Codec> | null = null;
   /** The version's directory, made once before the first chunk lands in it. */
   readonly #ready: Promise<void>;
   /** Set when no client waits on this answer: a chunk then waits for the disk instead of being skipped. */
@@ -166,12 +164,6 @@ export class ChunkSink {
         const codec = await this.#codecFor(cell, pieces);
         await this.#ready;
         const written = await t.chunks.write(t.version, cell, cellLength, pieces, codec);
-        // The first chunk is the sample: data LZ4 cannot shrink there (random, encrypted, packed formats
-        // file-type does not know) is stored raw from here on, saving an LZ4 pass per chunk.
-        if (cell === 0 && codec === 'lz4' && written.storedBytes >= written.rawBytes * 0.97) {
-          this.#codec = 'raw';
-          t.onCodec?.('raw');
-        }
         t.stats.bytesStoredRaw += written.rawBytes;
         t.stats.bytesStoredOnDisk += written.storedBytes;
         if (written.rawBytes > 0) t.stats.chunksWritten += 1;
@@ -202,21 +194,28 @@ export class ChunkSink {
     });
   }
 
-  /** Cell 0 of an answer from byte 0 decides the codec from its first bytes; later cells wait for that. */
+  /**
+   * LZ4 is tried on a sample of the first cell this sink commits (file-type looks at it too when it is the
+   * object's start), before any chunk is compressed: incompressible data then costs no LZ4 pass at all.
+   */
   #codecFor(cell: number, pieces: readonly ChunkPiece[]): Promise<Codec> {
-    const sniff = this.#t.sniff;
-    if (sniff && this.#sniffing === null && cell === 0 && this.#codec === 'lz4') {
-      const firstBytes = firstBytesOf(pieces, SNIFF_BYTES);
-      this.#sniffing = chooseCodec({ enabled: true, ...sniff, firstBytes }).then(
+    if (this.#deciding === null && this.#codec === 'lz4') {
+      const t = this.#t;
+      const firstBytes = firstBytesOf(pieces, CODEC_SAMPLE_BYTES);
+      const decided =
+        t.sniff && cell === 0
+          ? chooseCodec({ enabled: true, ...t.sniff, firstBytes })
+          : Promise.resolve(sampleCodec(firstBytes));
+      this.#deciding = decided.then(
         (codec) => {
-          if (codec !== this.#codec) this.#t.onCodec?.(codec);
+          if (codec !== this.#codec) t.onCodec?.(codec);
           this.#codec = codec;
           return codec;
         },
         () => this.#codec,
       );
     }
-    return this.#sniffing ? this.#sniffing.then(() => this.#codec) : Promise.resolve(this.#codec);
+    return this.#deciding ?? Promise.resolve(this.#codec);
   }
 }
 

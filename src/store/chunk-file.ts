@@ -21,7 +21,7 @@
 //
 // Format 1 files (no version tag) fail the format check: a miss, refetched and rewritten as format 2.
 
-import { crc32 } from 'node:zlib';
+import { crc32 } from '@node-rs/crc32';
 import { compress, uncompress } from 'lz4-napi';
 import type { ChunkContent, ChunkPiece, Codec, Extent } from './types.js';
 

@@ -2,7 +2,8 @@
 // every writer of a chunk writes the same bytes (the ETag is in the path), so concurrent writers only race
 // for which identical file lands. A partial merge lost to such a race costs cache coverage, never bytes.
 
-import { mkdir, rm, unlink } from 'node:fs/promises';
+import { unlink } from 'node:fs';
+import { mkdir, rm, unlink as unlinkFile } from 'node:fs/promises';
 import { writeFileAtomic } from './atomic-file.js';
 import {
   type ChunkPlace,
@@ -213,11 +214,11 @@ export class ChunkStore {
     const path = this.#volume.chunkPath(v, index, false);
     await writeFileAtomic(this.#volume, path, [encoded.header, ...encoded.payload]);
     this.#volume.events.chunkWritten(v, `${index}`, encoded.storedBytes);
-    // Only garbage now: a full chunk always wins over its partial.
-    await unlink(partialPath).then(
-      () => this.#volume.events.chunkRemoved(v, `${index}.p`),
-      () => {},
-    );
+    // Only garbage now: a full chunk always wins over its partial. Usually there is none: the callback
+    // API keeps that common ENOENT cheap, and nothing waits for it.
+    unlink(partialPath, (err) => {
+      if (!err) this.#volume.events.chunkRemoved(v, `${index}.p`);
+    });
     return { rawBytes: encoded.rawBytes, storedBytes: encoded.storedBytes };
   }
 
@@ -245,7 +246,7 @@ export class ChunkStore {
   }
 
   async #discard(path: string, reason: string): Promise<void> {
-    await unlink(path).catch(() => {});
+    await unlinkFile(path).catch(() => {});
     this.#onCorrupt(path, reason);
   }
 }

@@ -3,7 +3,15 @@
 // "store raw when LZ4 does not shrink it" rule still catches what these guesses miss.
 
 import { fileTypeFromBuffer } from 'file-type';
+import { compressSync } from 'lz4-napi';
 import type { Codec } from './types.js';
+
+/**
+ * Leading bytes of a version LZ4 is tried on to decide for all its chunks. Trying LZ4 on a whole chunk
+ * of incompressible bytes costs more CPU than the rest of a fill's work on it (measured: about 1.8 CPU
+ * seconds per GiB against 0.06 for its CRC32); a sample this size costs well under a millisecond.
+ */
+export const CODEC_SAMPLE_BYTES = 64 * 1024;
 
 /**
  * Extensions of formats whose bytes are compressed or encrypted. Borderline ones are left out on purpose,
@@ -108,7 +116,7 @@ export interface CodecInputs {
   key: string;
   contentType: string | null;
   contentEncoding: string | null;
-  /** The object's first bytes when the fill has them (a few KiB is plenty), else null. */
+  /** The object's first bytes when the fill has them (up to CODEC_SAMPLE_BYTES), else null. */
   firstBytes: Buffer | null;
 }
 
@@ -116,8 +124,21 @@ export interface CodecInputs {
 export async function chooseCodec(o: CodecInputs): Promise<Codec> {
   if (!o.enabled) return 'raw';
   if (isCompressedName(o.key) || isCompressedMedia(o.contentType, o.contentEncoding)) return 'raw';
-  if (o.firstBytes && o.firstBytes.length > 0 && (await sniffsCompressed(o.firstBytes))) return 'raw';
+  if (o.firstBytes && o.firstBytes.length > 0) {
+    if (await sniffsCompressed(o.firstBytes)) return 'raw';
+    return sampleCodec(o.firstBytes);
+  }
   return 'lz4';
+}
+
+/**
+ * LZ4 when it makes a sample of the bytes at least 3% smaller; raw otherwise (random, encrypted, or packed
+ * formats that neither the name nor file-type recognise). Chunks are still stored raw one by one when
+ * LZ4 does not shrink them.
+ */
+export function sampleCodec(bytes: Buffer): Codec {
+  const sample = bytes.subarray(0, CODEC_SAMPLE_BYTES);
+  return compressSync(sample).length < sample.length * 0.97 ? 'lz4' : 'raw';
 }
 
 async function sniffsCompressed(firstBytes: Buffer): Promise<boolean> {

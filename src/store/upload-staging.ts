@@ -6,7 +6,7 @@
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { crc32 } from 'node:zlib';
+import { crc32 } from '@node-rs/crc32';
 import { unquote } from '../s3/multipart.js';
 import { writeFileAtomic } from './atomic-file.js';
 import { etagName, type Volume } from './volume.js';
