@@ -42,6 +42,12 @@ export interface Plan {
   cells: { index: number; state: CellState }[];
 }
 
+/**
+ * Cached cells read ahead of the one being sent: the disk works while the client receives, at a cost of
+ * this many cells of memory per answer.
+ */
+const READ_AHEAD_CELLS = 2;
+
 export function cellLength(record: ObjectRecord, chunkSize: number, index: number): number {
   return Math.min(chunkSize, record.size - index * chunkSize);
 }
@@ -220,15 +226,32 @@ async function streamCells(
 ) {
   const { cache, ex } = job;
   const cs = cache.volume.chunkSize;
+  /** The cells' bytes the answer needs, inclusive, from plan position `j`. */
+  const span = (j: number) => {
+    const index = (plan.cells[j] as Plan['cells'][number]).index;
+    const cellStart = index * cs;
+    const upto = Math.min(plan.end, cellStart + cellLength(job.record, cs, index) - 1);
+    return { index, cellStart, from: Math.max(plan.start, cellStart), upto };
+  };
+  const sliceAt = (j: number) => {
+    const { index, cellStart, from, upto } = span(j);
+    const leased = (plan.cells[j] as Plan['cells'][number]).state === 'leased';
+    return cachedSlice(job, index, from - cellStart, upto - cellStart + 1, leased);
+  };
+  // Reads of the next cached cells, started while the current one is written to the client.
+  const ahead = new Map<number, ReturnType<typeof cachedSlice>>();
   let pos = plan.start;
   let i = 0;
   while (pos <= plan.end) {
     const cell = plan.cells[i] as Plan['cells'][number];
-    const cellStart = cell.index * cs;
-    const upto = Math.min(plan.end, cellStart + cellLength(job.record, cs, cell.index) - 1);
+    const { upto } = span(i);
     if (cell.state !== 'missing') {
-      const leased = cell.state === 'leased';
-      const slice = await cachedSlice(job, cell.index, pos - cellStart, upto - cellStart + 1, leased);
+      const reading = ahead.get(i) ?? sliceAt(i);
+      ahead.delete(i);
+      for (let j = i + 1; j <= i + READ_AHEAD_CELLS && j < plan.cells.length; j++) {
+        if (!ahead.has(j) && plan.cells[j]?.state === 'cached') ahead.set(j, sliceAt(j));
+      }
+      const slice = await reading;
       if (slice) {
         await write(ex.res, slice.bytes);
         if (slice.ram) cache.stats.bytesFromRam += slice.bytes.length;
