@@ -130,7 +130,11 @@ async function repair(volumeDir: string, report: VerifyReport, records: RecordSt
 /** The sound record at `path` of object `id`; 'previous-format' or null (damaged) otherwise. */
 async function checkRecord(path: string, id: string): Promise<ObjectRecord | 'previous-format' | null> {
   const file = await readFile(path).catch(() => null);
-  if (file === null) return null;
+  return file === null ? null : recordVerdict(file, id);
+}
+
+/** What verify makes of a record file's bytes found under object id `id`. */
+export function recordVerdict(file: Buffer, id: string): ObjectRecord | 'previous-format' | null {
   const decoded = decodeRecordFile(file);
   if (decoded.kind === 'previous-format') return 'previous-format';
   if (decoded.kind === 'damaged') return null;
