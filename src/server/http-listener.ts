@@ -63,7 +63,10 @@ export function answerLikeS3(server: net.Server, handler: Handler, log: Logger):
       socket.destroy();
       return;
     }
-    void answersDone(socket).then(() => {
+    const answers = unfinished.get(socket) ?? new Set();
+    // A request still arriving is the one that broke (a body cut short): it gets the error now.
+    const afterAnswers = [...answers].every((res) => res.req.complete);
+    void (afterAnswers ? answersDone(answers) : Promise.resolve()).then(() => {
       if (socket.writable) writeRawError(socket, error);
       else socket.destroy();
     });
@@ -85,10 +88,9 @@ function trackAnswer(req: IncomingMessage, res: ServerResponse): void {
   res.once('close', () => answers.delete(res));
 }
 
-/** Resolves once every answer begun on `socket` is finished or abandoned. */
-async function answersDone(socket: Socket): Promise<void> {
-  const answers = unfinished.get(socket);
-  while (answers && answers.size > 0) {
+/** Resolves once every answer in `answers` is finished or abandoned. */
+async function answersDone(answers: Set<ServerResponse>): Promise<void> {
+  while (answers.size > 0) {
     await Promise.race([...answers].map((res) => new Promise((resolve) => res.once('close', resolve))));
   }
 }
