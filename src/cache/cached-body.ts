@@ -55,6 +55,8 @@ export interface Plan {
  * the one sent first anyway; memory per request stays a few chunks (DESIGN.md §1.5).
  */
 const READ_AHEAD_BYTES = 4 * 2 ** 20;
+/** Small chunks: the reads run at once, and a request must not fill the file system's thread pool. */
+const READ_AHEAD_CELLS = 16;
 
 export function cellLength(record: ObjectRecord, chunkSize: number, index: number): number {
   return Math.min(chunkSize, record.size - index * chunkSize);
@@ -100,7 +102,7 @@ export async function planRange(job: BodyJob, start: number, end: number): Promi
 /** Reads the first cached cells of the plan (up to READ_AHEAD_BYTES); those that fail are missing. */
 async function readAhead(job: BodyJob, plan: Plan): Promise<void> {
   const cs = job.cache.volume.chunkSize;
-  const window = Math.max(1, Math.floor(READ_AHEAD_BYTES / cs));
+  const window = Math.max(1, Math.min(READ_AHEAD_CELLS, Math.floor(READ_AHEAD_BYTES / cs)));
   await Promise.all(
     plan.cells.slice(0, window).map(async (cell) => {
       if (cell.state !== 'cached') return;
