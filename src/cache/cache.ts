@@ -47,7 +47,10 @@ export class Cache {
       this.stats.corruptChunks += 1;
       log.warn('corrupt chunk removed; served from S3 instead', { path, reason });
     });
-    this.records = new RecordStore(volume);
+    this.records = new RecordStore(volume, (path, reason) => {
+      this.stats.corruptRecords += 1;
+      log.warn('damaged object record removed; the read is a miss', { path, reason });
+    });
     this.uploads = new UploadStaging(volume);
     this.writeMaxSize = config.write_max_object_size;
     this.ram = new RamTier(ramSize);

@@ -35,18 +35,33 @@ export interface BodyJob {
 /** `leased`: another instance announced it is fetching the cell; its file is waited for. */
 export type CellState = 'cached' | 'pending' | 'leased' | 'missing';
 
+/** Bytes of a cell read from RAM or the volume, ready to send. */
+interface Slice {
+  bytes: Buffer;
+  ram: boolean;
+}
+
 export interface Plan {
   /** Inclusive byte positions. */
   start: number;
   end: number;
-  cells: { index: number; state: CellState }[];
+  /** `read`: the cell's bytes, read ahead of the response head (see `readAhead`). */
+  cells: { index: number; state: CellState; read?: Slice }[];
 }
 
 /**
- * Cached cells read ahead of the one being sent: the disk works while the client receives, at a cost of
- * this many cells of memory per answer.
+ * Cached bytes read before the response head is sent, so that a chunk found damaged among them (a miss,
+ * fetched from S3) makes the answer PARTIAL rather than a HIT that S3 had to complete. At least one cell,
+ * the one sent first anyway; memory per request stays a few chunks (DESIGN.md §1.5).
  */
-const READ_AHEAD_CELLS = 2;
+const READ_AHEAD_BYTES = 4 * 2 ** 20;
+/** Small chunks: the reads run at once, and a request must not fill the file system's thread pool. */
+const READ_AHEAD_CELLS = 16;
+/**
+ * Once the head is sent, cached cells read ahead of the one being sent: the disk works while the client
+ * receives, at a cost of this many cells of memory per answer.
+ */
+const STREAM_AHEAD_CELLS = 2;
 
 export function cellLength(record: ObjectRecord, chunkSize: number, index: number): number {
   return Math.min(chunkSize, record.size - index * chunkSize);
@@ -79,12 +94,31 @@ export async function planRange(job: BodyJob, start: number, end: number): Promi
       }
     }),
   );
+  const plan = { start, end, cells };
+  await readAhead(job, plan);
   const missing = cells.filter((c) => c.state === 'missing').map((c) => c.index);
   if (missing.length > 0) {
     const leased = await cellsLeasedElsewhere(job.cache, job.version, missing);
     for (const cell of cells) if (leased.has(cell.index)) cell.state = 'leased';
   }
-  return { start, end, cells };
+  return plan;
+}
+
+/** Reads the first cached cells of the plan (up to READ_AHEAD_BYTES); those that fail are missing. */
+async function readAhead(job: BodyJob, plan: Plan): Promise<void> {
+  const cs = job.cache.volume.chunkSize;
+  const window = Math.max(1, Math.min(READ_AHEAD_CELLS, Math.floor(READ_AHEAD_BYTES / cs)));
+  await Promise.all(
+    plan.cells.slice(0, window).map(async (cell) => {
+      if (cell.state !== 'cached') return;
+      const cellStart = cell.index * cs;
+      const from = Math.max(plan.start, cellStart) - cellStart;
+      const to = Math.min(plan.end + 1, cellStart + cellLength(job.record, cs, cell.index)) - cellStart;
+      const slice = await cachedSlice(job, cell.index, from, to, false);
+      if (slice === null) cell.state = 'missing';
+      else cell.read = slice;
+    }),
+  );
 }
 
 export function missingCells(plan: Plan): number {
@@ -95,19 +129,22 @@ function coveringPiece(pieces: readonly { start: number; bytes: Buffer }[], from
   return pieces.find((p) => p.start <= from && p.start + p.bytes.length >= to);
 }
 
-/** Bytes `[from, to)` of a cell from RAM or the volume, or null when they are not there (or corrupt). */
+/**
+ * Bytes `[from, to)` of a cell from RAM or the volume, or null when they are not there, or corrupt, or of
+ * another length than the record gives the cell (the store removes such a file: never served short).
+ */
 async function cachedSlice(
   job: BodyJob,
   index: number,
   from: number,
   to: number,
   leased: boolean,
-): Promise<{ bytes: Buffer; ram: boolean } | null> {
+): Promise<Slice | null> {
   const { cache } = job;
   const id = `${job.versionId}/${index}`;
+  const length = cellLength(job.record, cache.volume.chunkSize, index);
   if (leased) {
     cache.stats.coalesced += 1;
-    const length = cellLength(job.record, cache.volume.chunkSize, index);
     await awaitLeasedCell(cache, job.version, index, length, { from, to });
   }
   const pending = cache.inflight.chunkWritten(id);
@@ -116,11 +153,15 @@ async function cachedSlice(
     await settleWithin(pending, cache.waitMs);
   }
   let content = cache.ram.get(id);
+  if (content?.full && content.pieces[0]?.bytes.length !== length) {
+    cache.ram.delete(id);
+    content = undefined;
+  }
   let piece = content && coveringPiece(content.pieces, from, to);
   const ram = piece !== undefined;
   if (ram) cache.stats.ramHits += 1;
   else {
-    content = (await cache.chunks.read(job.version, index)) ?? undefined;
+    content = (await cache.chunks.read(job.version, index, length)) ?? undefined;
     piece = content && coveringPiece(content.pieces, from, to);
     if (content?.full && job.ram) cache.ram.set(id, content);
   }
@@ -226,30 +267,29 @@ async function streamCells(
 ) {
   const { cache, ex } = job;
   const cs = cache.volume.chunkSize;
-  /** The cells' bytes the answer needs, inclusive, from plan position `j`. */
-  const span = (j: number) => {
-    const index = (plan.cells[j] as Plan['cells'][number]).index;
-    const cellStart = index * cs;
-    const upto = Math.min(plan.end, cellStart + cellLength(job.record, cs, index) - 1);
-    return { index, cellStart, from: Math.max(plan.start, cellStart), upto };
-  };
+  /** Cell `j`'s bytes the answer needs (cell-relative, half-open), read from RAM or the volume. */
   const sliceAt = (j: number) => {
-    const { index, cellStart, from, upto } = span(j);
-    const leased = (plan.cells[j] as Plan['cells'][number]).state === 'leased';
-    return cachedSlice(job, index, from - cellStart, upto - cellStart + 1, leased);
+    const cell = plan.cells[j] as Plan['cells'][number];
+    const cellStart = cell.index * cs;
+    const from = Math.max(plan.start, cellStart) - cellStart;
+    const to = Math.min(plan.end, cellStart + cellLength(job.record, cs, cell.index) - 1) - cellStart + 1;
+    return cachedSlice(job, cell.index, from, to, cell.state === 'leased');
   };
-  // Reads of the next cached cells, started while the current one is written to the client.
-  const ahead = new Map<number, ReturnType<typeof cachedSlice>>();
+  // Past the cells read before the head, the next cached cells are read while the current one is sent.
+  const ahead = new Map<number, Promise<Slice | null>>();
   let pos = plan.start;
   let i = 0;
   while (pos <= plan.end) {
     const cell = plan.cells[i] as Plan['cells'][number];
-    const { upto } = span(i);
+    const cellStart = cell.index * cs;
+    const upto = Math.min(plan.end, cellStart + cellLength(job.record, cs, cell.index) - 1);
     if (cell.state !== 'missing') {
-      const reading = ahead.get(i) ?? sliceAt(i);
+      const reading = cell.read !== undefined ? cell.read : (ahead.get(i) ?? sliceAt(i));
+      cell.read = undefined;
       ahead.delete(i);
-      for (let j = i + 1; j <= i + READ_AHEAD_CELLS && j < plan.cells.length; j++) {
-        if (!ahead.has(j) && plan.cells[j]?.state === 'cached') ahead.set(j, sliceAt(j));
+      for (let j = i + 1; j <= i + STREAM_AHEAD_CELLS && j < plan.cells.length; j++) {
+        const next = plan.cells[j] as Plan['cells'][number];
+        if (next.read === undefined && next.state === 'cached' && !ahead.has(j)) ahead.set(j, sliceAt(j));
       }
       const slice = await reading;
       if (slice) {

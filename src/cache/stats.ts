@@ -52,6 +52,8 @@ export class CacheStats {
   chunksWritten = 0;
   /** Chunk files found corrupt or truncated (each one is a miss, then repaired). */
   corruptChunks = 0;
+  /** Record files found damaged (a checksum that fails, another key, no file): each a miss, then removed. */
+  corruptRecords = 0;
   /** Chunks not cached because the volume was behind (the write budget was spent), and failed writes. */
   chunksSkipped = 0;
   writeErrors = 0;
@@ -96,6 +98,7 @@ export class CacheStats {
       },
       chunksWritten: this.chunksWritten,
       corruptChunks: this.corruptChunks,
+      corruptRecords: this.corruptRecords,
       chunksSkipped: this.chunksSkipped,
       writeErrors: this.writeErrors,
       coalesced: this.coalesced,

@@ -58,10 +58,26 @@ function describeStatus(s: FleetStatus, config: KuraConfig): string {
   return `${lines.join('\n')}\n`;
 }
 
-export async function cacheVerify(config: KuraConfig, json: boolean, io: CacheIO): Promise<number> {
+export async function cacheVerify(
+  config: KuraConfig,
+  opts: { json: boolean; repair: boolean },
+  io: CacheIO,
+): Promise<number> {
   if (!(await requireVolume(config.cache.dir, io))) return 1;
-  const report = await verifyVolume(config.cache.dir);
-  io.out(json ? `${JSON.stringify(report, null, 2)}\n` : describeVerify(report));
+  // Damaged records are removed under their locks, as an instance would: the store needs the volume.
+  const repair = opts.repair
+    ? {
+        records: new RecordStore(
+          await openVolume({
+            dir: config.cache.dir,
+            chunkSize: config.cache.chunk_size,
+            instanceId: `verify-${hostname()}-${process.pid}`,
+          }),
+        ),
+      }
+    : null;
+  const report = await verifyVolume(config.cache.dir, { repair });
+  io.out(opts.json ? `${JSON.stringify(report, null, 2)}\n` : describeVerify(report));
   return report.healthy ? 0 : 1;
 }
 
@@ -70,12 +86,15 @@ function describeVerify(r: VerifyReport): string {
   const lines = [
     `${r.healthy ? 'healthy' : 'NOT HEALTHY'}`,
     `chunks     ${r.chunks} checked, ${r.corruptChunks.length} corrupt`,
-    `records    ${r.records} checked, ${r.badRecords.length} unreadable`,
+    `records    ${r.records} checked, ${r.badRecords.length} damaged, ${r.previousFormatRecords} of the previous format (misses, replaced by the next fill)`,
+    `types      ${r.wrongTypes.length} entries of the wrong type`,
     `orphans    ${r.orphanVersions} versions no record names (swept by the leader)`,
     `temp       ${r.tempFiles} files`,
     `accounting ${formatSize(r.accountedBytes)} accounted, ${formatSize(r.presentBytes)} present (off by ${pct(r.accountingError)}, tolerance ${pct(r.tolerance)})`,
     ...r.corruptChunks.map((p) => `  corrupt: ${p}`),
-    ...r.badRecords.map((p) => `  unreadable record: ${p}`),
+    ...r.badRecords.map((p) => `  damaged record: ${p}`),
+    ...r.wrongTypes.map((p) => `  wrong type: ${p}`),
+    ...r.repaired.map((p) => `  removed: ${p}`),
   ];
   return `${lines.join('\n')}\n`;
 }

@@ -87,6 +87,7 @@ Examples:
   kura config check -c /etc/kura/kura.yaml    print the effective config, or every error
   kura cache stats -c /etc/kura/kura.yaml     size, objects, instances, leader, last eviction
   kura cache verify --cache-dir /mnt/kura     checksums and accounting; exit 1 when unhealthy
+  kura cache verify --repair                  the same, removing what is damaged
   kura cache purge my-bucket/logs/            remove cached objects under a prefix
 
 Configuration: defaults < YAML file (-c or KURA_CONFIG) < KURA_* variables < flags.
@@ -150,7 +151,12 @@ Exit codes: 0 success, 1 runtime failure, 2 bad usage or invalid configuration.`
     .action(withConfig((config, flags) => cacheStats(config, flags.json === true, io)));
   volumeCommand('verify', 'check every chunk and record, and the size accounting; exit 1 when unhealthy')
     .option('--json', 'print JSON')
-    .action(withConfig((config, flags) => cacheVerify(config, flags.json === true, io)));
+    .option('--repair', 'remove every damaged record, chunk and wrong-typed entry (the next read refills it)')
+    .action(
+      withConfig((config, flags) =>
+        cacheVerify(config, { json: flags.json === true, repair: flags.repair === true }, io),
+      ),
+    );
   volumeCommand('purge', 'remove cached objects of a bucket, or of a key prefix in it')
     .argument('<bucket[/prefix]>', 'what to remove, e.g. my-bucket or my-bucket/logs/2024/')
     .action(withConfig((config, _flags, args) => cachePurge(config, args[0] as string, io)));

@@ -43,17 +43,56 @@ export function listenerOptions(config: KuraConfig['server']) {
   };
 }
 
-/** `100 Continue` decided by the handler, and requests that never become one answered S3-shaped. */
+/**
+ * `100 Continue` decided by the handler, and requests that never become one answered S3-shaped. Bytes
+ * that do not parse may follow valid requests on the same connection (pipelining): those requests are
+ * answered first, in order, and the error answer comes after them (RFC 9112 §9.3.2).
+ */
 export function answerLikeS3(server: net.Server, handler: Handler, log: Logger): void {
   // Without this listener Node answers `100 Continue` at once; with it the handler decides, so a request
   // Kura refuses is answered before the client sends its body.
-  server.on('checkContinue', handler);
+  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+    trackAnswer(req, res);
+    handler(req, res);
+  });
+  server.on('request', trackAnswer);
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
     const error = clientErrorAnswer(err);
     log.debug('client error', { code: err.code, message: err.message, remote: socket.remoteAddress });
-    if (error && socket.writable) writeRawError(socket, error);
-    else socket.destroy();
+    if (error === null) {
+      socket.destroy();
+      return;
+    }
+    const answers = unfinished.get(socket) ?? new Set();
+    // A request still arriving is the one that broke (a body cut short): it gets the error now.
+    const afterAnswers = [...answers].every((res) => res.req.complete);
+    void (afterAnswers ? answersDone(answers) : Promise.resolve()).then(() => {
+      if (socket.writable) writeRawError(socket, error);
+      else socket.destroy();
+    });
   });
+}
+
+/** Answers still being written on each connection, in request order. */
+const unfinished = new WeakMap<Socket, Set<ServerResponse>>();
+
+function trackAnswer(req: IncomingMessage, res: ServerResponse): void {
+  const socket = req.socket;
+  let answers = unfinished.get(socket);
+  if (!answers) {
+    answers = new Set();
+    unfinished.set(socket, answers);
+  }
+  answers.add(res);
+  // 'close' follows 'finish' and also comes when the connection dies first.
+  res.once('close', () => answers.delete(res));
+}
+
+/** Resolves once every answer in `answers` is finished or abandoned. */
+async function answersDone(answers: Set<ServerResponse>): Promise<void> {
+  while (answers.size > 0) {
+    await Promise.race([...answers].map((res) => new Promise((resolve) => res.once('close', resolve))));
+  }
 }
 
 /** RFC 9112 parse failures mapped to the answers S3 gives for the same mistakes. */

@@ -3,7 +3,8 @@
 // for which identical file lands. A partial merge lost to such a race costs cache coverage, never bytes.
 
 import { unlink } from 'node:fs';
-import { mkdir, rm, unlink as unlinkFile } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { writeFileAtomic } from './atomic-file.js';
 import {
   type ChunkPlace,
@@ -15,7 +16,8 @@ import {
   MAX_EXTENTS,
   readChunkHeader,
 } from './chunk-file.js';
-import { access, close, fstat, open, read } from './fs-calls.js';
+import { clearPath } from './clear-path.js';
+import { access, close, fstat, open, read, stat } from './fs-calls.js';
 import type { ChunkContent, ChunkPiece, Codec, Extent, ObjectKey, ObjectVersion } from './types.js';
 import type { Volume } from './volume.js';
 
@@ -33,9 +35,10 @@ const TRANSIENT_CODES = new Set([
   'ESTALE',
   'ETIMEDOUT',
 ]);
-const MISSING_CODES = new Set(['ENOENT', 'ENOTDIR']);
-
-/** A chunk file failed its checks or could not be read; it has been unlinked so a fill replaces it. */
+/**
+ * A chunk file failed its checks, could not be read, or was no file (or a file stood where one of its
+ * directories belongs); it has been removed so a fill replaces it.
+ */
 export type OnCorruptChunk = (path: string, reason: string) => void;
 /** A read failed for a reason that may pass (no file descriptors, a stale NFS handle); the file stays. */
 export type OnChunkReadError = (path: string, err: NodeJS.ErrnoException) => void;
@@ -69,12 +72,16 @@ export class ChunkStore {
     this.#maxFileBytes = chunkHeaderLength(MAX_EXTENTS) + volume.chunkSize;
   }
 
-  /** The cell's cached bytes: the full chunk if present, else the partial one; null when neither is usable. */
-  async read(v: ObjectVersion, index: number): Promise<ChunkContent | null> {
+  /**
+   * The cell's cached bytes: the full chunk if present, else the partial one; null when neither is usable.
+   * `cellLength` is the cell's length as the object's record implies it: a full chunk of another length,
+   * or a partial one with bytes past it, does not belong to that object and is removed, never served.
+   */
+  async read(v: ObjectVersion, index: number, cellLength: number): Promise<ChunkContent | null> {
     const place = { index, tag: this.#volume.versionTag(v) };
     return (
-      (await this.#load(this.#volume.chunkPath(v, index, false), place, true)) ??
-      (await this.#load(this.#volume.chunkPath(v, index, true), place, false))
+      (await this.#load(this.#volume.chunkPath(v, index, false), place, true, cellLength)) ??
+      (await this.#load(this.#volume.chunkPath(v, index, true), place, false, cellLength))
     );
   }
 
@@ -91,7 +98,7 @@ export class ChunkStore {
    * verified here: a later `read` may still find a file corrupt, which the caller treats as a miss.
    */
   async probe(v: ObjectVersion, index: number, cellLength: number): Promise<Extent[]> {
-    if (await exists(this.#volume.chunkPath(v, index, false))) return [{ start: 0, end: cellLength }];
+    if (await this.#isFile(this.#volume.chunkPath(v, index, false))) return [{ start: 0, end: cellLength }];
     const path = this.#volume.chunkPath(v, index, true);
     let prefix: Buffer | null;
     try {
@@ -176,7 +183,12 @@ export class ChunkStore {
     const mine = mergePieces(incoming);
     if (await exists(fullPath)) return NOTHING_WRITTEN;
 
-    const existing = await this.#load(partialPath, { index, tag: this.#volume.versionTag(v) }, false);
+    const existing = await this.#load(
+      partialPath,
+      { index, tag: this.#volume.versionTag(v) },
+      false,
+      cellLength,
+    );
     let merged = existing ? mergePieces([...existing.pieces, ...incoming]) : mine;
     if (coversCell(merged, cellLength)) return this.#writeFull(v, partialPath, index, merged, codec);
     // Thousands of scattered fragments: keep what was just fetched rather than fail the write.
@@ -222,7 +234,25 @@ export class ChunkStore {
     return { rawBytes: encoded.rawBytes, storedBytes: encoded.storedBytes };
   }
 
-  async #load(path: string, place: ChunkPlace, full: boolean): Promise<ChunkContent | null> {
+  /** Whether a file is at `path`; anything else standing there, or in the way of it, is removed. */
+  async #isFile(path: string): Promise<boolean> {
+    try {
+      if ((await stat(path)).isFile()) return true;
+      await this.#discard(path, 'not a file');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
+        await this.#unreadable(path, err as NodeJS.ErrnoException);
+      }
+    }
+    return false;
+  }
+
+  async #load(
+    path: string,
+    place: ChunkPlace,
+    full: boolean,
+    cellLength: number,
+  ): Promise<ChunkContent | null> {
     let file: Buffer | null;
     try {
       file = await readWholeFile(path, this.#maxFileBytes);
@@ -232,12 +262,20 @@ export class ChunkStore {
       return null;
     }
     if (file === null) return null;
+    let content: ChunkContent;
     try {
-      return await decodeChunk(file, place, full);
+      content = await decodeChunk(file, place, full);
     } catch (err) {
       await this.#discard(path, reasonOf(err));
       return null;
     }
+    const last = content.pieces[content.pieces.length - 1] as ChunkPiece;
+    const end = last.start + last.bytes.length;
+    if (full ? end !== cellLength : end > cellLength) {
+      await this.#discard(path, `holds bytes up to ${end} of a cell of ${cellLength}`);
+      return null;
+    }
+    return content;
   }
 
   async #unreadable(path: string, err: NodeJS.ErrnoException): Promise<void> {
@@ -246,8 +284,9 @@ export class ChunkStore {
   }
 
   async #discard(path: string, reason: string): Promise<void> {
-    await unlinkFile(path).catch(() => {});
-    this.#onCorrupt(path, reason);
+    // A directory in the file's place, or a file in place of one of its directories (ENOTDIR), goes too.
+    const removed = await clearPath(join(this.#volume.dir, 'data'), path).catch(() => null);
+    this.#onCorrupt(removed ?? path, reason);
   }
 }
 
@@ -265,7 +304,9 @@ async function readWholeFile(path: string, maxBytes: number): Promise<Buffer | n
   const fd = await openOrNull(path);
   if (fd === null) return null;
   try {
-    const { size } = await fstat(fd);
+    const st = await fstat(fd);
+    if (!st.isFile()) throw new CorruptChunkError('not a file');
+    const size = st.size;
     if (size > maxBytes) throw new CorruptChunkError(`file of ${size} bytes is larger than any chunk`);
     const file = Buffer.allocUnsafe(size);
     let filled = 0;
@@ -308,7 +349,8 @@ async function openOrNull(path: string): Promise<number | null> {
   try {
     return await open(path, 'r');
   } catch (err) {
-    if (MISSING_CODES.has((err as NodeJS.ErrnoException).code ?? '')) return null;
+    // ENOTDIR (a file where a directory of the path belongs) is damage: the caller removes it.
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw err;
   }
 }

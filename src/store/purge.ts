@@ -2,11 +2,11 @@
 // record is removed under its lock (as eviction does), then its data; a reader that already holds the
 // record finds the chunks gone and falls back to S3. A whole bucket also loses data no record names.
 
-import { readdir, readFile, rm } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ChunkStore } from './chunks.js';
 import type { RecordStore } from './records.js';
-import type { ObjectRecord } from './types.js';
+import { readRecordLoosely } from './sweeps.js';
 
 export interface PurgeReport {
   objects: number;
@@ -26,7 +26,7 @@ export async function purgeVolume(
     for (const b of await names(join(root, a))) {
       for (const file of await names(join(root, a, b))) {
         if (!file.endsWith('.json')) continue;
-        const record = await readRecord(join(root, a, b, file));
+        const record = await readRecordLoosely(join(root, a, b, file));
         if (record === null || record.bucket !== bucket || !record.key.startsWith(prefix)) continue;
         const k = { namespace: record.namespace, bucket: record.bucket, key: record.key };
         await stores.records.remove(k);
@@ -46,12 +46,4 @@ export async function purgeVolume(
 
 async function names(dir: string): Promise<string[]> {
   return readdir(dir).catch(() => [] as string[]);
-}
-
-async function readRecord(path: string): Promise<ObjectRecord | null> {
-  try {
-    return JSON.parse(await readFile(path, 'utf8')) as ObjectRecord;
-  } catch {
-    return null;
-  }
 }

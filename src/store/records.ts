@@ -1,14 +1,17 @@
 // Object records: one JSON file per key, read without a lock, replaced whole under the record's lock file
-// (DESIGN.md §4). A record that does not parse, or that names another key, is no record: the caller
-// sees a miss and the next fill writes a good one.
+// (DESIGN.md §4). Each file carries a CRC32 of the record's bytes (record-file.ts). A file that fails it,
+// does not parse, names another key, or is no file at all is damage: the caller sees a miss, and the file
+// is removed under the record's lock (and counted) so that the next fill writes a good one.
 
 import type { Stats } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { lock } from 'proper-lockfile';
 import { writeFileAtomic } from './atomic-file.js';
+import { clearPath } from './clear-path.js';
 import { readFile, stat } from './fs-calls.js';
-import type { Codec, ObjectKey, ObjectRecord, PartAnswer } from './types.js';
+import { decodeRecordFile, encodeRecordFile } from './record-file.js';
+import type { ObjectKey, ObjectRecord } from './types.js';
 import type { Volume } from './volume.js';
 
 /** A lock whose holder has not refreshed it for this long is taken over (a crashed instance's). */
@@ -21,6 +24,30 @@ const LOCK_RETRIES = { retries: 12, factor: 1.5, minTimeout: 5, maxTimeout: 200,
 export class RecordLockError extends Error {
   override name = 'RecordLockError';
 }
+
+/** A record file was found damaged (or of the wrong type) and removed; `reason` says what was wrong. */
+export type OnDamagedRecord = (path: string, reason: string) => void;
+
+/** Errors that say nothing about the file: the read is a miss and the file is left alone. */
+const TRANSIENT_CODES = new Set([
+  'ENOENT',
+  'EMFILE',
+  'ENFILE',
+  'ENOMEM',
+  'EAGAIN',
+  'EINTR',
+  'EBUSY',
+  'ESTALE',
+  'ETIMEDOUT',
+]);
+
+/** What reading a record file found: a record, nothing usable, or damage to remove. */
+interface Found {
+  record: ObjectRecord | null;
+  damage: string | null;
+}
+
+const NOTHING: Found = { record: null, damage: null };
 
 /** What `update`'s function returns: a record to write, null to delete the record, undefined to leave it. */
 export type RecordUpdate = (current: ObjectRecord | null) => ObjectRecord | null | undefined;
@@ -55,46 +82,67 @@ export class RecordStore {
   /** Updates waiting for the lock of a record, by lock path; present while a batch is running. */
   readonly #queues = new Map<string, QueuedUpdate[]>();
   readonly #seen = new Map<string, { ino: number; size: number; mtimeMs: number; record: ObjectRecord }>();
+  readonly #onDamaged: OnDamagedRecord;
 
-  constructor(volume: Volume) {
+  constructor(volume: Volume, onDamaged: OnDamagedRecord = () => {}) {
     this.#volume = volume;
+    this.#onDamaged = onDamaged;
   }
 
-  /** The record of `k`, or null when there is none that can be trusted. Never throws for file problems. */
   /**
-   * Reads `k`'s record. A record file is never changed in place (updates rename a new file over it), so
-   * an unchanged inode, size and mtime mean the parsed record seen last is still the one on the volume:
-   * one stat instead of open, fstat, read and close on the hot path of every hit.
+   * The record of `k`, or null when there is none that can be trusted. Never throws for file problems:
+   * a damaged file is removed (under the record's lock) before the miss is returned.
+   *
+   * A record file is never changed in place (updates rename a new file over it), so an unchanged inode,
+   * size and mtime mean the parsed record seen last is still the one on the volume: one stat instead of
+   * open, fstat, read and close on the hot path of every hit.
    */
   async read(k: ObjectKey): Promise<ObjectRecord | null> {
-    const record = await this.#read(k);
-    if (record !== null) this.#volume.events.objectRead(k);
-    return record;
+    const found = await this.#read(k);
+    if (found.damage !== null) {
+      // The update reads the file again under the lock and removes it if it is still damaged.
+      await this.update(k, () => undefined).catch(() => {});
+      return null;
+    }
+    if (found.record !== null) this.#volume.events.objectRead(k);
+    return found.record;
   }
 
-  async #read(k: ObjectKey): Promise<ObjectRecord | null> {
+  async #read(k: ObjectKey): Promise<Found> {
     const path = this.#volume.recordPath(k);
     let st: Stats;
     try {
       st = await stat(path);
-    } catch {
+    } catch (err) {
       this.#seen.delete(path);
-      return null;
+      const code = (err as NodeJS.ErrnoException).code;
+      return code === 'ENOTDIR' ? { record: null, damage: 'a file where a directory should be' } : NOTHING;
     }
+    if (!st.isFile()) return { record: null, damage: 'not a file' };
     const seen = this.#seen.get(path);
     if (seen && seen.ino === st.ino && seen.size === st.size && seen.mtimeMs === st.mtimeMs) {
-      return seen.record;
+      return { record: seen.record, damage: null };
     }
-    let text: string;
+    this.#seen.delete(path);
+    let file: Buffer;
     try {
-      text = await readFile(path, 'utf8');
-    } catch {
-      return null;
+      file = await readFile(path);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? '';
+      return TRANSIENT_CODES.has(code) ? NOTHING : { record: null, damage: `unreadable: ${code}` };
     }
-    const record = parseObjectRecord(text, k);
-    // Only a read whose text matches the stat's size is known to be that file's content.
-    if (record !== null && Buffer.byteLength(text) === st.size) this.#remember(path, st, record);
-    return record;
+    const decoded = decodeRecordFile(file);
+    // A record of the format before checksums: simply a miss, which the next fill replaces.
+    if (decoded.kind === 'previous-format') return NOTHING;
+    if (decoded.kind === 'damaged') return { record: null, damage: decoded.reason };
+    const r = decoded.record;
+    // A hash collision or a misplaced file: another key's bytes must never answer for this one.
+    if (r.namespace !== k.namespace || r.bucket !== k.bucket || r.key !== k.key) {
+      return { record: null, damage: 'the record of another key' };
+    }
+    // Only a read whose length matches the stat's size is known to be that file's content.
+    if (file.length === st.size) this.#remember(path, st, r);
+    return { record: r, damage: null };
   }
 
   #remember(path: string, st: Stats, record: ObjectRecord): void {
@@ -167,9 +215,15 @@ export class RecordStore {
     const checkStillHeld = () => {
       if (compromised) throw new RecordLockError(`lost the lock of ${lockPath}`, { cause: compromised });
     };
+    const path = this.#volume.recordPath(k);
     try {
       // Not a read for eviction's sake: updates come from fills, revalidations and maintenance.
-      const initial = await this.#read(k);
+      const found = await this.#read(k);
+      if (found.damage !== null) {
+        checkStillHeld();
+        await this.#removeDamaged(k, path, found.damage);
+      }
+      const initial = found.record;
       let state = initial;
       let removedAt: number | null = null;
       const results: ({ record: ObjectRecord | null } | Error)[] = [];
@@ -203,19 +257,63 @@ export class RecordStore {
       }
       if (state === initial && removedAt === null) return results;
       checkStillHeld();
-      const path = this.#volume.recordPath(k);
       if (removedAt !== null) {
-        await writeFileAtomic(this.#volume, this.#volume.recordTombstonePath(k), String(removedAt));
+        await this.#writeTombstone(k, removedAt);
       }
       if (state === null) {
         await rm(path, { force: true });
         if (initial !== null) this.#volume.events.recordRemoved(k);
         return results;
       }
-      const text = JSON.stringify(state);
-      await writeFileAtomic(this.#volume, path, text, checkStillHeld);
-      this.#volume.events.recordWritten(k, Buffer.byteLength(text), state.source);
+      const file = encodeRecordFile(state);
+      await writeFileAtomic(this.#volume, path, file, checkStillHeld);
+      this.#volume.events.recordWritten(k, file.length, state.source);
       return results;
+    } finally {
+      await release().catch(() => {});
+    }
+  }
+
+  /** Records when `k` was removed; a directory standing in the tombstone's place is removed first. */
+  async #writeTombstone(k: ObjectKey, removedAt: number): Promise<void> {
+    const path = this.#volume.recordTombstonePath(k);
+    try {
+      await writeFileAtomic(this.#volume, path, String(removedAt));
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'EISDIR' && code !== 'ENOTDIR' && code !== 'ENOTEMPTY') throw err;
+      await clearPath(join(this.#volume.dir, 'objects'), path);
+      await writeFileAtomic(this.#volume, path, String(removedAt));
+    }
+  }
+
+  /** Removes a damaged record file, or the file standing where one of its directories belongs. */
+  async #removeDamaged(k: ObjectKey, path: string, reason: string): Promise<void> {
+    this.#seen.delete(path);
+    const removed = await clearPath(join(this.#volume.dir, 'objects'), path);
+    if (removed === null) return;
+    this.#volume.events.recordRemoved(k);
+    this.#onDamaged(removed, reason);
+  }
+
+  /**
+   * For `kura cache verify --repair`, which knows a record file only by its object id
+   * (`{bucket}/{h0:2}/{h2:4}/{h}`): removes it under its lock unless it holds a sound record of a key
+   * stored under that id, or one of the previous format (a miss the next fill replaces). Returns whether
+   * something was removed.
+   */
+  async removeIfDamaged(objectId: string): Promise<boolean> {
+    const path = join(this.#volume.dir, 'objects', `${objectId}.json`);
+    const release = await acquire(this.#volume.recordLockPathOf(objectId), () => {});
+    try {
+      const st = await stat(path).catch(() => null);
+      if (st?.isFile()) {
+        const decoded = decodeRecordFile(await readFile(path));
+        if (decoded.kind === 'previous-format') return false;
+        if (decoded.kind === 'record' && this.#volume.objectId(decoded.record) === objectId) return false;
+      }
+      this.#seen.delete(path);
+      return (await clearPath(join(this.#volume.dir, 'objects'), path)) !== null;
     } finally {
       await release().catch(() => {});
     }
@@ -272,64 +370,10 @@ function confirmedAt(r: ObjectRecord): number {
   return Math.max(r.createdAt, r.validatedGet ?? 0, r.validatedHead ?? 0);
 }
 
-/** The record in `text` if it is a format-1 record of exactly `k`, else null. */
-export function parseObjectRecord(text: string, k: ObjectKey): ObjectRecord | null {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return null;
-  }
-  if (!isObjectRecord(value)) return null;
-  // A hash collision or a misplaced file: another key's bytes must never answer for this one.
-  if (value.namespace !== k.namespace || value.bucket !== k.bucket || value.key !== k.key) return null;
-  return value;
-}
-
-/** Checks every field, so that the cache never trusts a damaged or older-shaped file. */
-function isObjectRecord(v: unknown): v is ObjectRecord {
-  if (typeof v !== 'object' || v === null) return false;
-  const r = v as Record<string, unknown>;
-  return (
-    r.format === 1 &&
-    typeof r.namespace === 'string' &&
-    typeof r.bucket === 'string' &&
-    typeof r.key === 'string' &&
-    typeof r.etag === 'string' &&
-    isCount(r.size) &&
-    (r.lastModified === null || typeof r.lastModified === 'string') &&
-    isPairs(r.headers) &&
-    (r.checksums === null || isPairs(r.checksums)) &&
-    (r.partsCount === null || isCount(r.partsCount)) &&
-    isParts(r.parts) &&
-    (r.source === 'get' || r.source === 'head' || r.source === 'put') &&
-    isCodec(r.codec) &&
-    (r.validatedGet === null || isCount(r.validatedGet)) &&
-    (r.validatedHead === null || isCount(r.validatedHead)) &&
-    isCount(r.createdAt)
-  );
-}
-
-function isCount(v: unknown): v is number {
-  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
-}
-
-function isCodec(v: unknown): v is Codec {
-  return v === 'raw' || v === 'lz4';
-}
-
-function isPairs(v: unknown): v is [string, string][] {
-  return (
-    Array.isArray(v) &&
-    v.every((p) => Array.isArray(p) && p.length === 2 && typeof p[0] === 'string' && typeof p[1] === 'string')
-  );
-}
-
-function isParts(v: unknown): v is Record<string, PartAnswer> {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
-  return Object.values(v).every((p: unknown) => {
-    if (typeof p !== 'object' || p === null) return false;
-    const a = p as Record<string, unknown>;
-    return isCount(a.start) && isCount(a.end) && isCount(a.status);
-  });
+/** The record in `file` if it is a sound, checksummed record of exactly `k`, else null. */
+export function parseObjectRecord(file: Buffer, k: ObjectKey): ObjectRecord | null {
+  const decoded = decodeRecordFile(file);
+  if (decoded.kind !== 'record') return null;
+  const r = decoded.record;
+  return r.namespace === k.namespace && r.bucket === k.bucket && r.key === k.key ? r : null;
 }

@@ -14,11 +14,18 @@ export interface ScannedObject {
   versionTimes: Map<string, number>;
 }
 
-/** Every object on the volume by object id (`{bucket}/{h0:2}/{h2:4}/{h}`). */
-export async function scanVolume(volumeDir: string): Promise<Map<string, ScannedObject>> {
+/**
+ * Every object on the volume by object id (`{bucket}/{h0:2}/{h2:4}/{h}`). Entries of the wrong type (a
+ * directory where a chunk or record file belongs, a file where a directory belongs) are skipped, and
+ * their paths pushed to `wrongTypes`.
+ */
+export async function scanVolume(
+  volumeDir: string,
+  wrongTypes: string[] = [],
+): Promise<Map<string, ScannedObject>> {
   const found = new Map<string, ScannedObject>();
-  for (const shard of await listShards(volumeDir)) {
-    for (const [id, o] of await scanShard(volumeDir, shard)) found.set(id, o);
+  for (const shard of await listShards(volumeDir, wrongTypes)) {
+    for (const [id, o] of await scanShard(volumeDir, shard, wrongTypes)) found.set(id, o);
   }
   return found;
 }
@@ -27,19 +34,24 @@ export async function scanVolume(volumeDir: string): Promise<Map<string, Scanned
  * The volume's shards, `{bucket}/{h0:2}`, sorted: the unit of the leader's rolling scan (at most 256 per
  * bucket, each a small slice of the objects).
  */
-export async function listShards(volumeDir: string): Promise<string[]> {
+export async function listShards(volumeDir: string, wrongTypes: string[] = []): Promise<string[]> {
   const shards = new Set<string>();
   for (const top of ['objects', 'data']) {
     const root = join(volumeDir, top);
-    for (const bucket of await names(root)) {
-      for (const a of await names(join(root, bucket))) shards.add(`${bucket}/${a}`);
+    for (const bucket of await namesOf(root, wrongTypes)) {
+      for (const a of await namesOf(join(root, bucket), wrongTypes)) shards.add(`${bucket}/${a}`);
     }
   }
   return [...shards].sort();
 }
 
 /** The objects of one shard by object id. */
-export async function scanShard(volumeDir: string, shard: string): Promise<Map<string, ScannedObject>> {
+export async function scanShard(
+  volumeDir: string,
+  shard: string,
+  wrongTypes: string[] = [],
+): Promise<Map<string, ScannedObject>> {
+  const names = (dir: string) => namesOf(dir, wrongTypes);
   const found = new Map<string, ScannedObject>();
   const get = (id: string): ScannedObject => {
     let o = found.get(id);
@@ -56,7 +68,10 @@ export async function scanShard(volumeDir: string, shard: string): Promise<Map<s
       if (!name.endsWith('.json')) continue;
       const path = join(dir, name);
       const st = await stat(path).catch(() => null);
-      if (!st?.isFile()) continue;
+      if (!st?.isFile()) {
+        if (st) wrongTypes.push(path);
+        continue;
+      }
       const o = get(`${shard}/${b}/${name.slice(0, -'.json'.length)}`);
       o.record = st.size;
       o.recordPath = path;
@@ -69,11 +84,15 @@ export async function scanShard(volumeDir: string, shard: string): Promise<Map<s
       for (const version of await names(objectDir)) {
         const versionDir = join(objectDir, version);
         const vst = await stat(versionDir).catch(() => null);
-        if (!vst?.isDirectory()) continue;
+        if (!vst?.isDirectory()) {
+          if (vst) wrongTypes.push(versionDir);
+          continue;
+        }
         const chunks = new Map<string, number>();
         for (const chunk of await names(versionDir)) {
           const st = await stat(join(versionDir, chunk)).catch(() => null);
           if (st?.isFile()) chunks.set(chunk, st.size);
+          else if (st) wrongTypes.push(join(versionDir, chunk));
         }
         const o = get(`${shard}/${b}/${h}`);
         o.versions.set(version, chunks);
@@ -84,8 +103,14 @@ export async function scanShard(volumeDir: string, shard: string): Promise<Map<s
   return found;
 }
 
-async function names(dir: string): Promise<string[]> {
-  return readdir(dir).catch(() => [] as string[]);
+/** The names in `dir`; a file standing where the directory belongs is pushed to `wrongTypes`. */
+async function namesOf(dir: string, wrongTypes: string[]): Promise<string[]> {
+  try {
+    return await readdir(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOTDIR') wrongTypes.push(dir);
+    return [];
+  }
 }
 
 export function scannedBytes(o: ScannedObject): number {

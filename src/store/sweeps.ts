@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { Accounting } from './accounting.js';
 import { type Heartbeat, readHeartbeats } from './journal.js';
 import { sweepExpiredLeases } from './leases.js';
-import { parseObjectRecord } from './records.js';
+import { decodeRecordFile } from './record-file.js';
 import { type ScannedObject, scanShard } from './scan.js';
 import type { ObjectRecord } from './types.js';
 import { etagName } from './volume.js';
@@ -243,11 +243,11 @@ async function removeEmptyDirs(root: string, now: number): Promise<number> {
   return removed;
 }
 
+/** The sound record in the file at `path`, whichever key it names; null when there is none. */
 export async function readRecordLoosely(path: string): Promise<ObjectRecord | null> {
   try {
-    const text = await readFile(path, 'utf8');
-    const parsed = JSON.parse(text) as ObjectRecord;
-    return parseObjectRecord(text, { namespace: parsed.namespace, bucket: parsed.bucket, key: parsed.key });
+    const decoded = decodeRecordFile(await readFile(path));
+    return decoded.kind === 'record' ? decoded.record : null;
   } catch {
     return null;
   }

@@ -120,8 +120,13 @@ export class Volume {
 
   /** The path proper-lockfile locks for updates of `k`'s record (the lock itself is a `.lock` next to it). */
   recordLockPath(k: ObjectKey): string {
-    const h = keyHash(k);
-    return join(this.dir, 'locks', 'records', k.bucket, h);
+    return this.recordLockPathOf(this.objectId(k));
+  }
+
+  /** The same, from an object id (`{bucket}/{h0:2}/{h2:4}/{h}`), for a record file that cannot be trusted to name its key. */
+  recordLockPathOf(objectId: string): string {
+    const parts = objectId.split('/');
+    return join(this.dir, 'locks', 'records', parts[0] ?? '', parts[parts.length - 1] ?? '');
   }
 
   /** Where one multipart upload's parts are staged; the id comes from a request and is checked first. */

@@ -98,6 +98,13 @@ export const METRICS = {
     [],
     'chunk files found corrupt or truncated, served from S3 and removed',
   ),
+  corruptRecords: spec(
+    'kura.cache.records.corrupt',
+    'counter',
+    '{record}',
+    [],
+    'object record files found damaged (checksum, key or file type), treated as misses and removed',
+  ),
   coalesced: spec(
     'kura.cache.coalesced',
     'counter',

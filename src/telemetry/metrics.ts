@@ -41,6 +41,7 @@ export interface CacheCounters {
   chunksSkipped: number;
   writeErrors: number;
   corruptChunks: number;
+  corruptRecords: number;
   coalesced: number;
   invalidations: number;
   writesCached: number;
@@ -269,6 +270,7 @@ function observeCounters(meter: Meter, s: MetricSources): void {
     observe(c.bytesStoredOnDisk, { 'kura.encoding': 'stored' });
   });
   counter(meter, METRICS.corrupt, (observe) => observe(c.corruptChunks));
+  counter(meter, METRICS.corruptRecords, (observe) => observe(c.corruptRecords));
   counter(meter, METRICS.coalesced, (observe) => observe(c.coalesced));
   counter(meter, METRICS.invalidations, (observe) => observe(c.invalidations));
   counter(meter, METRICS.upstreamErrors, (observe) => {

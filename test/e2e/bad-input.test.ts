@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort, startTestKura, type TestKura } from '../support/kura.js';
 import { DEFAULT_BUCKET, startTestOrigin, type TestOrigin } from '../support/origin.js';
-import { rawExchange } from '../support/raw-http.js';
+import { parseResponse, rawConversation, rawExchange } from '../support/raw-http.js';
 import { errorCode, s3Path, sendRaw, signRequest } from '../support/signing.js';
 
 let origin: TestOrigin;
@@ -292,5 +292,33 @@ describe('Expect: 100-continue', () => {
     });
     assert.deepEqual(status, [100, 200]);
     assert.equal(origin.requests.at(-1)?.bodyBytes, body.length);
+  });
+});
+
+describe('pipelined requests', () => {
+  test('garbage after a valid GET: the GET is answered in full, then 405, then the connection closes', async () => {
+    // Large enough that the GET's answer is still streaming when the garbage is parsed.
+    const body = Buffer.alloc(3 * 2 ** 20, 'pipelined ');
+    const path = s3Path(DEFAULT_BUCKET, 'pipelined');
+    const put = await sendRaw(kura.url, await signRequest(kura.url, { method: 'PUT', path, body }));
+    assert.equal(put.status, 200, put.body.toString());
+    const signed = await signRequest(kura.url, { method: 'GET', path });
+    const head = [`GET ${signed.rawUrl} HTTP/1.1`];
+    for (let i = 0; i < signed.headers.length; i += 2)
+      head.push(`${signed.headers[i]}: ${signed.headers[i + 1]}`);
+    const raw = `${head.join('\r\n')}\r\n\r\nFROB /x HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`;
+
+    const text = await rawConversation(kura.port, raw);
+    const first = parseResponse(text);
+    assert.ok(first, 'an answer');
+    assert.equal(first.status, 200, first.body.slice(0, 300));
+    const length = Number(first.headers['content-length']);
+    assert.equal(length, body.length);
+    assert.equal(first.body.slice(0, length), body.toString('latin1'), 'the whole GET body, byte-exact');
+    const second = parseResponse(first.body.slice(length));
+    assert.ok(second, 'an answer to the garbage after the GET’s');
+    assert.equal(second.status, 405);
+    assert.equal(errorCode(second.body), 'MethodNotAllowed');
+    assert.equal(second.headers.connection, 'close');
   });
 });

@@ -4,8 +4,8 @@
 
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { readdir, readFile, stat, truncate, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
@@ -240,6 +240,7 @@ describe('damaged volume', () => {
       const r = await sdkGet(client, BUCKET, key);
       assert.equal(r.status, 200);
       assert.ok(r.body.equals(body), 'served byte-exact despite the damage');
+      assert.equal(r.xCache, 'PARTIAL', 'S3 completed the answer: not a HIT');
       assert.equal(kura.cache.stats.corruptChunks, corruptBefore + 1);
       // Repaired: the next read is a hit again, from a chunk file that decodes.
       kura.cache.ram.deletePrefix('');
@@ -255,6 +256,99 @@ describe('damaged volume', () => {
     });
   }
 });
+
+describe('wrong file types on the volume are removed and the object cached again', () => {
+  const shapes = {
+    'a directory where a chunk file belongs': {
+      plant: async (files: string[]) => {
+        const chunk = files.filter((f) => f.includes('/data/')).sort()[1] as string;
+        await rm(chunk);
+        await mkdir(join(chunk, 'inside'), { recursive: true });
+        return chunk;
+      },
+      xCache: 'PARTIAL',
+      becomes: 'file',
+    },
+    'a file where the version directory belongs': {
+      plant: async (files: string[]) => {
+        const dir = dirname(files.find((f) => f.includes('/data/')) as string);
+        await rm(dir, { recursive: true });
+        await writeFile(dir, 'not a directory');
+        return dir;
+      },
+      xCache: 'MISS',
+      becomes: 'directory',
+    },
+    'a directory where the record file belongs': {
+      plant: async (files: string[]) => {
+        const record = files.find((f) => f.endsWith('.json')) as string;
+        await rm(record);
+        await mkdir(join(record, 'inside'), { recursive: true });
+        return record;
+      },
+      xCache: 'MISS',
+      becomes: 'file',
+    },
+  } as const;
+  for (const [shape, { plant, xCache, becomes }] of Object.entries(shapes)) {
+    test(shape, async () => {
+      const client = sdkClient(kura.url);
+      const key = `wrong-type/${shape.replaceAll(' ', '-')}.bin`;
+      const body = randomBytes(2 * CHUNK);
+      origin.put(BUCKET, key, body);
+      const before = new Set(await volumeFiles(kura.dir));
+      assert.equal((await sdkGet(client, BUCKET, key)).xCache, 'MISS');
+      let files: string[] = [];
+      for (let i = 0; i < 100 && files.length < 3; i++) {
+        files = (await volumeFiles(kura.dir)).filter((f) => !before.has(f));
+        await sleep(10);
+      }
+      assert.equal(files.length, 3, 'a record and two chunks');
+      const planted = await plant(files);
+      kura.cache.ram.deletePrefix('');
+
+      const r = await sdkGet(client, BUCKET, key);
+      assert.equal(r.status, 200);
+      assert.ok(r.body.equals(body), 'served byte-exact');
+      assert.equal(r.xCache, xCache);
+      // Removed by that read, so a fill caches again: a HIT within a few reads, from the volume.
+      let hit: Awaited<ReturnType<typeof sdkGet>> | undefined;
+      for (let i = 0; i < 50 && hit?.xCache !== 'HIT'; i++) {
+        await sleep(20);
+        kura.cache.ram.deletePrefix('');
+        hit = await sdkGet(client, BUCKET, key);
+        assert.ok(hit.body.equals(body));
+      }
+      assert.equal(hit?.xCache, 'HIT');
+      const st = await stat(planted);
+      assert.equal(
+        becomes === 'file' ? st.isFile() : st.isDirectory(),
+        true,
+        `${planted} is a ${becomes} again`,
+      );
+    });
+  }
+});
+
+/** Every record and chunk file of the volume. */
+async function volumeFiles(dir: string): Promise<string[]> {
+  return [...(await chunkFiles(dir)), ...(await walkFiles(join(dir, 'objects')))].filter(
+    (f) => !f.endsWith('.gone'),
+  );
+}
+
+async function walkFiles(root: string): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (d: string): Promise<void> => {
+    for (const e of await readdir(d, { withFileTypes: true }).catch(() => [])) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) await walk(p);
+      else out.push(p);
+    }
+  };
+  await walk(root);
+  return out;
+}
 
 describe('partNumber and bypasses', () => {
   test('partNumber GET: cached with its Content-Range and parts count; HEAD ?partNumber passes and leaves the record', async () => {

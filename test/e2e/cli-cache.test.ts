@@ -3,11 +3,12 @@
 
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { cp, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { FleetStatus } from '../../src/store/fleet-status.js';
+import type { VerifyReport } from '../../src/store/verify.js';
 import { sdkClient, sdkGet } from '../support/cache-client.js';
 import { runKura, waitUntil } from '../support/fleet.js';
 import { startTestKura, type TestKura } from '../support/kura.js';
@@ -70,6 +71,51 @@ test('kura cache verify: exit 0 on a healthy volume, 1 with a corrupt chunk name
     assert.equal(broken.code, 1);
     assert.match(broken.stdout, /NOT HEALTHY/);
     assert.ok(broken.stdout.includes(chunk), broken.stdout);
+  } finally {
+    await rm(copy, { recursive: true, force: true });
+  }
+});
+
+test('kura cache verify names every damaged record and wrong-typed entry; --repair removes them', async () => {
+  const copy = await mkdtemp(join(tmpdir(), 'kura-repair-'));
+  try {
+    await cp(kura.dir, copy, { recursive: true });
+    const entries = await readdir(copy, { withFileTypes: true, recursive: true });
+    const paths = (test: (name: string) => boolean) =>
+      entries.filter((e) => e.isFile() && test(e.name)).map((e) => join(e.parentPath, e.name));
+    const [record, other] = paths((n) => n.endsWith('.json') && !n.includes('heartbeat')).filter((p) =>
+      p.includes(`${join(copy, 'objects')}/`),
+    );
+    assert.ok(record && other, 'two records');
+    // A flipped bit in one record; no record file at all but a directory in another's place.
+    const bytes = await readFile(record);
+    bytes[40] = (bytes[40] as number) ^ 0x04;
+    await writeFile(record, bytes);
+    const chunk = (await firstChunk(join(copy, 'data'))) as string;
+    const planted = {
+      recordDir: `${other.slice(0, -'.json'.length)}0.json`,
+      chunkDir: join(dirname(chunk), '99'),
+      versionFile: join(dirname(dirname(chunk)), '0123456789abcdef0123456789abcdef'),
+    };
+    await mkdir(join(planted.recordDir, 'x'), { recursive: true });
+    await mkdir(join(planted.chunkDir, 'x'), { recursive: true });
+    await writeFile(planted.versionFile, 'not a directory');
+
+    const found = await runKura(['cache', 'verify', '--cache-dir', copy]);
+    assert.equal(found.code, 1, found.stdout);
+    assert.ok(found.stdout.includes(`damaged record: ${record}`), found.stdout);
+    for (const p of Object.values(planted))
+      assert.ok(found.stdout.includes(`wrong type: ${p}`), found.stdout);
+
+    const repaired = await runKura(['cache', 'verify', '--repair', '--json', '--cache-dir', copy]);
+    const report = JSON.parse(repaired.stdout) as VerifyReport;
+    assert.deepEqual(report.repaired.sort(), [record, ...Object.values(planted)].sort());
+    assert.equal(repaired.code, 0, repaired.stdout);
+    for (const p of [record, ...Object.values(planted)]) {
+      assert.equal(await stat(p).catch(() => null), null, `${p} removed`);
+    }
+    const after = await runKura(['cache', 'verify', '--cache-dir', copy]);
+    assert.equal(after.code, 0, after.stdout);
   } finally {
     await rm(copy, { recursive: true, force: true });
   }

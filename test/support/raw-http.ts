@@ -9,11 +9,16 @@ export interface SocketResponse {
 }
 
 /** Sends `request` as is and reads until the server closes; `null` when it closed without answering. */
-export function rawExchange(
+export async function rawExchange(
   port: number,
   request: string | Buffer,
   timeoutMs = 10_000,
 ): Promise<SocketResponse | null> {
+  return parseResponse(await rawConversation(port, request, timeoutMs));
+}
+
+/** Sends `request` as is and returns everything the server sent (latin1) until it closed the connection. */
+export function rawConversation(port: number, request: string | Buffer, timeoutMs = 10_000): Promise<string> {
   return new Promise((resolve, reject) => {
     const socket = connect({ host: '127.0.0.1', port });
     const chunks: Buffer[] = [];
@@ -25,7 +30,7 @@ export function rawExchange(
     socket.on('error', () => {});
     socket.on('close', () => {
       clearTimeout(timer);
-      resolve(parseResponse(Buffer.concat(chunks).toString('latin1')));
+      resolve(Buffer.concat(chunks).toString('latin1'));
     });
     socket.write(request);
   });

@@ -103,7 +103,7 @@ describe('ChunkSink', () => {
       for (const p of w.pieces) assert.ok(backing.has(p.bytes.buffer as ArrayBuffer), 'a view, not a copy');
     }
     for (let i = 0; i <= 5; i++) {
-      const read = await store.read(t.version, i);
+      const read = await store.read(t.version, i, Math.min(CELL, size - i * CELL));
       assert.equal(read?.full, true);
       assert.ok(read?.pieces[0]?.bytes.equals(body.subarray(i * CELL, Math.min(size, (i + 1) * CELL))));
     }
@@ -150,7 +150,7 @@ describe('ChunkSink', () => {
       if (patient) sink.bePatient();
       feed(sink, randomBytes(6 * CELL), CELL);
       await sink.finish(true);
-      const kept = (await Promise.all([0, 1, 2, 3, 4, 5].map((i) => store.read(t.version, i)))).filter(
+      const kept = (await Promise.all([0, 1, 2, 3, 4, 5].map((i) => store.read(t.version, i, CELL)))).filter(
         (c) => c !== null,
       ).length;
       if (patient) {

@@ -71,7 +71,7 @@ describe('ChunkStore full chunks', () => {
         const written = await store.write(v, 0, CELL, [{ start: 0, bytes }], codec);
         assert.equal(written.rawBytes, CELL);
         assert.equal(written.storedBytes, (await stat(volume.chunkPath(v, 0, false))).size);
-        const read = await store.read(v, 0);
+        const read = await store.read(v, 0, CELL);
         assert.equal(read?.full, true);
         assert.ok(bytesAt(read, 0, CELL)?.equals(bytes));
       }
@@ -83,12 +83,12 @@ describe('ChunkStore full chunks', () => {
     const bytes = randomBytes(1234);
     await store.write(v, 7, 1234, [{ start: 0, bytes }], 'lz4');
     assert.deepEqual(await store.probe(v, 7, 1234), [{ start: 0, end: 1234 }]);
-    assert.ok(bytesAt(await store.read(v, 7), 0, 1234)?.equals(bytes));
+    assert.ok(bytesAt(await store.read(v, 7, 1234), 0, 1234)?.equals(bytes));
   });
 
   test('nothing cached: read is null and probe is empty', async () => {
     const v = version();
-    assert.equal(await store.read(v, 0), null);
+    assert.equal(await store.read(v, 0, CELL), null);
     assert.deepEqual(await store.probe(v, 0, CELL), []);
     assert.deepEqual(corrupt, []);
   });
@@ -113,7 +113,7 @@ describe('ChunkStore partial chunks', () => {
     assert.ok(!(await present(volume.chunkPath(v, 1, false))));
     assert.deepEqual(await store.probe(v, 1, CELL), [{ start: 0, end: 40_000 }]);
 
-    const partial = await store.read(v, 1);
+    const partial = await store.read(v, 1, CELL);
     assert.equal(partial?.full, false);
     assert.ok(bytesAt(partial, 0, 40_000)?.equals(cell.subarray(0, 40_000)));
     assert.equal(bytesAt(partial, 39_000, 40_001), null);
@@ -122,7 +122,7 @@ describe('ChunkStore partial chunks', () => {
     assert.equal(second.rawBytes, CELL);
     assert.ok(await present(volume.chunkPath(v, 1, false)));
     assert.ok(!(await present(volume.chunkPath(v, 1, true))));
-    const full = await store.read(v, 1);
+    const full = await store.read(v, 1, CELL);
     assert.equal(full?.full, true);
     assert.ok(bytesAt(full, 0, CELL)?.equals(cell));
     assert.deepEqual(await store.probe(v, 1, CELL), [{ start: 0, end: CELL }]);
@@ -144,7 +144,7 @@ describe('ChunkStore partial chunks', () => {
       { start: 50_000, end: 50_200 },
       { start: 60_000, end: CELL - 1 },
     ]);
-    const read = await store.read(v, 2);
+    const read = await store.read(v, 2, CELL);
     for (const [s, e] of ranges) assert.ok(bytesAt(read, s, e)?.equals(cell.subarray(s, e)), `[${s}, ${e})`);
     assert.equal(bytesAt(read, 16, 17), null);
   });
@@ -160,7 +160,7 @@ describe('ChunkStore partial chunks', () => {
       await store.probe(v, 3, CELL),
       ranges.map(([start, end]) => ({ start, end })),
     );
-    const read = await store.read(v, 3);
+    const read = await store.read(v, 3, CELL);
     for (const [s, e] of ranges) assert.ok(bytesAt(read, s, e)?.equals(cell.subarray(s, e)), `[${s}, ${e})`);
   });
 
@@ -171,7 +171,7 @@ describe('ChunkStore partial chunks', () => {
       { start: 0, bytes: Buffer.alloc(200, 2) },
     ];
     await store.write(v, 0, CELL, pieces, 'raw');
-    const read = await store.read(v, 0);
+    const read = await store.read(v, 0, CELL);
     assert.equal(read?.full, true);
     assert.ok(bytesAt(read, 0, 200)?.equals(Buffer.alloc(200, 2)));
     assert.ok(bytesAt(read, 200, CELL)?.equals(Buffer.alloc(CELL - 200, 1)));
@@ -184,7 +184,7 @@ describe('ChunkStore partial chunks', () => {
     const again = await store.write(v, 0, CELL, [{ start: 5, bytes: Buffer.alloc(5) }], 'raw');
     assert.deepEqual(again, { rawBytes: 0, storedBytes: 0 });
     assert.ok(!(await present(volume.chunkPath(v, 0, true))));
-    assert.ok(bytesAt(await store.read(v, 0), 0, CELL)?.equals(bytes));
+    assert.ok(bytesAt(await store.read(v, 0, CELL), 0, CELL)?.equals(bytes));
   });
 
   test('probe reads a header longer than its first read', async () => {
@@ -224,7 +224,7 @@ describe('ChunkStore damaged files are misses', () => {
     const file = await readFile(path);
     file[file.length - 10] = (file[file.length - 10] as number) ^ 0x80;
     await writeFile(path, file);
-    assert.equal(await store.read(v, 0), null);
+    assert.equal(await store.read(v, 0, CELL), null);
     assert.ok(!(await present(path)));
     assert.equal(corrupt.length, 1);
     assert.equal(corrupt[0]?.[0], path);
@@ -232,7 +232,7 @@ describe('ChunkStore damaged files are misses', () => {
     // A later fill repairs it.
     const bytes = randomBytes(CELL);
     await store.write(v, 0, CELL, [{ start: 0, bytes }], 'raw');
-    assert.ok(bytesAt(await store.read(v, 0), 0, CELL)?.equals(bytes));
+    assert.ok(bytesAt(await store.read(v, 0, CELL), 0, CELL)?.equals(bytes));
   });
 
   test('a truncated full chunk falls back to the partial one', async () => {
@@ -247,7 +247,7 @@ describe('ChunkStore damaged files are misses', () => {
     );
     await writeFile(volume.chunkPath(v, 0, false), chunkFileBytes(full));
     await truncate(volume.chunkPath(v, 0, false), 5000);
-    const read = await store.read(v, 0);
+    const read = await store.read(v, 0, CELL);
     assert.equal(read?.full, false);
     assert.ok(bytesAt(read, 0, 1000)?.equals(head));
     assert.equal(corrupt.length, 1);
@@ -269,7 +269,7 @@ describe('ChunkStore damaged files are misses', () => {
     await store.write(v, 0, CELL, [{ start: 500, bytes: fresh }], 'raw');
     assert.equal(corrupt.length, 2);
     assert.deepEqual(await store.probe(v, 0, CELL), [{ start: 500, end: 550 }]);
-    assert.ok(bytesAt(await store.read(v, 0), 500, 550)?.equals(fresh));
+    assert.ok(bytesAt(await store.read(v, 0, CELL), 500, 550)?.equals(fresh));
   });
 
   test('another cell’s file under this cell’s name is a miss', async () => {
@@ -277,16 +277,62 @@ describe('ChunkStore damaged files are misses', () => {
     await store.write(v, 4, CELL, [{ start: 0, bytes: randomBytes(CELL) }], 'raw');
     await mkdir(volume.versionDir(v), { recursive: true });
     await writeFile(volume.chunkPath(v, 5, false), await readFile(volume.chunkPath(v, 4, false)));
-    assert.equal(await store.read(v, 5), null);
+    assert.equal(await store.read(v, 5, CELL), null);
     assert.match(corrupt[0]?.[1] ?? '', /index 4 where 5/);
   });
 
-  test('an unreadable chunk (a directory in its place) is a miss, never an error', async () => {
+  test('a directory in a chunk’s place is a miss, never an error, and is removed', async () => {
     const v = version();
     await mkdir(join(volume.chunkPath(v, 0, false), 'x'), { recursive: true });
-    assert.equal(await store.read(v, 0), null);
+    assert.equal(await store.read(v, 0, CELL), null);
     assert.equal(corrupt.length, 1);
-    assert.match(corrupt[0]?.[1] ?? '', /unreadable/);
+    assert.match(corrupt[0]?.[1] ?? '', /not a file/);
+    assert.ok(!(await present(volume.chunkPath(v, 0, false))));
+    // The same found by a probe, for the full and the partial name.
+    await mkdir(join(volume.chunkPath(v, 0, false), 'x'), { recursive: true });
+    await mkdir(join(volume.chunkPath(v, 0, true), 'x'), { recursive: true });
+    assert.deepEqual(await store.probe(v, 0, CELL), []);
+    assert.ok(!(await present(volume.chunkPath(v, 0, false))));
+    assert.ok(!(await present(volume.chunkPath(v, 0, true))));
+    const bytes = randomBytes(CELL);
+    await store.write(v, 0, CELL, [{ start: 0, bytes }], 'raw');
+    assert.ok(bytesAt(await store.read(v, 0, CELL), 0, CELL)?.equals(bytes));
+  });
+
+  test('a file where the version directory belongs is removed by a probe or a read; writes work again', async () => {
+    for (const via of ['probe', 'read'] as const) {
+      const v = version();
+      await mkdir(volume.objectDataDir(v), { recursive: true });
+      await writeFile(volume.versionDir(v), 'not a directory');
+      corrupt = [];
+      if (via === 'probe') assert.deepEqual(await store.probe(v, 0, CELL), []);
+      else assert.equal(await store.read(v, 0, CELL), null);
+      assert.equal(corrupt[0]?.[0], volume.versionDir(v), via);
+      assert.ok(!(await present(volume.versionDir(v))), via);
+      const bytes = randomBytes(CELL);
+      await store.write(v, 0, CELL, [{ start: 0, bytes }], 'raw');
+      assert.ok(bytesAt(await store.read(v, 0, CELL), 0, CELL)?.equals(bytes), via);
+    }
+  });
+
+  test('a chunk of another length than the record gives its cell is removed, never served', async () => {
+    const v = version();
+    await store.write(v, 0, CELL, [{ start: 0, bytes: randomBytes(CELL) }], 'lz4');
+    // The record says the object ends 1000 bytes into this cell.
+    assert.equal(await store.read(v, 0, 1000), null);
+    assert.match(corrupt[0]?.[1] ?? '', /up to 65536 of a cell of 1000/);
+    assert.ok(!(await present(volume.chunkPath(v, 0, false))));
+    // Longer than the chunk: also a miss (it would otherwise be served short).
+    await store.write(v, 1, 1000, [{ start: 0, bytes: randomBytes(1000) }], 'raw');
+    assert.equal(await store.read(v, 1, CELL), null);
+    // A partial chunk with bytes past the cell's end.
+    await store.write(v, 2, CELL, [{ start: 5000, bytes: randomBytes(100) }], 'raw');
+    assert.equal(await store.read(v, 2, 5050), null);
+    assert.ok(!(await present(volume.chunkPath(v, 2, true))));
+    assert.equal(corrupt.length, 3);
+    // Within the cell: served.
+    await store.write(v, 3, CELL, [{ start: 5000, bytes: randomBytes(100) }], 'raw');
+    assert.notEqual(await store.read(v, 3, 5100), null);
   });
 
   test('a failed write rejects and leaves no temp file behind', async () => {
@@ -304,10 +350,10 @@ describe('ChunkStore removal', () => {
     const v2 = { ...v1, etag: '"another"' };
     for (const v of [v1, v2]) await store.write(v, 0, 10, [{ start: 0, bytes: Buffer.alloc(10) }], 'raw');
     await store.removeVersion(v1);
-    assert.equal(await store.read(v1, 0), null);
-    assert.notEqual(await store.read(v2, 0), null);
+    assert.equal(await store.read(v1, 0, 10), null);
+    assert.notEqual(await store.read(v2, 0, 10), null);
     await store.removeObject(v1);
-    assert.equal(await store.read(v2, 0), null);
+    assert.equal(await store.read(v2, 0, 10), null);
     assert.ok(!(await present(volume.objectDataDir(v1))));
     await store.removeObject(v1); // nothing left: still fine
   });
@@ -317,7 +363,7 @@ describe('ChunkStore removal', () => {
     await store.write(v, 0, 10, [{ start: 0, bytes: Buffer.alloc(10) }], 'raw');
     await store.removeVersion(v);
     await store.write(v, 1, 10, [{ start: 0, bytes: Buffer.alloc(10, 1) }], 'raw');
-    assert.ok(bytesAt(await store.read(v, 1), 0, 10)?.equals(Buffer.alloc(10, 1)));
+    assert.ok(bytesAt(await store.read(v, 1, 10), 0, 10)?.equals(Buffer.alloc(10, 1)));
   });
 
   test('writes leave no temp files', async () => {
@@ -345,10 +391,10 @@ describe('chunk files on disk', () => {
     for (const other of [otherObject, otherVersion]) {
       const bytes = randomBytes(CELL);
       await store.write(other, 0, CELL, [{ start: 0, bytes }], 'raw');
-      assert.ok(bytesAt(await store.read(other, 0), 0, CELL)?.equals(bytes));
+      assert.ok(bytesAt(await store.read(other, 0, CELL), 0, CELL)?.equals(bytes));
       const before = corrupt.length;
       await copyFile(volume.chunkPath(other, 0, false), volume.chunkPath(v, 0, false));
-      assert.equal(await store.read(v, 0), null);
+      assert.equal(await store.read(v, 0, CELL), null);
       assert.equal(corrupt.length, before + 1);
       assert.match(corrupt[before]?.[1] ?? '', /another object or version/);
     }
@@ -365,7 +411,7 @@ describe('chunk files on disk', () => {
     });
     const written = await store.write(v, 2, CELL, pieces, 'raw');
     assert.equal(written.rawBytes, CELL);
-    const read = await store.read(v, 2);
+    const read = await store.read(v, 2, CELL);
     assert.equal(read?.full, true);
     assert.ok(bytesAt(read, 0, CELL)?.equals(Buffer.concat(parts)));
   });

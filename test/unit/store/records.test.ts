@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
-import { access, mkdir, mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
+import { access, mkdir, mkdtemp, readdir, readFile, rename, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { crc32 } from 'node:zlib';
+import { encodeRecordFile } from '../../../src/store/record-file.js';
 import { parseObjectRecord, RecordLockError, RecordStore } from '../../../src/store/records.js';
 import type { ObjectKey, ObjectRecord } from '../../../src/store/types.js';
 import { openVolume, type Volume } from '../../../src/store/volume.js';
@@ -10,6 +12,7 @@ import { openVolume, type Volume } from '../../../src/store/volume.js';
 let root: string;
 let volume: Volume;
 let records: RecordStore;
+let damaged: [string, string][] = [];
 let serial = 0;
 
 function key(): ObjectKey {
@@ -48,8 +51,18 @@ const present = (path: string) =>
 before(async () => {
   root = await mkdtemp(join(tmpdir(), 'kura-records-'));
   volume = await openVolume({ dir: join(root, 'vol'), chunkSize: 1024, instanceId: 'test' });
-  records = new RecordStore(volume);
+  records = new RecordStore(volume, (path, reason) => damaged.push([path, reason]));
 });
+
+/** `text` in a record file's envelope with a checksum that matches: only the content can be wrong. */
+function checksummed(text: string): Buffer {
+  const body = Buffer.from(text);
+  return Buffer.concat([
+    Buffer.from(`{"crc32":"${crc32(body).toString(16).padStart(8, '0')}","record":`),
+    body,
+    Buffer.from('}'),
+  ]);
+}
 
 after(async () => {
   await rm(root, { recursive: true, force: true });
@@ -102,38 +115,108 @@ describe('RecordStore', () => {
     assert.notEqual(await records.read(a), null);
     // Same key in another namespace (another S3 store): not the same object either.
     assert.equal(
-      parseObjectRecord(JSON.stringify(record(a)), { ...a, namespace: 'http://minio:9000' }),
+      parseObjectRecord(encodeRecordFile(record(a)), { ...a, namespace: 'http://minio:9000' }),
       null,
     );
   });
 
-  test('damaged, foreign or future-format files are no record', async () => {
+  test('damaged, foreign or future-format files are no record: removed and reported', async () => {
     const k = key();
     const good = record(k);
     const bad = [
-      '',
-      '{"format":1',
-      'null',
-      '[]',
-      JSON.stringify({ ...good, format: 2 }),
-      JSON.stringify({ ...good, size: -1 }),
-      JSON.stringify({ ...good, etag: 5 }),
-      JSON.stringify({ ...good, headers: [['a']] }),
-      JSON.stringify({ ...good, codec: 'zstd' }),
-      JSON.stringify({ ...good, parts: { '1': { start: 0 } } }),
-      JSON.stringify({ ...good, source: undefined }),
+      Buffer.from(''),
+      Buffer.from('{"format":1'),
+      Buffer.from('null'),
+      Buffer.from('[]'),
+      checksummed('{"format":1'),
+      checksummed(JSON.stringify({ ...good, format: 2 })),
+      checksummed(JSON.stringify({ ...good, size: -1 })),
+      checksummed(JSON.stringify({ ...good, etag: 5 })),
+      checksummed(JSON.stringify({ ...good, headers: [['a']] })),
+      checksummed(JSON.stringify({ ...good, codec: 'zstd' })),
+      checksummed(JSON.stringify({ ...good, parts: { '1': { start: 0 } } })),
+      checksummed(JSON.stringify({ ...good, source: undefined })),
+      checksummed(JSON.stringify(record(key()))),
     ];
     await mkdir(dirname(volume.recordPath(k)), { recursive: true });
-    for (const text of bad) {
-      await writeFile(volume.recordPath(k), text);
-      assert.equal(await records.read(k), null, text);
+    for (const file of bad) {
+      damaged = [];
+      await writeFile(volume.recordPath(k), file);
+      assert.equal(await records.read(k), null, file.toString());
+      assert.equal(damaged.length, 1, file.toString());
+      assert.equal(damaged[0]?.[0], volume.recordPath(k));
+      assert.ok(!(await present(volume.recordPath(k))), 'removed');
     }
+    await writeFile(volume.recordPath(k), bad[5] as Buffer);
     // An update sees no record and replaces the damaged file.
     await records.update(k, (current) => {
       assert.equal(current, null);
       return good;
     });
     assert.deepEqual(await records.read(k), good);
+  });
+
+  test('a single-bit flip anywhere in a record file makes it no record, removed and reported once', async () => {
+    const k = key();
+    const good = record(k, { size: 2_957_048, validatedGet: Date.now() });
+    await records.update(k, () => good);
+    const path = volume.recordPath(k);
+    const file = await readFile(path);
+    const tmp = `${path}.flip`;
+    // Every byte, each with another of its bits (test/e2e/record-faults.test.ts flips every bit).
+    for (let byte = 0; byte < file.length; byte++) {
+      const bit = byte * 8 + (byte % 8);
+      const flipped = Buffer.from(file);
+      flipped[bit >> 3] = (flipped[bit >> 3] as number) ^ (1 << (bit & 7));
+      // A new inode each time, as a rename would make, so no remembered parse can answer.
+      await writeFile(tmp, flipped);
+      await rename(tmp, path);
+      damaged = [];
+      assert.equal(await records.read(k), null, `bit ${bit}`);
+      assert.equal(damaged.length, 1, `bit ${bit} reported once`);
+      assert.ok(!(await present(path)), `bit ${bit}: removed`);
+    }
+    await records.update(k, () => good);
+    assert.deepEqual(await records.read(k), good);
+  });
+
+  test('a record of the previous format (no checksum) is a miss, not damage; the next update replaces it', async () => {
+    const k = key();
+    const good = record(k);
+    await mkdir(dirname(volume.recordPath(k)), { recursive: true });
+    await writeFile(volume.recordPath(k), JSON.stringify(good));
+    damaged = [];
+    assert.equal(await records.read(k), null);
+    assert.deepEqual(damaged, []);
+    assert.ok(await present(volume.recordPath(k)), 'left for the next fill to replace');
+    await records.update(k, (current) => {
+      assert.equal(current, null);
+      return good;
+    });
+    assert.deepEqual(await records.read(k), good);
+  });
+
+  test('wrong types: a directory where the record belongs, a file where its directory belongs', async () => {
+    const k = key();
+    const path = volume.recordPath(k);
+    await mkdir(join(path, 'inside'), { recursive: true });
+    damaged = [];
+    assert.equal(await records.read(k), null);
+    assert.deepEqual(damaged, [[path, 'not a file']]);
+    assert.ok(!(await present(path)));
+    await records.update(k, () => record(k));
+    assert.notEqual(await records.read(k), null);
+
+    const k2 = key();
+    const dir = dirname(volume.recordPath(k2));
+    await rm(dir, { recursive: true, force: true });
+    await mkdir(dirname(dir), { recursive: true });
+    await writeFile(dir, 'not a directory');
+    damaged = [];
+    assert.equal(await records.read(k2), null);
+    assert.equal(damaged[0]?.[0], dir, 'the file in the way is what was removed');
+    await records.update(k2, () => record(k2));
+    assert.notEqual(await records.read(k2), null);
   });
 
   test('a record for another key cannot be written under this one', async () => {

@@ -113,8 +113,8 @@ describe('version staging', () => {
     await staging.write(v, 0, CELL, [{ start: 0, bytes: a }], 'lz4');
     await staging.write(v, 1, 1000, [{ start: 0, bytes: b }], 'raw');
     await staging.publish(v);
-    assert.ok((await chunks.read(v, 0))?.pieces[0]?.bytes.equals(a));
-    assert.ok((await chunks.read(v, 1))?.pieces[0]?.bytes.equals(b));
+    assert.ok((await chunks.read(v, 0, CELL))?.pieces[0]?.bytes.equals(a));
+    assert.ok((await chunks.read(v, 1, 1000))?.pieces[0]?.bytes.equals(b));
     assert.deepEqual(await readdir(volume.tmpDir), []);
   });
 
@@ -128,8 +128,8 @@ describe('version staging', () => {
     await staging.write(v, 0, CELL, [{ start: 0, bytes: a }], 'raw');
     await staging.write(v, 1, CELL, [{ start: 0, bytes: b }], 'raw');
     await staging.publish(v);
-    assert.ok((await chunks.read(v, 1))?.pieces[0]?.bytes.equals(b));
-    assert.ok((await chunks.read(v, 0))?.pieces[0]?.bytes.equals(a));
+    assert.ok((await chunks.read(v, 1, CELL))?.pieces[0]?.bytes.equals(b));
+    assert.ok((await chunks.read(v, 0, CELL))?.pieces[0]?.bytes.equals(a));
     assert.deepEqual(await readdir(volume.tmpDir), []);
   });
 
