@@ -33,7 +33,10 @@ export async function prepareAnalytics(
     footerScan(analytics.lake),
     hyparquetColumns(await fileSize(path), analytics.rows / analytics.rowGroupSize),
   ];
-  const duck = await duckdbCase(lake.map((f) => f.key));
+  const duck = await duckdbCase(
+    analytics.lake,
+    lake.map((f) => f.key),
+  );
   if (typeof duck === 'string') return { cases, skipped: [duck] };
   return { cases: [...cases, duck], skipped: [] };
 }
@@ -47,6 +50,7 @@ interface Run {
 
 /** One query against `endpoint`, with what `origin` saw meanwhile. */
 async function timed(c: AnalyticsCase, endpoint: string, origin: Origin): Promise<Run> {
+  await c.setUp?.();
   await origin.stats();
   const t = performance.now();
   const count = await c.run(endpoint);

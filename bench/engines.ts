@@ -24,6 +24,8 @@ export interface AnalyticsCase {
   name: string;
   /** What it reads, for the table's cell. */
   reads: string;
+  /** Untimed, before each query: what a new session of the engine starts from. */
+  setUp?(): Promise<void>;
   /** Runs the query once against `endpoint`; a count that must be the same through every target. */
   run(endpoint: string): Promise<number>;
 }
