@@ -26,7 +26,11 @@ interface Bindings {
 interface DuckDBModule {
   createDuckDB(bundles: object, logger: object, runtime: object): Promise<Bindings>;
   VoidLogger: new () => object;
-  BROWSER_RUNTIME: { _files: Map<unknown, unknown>; _fileInfoCache: Map<unknown, unknown> };
+  BROWSER_RUNTIME: {
+    _files: Map<unknown, unknown>;
+    _fileInfoCache: Map<unknown, unknown>;
+    _globalFileInfo: unknown;
+  };
 }
 
 let loaded: Promise<{ duckdb: DuckDBModule; wasm: Buffer }> | undefined;
@@ -41,13 +45,16 @@ async function loadModule(): Promise<{ duckdb: DuckDBModule; wasm: Buffer }> {
 }
 
 /**
- * A fresh database, as a new session opens one: an instance keeps the pages of remote files it read
- * (and the runtime their sizes), so a second query on it would not ask the origin at all.
+ * A fresh database, as a new session opens one: an instance keeps the pages of remote files it read,
+ * so a second query on it would not ask the origin at all. The runtime, shared by every instance, keeps
+ * files' sizes and the S3 settings: left in place, a query would send some of its requests to the
+ * endpoint of the one before.
  */
 async function freshDuckDB(): Promise<Bindings> {
   const { duckdb, wasm } = await (loaded ??= loadModule());
   duckdb.BROWSER_RUNTIME._files.clear();
   duckdb.BROWSER_RUNTIME._fileInfoCache.clear();
+  duckdb.BROWSER_RUNTIME._globalFileInfo = null;
   const bundles = {
     mvp: { mainModule: WASM_URL, mainWorker: '' },
     eh: { mainModule: WASM_URL, mainWorker: '' },

@@ -1,15 +1,16 @@
 // The analytics queries, as their users run them against S3, each a case of the analytics workload:
 //   (a) nodejs-polars (Rust's object_store underneath, SigV4-signed ranges) scans the hive-partitioned lake
 //       with a predicate that prunes partitions by path and row groups by statistics;
-//   (b) schema discovery: list the lake, read every file's footer (hyparquet over @aws-sdk/client-s3);
+//   (b) schema discovery: list the lake, read every file's footer (hyparquet's parser, a lean signed client);
 //   (c) hyparquet reads three columns of one large file, column chunks decoded, no rows assembled;
 //   (d) DuckDB (bench/duckdb.ts), when a build that reaches S3 runs here.
 // Each returns a count that every target must agree on.
 
-import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { type AsyncBuffer, parquetMetadataAsync, parquetRead } from 'hyparquet';
 import { BUCKET } from './data.js';
 import { LAKE_PREFIX, type LakeSpec } from './lake.js';
+import { SignedPool } from './signed-pool.js';
 
 export const ANALYTICS_KEY = 'analytics/events.parquet';
 export const CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
@@ -90,38 +91,40 @@ export function polarsLake(spec: LakeSpec): AnalyticsCase {
   };
 }
 
-/** (b) List the lake, then read every file's footer; the rows the footers describe. */
+/**
+ * (b) List the lake, then read every file's footer (one range of its last 64 KiB, 16 files at once); the
+ * rows the footers describe. The reads go through a lean signed client (bench/signed-pool.ts), as a
+ * native engine's would.
+ */
 export function footerScan(spec: LakeSpec): AnalyticsCase {
   return {
     name: 'b: footer scan',
     reads: `footers of ${spec.days * spec.regions} files after a listing, ${FOOTER_FAN_OUT} at once`,
     async run(endpoint) {
-      const client = s3Client(endpoint);
+      const pool = new SignedPool(endpoint, FOOTER_FAN_OUT);
       try {
-        const files: { key: string; size: number }[] = [];
-        let token: string | undefined;
-        do {
-          const page = await client.send(
-            new ListObjectsV2Command({ Bucket: BUCKET, Prefix: LAKE_PREFIX, ContinuationToken: token }),
-          );
-          for (const c of page.Contents ?? []) files.push({ key: c.Key ?? '', size: Number(c.Size) });
-          token = page.NextContinuationToken;
-        } while (token);
+        const files = await pool.list(LAKE_PREFIX);
         let rows = 0;
         let next = 0;
         const worker = async () => {
           while (next < files.length) {
             const f = files[next++] as { key: string; size: number };
-            const meta = await parquetMetadataAsync(s3File(client, f.key, f.size), {
-              initialFetchSize: FOOTER_FETCH,
-            });
+            const file: AsyncBuffer = {
+              byteLength: f.size,
+              async slice(start, end) {
+                const last = (end ?? f.size) - 1;
+                const bytes = await pool.get(f.key, { range: `bytes=${start}-${last}` });
+                return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length) as ArrayBuffer;
+              },
+            };
+            const meta = await parquetMetadataAsync(file, { initialFetchSize: FOOTER_FETCH });
             rows += Number(meta.num_rows);
           }
         };
         await Promise.all(Array.from({ length: FOOTER_FAN_OUT }, worker));
         return rows;
       } finally {
-        client.destroy();
+        await pool.close();
       }
     },
   };
