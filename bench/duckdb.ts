@@ -51,7 +51,8 @@ async function loadModule(): Promise<{ duckdb: DuckDBModule; wasm: Buffer }> {
  * endpoint of the one before.
  */
 async function freshDuckDB(): Promise<Bindings> {
-  const { duckdb, wasm } = await (loaded ??= loadModule());
+  loaded ??= loadModule();
+  const { duckdb, wasm } = await loaded;
   duckdb.BROWSER_RUNTIME._files.clear();
   duckdb.BROWSER_RUNTIME._fileInfoCache.clear();
   duckdb.BROWSER_RUNTIME._globalFileInfo = null;
