@@ -34,7 +34,7 @@ export function makePlan(quick: boolean): Plan {
       analytics: {
         rows: 131_072,
         rowGroupSize: 16_384,
-        lake: { days: 8, regions: 2, rowsPerFile: 2048, rowGroupSize: 512 },
+        lake: { days: 4, regions: 2, rowsPerFile: 2048, rowGroupSize: 512 },
         repeats: 1,
       },
       herd: { size: 16 * MiB, clients: 4 },
