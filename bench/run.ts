@@ -2,7 +2,7 @@
 // writes bench/results/<date>.md (tables with ratios to the direct origin and the Node ceiling) and
 // <date>.svg (the goals).
 //
-//   npm run bench                     the full run (about 10 minutes)
+//   npm run bench                     the full run (about 12 minutes)
 //   npm run bench -- --quick          a smoke run for CI (under a minute): small sizes, 1 s cells;
 //                                     written under bench/.cache/results, it fails only if the harness breaks
 //   npm run bench -- --only large,small,cold,analytics,herd,memory
