@@ -2,7 +2,8 @@
 // Parquet and S3 in its .wasm; newer ones and the native packages download httpfs at run time, which
 // these machines cannot. Its blocking build runs in this process and reads with synchronous
 // XMLHttpRequests, served by bench/sync-http.ts. It signs its requests (SigV4) itself and cannot list, so
-// it is given the lake's keys, and prunes partitions by their paths and row groups by statistics.
+// it is given the lake's keys. It opens every file of the list (a HEAD each), then reads only the row
+// groups of the matching partitions that the statistics let through.
 
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
