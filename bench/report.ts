@@ -104,7 +104,7 @@ function workloadTable(results: Results, workload: string): string[] {
   const showCpu = figures.some((f) => f.cpuPerGiB !== undefined);
   const showLat = figures.some((f) => f.p50 !== undefined);
   const head = ['cell', 'target', figures[0]?.unit ?? '', '× direct', '× ceiling'];
-  if (showLat) head.push(workload.startsWith('large') ? 'transfer p50/max ms' : 'p50/p99 ms');
+  if (showLat) head.push(/^(large|cold$)/.test(workload) ? 'transfer p50/max ms' : 'p50/p99 ms');
   if (showCpu) head.push('CPU s/GiB');
   if (figures.some((f) => f.note)) head.push('note');
   const lines = [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`];
