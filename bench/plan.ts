@@ -1,6 +1,8 @@
 // What a run measures, full or quick, and the record every workload adds its figures to.
 
+import { type OriginProfile, S3_LIKE } from '../test/support/memory-origin.js';
 import { GiB, KiB, MiB } from './data.js';
+import type { LakeSpec } from './lake.js';
 
 export interface Plan {
   quick: boolean;
@@ -8,8 +10,13 @@ export interface Plan {
   seconds: number;
   large: { size: number; concurrency: number[]; rounds: number };
   small: { sizes: number[]; objects: number; concurrency: number[] };
-  analytics: { rows: number; rowGroupSize: number; repeats: number; latencyMs: number };
-  herd: { size: number; clients: number; latencyMs: number };
+  /** The origin of the cold aggregate, herd and analytics cells (memory-origin-profile.ts). */
+  s3like: OriginProfile;
+  /** One large file for (c), the lake for (a) and (b); warm queries repeated (median of `repeats`). */
+  analytics: { rows: number; rowGroupSize: number; lake: LakeSpec; repeats: number };
+  herd: { size: number; clients: number };
+  /** `clients` objects of `size`, one per client at once, S3-like; `ttfbObjects` small ones at loopback speed. */
+  cold: { size: number; clients: number; ttfbObjects: number; ttfbSize: number };
   /** 'default config': a 512 MiB RAM tier, which a cold read fills; 'RAM tier off': cache.ram_size 0. */
   memory: { size: number; variants: ('default config' | 'RAM tier off')[] };
   /** Kura's RAM tier for the warm-RAM target: room for every object of the large and small workloads. */
@@ -23,8 +30,15 @@ export function makePlan(quick: boolean): Plan {
       seconds: 1,
       large: { size: 32 * MiB, concurrency: [1], rounds: 1 },
       small: { sizes: [64 * KiB], objects: 50, concurrency: [16] },
-      analytics: { rows: 131_072, rowGroupSize: 16_384, repeats: 1, latencyMs: 30 },
-      herd: { size: 16 * MiB, clients: 4, latencyMs: 30 },
+      s3like: S3_LIKE,
+      analytics: {
+        rows: 131_072,
+        rowGroupSize: 16_384,
+        lake: { days: 4, regions: 2, rowsPerFile: 2048, rowGroupSize: 512 },
+        repeats: 1,
+      },
+      herd: { size: 16 * MiB, clients: 4 },
+      cold: { size: 4 * MiB, clients: 8, ttfbObjects: 20, ttfbSize: 64 * KiB },
       memory: { size: 128 * MiB, variants: ['RAM tier off'] },
       ramSize: 1 * GiB,
     };
@@ -34,9 +48,17 @@ export function makePlan(quick: boolean): Plan {
     seconds: 6,
     large: { size: 256 * MiB, concurrency: [1, 4], rounds: 4 },
     small: { sizes: [4 * KiB, 64 * KiB], objects: 200, concurrency: [1, 16, 64] },
-    // 2 Mi rows of 8 columns: ~113 MB of Snappy pages in 16 row groups.
-    analytics: { rows: 2_097_152, rowGroupSize: 131_072, repeats: 5, latencyMs: 30 },
-    herd: { size: 64 * MiB, clients: 8, latencyMs: 30 },
+    s3like: S3_LIKE,
+    analytics: {
+      // 2 Mi rows of 8 columns: ~113 MB of Snappy pages in 16 row groups.
+      rows: 2_097_152,
+      rowGroupSize: 131_072,
+      // 60 days × 4 regions = 240 files of 16 Ki rows (~1 MB, 4 row groups of 6 hours each).
+      lake: { days: 60, regions: 4, rowsPerFile: 16_384, rowGroupSize: 4096 },
+      repeats: 5,
+    },
+    herd: { size: 64 * MiB, clients: 8 },
+    cold: { size: 128 * MiB, clients: 8, ttfbObjects: 300, ttfbSize: 64 * KiB },
     memory: { size: 4 * GiB, variants: ['default config', 'RAM tier off'] },
     ramSize: 2 * GiB,
   };

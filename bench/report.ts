@@ -71,13 +71,26 @@ const METHOD = `- Every target runs in its own process on loopback, started and 
   (\`/proc/<pid>/stat\`; nginx's master and workers) per GiB served.
 - Small objects: wrk with a Lua script cycling presigned URLs (signed for the target's host), after a
   warm-up run; every object was read once through Kura and nginx before (the fills).
-- Analytics: the origin waits 30 ms before each answer's headers (S3's first-byte latency); a generated
-  Snappy Parquet file; each engine runs its query (three columns, rows with \`value > 0.9\`) once to load
-  its code, then N times direct (median), then on a fresh Kura: once cold, N times warm (median). Its
-  **ceiling** row is the same engine against an origin without latency (median of N): the most a cache
-  could win, since it removes round trips, not the engine's own work. Row counts are checked equal.
-- Herd: N curl processes start the same cold object at once (30 ms first-byte latency at the origin);
-  time to the last byte, and body bytes the origin sent divided by the object size.
+- The **S3-like origin** (\`S3_LIKE\`, \`test/support/memory-origin-profile.ts\`; bench/README.md gives the
+  model and its sources): each answer's headers after 30 ± 10 ms (seeded jitter) plus 2 ms per request,
+  bodies paced at 90 MB/s per connection. The cold aggregate, herd and analytics cells use it; the cells
+  that measure Kura's own cost (large, small, the time to first byte Kura adds, memory) run at loopback
+  speed.
+- Cold aggregate: 8 curl processes at once, each reading its own cold object once, S3-like origin; total
+  MiB/s over the wall clock, CPU s/GiB of the target's processes, the origin's bytes ÷ the bytes served.
+- Cold time to first byte: small cold objects at loopback speed, each read once direct, through Kura and
+  through nginx (order rotating object by object) by one curl process on kept-alive connections; curl's
+  \`time_starttransfer\`; "added" is, per object, the target's time minus direct's (p50, p99).
+- Analytics: data-lake queries against the S3-like origin: (a) polars \`scanParquet\` over a
+  hive-partitioned lake, its predicate pruning partitions and row groups; (b) a listing and every file's
+  footer (hyparquet); (c) hyparquet reading three columns of one large file; (d) DuckDB-wasm 1.28.0
+  running (a)'s query over the lake's file list. Each case runs once against a loopback-speed origin to
+  load its code, then N times direct (median), then on a fresh Kura: once cold, N times warm (median).
+  Its **ceiling** row is the same query against a loopback-speed origin (median of N): the most a cache
+  could win, since it removes the origin's waits, not the engine's own work. Counts are checked equal;
+  the note gives the requests and bytes the origin saw per query.
+- Herd: N curl processes start the same cold object at once (S3-like origin); time to the last byte, and
+  body bytes the origin sent divided by the object size.
 - Memory: VmHWM of a fresh Kura process after one whole GET of the object cold, then of another fresh
   process on the same volume after one warm GET. The object streams from a ceiling-server process that
   makes its bytes on the fly (the verifying origin holds objects in one Buffer, which stops short of
@@ -91,7 +104,7 @@ function workloadTable(results: Results, workload: string): string[] {
   const showCpu = figures.some((f) => f.cpuPerGiB !== undefined);
   const showLat = figures.some((f) => f.p50 !== undefined);
   const head = ['cell', 'target', figures[0]?.unit ?? '', '× direct', '× ceiling'];
-  if (showLat) head.push(workload.startsWith('large') ? 'transfer p50/max ms' : 'p50/p99 ms');
+  if (showLat) head.push(/^(large|cold$)/.test(workload) ? 'transfer p50/max ms' : 'p50/p99 ms');
   if (showCpu) head.push('CPU s/GiB');
   if (figures.some((f) => f.note)) head.push('note');
   const lines = [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`];

@@ -2,10 +2,10 @@
 // writes bench/results/<date>.md (tables with ratios to the direct origin and the Node ceiling) and
 // <date>.svg (the goals).
 //
-//   npm run bench                     the full run (about 10 minutes)
+//   npm run bench                     the full run (about 12 minutes)
 //   npm run bench -- --quick          a smoke run for CI (under a minute): small sizes, 1 s cells;
 //                                     written under bench/.cache/results, it fails only if the harness breaks
-//   npm run bench -- --only large,small,analytics,herd,memory
+//   npm run bench -- --only large,small,cold,analytics,herd,memory
 //   npm run bench -- --profile        CPU profiles of Kura's hot paths (bench/profile.ts)
 
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -13,16 +13,18 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { prepareAnalytics, runAnalytics } from './analytics.js';
+import { runColdAggregate, runColdTtfb } from './cold.js';
 import { CACHE_DIR } from './data.js';
+import { goalsOf } from './goals.js';
 import { runHerd, runMemory } from './herd-memory.js';
 import { makePlan, Results } from './plan.js';
 import { runProfiles } from './profile.js';
-import { type Goal, goalsSvg, machine, markdown, timesBetter } from './report.js';
+import { goalsSvg, machine, markdown } from './report.js';
 import { startCeiling, startNginx, startOrigin, type Target } from './targets.js';
 import { runThroughput, throughputObjects } from './throughput.js';
 import { run } from './tools.js';
 
-const WORKLOADS = ['large', 'small', 'analytics', 'herd', 'memory'] as const;
+const WORKLOADS = ['large', 'small', 'cold', 'analytics', 'herd', 'memory'] as const;
 
 function parseArgs(argv: string[]) {
   const quick = argv.includes('--quick');
@@ -52,73 +54,6 @@ async function checkTools(): Promise<void> {
       }
     });
   }
-}
-
-function goalsOf(results: Results, quick: boolean): Goal[] {
-  const r = results;
-  const large = r.figures.find((f) => f.workload === 'large warm')?.cell ?? '';
-  const largeCold = r.figures.find((f) => f.workload === 'large cold')?.cell ?? '';
-  const small64 = r.figures
-    .filter((f) => f.workload === 'small' && f.cell.startsWith('64 KiB'))
-    .map((f) => f.cell);
-  const smallCell = small64.find((c) => c.endsWith('c=16')) ?? small64[0] ?? '';
-  const ratio = (workload: string, cell: string, target: string, ref: string) => {
-    const f = r.find(workload, cell, target);
-    return f ? timesBetter(f, r.find(workload, cell, ref)) : Number.NaN;
-  };
-  const herdCell =
-    r.figures.find((f) => f.workload === 'herd' && f.cell.endsWith('origin bytes / size'))?.cell ?? '';
-  // The streaming memory, which invariant 5 bounds; with the default config the RAM tier adds its own
-  // 512 MiB as a cold read fills it (the memory table shows both).
-  const rss = r.figures.filter((f) => f.workload === 'memory' && f.cell.endsWith('RAM tier off'));
-  const goals: Goal[] = [
-    {
-      name: `warm ${large}: kura ÷ ceiling`,
-      measured: ratio('large warm', large, 'kura warm ram', 'ceiling'),
-      goal: 0.8,
-      kind: 'min',
-      unit: '×',
-    },
-    {
-      name: `warm ${smallCell}: kura ÷ nginx warm`,
-      measured: ratio('small', smallCell, 'kura warm ram', 'nginx warm'),
-      goal: 0.6,
-      kind: 'min',
-      unit: '×',
-    },
-    {
-      name: `cold ${largeCold}: kura ÷ direct`,
-      measured: ratio('large cold', largeCold, 'kura cold', 'direct'),
-      goal: 0.9,
-      kind: 'min',
-      unit: '×',
-    },
-  ];
-  for (const cell of [...new Set(r.figures.filter((f) => f.workload === 'analytics').map((f) => f.cell))]) {
-    goals.push({
-      name: `analytics ${cell.split(':')[0]}: warm speed-up`,
-      measured: ratio('analytics', cell, 'kura warm ram', 'direct'),
-      goal: 10,
-      kind: 'min',
-      unit: '×',
-    });
-  }
-  goals.push({
-    name: 'herd: origin bytes ÷ object size',
-    measured: r.find('herd', herdCell, 'kura cold')?.value ?? Number.NaN,
-    goal: 1.25,
-    kind: 'max',
-    unit: '×',
-  });
-  const peak = rss.length ? Math.max(...rss.map((f) => f.value)) : Number.NaN;
-  goals.push({
-    name: `peak RSS, RAM tier off${quick ? ' (quick: small object)' : ''}`,
-    measured: peak * 1.048576,
-    goal: 200,
-    kind: 'max',
-    unit: ' MB',
-  });
-  return goals;
 }
 
 async function profileOnly(): Promise<void> {
@@ -167,34 +102,42 @@ async function main(): Promise<void> {
   };
   try {
     console.log(`kura benchmarks${quick ? ' (quick)' : ''}: ${[...workloads].join(', ')}`);
-    if (workloads.has('large') || workloads.has('small')) {
-      const objects = throughputObjects(plan);
+    if (workloads.has('large') || workloads.has('small') || workloads.has('cold')) {
+      // Loopback speed: these cells measure Kura's own cost.
       const origin = own(await startOrigin());
-      for (const o of objects) await origin.put(o.key, o.size);
-      const ceiling = own(await startCeiling(objects));
       const nginx = own(await startNginx(origin.url));
-      await runThroughput({
-        plan,
-        results,
-        workDir,
-        origin,
-        ceiling,
-        nginx,
-        large: workloads.has('large'),
-        small: workloads.has('small'),
-      });
+      if (workloads.has('large') || workloads.has('small')) {
+        const objects = throughputObjects(plan);
+        for (const o of objects) await origin.put(o.key, o.size);
+        const ceiling = own(await startCeiling(objects));
+        await runThroughput({
+          plan,
+          results,
+          workDir,
+          origin,
+          ceiling,
+          nginx,
+          large: workloads.has('large'),
+          small: workloads.has('small'),
+        });
+      }
+      if (workloads.has('cold')) await runColdTtfb(plan, results, origin, nginx);
     }
     if (workloads.has('memory')) await runMemory(plan, results);
-    if (workloads.has('analytics') || workloads.has('herd')) {
-      const slow = own(await startOrigin({ firstByteLatencyMs: plan.analytics.latencyMs }));
+    if (workloads.has('cold') || workloads.has('analytics') || workloads.has('herd')) {
+      // The origin as a client in S3's region meets it (test/support/memory-origin-profile.ts).
+      const s3 = own(await startOrigin(plan.s3like));
+      if (workloads.has('cold') || workloads.has('herd')) {
+        const nginx = own(await startNginx(s3.url));
+        if (workloads.has('cold')) await runColdAggregate(plan, results, s3, nginx);
+        if (workloads.has('herd')) await runHerd(plan, results, s3, nginx);
+      }
       if (workloads.has('analytics')) {
         const floor = own(await startOrigin());
-        const bytes = await prepareAnalytics(plan, slow);
-        await prepareAnalytics(plan, floor);
-        await runAnalytics(plan, results, slow, floor, bytes);
-        await floor.stop();
+        const { cases, skipped } = await prepareAnalytics(plan, [s3, floor]);
+        results.notes.push(...skipped);
+        await runAnalytics(plan, results, s3, floor, cases);
       }
-      if (workloads.has('herd')) await runHerd(plan, results, slow, own(await startNginx(slow.url)));
     }
   } finally {
     for (const stop of stops.reverse()) await stop().catch(() => {});

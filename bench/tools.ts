@@ -107,22 +107,30 @@ export async function wrk(
 export interface Transfer {
   status: number;
   bytes: number;
-  /** Seconds from the start of curl to the last byte. */
+  /** Seconds from the start of the transfer to the last byte. */
   seconds: number;
+  /** Seconds from the start of the transfer to the first byte (curl's time_starttransfer). */
+  firstByte: number;
 }
 
 /** One curl process fetching `urls` one after another on one connection, bodies thrown away. */
 export async function curl(urls: readonly string[]): Promise<Transfer[]> {
   const args = ['-s', '--max-time', '600'];
   for (const url of urls)
-    args.push('-o', '/dev/null', '-w', '%{http_code} %{size_download} %{time_total}\\n', url);
+    args.push(
+      '-o',
+      '/dev/null',
+      '-w',
+      '%{http_code} %{size_download} %{time_total} %{time_starttransfer}\\n',
+      url,
+    );
   const out = await run('curl', args);
   return out
     .trim()
     .split('\n')
     .map((line) => {
-      const [status, bytes, seconds] = line.split(' ').map(Number) as [number, number, number];
-      return { status, bytes, seconds };
+      const [status, bytes, seconds, firstByte] = line.split(' ').map(Number) as number[];
+      return { status, bytes, seconds, firstByte } as Transfer;
     });
 }
 

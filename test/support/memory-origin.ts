@@ -6,6 +6,8 @@
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { answerList } from './memory-origin-list.js';
+import { FirstByteDelays, type OriginProfile } from './memory-origin-profile.js';
 import {
   type Answer,
   addressOf,
@@ -24,9 +26,11 @@ import { paceBody } from './pace-body.js';
 import { parseQuery, splitUrl } from './sigv4-canonical.js';
 import { VerdictMemo } from './verdict-memo.js';
 
+export { type OriginProfile, S3_LIKE } from './memory-origin-profile.js';
 export type { ObjectPart, PutOptions, StoredObject } from './memory-origin-s3.js';
 
-export interface MemoryOriginOptions {
+/** Timing (memory-origin-profile.ts: loopback speed unless given) and what the origin holds. */
+export interface MemoryOriginOptions extends OriginProfile {
   /** Default 127.0.0.1. */
   host?: string;
   /** Default 0 (any free port). */
@@ -35,10 +39,6 @@ export interface MemoryOriginOptions {
   buckets?: string[];
   /** Serve unauthenticated requests instead of answering 403 AccessDenied. */
   allowAnonymous?: boolean;
-  /** Delay before response headers, ms (benchmarks inject S3-like first-byte latency). */
-  firstByteLatencyMs?: number;
-  /** Cap on body bytes per second per response (0 = unlimited). */
-  bandwidthBytesPerSec?: number;
 }
 
 export interface OriginLogEntry {
@@ -116,7 +116,7 @@ class InMemoryOrigin implements MemoryOrigin {
   private readonly faults: { fault: OriginFault; left: number }[] = [];
   private readonly memo: VerdictMemo;
   private readonly server: http.Server;
-  private readonly latencyMs: number;
+  private readonly delays: FirstByteDelays;
   private readonly bandwidth: number;
   private readonly idPrefix = randomBytes(4).toString('hex').toUpperCase();
   private readonly hostPrefix = randomBytes(30).toString('base64');
@@ -126,7 +126,7 @@ class InMemoryOrigin implements MemoryOrigin {
   constructor(opts: MemoryOriginOptions) {
     for (const bucket of opts.buckets ?? ['kura-test']) this.store.set(bucket, new Map());
     this.memo = new VerdictMemo(opts.allowAnonymous === true);
-    this.latencyMs = opts.firstByteLatencyMs ?? 0;
+    this.delays = new FirstByteDelays(opts);
     this.bandwidth = opts.bandwidthBytesPerSec ?? 0;
     this.server = http.createServer({ requestTimeout: 0, keepAliveTimeout: 30_000 });
     this.server.on('request', (req, res) => this.onRequest(req, res, false));
@@ -238,6 +238,7 @@ class InMemoryOrigin implements MemoryOrigin {
       return s3Error(404, 'NoSuchBucket', 'The specified bucket does not exist', { BucketName: bucket });
     }
     if (key === '') {
+      if (method === 'GET') return answerList(bucket, objects, rawQuery);
       if (method !== 'HEAD') return notImplemented(`bucket-level ${method}`);
       return { status: 200, headers: ['x-amz-bucket-region', REGION] };
     }
@@ -308,16 +309,17 @@ class InMemoryOrigin implements MemoryOrigin {
     return undefined;
   }
 
-  /** Sends `answer` after the first-byte latency, unless the client has gone by then. */
+  /** Sends `answer` after the first-byte wait, unless the client has gone by then. */
   private reply(ex: Exchange, answer: Answer | 'reset'): void {
-    if (this.latencyMs <= 0) {
+    const wait = this.delays.next();
+    if (wait <= 0) {
       this.send(ex, answer);
       return;
     }
     ex.timer = setTimeout(() => {
       ex.timer = undefined;
       if (!ex.res.destroyed) this.send(ex, answer);
-    }, this.latencyMs);
+    }, wait);
   }
 
   private send(ex: Exchange, answer: Answer | 'reset'): void {
@@ -353,6 +355,7 @@ class InMemoryOrigin implements MemoryOrigin {
       res.end(body);
       return;
     }
+    // HTTP/1.1 answers one request at a time per connection: a cap per answer is a cap per connection.
     paceBody(res, body, xml ? 0 : this.bandwidth, stopAfter, (n) => {
       entry.bodyBytesSent += n;
     });

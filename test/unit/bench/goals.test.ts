@@ -1,0 +1,88 @@
+// The goals table reads the right cells: cold throughput at loopback speed and S3-like, CPU per cold GiB
+// against nginx, the time to first byte Kura adds, and each analytics case's warm speed-up against its
+// own bound (10× for a and b, 3× for c, none for d); a workload that did not run leaves its goals NaN.
+
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { goalsOf } from '../../../bench/goals.js';
+import { type Figure, Results } from '../../../bench/plan.js';
+
+function results(figures: Omit<Figure, 'unit'>[]): Results {
+  const r = new Results();
+  for (const f of figures) r.figures.push({ unit: 'x', ...f });
+  return r;
+}
+
+const byName = (r: Results) => new Map(goalsOf(r, false).map((g) => [g.name, g]));
+
+describe('goals', () => {
+  const r = results([
+    { workload: 'large cold', cell: '256 MiB c=1', target: 'direct', value: 1000, higherIsBetter: true },
+    {
+      workload: 'large cold',
+      cell: '256 MiB c=1',
+      target: 'kura cold',
+      value: 450,
+      higherIsBetter: true,
+      cpuPerGiB: 3,
+    },
+    {
+      workload: 'large cold',
+      cell: '256 MiB c=1',
+      target: 'nginx cold',
+      value: 300,
+      higherIsBetter: true,
+      cpuPerGiB: 2,
+    },
+    { workload: 'cold', cell: '8 clients', target: 'direct', value: 700, higherIsBetter: true },
+    { workload: 'cold', cell: '8 clients', target: 'kura cold', value: 665, higherIsBetter: true },
+    { workload: 'cold ttfb', cell: 'ttfb', target: 'kura cold', value: 9, higherIsBetter: false },
+    {
+      workload: 'cold ttfb',
+      cell: "ttfb: added to direct's",
+      target: 'kura cold',
+      value: 1.5,
+      higherIsBetter: false,
+    },
+    ...['a: polars lake: x', 'b: footer scan: y', 'c: hyparquet columns: z', 'd: duckdb lake: w'].flatMap(
+      (cell) => [
+        { workload: 'analytics', cell, target: 'direct', value: 1000, higherIsBetter: false },
+        { workload: 'analytics', cell, target: 'kura warm ram', value: 200, higherIsBetter: false },
+      ],
+    ),
+  ]);
+  const goals = byName(r);
+
+  test('cold throughput: loopback c=1 and S3-like aggregate, Kura over direct', () => {
+    assert.equal(goals.get('cold 256 MiB c=1, loopback: kura ÷ direct')?.measured, 0.45);
+    assert.equal(goals.get('cold aggregate 8 clients: kura ÷ direct')?.measured, 0.95);
+  });
+
+  test("CPU per cold GiB is Kura's over nginx's, a ceiling of 1", () => {
+    const g = goals.get('CPU s per cold GiB (256 MiB c=1): kura ÷ nginx cold');
+    assert.deepEqual([g?.measured, g?.goal, g?.kind], [1.5, 1, 'max']);
+  });
+
+  test('the added time to first byte is the p50 of the per-object differences', () => {
+    const g = goals.get('time to first byte added, cold, p50');
+    assert.deepEqual([g?.measured, g?.goal, g?.kind], [1.5, 2, 'max']);
+  });
+
+  test('analytics speed-ups against 10×, 10× and 3×; DuckDB has no goal', () => {
+    const wanted = [...goals.values()].filter((g) => g.name.startsWith('analytics'));
+    assert.deepEqual(
+      wanted.map((g) => [g.name, g.measured, g.goal]),
+      [
+        ['analytics a: polars lake, S3-like: warm ÷ direct', 5, 10],
+        ['analytics b: footer scan, S3-like: warm ÷ direct', 5, 10],
+        ['analytics c: hyparquet columns, S3-like: warm ÷ direct', 5, 3],
+      ],
+    );
+  });
+
+  test('a workload that did not run leaves its goals NaN', () => {
+    const empty = byName(results([]));
+    assert.ok(Number.isNaN(empty.get('time to first byte added, cold, p50')?.measured));
+    assert.ok(Number.isNaN(empty.get('cold aggregate : kura ÷ direct')?.measured));
+  });
+});
