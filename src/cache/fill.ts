@@ -48,24 +48,28 @@ export async function fillFromAnswer(
     firstBytes: null,
   });
   const now = Date.now();
-  // Announced before the record is written: instances that read the record wait for these cells.
+  // Announced before the record is written, so that instances that read the record wait for these
+  // cells; neither is waited for by the client, whose answer starts at once.
   const cs = cache.volume.chunkSize;
   const lease =
     facts.range !== null && job.method === 'GET'
-      ? await announceFetch(
+      ? announceFetch(
           cache,
           { ...job.key, etag: facts.etag },
           Math.floor(facts.range.start / cs),
           Math.floor(facts.range.end / cs),
-        )
+        ).catch(() => null)
       : null;
+  const releaseLease = () => void lease?.then((l) => l?.release());
   let replaced: string | null = null;
-  const recorded = cache.records
-    .update(job.key, (current) => {
-      const next = mergeAnswer(job, current, facts, res.status, codec, now);
-      if (next !== undefined && current !== null && current.etag !== facts.etag) replaced = current.etag;
-      return next;
-    })
+  const recorded = Promise.resolve(lease)
+    .then(() =>
+      cache.records.update(job.key, (current) => {
+        const next = mergeAnswer(job, current, facts, res.status, codec, now);
+        if (next !== undefined && current !== null && current.etag !== facts.etag) replaced = current.etag;
+        return next;
+      }),
+    )
     .then(
       () => {
         if (replaced !== null) cache.dropVersionData({ ...job.key, etag: replaced });
@@ -79,7 +83,7 @@ export async function fillFromAnswer(
   headers.push('x-cache', 'MISS');
   ex.res.writeHead(res.status, res.statusText || undefined, headers);
   if (job.method === 'HEAD' || facts.range === null) {
-    void lease?.release();
+    releaseLease();
     res.body.resume();
     ex.res.end();
     await recorded;
@@ -126,7 +130,7 @@ export async function fillFromAnswer(
       onBytes: (n) => {
         cache.stats.bytesFromOrigin += n;
       },
-      onCommitted: () => void lease?.release(),
+      onCommitted: releaseLease,
     });
     ex.res.end();
     return { status: res.status };
