@@ -138,6 +138,11 @@ export const schema = {
     }),
     eviction_trigger: percent(90, 'the leader starts evicting when the volume holds this share of max_size'),
     eviction_target: percent(80, '...and evicts down to this share (below eviction_trigger)'),
+    min_free: percent(
+      2,
+      "free space left on the volume's file system (share of its size): the cache holds at most max_size, or less when the disk is smaller",
+      { min: 0 },
+    ),
     admission_window: duration(
       60_000,
       'data younger than this is not evicted unless the volume is critically full',

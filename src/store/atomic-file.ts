@@ -23,13 +23,7 @@ export async function writeFileAtomic(
   try {
     await writeNew(volume, tmp, data);
     beforeRename?.();
-    try {
-      await rename(tmp, dest);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-      await mkdir(dirname(dest), { recursive: true, mode: 0o700 });
-      await rename(tmp, dest);
-    }
+    await renameInto(tmp, dest);
   } catch (err) {
     await unlink(tmp).catch(() => {});
     throw err;
@@ -44,5 +38,31 @@ async function writeNew(volume: Volume, tmp: string, data: Buffer | string): Pro
     // The temp directory went away (an operator or a sweep); it is ours to recreate.
     await mkdir(volume.tmpDir, { recursive: true, mode: 0o700 });
     await writeFile(tmp, data, { flag: 'wx', mode: 0o600 });
+  }
+}
+
+/** Attempts at renaming into a directory that eviction may be removing at the same moment. */
+const RENAME_ATTEMPTS = 3;
+
+/**
+ * Renames `tmp` onto `dest`, creating `dest`'s directory when it is missing. Eviction moves whole object
+ * directories away (remove-tree.ts), which can happen between our `mkdir -p` and our rename (ENOENT), or
+ * in the middle of the `mkdir -p` itself (Node reports a directory that vanished under it as ENOTDIR):
+ * both are retried.
+ */
+async function renameInto(tmp: string, dest: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await rename(tmp, dest);
+      return;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || attempt === RENAME_ATTEMPTS) throw err;
+    }
+    try {
+      await mkdir(dirname(dest), { recursive: true, mode: 0o700 });
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if ((code !== 'ENOTDIR' && code !== 'ENOENT') || attempt === RENAME_ATTEMPTS) throw err;
+    }
   }
 }

@@ -2,7 +2,7 @@
 // every writer of a chunk writes the same bytes (the ETag is in the path), so concurrent writers only race
 // for which identical file lands. A partial merge lost to such a race costs cache coverage, never bytes.
 
-import { rm, unlink } from 'node:fs/promises';
+import { unlink } from 'node:fs/promises';
 import { writeFileAtomic } from './atomic-file.js';
 import {
   CorruptChunkError,
@@ -14,6 +14,7 @@ import {
   readChunkHeader,
 } from './chunk-file.js';
 import { access, close, fstat, open, read } from './fs-calls.js';
+import { removeTree } from './remove-tree.js';
 import type { ChunkContent, ChunkPiece, Codec, Extent, ObjectKey, ObjectVersion } from './types.js';
 import type { Volume } from './volume.js';
 
@@ -129,7 +130,20 @@ export class ChunkStore {
     if (incoming.length === 0) return NOTHING_WRITTEN;
     // A whole cell: a partial chunk is rewritten with every extent it holds, not just the new ones.
     if (!this.#volume.space.mayWrite(cellLength)) return NOTHING_WRITTEN;
+    try {
+      return await this.#writeAdmitted(v, index, cellLength, incoming, codec);
+    } finally {
+      this.#volume.space.settle(cellLength);
+    }
+  }
 
+  async #writeAdmitted(
+    v: ObjectVersion,
+    index: number,
+    cellLength: number,
+    incoming: ChunkPiece[],
+    codec: Codec,
+  ): Promise<ChunkWriteResult> {
     const partialPath = this.#volume.chunkPath(v, index, true);
     const mine = mergePieces(incoming);
     if (coversCell(mine, cellLength)) return this.#writeFull(v, partialPath, index, mine, codec);
@@ -178,14 +192,14 @@ export class ChunkStore {
 
   /** Removes every chunk of one version. */
   async removeVersion(v: ObjectVersion): Promise<void> {
-    await rm(this.#volume.versionDir(v), { recursive: true, force: true });
-    this.#volume.events.versionRemoved(v);
+    await removeTree(this.#volume, this.#volume.versionDir(v), () => this.#volume.events.versionRemoved(v));
   }
 
   /** Removes every chunk of every version of an object. */
   async removeObject(k: ObjectKey): Promise<void> {
-    await rm(this.#volume.objectDataDir(k), { recursive: true, force: true });
-    this.#volume.events.objectDataRemoved(k);
+    await removeTree(this.#volume, this.#volume.objectDataDir(k), () =>
+      this.#volume.events.objectDataRemoved(k),
+    );
   }
 
   async #writeFull(

@@ -18,6 +18,8 @@ export class VersionStaging {
   readonly dir: string;
   /** File name → bytes of every chunk staged, journaled once they are the version's. */
   readonly #written = new Map<string, number>();
+  /** Room reserved with the space gate for the staged chunks. */
+  #reserved = 0;
 
   constructor(volume: Volume) {
     this.#volume = volume;
@@ -37,6 +39,8 @@ export class VersionStaging {
     // A full volume keeps no more: the chunk is left out, as a fill would leave it (the gate of ChunkStore).
     if (merged.length === 0 || !this.#volume.space.mayWrite(cellLength))
       return { rawBytes: 0, storedBytes: 0 };
+    // Held until publish or discard: publishing moves every staged byte into the cache at once.
+    this.#reserved += cellLength;
     const full = merged.length === 1 && merged[0]?.start === 0 && merged[0].bytes.length === cellLength;
     const encoded = await encodeChunk({ index, full, pieces: merged }, codec);
     const name = full ? `${index}` : `${index}.p`;
@@ -71,9 +75,16 @@ export class VersionStaging {
   /** The leader's accounting learns of the chunks as of the version's, like any chunk written. */
   #journal(v: ObjectVersion): void {
     for (const [name, bytes] of this.#written) this.#volume.events.chunkWritten(v, name, bytes);
+    this.#settle();
   }
 
   async discard(): Promise<void> {
+    this.#settle();
     await rm(this.dir, { recursive: true, force: true });
+  }
+
+  #settle(): void {
+    this.#volume.space.settle(this.#reserved);
+    this.#reserved = 0;
   }
 }
