@@ -9,7 +9,7 @@ import type { CapacityLimits } from './eviction.js';
 import { Journal, readHeartbeats } from './journal.js';
 import { LeaderLock } from './leader.js';
 import { FetchLeases } from './leases.js';
-import { InstanceLiveness, type LivenessOptions } from './liveness.js';
+import { heartbeatDead, InstanceLiveness, type LivenessOptions } from './liveness.js';
 import { Maintenance } from './maintenance.js';
 import type { RecordStore } from './records.js';
 import { VolumeSpaceGate } from './space-gate.js';
@@ -153,12 +153,23 @@ export class Fleet {
   async #refreshGate(): Promise<void> {
     const now = Date.now();
     const beats = await readHeartbeats(this.#volume.dir);
-    const live = beats.filter((b) => !isDead(b, deadAfter(this.#opts), now)).length;
+    const live = beats.filter((b) => !isDead(b, deadAfter(this.#opts), now));
+    // The oldest summary another live instance may still judge by (older Kuras do not say: ignored).
+    // A crashed one stops counting as soon as it is known dead, not after the longer `deadAfter`.
+    let everyoneSeen = Number.POSITIVE_INFINITY;
+    for (const b of live) {
+      if (heartbeatDead(b, livenessOf(this.#opts), now)) continue;
+      if (b.instance !== this.#volume.instanceId && typeof b.summarySeen === 'number') {
+        everyoneSeen = Math.min(everyoneSeen, b.summarySeen);
+      }
+    }
     this.space.update(
       await readSummary(this.#volume.dir),
-      live,
+      live.length,
       await diskSpace(this.#volume.dir, this.#opts.minFreePercent),
+      everyoneSeen,
     );
+    this.journal.summarySeen = this.space.summarySeen;
   }
 }
 

@@ -8,6 +8,11 @@
 // takes at most an equal share of the room left: with `n` live instances each keeping
 // `n × pending ≤ room`, their pending bytes together fit the room whatever the leader's lag.
 //
+// That holds when every instance measures the room from the same total. They read the summary at
+// different moments, so a write stays pending until every live instance has read a summary that
+// includes it (each says in its heartbeat which one it read): until then an instance still judging by
+// an older total counts on it as pending, not as part of a total it has not seen.
+//
 // The same holds for the file system's free space (disk-space.ts): measured at each refresh, it is shared
 // the same way between the writes made since, minus the reserve Kura leaves free.
 
@@ -30,6 +35,8 @@ export class VolumeSpaceGate implements SpaceGate {
   readonly #instance: string;
   readonly #maxBytes: number;
   #published: VolumeSummary | null = null;
+  /** Summaries read, newest last: `savedAt`, and this instance's newest event each includes. */
+  #included: { savedAt: number; upTo: number }[] = [];
   #instances = 1;
   #disk: (DiskSpace & { at: number }) | null = null;
   /** Bytes reserved by writes that have not ended. */
@@ -46,14 +53,39 @@ export class VolumeSpaceGate implements SpaceGate {
     this.#maxBytes = maxBytes;
   }
 
-  /** The leader's latest summary, how many instances are alive, and the file system's free space now. */
-  update(summary: VolumeSummary | null, liveInstances: number, disk: DiskSpace | null): void {
+  /**
+   * The leader's latest summary, how many instances are alive, the file system's free space now, and
+   * the oldest summary (`savedAt`) that a live instance may still be judging by.
+   */
+  update(
+    summary: VolumeSummary | null,
+    liveInstances: number,
+    disk: DiskSpace | null,
+    everyoneSeen = Number.POSITIVE_INFINITY,
+  ): void {
     this.#published = summary;
     this.#instances = Math.max(1, liveInstances);
     this.#disk = disk === null ? null : { ...disk, at: Date.now() };
-    const included = summary?.consolidated?.[this.#instance] ?? Number.NEGATIVE_INFINITY;
+    const upTo = summary?.consolidated?.[this.#instance];
+    const last = this.#included[this.#included.length - 1];
+    if (summary !== null && upTo !== undefined && (last === undefined || summary.savedAt > last.savedAt)) {
+      this.#included.push({ savedAt: summary.savedAt, upTo });
+    }
+    // The newest summary every live instance has read says what is no longer pending.
+    let included = Number.NEGATIVE_INFINITY;
+    while (this.#included.length > 0 && (this.#included[0] as { savedAt: number }).savedAt <= everyoneSeen) {
+      included = (this.#included.shift() as { upTo: number }).upTo;
+    }
+    if (included === Number.NEGATIVE_INFINITY) return;
+    // Kept for the next update: the same summary is still what everyone has read.
+    this.#included.unshift({ savedAt: Number.NEGATIVE_INFINITY, upTo: included });
     // Strictly older only: an event of the same millisecond may sit in a segment not yet read.
     while (this.#written.length > 0 && (this.#written[0] as Written).at < included) this.#written.shift();
+  }
+
+  /** `savedAt` of the newest summary this gate has read (told to the fleet in the heartbeat). */
+  get summarySeen(): number {
+    return this.#published?.savedAt ?? 0;
   }
 
   /** A chunk or record of this instance now holds `bytes` on the volume. */

@@ -58,6 +58,21 @@ describe('space gate', () => {
     assert.equal(gate.estimate(), 4 * MiB);
   });
 
+  test('a write stays pending until every live instance has read a summary that includes it', async () => {
+    const gate = new VolumeSpaceGate('me', 8 * MiB);
+    gate.update(summary(0), 2, null);
+    assert.ok(gate.mayWrite(MiB));
+    gate.wrote(MiB);
+    gate.settle(MiB);
+    await new Promise((r) => setTimeout(r, 5));
+    const including = { ...summary(MiB, { me: Date.now() }), savedAt: Date.now() };
+    // The other instance still judges by an older summary, whose total lacks this write.
+    gate.update(including, 2, null, including.savedAt - 1);
+    assert.equal(gate.pendingBytes(), MiB);
+    gate.update(including, 2, null, including.savedAt);
+    assert.equal(gate.pendingBytes(), 0);
+  });
+
   test('a write in flight holds its place until settled', () => {
     const gate = new VolumeSpaceGate('me', 2 * MiB);
     gate.update(summary(0), 1, null);
