@@ -6,7 +6,7 @@
 
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, statfs } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, statfs, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -25,7 +25,6 @@ test('a 16 MiB file system under a 100 GiB max_size: never full, space recovered
   const root = await mkdtemp(join(tmpdir(), 'kura-small-disk-'));
   const dir = join(root, 'volume');
   const config = join(root, 'kura.yaml');
-  const { writeFile, mkdir } = await import('node:fs/promises');
   await mkdir(dir);
   await writeFile(
     config,

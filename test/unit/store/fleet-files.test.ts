@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Journal, parseSegment } from '../../../src/store/journal.js';
 import { LeaderLock } from '../../../src/store/leader.js';
 import { FetchLeases } from '../../../src/store/leases.js';
+import { InstanceLiveness } from '../../../src/store/liveness.js';
 import { RecordStore } from '../../../src/store/records.js';
 import type { ObjectRecord } from '../../../src/store/types.js';
 import { openVolume, type Volume } from '../../../src/store/volume.js';
@@ -156,8 +157,6 @@ describe('record tombstones', () => {
 
 describe('dead instances', () => {
   test('a reader ignores the leases of an instance whose heartbeat says it is dead, and takes over its fill', async () => {
-    const { InstanceLiveness } = await import('../../../src/store/liveness.js');
-    const { writeFile, mkdir } = await import('node:fs/promises');
     const c = await openVolume({ dir: root, chunkSize: 65536, instanceId: 'inst-c' });
     const d = await openVolume({ dir: root, chunkSize: 65536, instanceId: 'inst-d' });
     const liveness = new InstanceLiveness(root, { flushMs: 100, silentAfterMs: 60_000 });
