@@ -64,6 +64,7 @@ export class Cache {
         admissionMs: config.admission_window,
         writeSharePercent: config.write_share,
       }),
+      minFreePercent: config.min_free,
       journalFlushMs: config.journal_flush,
       journalSegmentBytes: config.journal_segment_size,
       journalSegmentAgeMs: config.journal_segment_age,

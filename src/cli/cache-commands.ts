@@ -44,7 +44,11 @@ function describeStatus(s: FleetStatus, config: KuraConfig): string {
   const size = (n: number | null) => (n === null ? 'unknown (no leader round yet)' : formatSize(n));
   const lines = [
     `volume     ${config.cache.dir}`,
-    `size       ${size(s.sizeBytes)} of ${formatSize(s.maxBytes ?? config.cache.max_size)}`,
+    `size       ${size(s.sizeBytes)} of ${formatSize(s.maxBytes ?? config.cache.max_size)}${
+      s.capacityBytes !== null && s.maxBytes !== null && s.capacityBytes < s.maxBytes
+        ? ` (the file system holds ${formatSize(s.capacityBytes)})`
+        : ''
+    }`,
     `objects    ${s.objects ?? 'unknown'}   versions ${s.versions ?? 'unknown'}   written through ${size(s.writtenBytes)}`,
     `leader     ${s.leader ? `${s.leader.instance} (token ${s.leader.token}, since ${ago(s.leader.since)}${s.leader.lockHeld ? '' : ', lock stale'})` : 'none yet'}`,
     `eviction   ${s.lastEviction ? `${s.lastEviction.objects} objects, ${s.lastEviction.files} files, ${formatSize(s.lastEviction.bytes)} in ${s.lastEviction.ms} ms, ${ago(s.lastEviction.at)}` : 'never'}; ${s.evictedObjects} objects evicted in all`,

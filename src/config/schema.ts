@@ -138,6 +138,11 @@ export const schema = {
     }),
     eviction_trigger: percent(90, 'the leader starts evicting when the volume holds this share of max_size'),
     eviction_target: percent(80, '...and evicts down to this share (below eviction_trigger)'),
+    min_free: percent(
+      2,
+      "free space left on the volume's file system (share of its size): the cache holds at most max_size, or less when the disk is smaller",
+      { min: 0 },
+    ),
     admission_window: duration(
       60_000,
       'data younger than this is not evicted unless the volume is critically full',
@@ -207,10 +212,22 @@ export const schema = {
     connect_timeout: duration(10_000, 'time to open a connection to S3 before answering 502/504'),
     first_byte_timeout: duration(60_000, 'time S3 has to send response headers before Kura answers 504'),
     idle_timeout: duration(300_000, 'longest silence inside a response body before the transfer is cut'),
-    connections: custom<number>(256, 'most connections per upstream host', (raw) => {
+    connections: custom<number>(256, 'most connections (requests in flight) per upstream host', (raw) => {
       const n = typeof raw === 'number' ? raw : Number.NaN;
       return Number.isInteger(n) && n >= 1 && n <= 65536 ? ok(n) : bad('is not an integer 1-65536');
     }),
+    read_reserve: custom<number>(
+      64,
+      'connections per upstream host that requests with a body (uploads) never take: kept for reads',
+      (raw) => {
+        const n = typeof raw === 'number' ? raw : Number.NaN;
+        return Number.isInteger(n) && n >= 0 && n <= 65535 ? ok(n) : bad('is not an integer 0-65535');
+      },
+    ),
+    queue_timeout: duration(
+      10_000,
+      'longest wait for a free upstream connection before answering 503 SlowDown',
+    ),
     identify: custom<{ name: string; value: string } | null>(
       null,
       'header line added to every upstream request unless the client signed that header, e.g. "Referer: kura"',

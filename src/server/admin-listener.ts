@@ -82,6 +82,8 @@ async function route(deps: AdminDeps, path: string, res: http.ServerResponse): P
         evictions: cache.fleet.evictions,
         journalEvents: cache.fleet.journal.eventsWritten,
         chunksRefusedFull: cache.fleet.space.refused,
+        chunksRefusedDisk: cache.fleet.space.refusedDisk,
+        spacePendingBytes: cache.fleet.space.pendingBytes(),
       },
       passthrough: deps.relays?.passthrough?.toJSON() ?? null,
       connect: deps.relays?.connect?.toJSON() ?? null,

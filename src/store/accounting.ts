@@ -68,7 +68,9 @@ export class Accounting {
   apply(at: number, e: JournalEvent): void {
     switch (e.kind) {
       case 'chunk': {
-        if ((this.#tombstones.get(`${e.object}/${e.version}`) ?? -1) >= at) return;
+        // Added in the very millisecond of a removal: counted (too much is corrected by the next scan,
+        // too little would let the volume pass its size).
+        if ((this.#tombstones.get(`${e.object}/${e.version}`) ?? -1) > at) return;
         const o = this.#object(e.object, at);
         let chunks = o.versions.get(e.version);
         if (!chunks) {
@@ -131,7 +133,7 @@ export class Accounting {
     if (!o || !chunks) return;
     // Written again after this removal (by another instance, journaled later): the files are there.
     // Counting too much only evicts a little early; the next scan corrects it either way.
-    if ((o.lastAdd.get(version) ?? 0) > at) return;
+    if ((o.lastAdd.get(version) ?? 0) >= at) return;
     for (const b of chunks.values()) this.#total -= b;
     o.versions.delete(version);
     o.lastAdd.delete(version);

@@ -7,9 +7,9 @@ import { rename, writeNewFile } from './fs-calls.js';
 import type { Volume } from './volume.js';
 
 /**
- * Writes `data` (or its parts, in order, with one vectored write) to `dest` through a temp file. Creates `dest`'s directory when the rename finds it
- * missing (new versions, or a directory maintenance removed meanwhile), then retries once. The temp file
- * never outlives a failure. `beforeRename` may throw to abandon the write (a lock that was lost).
+ * Writes `data` (or its parts, in order, with one vectored write) to `dest` through a temp file. Creates
+ * `dest`'s directory when the rename finds it missing (new versions, or a directory maintenance removed
+ * meanwhile). The temp file never outlives a failure. `beforeRename` may throw to abandon the write (a lock that was lost).
  *
  * No fsync: a file that a crash leaves short or zeroed fails its checksum and is a miss (DESIGN.md §1.2),
  * and the cache must not pay a disk flush per chunk for what a refill repairs.
@@ -24,13 +24,7 @@ export async function writeFileAtomic(
   try {
     await writeNew(volume, tmp, data);
     beforeRename?.();
-    try {
-      await rename(tmp, dest);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-      await mkdir(dirname(dest), { recursive: true, mode: 0o700 });
-      await rename(tmp, dest);
-    }
+    await renameInto(tmp, dest);
   } catch (err) {
     await unlink(tmp).catch(() => {});
     throw err;
@@ -50,5 +44,31 @@ async function writeNew(
     // The temp directory went away (an operator or a sweep); it is ours to recreate.
     await mkdir(volume.tmpDir, { recursive: true, mode: 0o700 });
     await writeNewFile(tmp, parts);
+  }
+}
+
+/** Attempts at renaming into a directory that eviction may be removing at the same moment. */
+const RENAME_ATTEMPTS = 3;
+
+/**
+ * Renames `tmp` onto `dest`, creating `dest`'s directory when it is missing. Eviction moves whole object
+ * directories away (remove-tree.ts), which can happen between our `mkdir -p` and our rename (ENOENT), or
+ * in the middle of the `mkdir -p` itself (Node reports a directory that vanished under it as ENOTDIR):
+ * both are retried.
+ */
+async function renameInto(tmp: string, dest: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await rename(tmp, dest);
+      return;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || attempt === RENAME_ATTEMPTS) throw err;
+    }
+    try {
+      await mkdir(dirname(dest), { recursive: true, mode: 0o700 });
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if ((code !== 'ENOTDIR' && code !== 'ENOENT') || attempt === RENAME_ATTEMPTS) throw err;
+    }
   }
 }

@@ -3,7 +3,7 @@
 // for which identical file lands. A partial merge lost to such a race costs cache coverage, never bytes.
 
 import { unlink } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from './atomic-file.js';
 import {
@@ -18,6 +18,7 @@ import {
 } from './chunk-file.js';
 import { clearPath } from './clear-path.js';
 import { access, close, fstat, open, read, stat } from './fs-calls.js';
+import { removeTree } from './remove-tree.js';
 import type { ChunkContent, ChunkPiece, Codec, Extent, ObjectKey, ObjectVersion } from './types.js';
 import type { Volume } from './volume.js';
 
@@ -145,7 +146,20 @@ export class ChunkStore {
     if (incoming.length === 0) return NOTHING_WRITTEN;
     // A whole cell: a partial chunk is rewritten with every extent it holds, not just the new ones.
     if (!this.#volume.space.mayWrite(cellLength)) return NOTHING_WRITTEN;
+    try {
+      return await this.#writeAdmitted(v, index, cellLength, incoming, codec);
+    } finally {
+      this.#volume.space.settle(cellLength);
+    }
+  }
 
+  async #writeAdmitted(
+    v: ObjectVersion,
+    index: number,
+    cellLength: number,
+    incoming: ChunkPiece[],
+    codec: Codec,
+  ): Promise<ChunkWriteResult> {
     const partialPath = this.#volume.chunkPath(v, index, true);
     // A cell that arrived whole (a fill's pieces, in order) is written as it came, without a copy.
     if (coversCell(incoming, cellLength)) return this.#writeFull(v, partialPath, index, incoming, codec);
@@ -205,14 +219,14 @@ export class ChunkStore {
 
   /** Removes every chunk of one version. */
   async removeVersion(v: ObjectVersion): Promise<void> {
-    await rm(this.#volume.versionDir(v), { recursive: true, force: true });
-    this.#volume.events.versionRemoved(v);
+    await removeTree(this.#volume, this.#volume.versionDir(v), () => this.#volume.events.versionRemoved(v));
   }
 
   /** Removes every chunk of every version of an object. */
   async removeObject(k: ObjectKey): Promise<void> {
-    await rm(this.#volume.objectDataDir(k), { recursive: true, force: true });
-    this.#volume.events.objectDataRemoved(k);
+    await removeTree(this.#volume, this.#volume.objectDataDir(k), () =>
+      this.#volume.events.objectDataRemoved(k),
+    );
   }
 
   async #writeFull(

@@ -32,7 +32,10 @@ export const NO_VOLUME_EVENTS: VolumeEvents = {
  * client, they are just not kept).
  */
 export interface SpaceGate {
+  /** Reserves room for a chunk of up to `bytes`; false when the volume is full. */
   mayWrite(bytes: number): boolean;
+  /** The write `mayWrite` admitted has ended, written or not (its file, if any, was journaled). */
+  settle(bytes: number): void;
 }
 
-export const ALWAYS_ROOM: SpaceGate = { mayWrite: () => true };
+export const ALWAYS_ROOM: SpaceGate = { mayWrite: () => true, settle: () => {} };

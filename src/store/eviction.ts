@@ -45,6 +45,23 @@ export function capacityLimits(opts: {
   };
 }
 
+/**
+ * The same limits for a smaller capacity (the file system holds less than `max_size`): every threshold
+ * keeps its share.
+ */
+export function limitsFor(limits: CapacityLimits, capacityBytes: number): CapacityLimits {
+  if (capacityBytes >= limits.maxBytes) return limits;
+  const scale = (n: number) => Math.floor((n * capacityBytes) / limits.maxBytes);
+  return {
+    maxBytes: capacityBytes,
+    triggerBytes: scale(limits.triggerBytes),
+    targetBytes: scale(limits.targetBytes),
+    criticalBytes: scale(limits.criticalBytes),
+    admissionMs: limits.admissionMs,
+    writeShareBytes: scale(limits.writeShareBytes),
+  };
+}
+
 /** The objects to evict now, in order; empty when the volume is within its limits. */
 export function chooseVictims(acc: Accounting, limits: CapacityLimits, now: number): Victim[] {
   const victims: Victim[] = [];

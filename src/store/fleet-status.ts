@@ -10,6 +10,8 @@ export interface FleetStatus {
   /** Bytes of chunks and records, as the leader last accounted them; null before any leader round. */
   sizeBytes: number | null;
   maxBytes: number | null;
+  /** What the cache may hold now: `maxBytes`, or less when the file system holds less. */
+  capacityBytes: number | null;
   objects: number | null;
   versions: number | null;
   /** Bytes of objects cached by writes through Kura. */
@@ -35,6 +37,7 @@ export async function readFleetStatus(volumeDir: string, staleMs = 30_000): Prom
   return {
     sizeBytes: summary?.totalBytes ?? null,
     maxBytes: summary?.maxBytes ?? null,
+    capacityBytes: summary?.capacityBytes ?? summary?.maxBytes ?? null,
     objects: summary?.objects ?? null,
     versions: summary?.versions ?? null,
     writtenBytes: summary?.writtenBytes ?? null,

@@ -3,11 +3,13 @@
 // leader lock released, so another instance takes over at once rather than after the stale time).
 
 import type { ChunkStore } from './chunks.js';
+import { diskSpace } from './disk-space.js';
 import type { VolumeEvents } from './events.js';
 import type { CapacityLimits } from './eviction.js';
 import { Journal, readHeartbeats } from './journal.js';
 import { LeaderLock } from './leader.js';
 import { FetchLeases } from './leases.js';
+import { heartbeatDead, InstanceLiveness, type LivenessOptions } from './liveness.js';
 import { Maintenance } from './maintenance.js';
 import type { RecordStore } from './records.js';
 import { VolumeSpaceGate } from './space-gate.js';
@@ -18,6 +20,8 @@ import type { Volume } from './volume.js';
 
 export interface FleetOptions {
   limits: CapacityLimits;
+  /** Free space left on the volume's file system, in percent of its size (`cache.min_free`). */
+  minFreePercent: number;
   journalFlushMs: number;
   journalSegmentBytes: number;
   journalSegmentAgeMs: number;
@@ -56,16 +60,16 @@ export class Fleet {
       segmentAgeMs: opts.journalSegmentAgeMs,
     });
     this.journal.onError = (err) => opts.log.warn('journal not written', { error: err.message });
-    // A write reaches the published total after its flush, its segment's closing and a leader round.
-    this.space = new VolumeSpaceGate(
-      opts.limits.maxBytes,
-      opts.journalSegmentAgeMs + 2 * opts.journalFlushMs + 1_000,
-    );
-    this.leases = new FetchLeases(volume, opts.leaseMs);
+    this.space = new VolumeSpaceGate(volume.instanceId, opts.limits.maxBytes);
+    const liveness = livenessOf(opts);
+    const instances = new InstanceLiveness(volume.dir, liveness);
+    this.leases = new FetchLeases(volume, opts.leaseMs, (instance) => instances.isDead(instance));
     this.#leader = new LeaderLock(volume, opts.leaderStaleMs);
     this.#maintenance = new Maintenance(volume, records, chunks, this.#leader, {
       limits: opts.limits,
+      minFreePercent: opts.minFreePercent,
       deadAfterMs: deadAfter(opts),
+      liveness,
       scanIntervalMs: opts.scanIntervalMs,
       roundMs: opts.journalFlushMs,
       uploadTtlMs: opts.uploadTtlMs,
@@ -93,11 +97,17 @@ export class Fleet {
     const journal = this.journal;
     const space = this.space;
     const events: VolumeEvents = {
-      chunkWritten: (v, name, bytes) => journal.chunkWritten(v, name, bytes),
+      chunkWritten: (v, name, bytes) => {
+        journal.chunkWritten(v, name, bytes);
+        space.wrote(bytes);
+      },
       chunkRemoved: (v, name) => journal.chunkRemoved(v, name),
       versionRemoved: (v) => journal.versionRemoved(v),
       objectDataRemoved: (k) => journal.objectDataRemoved(k),
-      recordWritten: (k, bytes, source) => journal.recordWritten(k, bytes, source),
+      recordWritten: (k, bytes, source) => {
+        journal.recordWritten(k, bytes, source);
+        space.wrote(bytes);
+      },
       recordRemoved: (k) => journal.recordRemoved(k),
       objectRead: (k) => journal.objectRead(k),
     };
@@ -143,12 +153,38 @@ export class Fleet {
   async #refreshGate(): Promise<void> {
     const now = Date.now();
     const beats = await readHeartbeats(this.#volume.dir);
-    const live = beats.filter((b) => !isDead(b, deadAfter(this.#opts), now)).length;
-    this.space.update(await readSummary(this.#volume.dir), live);
+    const live = beats.filter((b) => !isDead(b, deadAfter(this.#opts), now));
+    // The oldest summary another live instance may still judge by (older Kuras do not say: ignored).
+    // A crashed one stops counting as soon as it is known dead, not after the longer `deadAfter`.
+    let everyoneSeen = Number.POSITIVE_INFINITY;
+    for (const b of live) {
+      if (heartbeatDead(b, livenessOf(this.#opts), now)) continue;
+      if (b.instance !== this.#volume.instanceId && typeof b.summarySeen === 'number') {
+        everyoneSeen = Math.min(everyoneSeen, b.summarySeen);
+      }
+    }
+    this.space.update(
+      await readSummary(this.#volume.dir),
+      live.length,
+      await diskSpace(this.#volume.dir, this.#opts.minFreePercent),
+      everyoneSeen,
+    );
+    this.journal.summarySeen = this.space.summarySeen;
   }
 }
 
-/** An instance silent for this long is dead: twice the leader's stale time, and never under 4 flushes. */
+/**
+ * When another instance is dead for the leases it holds and the files it leaves (liveness.ts): on this
+ * host as soon as its process is gone, elsewhere once its heartbeat is 5 flushes (at least 5 s) old.
+ */
+function livenessOf(opts: Pick<FleetOptions, 'journalFlushMs'>): LivenessOptions {
+  return { flushMs: opts.journalFlushMs, silentAfterMs: Math.max(5 * opts.journalFlushMs, 5_000) };
+}
+
+/**
+ * An instance silent for this long is dead for consolidating its open segment, which must not grow
+ * afterwards: twice the leader's stale time, and never under 4 flushes.
+ */
 function deadAfter(opts: Pick<FleetOptions, 'leaderStaleMs' | 'journalFlushMs'>): number {
   return Math.max(2 * opts.leaderStaleMs, 4 * opts.journalFlushMs);
 }

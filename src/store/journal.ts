@@ -39,6 +39,8 @@ export interface Heartbeat {
   startedAt: number;
   lastSeen: number;
   stopped: boolean;
+  /** `savedAt` of the newest leader summary this instance's space gate has read (space-gate.ts). */
+  summarySeen?: number;
 }
 
 export const HEARTBEAT_FILE = 'heartbeat.json';
@@ -59,6 +61,8 @@ export class Journal implements VolumeEvents {
   readonly #startedAt = Date.now();
   /** Events appended to the volume so far, for the instance's counters. */
   eventsWritten = 0;
+  /** Told to the fleet with every heartbeat: the newest leader summary this instance has read. */
+  summarySeen = 0;
   onError: (err: Error) => void = () => {};
 
   constructor(volume: Volume, opts: JournalOptions) {
@@ -162,6 +166,7 @@ export class Journal implements VolumeEvents {
       startedAt: this.#startedAt,
       lastSeen: Date.now(),
       stopped,
+      summarySeen: this.summarySeen,
     };
     const path = join(this.#dir, HEARTBEAT_FILE);
     const tmp = `${path}.${process.pid}.tmp`;

@@ -30,14 +30,24 @@ export interface FetchLease {
 const NO_LEASE: FetchLease = { release: async () => {} };
 let leaseCounter = 0;
 
+/** Whether an instance is known dead (liveness.ts): its leases promise nothing any more. */
+export type IsDead = (instance: string) => Promise<boolean>;
+
 export class FetchLeases {
   readonly #volume: Volume;
   /** How long a lease holds when its holder neither finishes nor releases it (a crash). */
   readonly leaseMs: number;
+  readonly #isDead: IsDead;
 
-  constructor(volume: Volume, leaseMs: number) {
+  constructor(volume: Volume, leaseMs: number, isDead: IsDead = async () => false) {
     this.#volume = volume;
     this.leaseMs = leaseMs;
+    this.#isDead = isDead;
+  }
+
+  /** A lease that still promises something: not past its end, and its holder alive. */
+  async #stands(body: LeaseBody | null): Promise<boolean> {
+    return body !== null && body.expiresAt > Date.now() && !(await this.#isDead(body.instance));
   }
 
   /**
@@ -48,9 +58,8 @@ export class FetchLeases {
     const path = join(this.#objectDir(k), 'fill');
     for (let attempt = 0; attempt < 2; attempt++) {
       if (await this.#createExclusive(path)) return this.#leaseAt(path);
-      const body = await readBody(path);
-      if (body !== null && body.expiresAt > Date.now()) return null;
-      // Expired, or unreadable (torn by a crash): take it over.
+      if (await this.#stands(await readBody(path))) return null;
+      // Expired, unreadable (torn by a crash) or its holder dead: take it over.
       await unlink(path).catch(() => {});
     }
     return null;
@@ -59,7 +68,7 @@ export class FetchLeases {
   /** When another instance's first fetch of `k` is expected to end; null when nobody is fetching it. */
   async objectFillHeld(k: ObjectKey): Promise<number | null> {
     const body = await readBody(join(this.#objectDir(k), 'fill'));
-    return body !== null && body.instance !== this.#volume.instanceId && body.expiresAt > Date.now()
+    return body !== null && body.instance !== this.#volume.instanceId && (await this.#stands(body))
       ? body.expiresAt
       : null;
   }
@@ -91,7 +100,7 @@ export class FetchLeases {
       const m = /^(\d+)-(\d+)\.(.+)\.\d+$/.exec(name);
       if (!m || m[3] === this.#volume.instanceId) continue;
       const body = await readBody(join(dir, name));
-      if (body === null || body.expiresAt <= now) continue;
+      if (body === null || body.expiresAt <= now || (await this.#isDead(body.instance))) continue;
       out.push({ first: Number(m[1]), last: Number(m[2]), expiresAt: body.expiresAt });
     }
     return out;
@@ -169,5 +178,25 @@ export async function sweepExpiredLeases(volumeDir: string, now: number): Promis
     }
   };
   await walk(join(volumeDir, 'leases'), 0);
+  return removed;
+}
+
+/** Removes every lease file of `instance` (a dead one: its fetches will never end); returns how many. */
+export async function removeLeasesOf(volumeDir: string, instance: string): Promise<number> {
+  let removed = 0;
+  const walk = async (dir: string): Promise<void> => {
+    for (const e of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
+      const path = join(dir, e.name);
+      if (e.isDirectory()) await walk(path);
+      else if (
+        e.name.includes(`.${instance}.`) ||
+        (e.name === 'fill' && (await readBody(path))?.instance === instance)
+      ) {
+        await unlink(path).catch(() => {});
+        removed += 1;
+      }
+    }
+  };
+  await walk(join(volumeDir, 'leases'));
   return removed;
 }

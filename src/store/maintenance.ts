@@ -5,10 +5,14 @@ import { readFile, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Accounting } from './accounting.js';
 import type { ChunkStore } from './chunks.js';
-import { type CapacityLimits, chooseVictims, type Victim } from './eviction.js';
-import { listSegments, parseSegment, readHeartbeats } from './journal.js';
+import { diskSpace, effectiveCapacity } from './disk-space.js';
+import { type CapacityLimits, chooseVictims, limitsFor, type Victim } from './eviction.js';
+import { type Heartbeat, listSegments, parseSegment, readHeartbeats } from './journal.js';
 import type { LeaderLock } from './leader.js';
+import type { LivenessOptions } from './liveness.js';
+import { reapDeadInstances } from './reaper.js';
 import type { RecordStore } from './records.js';
+import { removeTree } from './remove-tree.js';
 import { listShards, scanVolume } from './scan.js';
 import {
   type EvictionReport,
@@ -38,10 +42,17 @@ export const EVICTION_BATCH = 32;
  * on the volume until it is, so a leader that dies in between loses nothing: its successor re-reads them.
  */
 const STATE_SAVE_MS = 30_000;
+/** After a crash, a pass of the scan takes at most this long (not `cache.scan_interval`). */
+export const RECOVERY_PASS_MS = 20_000;
 
 export interface MaintenanceOptions {
   limits: CapacityLimits;
+  /** Free space left on the volume's file system, in percent of its size (disk-space.ts). */
+  minFreePercent: number;
+  /** An instance silent this long is dead for consolidating its open segment (which must not grow). */
   deadAfterMs: number;
+  /** When an instance is dead for cleaning up after it (reaper.ts). */
+  liveness: LivenessOptions;
   /** A full pass of the rolling scan takes about this long. */
   scanIntervalMs: number;
   /** Time between two rounds: how the scan spreads its shards. */
@@ -69,6 +80,10 @@ export class Maintenance {
   #cursor = 0;
   #passStarted = 0;
   #pass: SweepReport = emptySweepReport();
+  /** A pass started because an instance crashed: it runs at the recovery pace. */
+  #recovering = false;
+  /** Per instance, the time of the newest event consolidated (published for the space gates). */
+  #consolidated = new Map<string, number>();
   /** Segments applied to the accounting in memory but not yet to the saved state. */
   #applied = new Set<string>();
   lastSweep: SweepReport | null = null;
@@ -95,11 +110,19 @@ export class Maintenance {
     const now = Date.now();
     if (this.#acc === null) await this.#bootstrap(now);
     const acc = this.#acc as Accounting;
-    await this.#consolidate(acc);
-    await this.#evict(acc);
+    const beats = new Map((await readHeartbeats(this.#volume.dir)).map((b) => [b.instance, b]));
+    await this.#consolidate(acc, beats);
+    await this.#reap(beats);
+    const disk = await diskSpace(this.#volume.dir, this.#opts.minFreePercent);
+    const capacity = effectiveCapacity(this.#opts.limits.maxBytes, acc.totalBytes, disk);
+    await this.#evict(acc, limitsFor(this.#opts.limits, capacity));
     const passDone = await this.#scanStep(acc);
     if (!(await this.#leader.stillLeader())) return;
-    await saveSummary(this.#volume.dir, this.#summary(acc), this.#volume.instanceId);
+    await saveSummary(
+      this.#volume.dir,
+      { ...this.#summary(acc), capacityBytes: capacity, disk },
+      this.#volume.instanceId,
+    );
     // After a full pass too: its corrections are what `kura cache verify` compares against.
     if (passDone || Date.now() - this.#lastSave >= STATE_SAVE_MS) await this.saveState();
   }
@@ -124,9 +147,12 @@ export class Maintenance {
    */
   async #scanStep(acc: Accounting): Promise<boolean> {
     const now = Date.now();
+    const interval = this.#recovering
+      ? Math.min(RECOVERY_PASS_MS, this.#opts.scanIntervalMs)
+      : this.#opts.scanIntervalMs;
     if (this.#cursor === 0) {
       // A pass starts every scan interval, and spreads its shards over that interval.
-      if (now - this.#passStarted < this.#opts.scanIntervalMs) return false;
+      if (now - this.#passStarted < interval && !this.#recovering) return false;
       this.#passStarted = now;
       this.#shards = await listShards(this.#volume.dir);
       this.#pass = emptySweepReport();
@@ -134,7 +160,7 @@ export class Maintenance {
     const opts = this.#sweepOptions();
     const perRound = Math.max(
       1,
-      Math.ceil((this.#shards.length * this.#opts.roundMs) / Math.max(1, this.#opts.scanIntervalMs)),
+      Math.ceil((this.#shards.length * this.#opts.roundMs) / Math.max(1, interval)),
     );
     for (let n = 0; n < perRound && this.#cursor < this.#shards.length; n++) {
       const shard = this.#shards[this.#cursor] as string;
@@ -146,6 +172,7 @@ export class Maintenance {
     acc.pruneTombstones(Date.now());
     this.lastSweep = this.#pass;
     this.#cursor = 0;
+    this.#recovering = false;
     this.#lastScan = Date.now();
     return true;
   }
@@ -158,6 +185,9 @@ export class Maintenance {
       uploadTtlMs: this.#opts.uploadTtlMs,
       isExpired: this.#opts.isExpired,
       mayDelete: () => this.#leader.stillLeader(),
+      removeTree: async (path) => {
+        await removeTree(this.#volume, path).catch(() => {});
+      },
       removeObject: (id) => this.#removeObject(id),
     };
   }
@@ -172,6 +202,7 @@ export class Maintenance {
   async #bootstrap(now: number): Promise<void> {
     const previous = await readSummary(this.#volume.dir);
     this.#evictedObjects = previous?.evictedObjects ?? 0;
+    this.#consolidated = new Map(Object.entries(previous?.consolidated ?? {}));
     this.#lastEviction = previous?.lastEviction ?? null;
     const saved = await loadAccounting(this.#volume.dir);
     if (saved !== null) {
@@ -190,9 +221,8 @@ export class Maintenance {
   }
 
   /** Applies closed segments, and open ones of dead instances, that the accounting does not hold yet. */
-  async #consolidate(acc: Accounting): Promise<void> {
+  async #consolidate(acc: Accounting, beats: Map<string, Heartbeat>): Promise<void> {
     const now = Date.now();
-    const beats = new Map((await readHeartbeats(this.#volume.dir)).map((b) => [b.instance, b]));
     let oldest = Number.POSITIVE_INFINITY;
     for (const seg of await listSegments(this.#volume.dir)) {
       if (this.#applied.has(seg.path)) continue;
@@ -203,18 +233,43 @@ export class Maintenance {
       } catch {
         continue;
       }
+      let newest = this.#consolidated.get(seg.instance) ?? 0;
       for (const { at, event } of parseSegment(text)) {
         acc.apply(at, event);
         if (at > 0) oldest = Math.min(oldest, at);
+        newest = Math.max(newest, at);
       }
+      this.#consolidated.set(seg.instance, newest);
       this.#applied.add(seg.path);
     }
     this.#lagMs = Number.isFinite(oldest) ? now - oldest : 0;
   }
 
-  async #evict(acc: Accounting): Promise<void> {
+  /**
+   * Cleans up after dead instances at once (reaper.ts). One that crashed may have written files it never
+   * journaled: a pass of the scan starts now, at the recovery pace, to correct the accounting.
+   */
+  async #reap(beats: Map<string, Heartbeat>): Promise<void> {
+    const report = await reapDeadInstances(
+      this.#volume.dir,
+      this.#volume.instanceId,
+      beats,
+      this.#opts.liveness,
+      () => this.#leader.stillLeader(),
+      Date.now(),
+    );
+    if (report.instances.length === 0) return;
+    this.#opts.log.info('cleaned up after dead instances', { ...report });
+    if (report.crashed.length > 0) {
+      // Shards the current pass has already scanned may hold the crashed instance's last files.
+      this.#recovering = true;
+      this.#cursor = 0;
+    }
+  }
+
+  async #evict(acc: Accounting, limits: CapacityLimits): Promise<void> {
     const started = Date.now();
-    const victims = chooseVictims(acc, this.#opts.limits, started);
+    const victims = chooseVictims(acc, limits, started);
     if (victims.length === 0) return;
     const done: Victim[] = [];
     for (let i = 0; i < victims.length; i += EVICTION_BATCH) {
@@ -252,7 +307,8 @@ export class Maintenance {
     } else {
       await rm(recordPath, { force: true });
     }
-    await rm(join(this.#volume.dir, 'data', id), { recursive: true, force: true });
+    // Data of a record that was unreadable (or already gone): the tree still goes, moved away first.
+    await removeTree(this.#volume, join(this.#volume.dir, 'data', id)).catch(() => {});
   }
 
   #summary(acc: Accounting): VolumeSummary {
@@ -268,6 +324,7 @@ export class Maintenance {
       lastEviction: this.#lastEviction,
       evictedObjects: this.#evictedObjects,
       consolidationLagMs: this.#lagMs,
+      consolidated: Object.fromEntries(this.#consolidated),
       lastScanAt: this.#lastScan || null,
     };
   }

@@ -4,6 +4,7 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Accounting } from './accounting.js';
+import type { DiskSpace } from './disk-space.js';
 
 export interface EvictionReport {
   at: number;
@@ -17,7 +18,12 @@ export interface VolumeSummary {
   savedAt: number;
   leader: string;
   token: number;
+  /** `cache.max_size` as the leader was configured. */
   maxBytes: number;
+  /** What the cache may hold now: `maxBytes`, or less when the file system cannot take that much. */
+  capacityBytes?: number;
+  /** The volume's file system when the summary was written; null when it could not be asked. */
+  disk?: DiskSpace | null;
   totalBytes: number;
   writtenBytes: number;
   objects: number;
@@ -27,6 +33,11 @@ export interface VolumeSummary {
   evictedObjects: number;
   /** Age of the oldest event consolidated in the last round: how far the leader's view lags. */
   consolidationLagMs: number;
+  /**
+   * Per instance, the time of the newest of its events the total includes (journal.ts). Each instance's
+   * space gate counts its own later writes as pending (space-gate.ts).
+   */
+  consolidated?: Record<string, number>;
   lastScanAt: number | null;
 }
 

@@ -32,6 +32,8 @@ export interface SweepOptions {
   isExpired: ((record: ObjectRecord, now: number) => boolean) | null;
   /** The fencing check: false stops the sweep before its next batch of deletes. */
   mayDelete: () => Promise<boolean>;
+  /** Removes a directory tree writers may race with (remove-tree.ts); never rejects. */
+  removeTree: (path: string) => Promise<void>;
   /** Removes an object's record (under its lock) and data; how eviction removes it too. */
   removeObject: (id: string) => Promise<void>;
 }
@@ -99,7 +101,7 @@ export async function sweepShard(
     for (const [version, mtime] of o.versionTimes) {
       if (version === current || now - mtime < ORPHAN_GRACE_MS) continue;
       if (!(await opts.mayDelete())) return false;
-      await rm(join(opts.volumeDir, 'data', id, version), { recursive: true, force: true });
+      await opts.removeTree(join(opts.volumeDir, 'data', id, version));
       acc.dropVersion(id, version, now);
       report.orphanVersions += 1;
     }

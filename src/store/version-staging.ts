@@ -23,6 +23,8 @@ export class VersionStaging {
   readonly dir: string;
   /** File name → size and header of every chunk staged: sealed and journaled once they are the version's. */
   readonly #written = new Map<string, { bytes: number; header: Buffer }>();
+  /** Room reserved with the space gate for the staged chunks. */
+  #reserved = 0;
 
   constructor(volume: Volume) {
     this.#volume = volume;
@@ -47,6 +49,8 @@ export class VersionStaging {
     // A full volume keeps no more: the chunk is left out, as a fill would leave it (the gate of ChunkStore).
     if (merged.length === 0 || !this.#volume.space.mayWrite(cellLength))
       return { rawBytes: 0, storedBytes: 0 };
+    // Held until publish or discard: publishing moves every staged byte into the cache at once.
+    this.#reserved += cellLength;
     const full = merged.length === 1 && merged[0]?.start === 0 && merged[0].bytes.length === cellLength;
     // The version is not known yet: the tag is written when S3 names it (`publish`).
     const encoded = await encodeChunk({ index, full, pieces: merged }, codec, UNSEALED);
@@ -100,9 +104,16 @@ export class VersionStaging {
   /** The leader's accounting learns of the chunks as of the version's, like any chunk written. */
   #journal(v: ObjectVersion): void {
     for (const [name, { bytes }] of this.#written) this.#volume.events.chunkWritten(v, name, bytes);
+    this.#settle();
   }
 
   async discard(): Promise<void> {
+    this.#settle();
     await rm(this.dir, { recursive: true, force: true });
+  }
+
+  #settle(): void {
+    this.#volume.space.settle(this.#reserved);
+    this.#reserved = 0;
   }
 }

@@ -124,7 +124,7 @@ export const METRICS = {
     'counter',
     '{error}',
     ['error.type'],
-    'upstream requests that failed, by kind (timeout, connect, dns, reset, tls, http_5xx, other)',
+    'upstream requests that failed, by kind (timeout, connect, dns, reset, tls, http_5xx, busy, other)',
   ),
   passthrough: spec(
     'kura.passthrough.connections',
@@ -170,6 +170,13 @@ export const METRICS = {
     '{request}',
     [],
     'requests to S3 sent and not yet ended (body included)',
+  ),
+  waitingFetches: spec(
+    'kura.upstream.waiting',
+    'gauge',
+    '{request}',
+    [],
+    'requests waiting for a free connection to S3 (upstream.queue_timeout at most)',
   ),
   leader: spec(
     'kura.leader',

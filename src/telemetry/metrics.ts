@@ -59,7 +59,7 @@ export interface RelayCounters {
 export interface MetricSources {
   traffic: TrafficStats;
   cache: CacheCounters;
-  upstream: { errors: Record<string, number>; active: number };
+  upstream: { errors: Record<string, number>; active: number; waiting: number };
   relays: { passthrough: RelayCounters | null; connect: RelayCounters | null };
   fleet: FleetStatus;
   /** Bytes of cached data on the volume, as this instance last scanned them; null before the first scan. */
@@ -293,5 +293,6 @@ function observeGauges(meter: Meter, s: MetricSources): void {
   gauge(meter, METRICS.ramCapacity, () => s.ramCapacity);
   gauge(meter, METRICS.activeRequests, () => s.traffic.active);
   gauge(meter, METRICS.activeFetches, () => s.upstream.active);
+  gauge(meter, METRICS.waitingFetches, () => s.upstream.waiting);
   gauge(meter, METRICS.leader, () => (s.fleet.isLeader() ? 1 : 0));
 }

@@ -4,8 +4,9 @@ import type { EventEmitter } from 'node:events';
 import type { Readable } from 'node:stream';
 import { Agent, type Dispatcher, errors } from 'undici';
 import type { KuraConfig } from '../config/schema.js';
-import { badGateway, gatewayTimeout } from '../s3/errors.js';
+import { badGateway, gatewayTimeout, slowDown } from '../s3/errors.js';
 import type { S3ErrorSpec } from '../s3/types.js';
+import { UpstreamAdmission, UpstreamBusyError } from './admission.js';
 import { S3Resolver } from './resolver.js';
 import type { Route } from './route.js';
 
@@ -32,7 +33,15 @@ export interface UpstreamResponse {
 const RETRYABLE_CODES = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET']);
 
 /** Why a request to S3 failed, as the `kura.upstream.errors` metric tells them apart. */
-export type UpstreamErrorKind = 'timeout' | 'connect' | 'dns' | 'reset' | 'tls' | 'http_5xx' | 'other';
+export type UpstreamErrorKind =
+  | 'timeout'
+  | 'connect'
+  | 'dns'
+  | 'reset'
+  | 'tls'
+  | 'http_5xx'
+  | 'busy'
+  | 'other';
 
 export class UpstreamClient {
   /** Failed requests by kind; a client that went away is not an upstream error. */
@@ -43,8 +52,11 @@ export class UpstreamClient {
     reset: 0,
     tls: 0,
     http_5xx: 0,
+    busy: 0,
     other: 0,
   };
+  /** Who may take a connection now: a bounded wait, and a share kept for reads (admission.ts). */
+  readonly admission: UpstreamAdmission;
   /** Requests sent whose response body has not ended yet. */
   active = 0;
   readonly #s3: Agent;
@@ -56,6 +68,11 @@ export class UpstreamClient {
   constructor(config: KuraConfig['upstream']) {
     const resolver = new S3Resolver(config.dns_servers);
     this.resolver = resolver;
+    this.admission = new UpstreamAdmission({
+      connections: config.connections,
+      readReserve: config.read_reserve,
+      queueTimeoutMs: config.queue_timeout,
+    });
     const common = {
       connections: config.connections,
       headersTimeout: config.first_byte_timeout,
@@ -94,6 +111,18 @@ export class UpstreamClient {
         body: res.body,
       };
     };
+    // One place per request (the pools are per dispatcher and origin), kept across the one retry.
+    let release: () => void;
+    try {
+      release = await this.admission.admit(
+        `${route.via}|${route.tlsVerify}|${route.origin}`,
+        req.body === null ? 'read' : 'upload',
+        req.signal,
+      );
+    } catch (err) {
+      if (err instanceof UpstreamBusyError) this.errors.busy += 1;
+      throw err;
+    }
     this.active += 1;
     let res: UpstreamResponse;
     try {
@@ -105,6 +134,7 @@ export class UpstreamClient {
       });
     } catch (err) {
       this.active -= 1;
+      release();
       const kind = upstreamErrorKind(err);
       if (kind) this.errors[kind] += 1;
       throw err;
@@ -112,8 +142,14 @@ export class UpstreamClient {
     if (res.status >= 500) this.errors.http_5xx += 1;
     res.body.once('close', () => {
       this.active -= 1;
+      release();
     });
     return res;
+  }
+
+  /** Requests waiting for a connection now. */
+  get waiting(): number {
+    return this.admission.waiting;
   }
 
   async close(): Promise<void> {
@@ -125,6 +161,7 @@ export class UpstreamClient {
 export function upstreamErrorKind(err: unknown): UpstreamErrorKind | null {
   const e = err as NodeJS.ErrnoException & { cause?: NodeJS.ErrnoException };
   if (err instanceof errors.RequestAbortedError || e.name === 'AbortError') return null;
+  if (err instanceof UpstreamBusyError) return 'busy';
   if (err instanceof errors.HeadersTimeoutError || err instanceof errors.ConnectTimeoutError)
     return 'timeout';
   if (err instanceof errors.BodyTimeoutError) return 'timeout';
@@ -142,6 +179,7 @@ export function upstreamFailure(err: unknown, route: Route): S3ErrorSpec | null 
   const e = err as NodeJS.ErrnoException & { cause?: NodeJS.ErrnoException };
   const code = e.code ?? e.cause?.code ?? '';
   if (err instanceof errors.RequestAbortedError || e.name === 'AbortError') return null;
+  if (err instanceof UpstreamBusyError) return slowDown();
   if (err instanceof errors.HeadersTimeoutError)
     return gatewayTimeout(`${route.origin} sent no response headers`);
   if (err instanceof errors.ConnectTimeoutError) return gatewayTimeout(`connecting to ${route.origin}`);

@@ -1,7 +1,7 @@
 // Three real instances on one small volume under mixed load: whole and range reads, overwrites and
 // deletes through Kura, over a working set three times the cache size. Every answer must be byte-exact
 // for a version the origin held while the request ran, no answer may be a 5xx, and the volume must stay
-// within its size at every sample.
+// within max_size at every sample, whatever the leader's lag (docs/volume.md, src/store/space-gate.ts).
 
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
@@ -18,8 +18,6 @@ const KiB = 1024;
 const MiB = 2 ** 20;
 const MAX_SIZE = 8 * MiB;
 const CHUNK = 64 * KiB;
-/** The leader removes at most this much between two looks at the volume: one eviction batch. */
-const EVICTION_BATCH_BYTES = 1 * MiB;
 const LOAD_MS = Number(process.env.KURA_FLEET_LOAD_MS ?? 75_000);
 const CLIENTS_PER_INSTANCE = 16;
 
@@ -229,8 +227,5 @@ test('3 instances × 16 clients of mixed reads, overwrites and deletes: byte-exa
   assert.equal(counts.fiveXX, 0, 'no 5xx');
   assert.ok(counts.hits > 0, 'the cache served hits');
   assert.ok(evicted.length > 0, 'the leader evicted');
-  assert.ok(
-    maxSample <= MAX_SIZE + EVICTION_BATCH_BYTES,
-    `the volume held ${maxSample} bytes; max_size is ${MAX_SIZE}`,
-  );
+  assert.ok(maxSample <= MAX_SIZE, `the volume held ${maxSample} bytes; max_size is ${MAX_SIZE}`);
 });

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Journal, parseSegment } from '../../../src/store/journal.js';
 import { LeaderLock } from '../../../src/store/leader.js';
 import { FetchLeases } from '../../../src/store/leases.js';
+import { InstanceLiveness } from '../../../src/store/liveness.js';
 import { RecordStore } from '../../../src/store/records.js';
 import type { ObjectRecord } from '../../../src/store/types.js';
 import { openVolume, type Volume } from '../../../src/store/volume.js';
@@ -151,5 +152,38 @@ describe('record tombstones', () => {
     const later = Date.now() + 1;
     await new Promise((r) => setTimeout(r, 5));
     assert.equal((await records.update(k, () => rec(later)))?.validatedGet, later);
+  });
+});
+
+describe('dead instances', () => {
+  test('a reader ignores the leases of an instance whose heartbeat says it is dead, and takes over its fill', async () => {
+    const c = await openVolume({ dir: root, chunkSize: 65536, instanceId: 'inst-c' });
+    const d = await openVolume({ dir: root, chunkSize: 65536, instanceId: 'inst-d' });
+    const liveness = new InstanceLiveness(root, { flushMs: 100, silentAfterMs: 60_000 });
+    const lc = new FetchLeases(c, 60_000);
+    const ld = new FetchLeases(d, 60_000, (instance) => liveness.isDead(instance));
+    const k = { namespace: 'aws', bucket: 'fleet', key: 'dead holder', etag: '"e9"' };
+    const beat = (stopped: boolean) => {
+      const body = {
+        instance: 'inst-c',
+        host: 'elsewhere',
+        pid: 1,
+        startedAt: 0,
+        lastSeen: Date.now(),
+        stopped,
+      };
+      return writeFile(join(root, 'journal', 'inst-c', 'heartbeat.json'), JSON.stringify(body));
+    };
+    await mkdir(join(root, 'journal', 'inst-c'), { recursive: true });
+    await beat(false);
+    assert.ok(await lc.takeObjectFill(k));
+    await lc.announceRun(k, 0, 3);
+    assert.equal((await ld.heldRuns(k)).length, 1, 'a live holder is waited for');
+    assert.equal(await ld.takeObjectFill(k), null);
+    await beat(true);
+    await new Promise((r) => setTimeout(r, 600));
+    assert.deepEqual(await ld.heldRuns(k), [], 'a dead holder is not');
+    assert.equal(await ld.objectFillHeld(k), null);
+    assert.ok(await ld.takeObjectFill(k), 'its first-fetch lease is taken over before it expires');
   });
 });

@@ -1,0 +1,102 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { effectiveCapacity } from '../../../src/store/disk-space.js';
+import { VolumeSpaceGate, WRITE_SLACK_BYTES } from '../../../src/store/space-gate.js';
+import type { VolumeSummary } from '../../../src/store/state-files.js';
+
+const MiB = 2 ** 20;
+
+function summary(totalBytes: number, consolidated: Record<string, number> = {}): VolumeSummary {
+  return {
+    savedAt: Date.now(),
+    leader: 'l',
+    token: 1,
+    maxBytes: 8 * MiB,
+    totalBytes,
+    writtenBytes: 0,
+    objects: 0,
+    versions: 0,
+    lastEviction: null,
+    evictedObjects: 0,
+    consolidationLagMs: 0,
+    lastScanAt: null,
+    consolidated,
+  };
+}
+
+describe('space gate', () => {
+  test('each of n instances keeps its pending bytes within 1/n of the room left', () => {
+    const gate = new VolumeSpaceGate('me', 8 * MiB);
+    gate.update(summary(5 * MiB), 3, null);
+    // Room 3 MiB, 1 MiB each: chunks of 256 KiB (+ slack) fit three times, not four.
+    let admitted = 0;
+    while (gate.mayWrite(256 * 1024)) {
+      gate.wrote(256 * 1024);
+      gate.settle(256 * 1024);
+      admitted += 1;
+    }
+    assert.equal(admitted, Math.floor((MiB - WRITE_SLACK_BYTES) / (256 * 1024)));
+    assert.equal(gate.refused, 1);
+    assert.ok(gate.estimate() <= 8 * MiB);
+  });
+
+  test('writes stay pending until the leader says it consolidated them, however late', async () => {
+    const gate = new VolumeSpaceGate('me', 8 * MiB);
+    gate.update(summary(0), 1, null);
+    assert.ok(gate.mayWrite(4 * MiB));
+    gate.wrote(4 * MiB);
+    gate.settle(4 * MiB);
+    const writtenAt = Date.now();
+    await new Promise((r) => setTimeout(r, 5));
+    // A lagging leader: a newer summary that does not include the write yet.
+    gate.update(summary(0, { me: writtenAt - 1, other: Date.now() }), 1, null);
+    assert.equal(gate.pendingBytes(), 4 * MiB);
+    assert.equal(gate.mayWrite(4 * MiB), false, 'the lagging total plus pending would pass max_size');
+    // Now it is included in the total, and no longer pending.
+    gate.update(summary(4 * MiB, { me: Date.now() }), 1, null);
+    assert.equal(gate.pendingBytes(), 0);
+    assert.equal(gate.estimate(), 4 * MiB);
+  });
+
+  test('a write stays pending until every live instance has read a summary that includes it', async () => {
+    const gate = new VolumeSpaceGate('me', 8 * MiB);
+    gate.update(summary(0), 2, null);
+    assert.ok(gate.mayWrite(MiB));
+    gate.wrote(MiB);
+    gate.settle(MiB);
+    await new Promise((r) => setTimeout(r, 5));
+    const including = { ...summary(MiB, { me: Date.now() }), savedAt: Date.now() };
+    // The other instance still judges by an older summary, whose total lacks this write.
+    gate.update(including, 2, null, including.savedAt - 1);
+    assert.equal(gate.pendingBytes(), MiB);
+    gate.update(including, 2, null, including.savedAt);
+    assert.equal(gate.pendingBytes(), 0);
+  });
+
+  test('a write in flight holds its place until settled', () => {
+    const gate = new VolumeSpaceGate('me', 2 * MiB);
+    gate.update(summary(0), 1, null);
+    assert.ok(gate.mayWrite(MiB));
+    assert.equal(gate.mayWrite(MiB), false);
+    gate.settle(MiB);
+    assert.ok(gate.mayWrite(MiB));
+  });
+
+  test("the file system's free space, less its reserve, bounds writes too", () => {
+    const gate = new VolumeSpaceGate('me', 100 * 2 ** 30);
+    gate.update(summary(0), 2, { availableBytes: 3 * MiB, sizeBytes: 64 * MiB, reserveBytes: MiB });
+    assert.ok(gate.mayWrite(512 * 1024));
+    gate.wrote(512 * 1024);
+    gate.settle(512 * 1024);
+    // 2 MiB above the reserve, shared by 2 instances: 1 MiB each, half of it used.
+    assert.equal(gate.mayWrite(512 * 1024), false);
+    assert.equal(gate.refusedDisk, 1);
+  });
+
+  test('capacity is the lesser of max_size and what the file system holds beside its reserve', () => {
+    const disk = { availableBytes: 10 * MiB, sizeBytes: 64 * MiB, reserveBytes: 2 * MiB };
+    assert.equal(effectiveCapacity(100 * 2 ** 30, 50 * MiB, disk), 58 * MiB);
+    assert.equal(effectiveCapacity(8 * MiB, 50 * MiB, disk), 8 * MiB);
+    assert.equal(effectiveCapacity(8 * MiB, 0, null), 8 * MiB);
+  });
+});
