@@ -5,7 +5,7 @@
 // dying young), and passes stop and reload orders on.
 
 import cluster, { type Worker } from 'node:cluster';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, createServer } from 'node:net';
 import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { resourceFromAttributes } from '@opentelemetry/resources';
@@ -72,6 +72,13 @@ interface Slot {
   restartTimer: NodeJS.Timeout | null;
 }
 
+async function freePort(host: string): Promise<number> {
+  const probe = createServer();
+  const address = await listen(probe, host, 0, 'the HTTP listener');
+  await new Promise((resolve) => probe.close(resolve));
+  return address.port;
+}
+
 /** `server.workers` as a number: `auto` is the machine's available parallelism. */
 export function workerCount(config: KuraConfig, available: number): number {
   return config.server.workers === 'auto' ? Math.max(1, available) : config.server.workers;
@@ -95,7 +102,14 @@ export async function startWorkerGroup(
   const share = Math.floor(config.cache.ram_size / count);
   const workerConfig: KuraConfig = {
     ...config,
-    server: { ...config.server, workers: 1 },
+    // node:cluster shares one socket per address, port and order of listening: port 0 in two groups of
+    // one process (tests) would be the same socket. A free port, chosen once here, keeps them apart.
+    server: {
+      ...config.server,
+      workers: 1,
+      http_port:
+        config.server.http_port === 0 ? await freePort(config.server.http_host) : config.server.http_port,
+    },
     admin: { ...config.admin, port: 0 },
     cache: { ...config.cache, ram_size: share },
   };
