@@ -60,7 +60,10 @@ export async function runWorker(extra: ExtraViews = {}): Promise<void> {
     process.exit(1);
   };
   const reload = () =>
-    kura.reload().catch((err: Error) => log.error('reload failed', { error: err.message }));
+    kura
+      .reload()
+      .then(() => log.info('access log reopened and rules file read'))
+      .catch((err: Error) => log.error('reload failed', { error: err.message }));
   process.on('message', (m: ToWorker) => {
     if (m.kind === 'ask') {
       const view = views[m.view];

@@ -5,8 +5,11 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
+import { mkdtemp, readFile, rename, rm } from 'node:fs/promises';
 import http from 'node:http';
 import type { Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { waitUntil } from '../support/fleet.js';
@@ -111,6 +114,13 @@ describe('two workers on one port', () => {
       1,
     );
     assert.equal(now.cache.hits - before.cache.hits, 8, 'the group total is the sum of the workers');
+    const dashboard = (await (await fetch(`${admin}/dashboard/data`)).json()) as {
+      totals: { requests: number; fromCache: number };
+    };
+    assert.ok(
+      dashboard.totals.fromCache >= 8,
+      `the dashboard counts both workers: ${JSON.stringify(dashboard.totals)}`,
+    );
   });
 
   test('/metrics before and after known traffic moves by exactly that traffic, over both workers', async () => {
@@ -284,5 +294,56 @@ test('SIGTERM drains every worker: downloads in flight on both finish, then the 
   } finally {
     await kura.stop();
     await slow.close();
+  }
+});
+
+test('SIGHUP makes every worker reopen its access log', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'kura-workers-'));
+  const file = join(dir, 'access.log');
+  const adminPort = await freePort();
+  const kura = await spawnKura(
+    ['--workers', '2', '--origin', origin.url, '--admin-port', String(adminPort)],
+    {
+      KURA_LOG_LEVEL: 'info',
+      KURA_LOG_ACCESS: file,
+    },
+  );
+  const admin = `http://127.0.0.1:${adminPort}`;
+  const lines = async (path: string) =>
+    (await readFile(path, 'utf8').catch(() => '')).split('\n').filter((l) => l !== '').length;
+  /** Four GETs on connections of their own; every worker must have served one of them. */
+  const traffic = async () => {
+    const before = await stats(admin);
+    for (let i = 0; i < 4; i++) assert.equal((await get(kura, 'hup/object.bin')).status, 200);
+    const now = await stats(admin);
+    for (const w of now.workers) {
+      const was = before.workers.find((b) => b.worker === w.worker) as WorkerStats;
+      const served = (s: WorkerStats) => Object.values(s.requests.byResult).reduce((a, b) => a + b, 0);
+      assert.ok(served(w) > served(was), `worker ${w.worker} served some`);
+    }
+  };
+  try {
+    origin.put(BUCKET, 'hup/object.bin', randomBytes(10 * KiB));
+    assert.ok(await waitUntil(async () => (await stats(admin)).workers.length === 2, 10_000));
+    await traffic();
+    assert.ok(await waitUntil(async () => (await lines(file)) === 4, 10_000));
+    await rename(file, `${file}.1`);
+    kura.child.kill('SIGHUP');
+    assert.ok(
+      await waitUntil(
+        () => (kura.stderr().match(/access log reopened and rules file read/g) ?? []).length === 2,
+        10_000,
+      ),
+      'both workers reopened',
+    );
+    await traffic();
+    assert.ok(
+      await waitUntil(async () => (await lines(file)) === 4, 10_000),
+      'the new file has every new line',
+    );
+    assert.equal(await lines(`${file}.1`), 4, 'nothing more went to the moved file');
+  } finally {
+    await kura.stop();
+    await rm(dir, { recursive: true, force: true });
   }
 });
