@@ -251,6 +251,35 @@ describe('two workers on one port', () => {
     assert.equal(again.xCache, 'HIT');
     assert.ok(again.body.equals(body));
   });
+
+  test('a worker that keeps dying young waits longer before each start', async () => {
+    const deaths = () =>
+      kura
+        .stderr()
+        .split('\n')
+        .filter((l) => l.includes('"msg":"worker died; starting another"'))
+        .map((l) => JSON.parse(l) as { worker: number; pid: number; restartInMs: number });
+    const killNow = async () => {
+      const w = (await stats(admin)).workers.find((x) => x.worker === 1) as WorkerStats;
+      const seen = deaths().length;
+      process.kill(w.pid, 'SIGKILL');
+      assert.ok(await waitUntil(() => deaths().length > seen, 5_000));
+      assert.ok(
+        await waitUntil(async () => {
+          const now = (await stats(admin)).workers;
+          return now.length === 2 && now.every((x) => x.pid !== w.pid);
+        }, 15_000),
+        'started again',
+      );
+      return deaths().at(-1) as { restartInMs: number };
+    };
+    // Worker 1 was started again a moment ago by the test before: it dies young, twice.
+    const first = await killNow();
+    const second = await killNow();
+    assert.ok(first.restartInMs >= 500, `a young death waits: ${first.restartInMs} ms`);
+    assert.equal(second.restartInMs, 2 * first.restartInMs, 'and each next one twice as long');
+    assert.equal(sample(await scrape(admin), 'kura_worker_restarts_total'), 3);
+  });
 });
 
 test('SIGTERM drains every worker: downloads in flight on both finish, then the group exits 0', async () => {
