@@ -59,7 +59,7 @@ const MAX_BACKOFF_MS = 30_000;
 /** How long the admin listener waits for a worker's answer. */
 const ASK_TIMEOUT_MS = 5_000;
 /** After the grace period, time for the workers' shutdown steps (journal, leader lock) before SIGKILL. */
-const EXIT_MARGIN_MS = 15_000;
+const EXIT_MARGIN_MS = 10_000;
 
 interface Slot {
   worker: number;
