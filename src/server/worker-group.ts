@@ -225,8 +225,12 @@ export async function startWorkerGroup(
             });
             slot.process?.send({ kind: 'ask', id, view } satisfies ToWorker);
           });
+          // Kept for the sums once this worker is gone: from each scrape, and from the dashboard's samples.
           if (view === 'metrics' && value !== null)
             slot.lastMetrics = (value as ResourceMetrics).scopeMetrics;
+          if (view === 'dashboard' && value !== null) {
+            slot.lastMetrics = (value as DashboardInputs).metrics?.scopeMetrics ?? slot.lastMetrics;
+          }
           return { worker: slot.worker, pid: slot.pid, value: value as T | null };
         }),
     );

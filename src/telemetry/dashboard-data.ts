@@ -170,12 +170,13 @@ function point(a: Sample, b: Sample): HistoryPoint {
   const count = b.latency.count - a.latency.count;
   return {
     at: new Date(b.at).toISOString(),
-    requestsPerSecond: (b.requests - a.requests) / secs,
+    // A worker started again counts from zero (src/server/worker-group.ts): no negative rates.
+    requestsPerSecond: Math.max(0, b.requests - a.requests) / secs,
     hitRatio: looked > 0 ? (b.cached - a.cached) / looked : null,
     meanMs: count > 0 ? ((b.latency.sum - a.latency.sum) / count) * 1000 : null,
     p95Ms: count > 0 ? quantileMs(a.latency, b.latency, 0.95) : null,
-    cacheBytesPerSecond: (b.bytesFromCache - a.bytesFromCache) / secs,
-    s3BytesPerSecond: (b.bytesFromS3 - a.bytesFromS3) / secs,
+    cacheBytesPerSecond: Math.max(0, b.bytesFromCache - a.bytesFromCache) / secs,
+    s3BytesPerSecond: Math.max(0, b.bytesFromS3 - a.bytesFromS3) / secs,
   };
 }
 
