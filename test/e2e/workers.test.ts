@@ -114,13 +114,14 @@ describe('two workers on one port', () => {
       1,
     );
     assert.equal(now.cache.hits - before.cache.hits, 8, 'the group total is the sum of the workers');
-    const dashboard = (await (await fetch(`${admin}/dashboard/data`)).json()) as {
-      totals: { requests: number; fromCache: number };
-    };
-    assert.ok(
-      dashboard.totals.fromCache >= 8,
-      `the dashboard counts both workers: ${JSON.stringify(dashboard.totals)}`,
-    );
+    // Requests are counted when their access-log line is written, just after the last byte is sent.
+    let totals: unknown;
+    const counted = await waitUntil(async () => {
+      const d = (await (await fetch(`${admin}/dashboard/data`)).json()) as { totals: { fromCache: number } };
+      totals = d.totals;
+      return d.totals.fromCache >= 8;
+    }, 5_000);
+    assert.ok(counted, `the dashboard counts both workers: ${JSON.stringify(totals)}`);
   });
 
   test('/metrics before and after known traffic moves by exactly that traffic, over both workers', async () => {
@@ -311,6 +312,12 @@ test('SIGTERM drains every worker: downloads in flight on both finish, then the 
     kura.child.kill('SIGTERM');
     await sleep(300);
     await assert.rejects(get(kura, 'drain/0.bin'), /ECONNREFUSED/, 'no new connections while draining');
+    const ready = await fetch(`${admin}/health/ready`);
+    assert.equal(ready.status, 503, 'not ready while draining');
+    assert.deepEqual(((await ready.json()) as { checks: Record<string, unknown> }).checks.shutdown, {
+      ok: false,
+      problem: 'shutting down',
+    });
     const done = await Promise.all(downloads);
     done.forEach((r, i) => {
       assert.equal(r.status, 200);
