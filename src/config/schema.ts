@@ -105,7 +105,7 @@ function otlpHeader(name: string, raw: unknown): Parsed<string> {
 }
 
 /** `auto`, or an integer 1-1024: more processes than that only share the same cores. */
-function workerCount(raw: unknown): Parsed<number | 'auto'> {
+function parseWorkers(raw: unknown): Parsed<number | 'auto'> {
   if (raw === 'auto') return ok('auto');
   const n =
     typeof raw === 'number' ? raw : typeof raw === 'string' && /^\s*\d+\s*$/.test(raw) ? Number(raw) : NaN;
@@ -137,7 +137,7 @@ export const schema = {
     workers: custom<number | 'auto'>(
       'auto',
       "processes serving the listeners; auto: one per core (the machine's available parallelism)",
-      workerCount,
+      parseWorkers,
     ),
   },
   admin: {

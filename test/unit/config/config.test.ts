@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { parse } from 'yaml';
 import { buildConfig, ENV_SETTINGS, envSettings, showConfig } from '../../../src/config/load.js';
-import { isField, schema } from '../../../src/config/schema.js';
+import { isField, type KuraConfig, schema } from '../../../src/config/schema.js';
 import { parseDuration, parseSize } from '../../../src/config/units.js';
 
 const EXAMPLE = new URL('../../../../config/kura.example.yaml', import.meta.url);
@@ -82,6 +82,19 @@ describe('config', () => {
     };
     walk(schema, parse(text), '');
     assert.deepEqual(missing, []);
+  });
+
+  test('server.workers: auto by default, an integer 1-1024, from KURA_WORKERS or --workers', () => {
+    assert.equal((buildConfig({}, []) as { config: KuraConfig }).config.server.workers, 'auto');
+    const fromEnv = buildConfig({}, envSettings({ KURA_WORKERS: '4' }));
+    assert.ok(fromEnv.ok);
+    assert.equal(fromEnv.config.server.workers, 4);
+    assert.deepEqual(problems({ server: { workers: 0 } }), [
+      'server.workers: 0 is not auto or an integer 1-1024',
+    ]);
+    assert.deepEqual(problems({ server: { workers: 'many' } }), [
+      'server.workers: "many" is not auto or an integer 1-1024',
+    ]);
   });
 
   test('errors name the field, the value and what is allowed', () => {
