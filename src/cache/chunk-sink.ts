@@ -28,7 +28,7 @@ export interface SinkTarget {
   codec: Codec;
   /** Sniff the first bytes with file-type too when the answer starts at byte 0 (record's codec undecided). */
   sniff: { key: string; contentType: string | null; contentEncoding: string | null } | null;
-  /** Told once when the first bytes changed the codec, so the record can keep it. */
+  /** Told once when the first bytes changed the codec, so an upload's record can keep it. */
   onCodec?: (codec: Codec) => void;
 }
 

@@ -99,11 +99,6 @@ export async function fillFromAnswer(
         facts.range.start === 0 && codec === 'lz4'
           ? { key: job.key.key, contentType, contentEncoding }
           : null,
-      onCodec: (chosen: Codec) => {
-        cache.records
-          .update(job.key, (c) => (c?.etag === facts.etag ? { ...c, codec: chosen } : undefined))
-          .catch(() => {});
-      },
     },
     facts.range.start,
     length,

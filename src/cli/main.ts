@@ -1,12 +1,14 @@
 // The `kura` command. Exit codes scripts can rely on: 0 success, 1 runtime failure, 2 bad usage or config.
 
 import type { AddressInfo } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { Command, CommanderError, Option } from 'commander';
 import { stringify } from 'yaml';
 import { envSettings, loadConfig, type Setting, showConfig } from '../config/load.js';
 import type { KuraConfig } from '../config/schema.js';
-import { KURA_VERSION, type RunningKura, startKura } from '../server/kura.js';
-import { createLogger } from '../telemetry/log.js';
+import { KURA_VERSION, startKura } from '../server/kura.js';
+import { startWorkerGroup, workerCount } from '../server/worker-group.js';
+import { createLogger, type Logger } from '../telemetry/log.js';
 import { cachePurge, cacheStats, cacheVerify } from './cache-commands.js';
 
 export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
@@ -35,6 +37,11 @@ const FLAG_SETTINGS: { flag: string; path: string; help: string }[] = [
     help: 'comma-separated upstream host patterns (upstream.allow)',
   },
   { flag: '--log-level <level>', path: 'log.level', help: 'error, warn, info or debug (log.level)' },
+  {
+    flag: '--workers <n>',
+    path: 'server.workers',
+    help: 'processes serving the listeners, or auto: one per core (server.workers)',
+  },
 ];
 
 function attributeName(flag: string): string {
@@ -174,11 +181,47 @@ Exit codes: 0 success, 1 runtime failure, 2 bad usage or invalid configuration.`
   return exitCode;
 }
 
+/** What `kura serve` runs: one process (src/server/kura.ts), or a worker group (worker-group.ts). */
+interface Served {
+  http: AddressInfo;
+  https: AddressInfo | null;
+  tls: AddressInfo | null;
+  admin: AddressInfo | null;
+  volume: { dir: string; chunkSize: number; instance: string };
+  workers: number;
+  reload(): Promise<void>;
+  abandon(): Promise<void>;
+  close(graceMs: number): Promise<void>;
+}
+
+async function serve(config: KuraConfig, log: Logger): Promise<Served> {
+  const workers = workerCount(config, availableParallelism());
+  // One worker is the single process, with no primary in front of it.
+  if (workers === 1) {
+    const kura = await startKura(config, { log });
+    const v = kura.cache.volume;
+    return {
+      ...kura,
+      volume: { dir: v.dir, chunkSize: v.chunkSize, instance: v.instanceId },
+      workers,
+      abandon: async () => kura.abandon(),
+      close: (graceMs) => kura.close(graceMs),
+    };
+  }
+  const group = await startWorkerGroup(config, workers, { log });
+  return {
+    ...group,
+    volume: { ...group.volume, instance: group.volume.instances.join(', ') },
+    workers,
+    reload: async () => group.reload(),
+  };
+}
+
 async function runServer(config: KuraConfig, io: MainIO): Promise<number> {
   const log = createLogger(config.log.level);
-  let kura: RunningKura;
+  let kura: Served;
   try {
-    kura = await startKura(config, { log });
+    kura = await serve(config, log);
   } catch (err) {
     io.err(`kura: ${(err as Error).message}\n`);
     return EXIT.failure;
@@ -194,8 +237,7 @@ async function runServer(config: KuraConfig, io: MainIO): Promise<number> {
       // A second signal is the operator saying "now".
       const now = (again: NodeJS.Signals) => {
         log.warn('stopping at once', { signal: again });
-        kura.abandon();
-        process.exit(EXIT.failure);
+        kura.abandon().finally(() => process.exit(EXIT.failure));
       };
       process.once('SIGINT', now);
       process.once('SIGTERM', now);
@@ -217,10 +259,7 @@ async function runServer(config: KuraConfig, io: MainIO): Promise<number> {
 }
 
 /** One line per listener and one for the volume, so that an operator sees at a glance what is open. */
-function startupLines(
-  config: KuraConfig,
-  kura: RunningKura,
-): { msg: string; fields: Record<string, unknown> }[] {
+function startupLines(config: KuraConfig, kura: Served): { msg: string; fields: Record<string, unknown> }[] {
   const at = (scheme: string, a: AddressInfo) =>
     `${scheme}://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
   const overrides = Object.entries(config.upstream.overrides).map(([k, o]) => `${k} -> ${o.url}`);
@@ -253,11 +292,17 @@ function startupLines(
       fields: { listener: 'admin', admin: url },
     });
   }
-  const v = kura.cache.volume;
+  const v = kura.volume;
   lines.push({
-    msg: `volume ${v.dir} (chunk size ${v.chunkSize} bytes, instance ${v.instanceId})`,
-    fields: { volume: v.dir, chunkSize: v.chunkSize, instance: v.instanceId },
+    msg: `volume ${v.dir} (chunk size ${v.chunkSize} bytes, instance ${v.instance})`,
+    fields: { volume: v.dir, chunkSize: v.chunkSize, instance: v.instance },
   });
+  if (kura.workers > 1) {
+    lines.push({
+      msg: `${kura.workers} worker processes share the listeners (server.workers)`,
+      fields: { workers: kura.workers },
+    });
+  }
   return lines;
 }
 

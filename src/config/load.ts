@@ -40,6 +40,7 @@ export const ENV_SETTINGS: Record<string, string> = {
   KURA_LOG_ACCESS: 'log.access',
   KURA_LOG_ACCESS_FORMAT: 'log.access_format',
   KURA_SHUTDOWN_GRACE: 'server.shutdown_grace',
+  KURA_WORKERS: 'server.workers',
   KURA_OTLP_ENDPOINT: 'telemetry.otlp.endpoint',
 };
 

@@ -104,6 +104,14 @@ function otlpHeader(name: string, raw: unknown): Parsed<string> {
   return ok(raw);
 }
 
+/** `auto`, or an integer 1-1024: more processes than that only share the same cores. */
+function parseWorkers(raw: unknown): Parsed<number | 'auto'> {
+  if (raw === 'auto') return ok('auto');
+  const n =
+    typeof raw === 'number' ? raw : typeof raw === 'string' && /^\s*\d+\s*$/.test(raw) ? Number(raw) : NaN;
+  return Number.isInteger(n) && n >= 1 && n <= 1024 ? ok(n) : bad('is not auto or an integer 1-1024');
+}
+
 export const schema = {
   server: {
     http_host: listenHost('0.0.0.0', 'address of the :80 and :443 listeners'),
@@ -125,6 +133,11 @@ export const schema = {
     shutdown_grace: duration(
       30_000,
       'on SIGTERM or SIGINT, how long requests in flight may take to finish before they are cut',
+    ),
+    workers: custom<number | 'auto'>(
+      'auto',
+      "processes serving the listeners; auto: one per core (the machine's available parallelism)",
+      parseWorkers,
     ),
   },
   admin: {

@@ -7,11 +7,8 @@
 
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
-import type { Cache } from '../cache/cache.js';
 import type { DashboardData } from '../telemetry/dashboard-data.js';
-import type { Readiness } from '../telemetry/health.js';
-import type { KuraMetrics } from '../telemetry/metrics.js';
-import type { TrafficStats } from '../telemetry/traffic.js';
+import type { ReadinessReport } from '../telemetry/health.js';
 import type { TunnelStats } from './tunnel.js';
 
 /** Counters of the raw TCP relays; null where that listener is off. */
@@ -20,13 +17,12 @@ export interface RelayStats {
   connect: TunnelStats | null;
 }
 
-export interface AdminDeps {
-  cache: Cache | null;
-  relays?: RelayStats;
-  traffic?: TrafficStats;
-  metrics?: KuraMetrics;
-  readiness?: Readiness;
-  dashboard?: DashboardData;
+/** What the endpoints show: of one process, or of a worker group added up by its primary. */
+export interface AdminSources {
+  ready(): Promise<ReadinessReport>;
+  metricsText(): Promise<string>;
+  stats(): Promise<Record<string, unknown>>;
+  dashboard: DashboardData | null;
 }
 
 const ASSETS = new URL('../../../assets/dashboard/', import.meta.url);
@@ -43,7 +39,7 @@ const STATIC: Record<string, { type: string; body: Buffer }> = Object.fromEntrie
   ]),
 );
 
-export function createAdminListener(deps: AdminDeps): http.Server {
+export function createAdminListener(deps: AdminSources): http.Server {
   return http.createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0] as string;
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, { error: 'method not allowed' });
@@ -51,44 +47,16 @@ export function createAdminListener(deps: AdminDeps): http.Server {
   });
 }
 
-async function route(deps: AdminDeps, path: string, res: http.ServerResponse): Promise<void> {
-  const { cache } = deps;
+async function route(deps: AdminSources, path: string, res: http.ServerResponse): Promise<void> {
   if (path === '/health/live') return send(res, 200, { status: 'ok' });
-  if (path === '/health/ready' && deps.readiness) {
-    const report = await deps.readiness.report();
+  if (path === '/health/ready') {
+    const report = await deps.ready();
     return send(res, report.ready ? 200 : 503, { status: report.ready ? 'ready' : 'not ready', ...report });
   }
-  if (path === '/metrics' && deps.metrics) {
-    return sendText(
-      res,
-      200,
-      'text/plain; version=0.0.4; charset=utf-8',
-      await deps.metrics.prometheusText(),
-    );
+  if (path === '/metrics') {
+    return sendText(res, 200, 'text/plain; version=0.0.4; charset=utf-8', await deps.metricsText());
   }
-  if (path === '/stats' && cache !== null) {
-    return send(res, 200, {
-      cache: cache.stats.toJSON(),
-      requests: deps.traffic?.toJSON() ?? null,
-      ram: { bytes: cache.ram.bytes },
-      volume: {
-        dir: cache.volume.dir,
-        chunkSize: cache.volume.chunkSize,
-        instance: cache.volume.instanceId,
-      },
-      rules: cache.rules.rules.count,
-      fleet: {
-        leader: cache.fleet.isLeader,
-        evictions: cache.fleet.evictions,
-        journalEvents: cache.fleet.journal.eventsWritten,
-        chunksRefusedFull: cache.fleet.space.refused,
-        chunksRefusedDisk: cache.fleet.space.refusedDisk,
-        spacePendingBytes: cache.fleet.space.pendingBytes(),
-      },
-      passthrough: deps.relays?.passthrough?.toJSON() ?? null,
-      connect: deps.relays?.connect?.toJSON() ?? null,
-    });
-  }
+  if (path === '/stats') return send(res, 200, await deps.stats());
   if (deps.dashboard) {
     if (path === '/' || path === '/dashboard/') {
       res.writeHead(302, { location: '/dashboard' });

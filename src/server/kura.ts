@@ -20,6 +20,7 @@ import { namesToResolve, resolverProblem } from '../upstream/resolvable.js';
 import { createAdminListener } from './admin-listener.js';
 import { watchFleet } from './fleet-view.js';
 import { createHttpListener, listen } from './http-listener.js';
+import { type InstanceViews, instanceViews } from './instance-views.js';
 import { createPassthrough, type Passthrough } from './passthrough.js';
 import { ShutdownHooks } from './shutdown-hooks.js';
 import { createTlsListener, readTlsFiles, type TlsListener } from './tls-listener.js';
@@ -44,6 +45,8 @@ export interface RunningKura {
   metrics: KuraMetrics;
   traffic: TrafficStats;
   readiness: Readiness;
+  /** What the admin listener shows of this process, as plain data. */
+  views: InstanceViews;
   /** Work to finish on shutdown after the last request (flush the journal, release the leader lock). */
   shutdownHooks: ShutdownHooks;
   /** SIGHUP: reopen the access log file and read the cache rules file again. */
@@ -175,18 +178,23 @@ export async function startKura(config: KuraConfig, opts: StartOptions = {}): Pr
     { name: 'volume', run: () => volumeProblem(cache.volume) },
     { name: 'upstream-dns', run: () => resolverProblem(upstream.resolver, upstreamNames) },
   ]);
+  const views = instanceViews({
+    cache,
+    traffic,
+    relays,
+    metrics,
+    readiness,
+    topKeys,
+    fleet,
+    scanned,
+  });
+  // In a worker the admin port is the primary's (src/server/worker-group.ts): admin.port is 0 here.
   const dashboard =
     config.admin.port === 0
       ? null
       : new DashboardData(
           {
-            traffic,
-            cache: cache.stats,
-            topKeys,
-            fleet,
-            collect: () => metrics.collect(),
-            cacheBytes: scanned,
-            ramBytes: () => cache.ram.bytes,
+            read: views.dashboard,
             capacity: config.cache.max_size,
             ramCapacity: config.cache.ram_size,
             instance: {
@@ -203,12 +211,10 @@ export async function startKura(config: KuraConfig, opts: StartOptions = {}): Pr
     config.admin.port === 0
       ? null
       : createAdminListener({
-          cache,
-          relays,
-          traffic,
-          metrics,
-          readiness,
-          ...(dashboard ? { dashboard } : {}),
+          ready: views.ready,
+          metricsText: () => metrics.prometheusText(),
+          stats: views.stats,
+          dashboard,
         });
   const host = config.server.http_host;
   let http: AddressInfo;
@@ -263,6 +269,7 @@ export async function startKura(config: KuraConfig, opts: StartOptions = {}): Pr
     metrics,
     traffic,
     readiness,
+    views,
     shutdownHooks,
     async reload() {
       await Promise.all([access.reopen?.(), cache.rules.reload()]);

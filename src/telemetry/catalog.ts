@@ -10,6 +10,12 @@ export interface MetricSpec {
   description: string;
   /** Attribute keys its points carry. */
   attributes: readonly string[];
+  /**
+   * How a worker group (server.workers > 1) shows a gauge: summed over workers, the largest value (every
+   * worker reports the same thing), or one point per worker labelled `kura.worker`. Counters and
+   * histograms are always summed.
+   */
+  acrossWorkers?: 'sum' | 'max' | 'each';
 }
 
 const spec = (
@@ -18,7 +24,8 @@ const spec = (
   unit: string,
   attributes: readonly string[],
   description: string,
-): MetricSpec => ({ name, kind, unit, attributes, description });
+  acrossWorkers?: MetricSpec['acrossWorkers'],
+): MetricSpec => ({ name, kind, unit, attributes, description, ...(acrossWorkers ? { acrossWorkers } : {}) });
 
 export const METRICS = {
   requests: spec(
@@ -153,16 +160,18 @@ export const METRICS = {
     'By',
     [],
     'bytes of cached data on the volume (the leader count when known, else this instance scanning data/)',
+    'max',
   ),
-  cacheCapacity: spec('kura.cache.capacity', 'gauge', 'By', [], 'cache.max_size'),
-  ramSize: spec('kura.cache.ram.size', 'gauge', 'By', [], 'bytes held by the RAM tier'),
-  ramCapacity: spec('kura.cache.ram.capacity', 'gauge', 'By', [], 'cache.ram_size'),
+  cacheCapacity: spec('kura.cache.capacity', 'gauge', 'By', [], 'cache.max_size', 'max'),
+  ramSize: spec('kura.cache.ram.size', 'gauge', 'By', [], 'bytes held by the RAM tier', 'sum'),
+  ramCapacity: spec('kura.cache.ram.capacity', 'gauge', 'By', [], 'cache.ram_size', 'sum'),
   activeRequests: spec(
     'kura.requests.active',
     'gauge',
     '{request}',
     [],
     'requests received and not yet ended',
+    'sum',
   ),
   activeFetches: spec(
     'kura.upstream.active',
@@ -170,6 +179,7 @@ export const METRICS = {
     '{request}',
     [],
     'requests to S3 sent and not yet ended (body included)',
+    'sum',
   ),
   waitingFetches: spec(
     'kura.upstream.waiting',
@@ -182,8 +192,24 @@ export const METRICS = {
     'kura.leader',
     'gauge',
     '1',
+    ['kura.worker'],
+    '1 when this process holds the leader lock of the volume, 0 when not (or not known); per worker',
+    'each',
+  ),
+  workers: spec(
+    'kura.workers',
+    'gauge',
+    '{process}',
     [],
-    '1 when this instance holds the leader lock of the volume, 0 when not (or not known)',
+    'worker processes serving the listeners (server.workers; 1 without a worker group)',
+    'max',
+  ),
+  workerRestarts: spec(
+    'kura.worker.restarts',
+    'counter',
+    '{process}',
+    [],
+    'worker processes started again after one died',
   ),
 } as const;
 

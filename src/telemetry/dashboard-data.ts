@@ -3,19 +3,33 @@
 
 import type { HistogramMetricData, ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { METRICS } from './catalog.js';
-import type { FleetStatus } from './fleet.js';
-import type { CacheCounters } from './metrics.js';
-import type { TopKeys } from './top-keys.js';
-import type { TrafficStats } from './traffic.js';
+import type { FleetInstance, LastEviction } from './fleet.js';
+import type { KeyCount } from './top-keys.js';
+import type { CacheResult } from './traffic.js';
+
+/**
+ * What the dashboard reads at one moment: plain data, so that one process can read it from another
+ * (a worker group's primary gathers it from every worker: src/server/worker-group.ts).
+ */
+export interface DashboardInputs {
+  requestCounts: [string, CacheResult, number][];
+  activeRequests: number;
+  bytesFromCache: number;
+  bytesFromS3: number;
+  /** The latency histogram's points, from the meter; null when it could not be read. */
+  metrics: ResourceMetrics | null;
+  topKeys: KeyCount[];
+  cacheBytes: number | null;
+  ramBytes: number;
+  fleet: {
+    leader: boolean | null;
+    instances: FleetInstance[] | null;
+    lastEviction: LastEviction | null;
+  };
+}
 
 export interface DashboardSources {
-  traffic: TrafficStats;
-  cache: CacheCounters;
-  topKeys: TopKeys;
-  fleet: FleetStatus;
-  collect(): Promise<ResourceMetrics>;
-  cacheBytes(): number | null;
-  ramBytes(): number;
+  read(): Promise<DashboardInputs>;
   capacity: number;
   ramCapacity: number;
   instance: { id: string; version: string; volume: string; chunkSize: number; startedAt: string };
@@ -54,32 +68,33 @@ export class DashboardData {
   constructor(sources: DashboardSources, sampleMs = 5_000, windowMs = 15 * 60_000) {
     this.#s = sources;
     this.#keep = Math.ceil(windowMs / sampleMs) + 1;
-    void this.sample();
-    this.#timer = setInterval(() => void this.sample(), sampleMs);
+    const sample = () => void this.sample().catch(() => {});
+    sample();
+    this.#timer = setInterval(sample, sampleMs);
     this.#timer.unref();
   }
 
-  async sample(): Promise<void> {
-    const s = this.#s;
+  async sample(): Promise<DashboardInputs> {
+    const now = await this.#s.read();
     let requests = 0;
     let cached = 0;
     let lookedUp = 0;
-    for (const [, result, n] of s.traffic.requestCounts()) {
+    for (const [, result, n] of now.requestCounts) {
       requests += n;
       if (result !== 'NONE') lookedUp += n;
       if (result === 'HIT' || result === 'REVALIDATED') cached += n;
     }
-    const latency = latencyOf(await s.collect().catch(() => null));
     this.#samples.push({
       at: Date.now(),
       requests,
       cached,
       lookedUp,
-      bytesFromCache: s.cache.bytesFromRam + s.cache.bytesFromDisk,
-      bytesFromS3: s.cache.bytesFromOrigin + s.traffic.passBytesFromS3,
-      latency,
+      bytesFromCache: now.bytesFromCache,
+      bytesFromS3: now.bytesFromS3,
+      latency: latencyOf(now.metrics),
     });
     if (this.#samples.length > this.#keep) this.#samples.shift();
+    return now;
   }
 
   close(): void {
@@ -88,7 +103,7 @@ export class DashboardData {
   }
 
   async json(): Promise<Record<string, unknown>> {
-    await this.sample();
+    const now = await this.sample();
     const s = this.#s;
     const last = this.#samples.at(-1) as Sample;
     // The sample just taken ends the history; drop it again so that the timer's spacing stays even.
@@ -98,7 +113,7 @@ export class DashboardData {
     for (let i = 1; i < points.length; i++) history.push(point(points[i - 1] as Sample, points[i] as Sample));
     const minuteAgo = last.at - 60_000;
     const since = points.find((p) => p.at >= minuteAgo) ?? last;
-    const fleet = s.fleet;
+    const fleet = now.fleet;
     return {
       instance: s.instance,
       now: new Date(last.at).toISOString(),
@@ -109,23 +124,23 @@ export class DashboardData {
         hitRatio: last.lookedUp > 0 ? last.cached / last.lookedUp : null,
         bytesFromCache: last.bytesFromCache,
         bytesFromS3: last.bytesFromS3,
-        activeRequests: s.traffic.active,
+        activeRequests: now.activeRequests,
       },
       cache: {
-        bytes: fleet.volumeBytes() ?? s.cacheBytes(),
+        bytes: now.cacheBytes,
         capacity: s.capacity,
-        ramBytes: s.ramBytes(),
+        ramBytes: now.ramBytes,
         ramCapacity: s.ramCapacity,
       },
       history,
       /** The cards' figures: from the oldest sample of the last minute to now. */
       lastMinute: since === last ? null : point(since, last),
-      topKeys: s.topKeys.top(10),
+      topKeys: now.topKeys,
       fleet: {
-        known: fleet.isLeader() !== null,
-        leader: fleet.isLeader(),
-        instances: fleet.instances(),
-        lastEviction: fleet.lastEviction(),
+        known: fleet.leader !== null,
+        leader: fleet.leader,
+        instances: fleet.instances,
+        lastEviction: fleet.lastEviction,
       },
     };
   }
@@ -155,12 +170,13 @@ function point(a: Sample, b: Sample): HistoryPoint {
   const count = b.latency.count - a.latency.count;
   return {
     at: new Date(b.at).toISOString(),
-    requestsPerSecond: (b.requests - a.requests) / secs,
+    // A worker started again counts from zero (src/server/worker-group.ts): no negative rates.
+    requestsPerSecond: Math.max(0, b.requests - a.requests) / secs,
     hitRatio: looked > 0 ? (b.cached - a.cached) / looked : null,
     meanMs: count > 0 ? ((b.latency.sum - a.latency.sum) / count) * 1000 : null,
     p95Ms: count > 0 ? quantileMs(a.latency, b.latency, 0.95) : null,
-    cacheBytesPerSecond: (b.bytesFromCache - a.bytesFromCache) / secs,
-    s3BytesPerSecond: (b.bytesFromS3 - a.bytesFromS3) / secs,
+    cacheBytesPerSecond: Math.max(0, b.bytesFromCache - a.bytesFromCache) / secs,
+    s3BytesPerSecond: Math.max(0, b.bytesFromS3 - a.bytesFromS3) / secs,
   };
 }
 

@@ -12,10 +12,15 @@ export interface Logger {
   debug(msg: string, fields?: Fields): void;
 }
 
-export function createLogger(level: LogLevel, out: NodeJS.WritableStream = process.stderr): Logger {
+/** `base` fields go on every line, e.g. `{ worker: 2 }` in a worker process. */
+export function createLogger(
+  level: LogLevel,
+  out: NodeJS.WritableStream = process.stderr,
+  base: Fields = {},
+): Logger {
   const write = (at: LogLevel) => (msg: string, fields?: Fields) => {
     if (RANK[at] > RANK[level]) return;
-    out.write(`${JSON.stringify({ time: new Date().toISOString(), level: at, msg, ...fields })}\n`);
+    out.write(`${JSON.stringify({ time: new Date().toISOString(), level: at, msg, ...base, ...fields })}\n`);
   };
   return { error: write('error'), warn: write('warn'), info: write('info'), debug: write('debug') };
 }

@@ -96,11 +96,17 @@ export function otlpMetricsUrl(endpoint: string): string {
   return url.toString();
 }
 
+// Without the scope labels: every metric comes from the one meter named kura.
+const SERIALIZER = new PrometheusSerializer(undefined, false, undefined, false, true);
+
+/** The Prometheus text exposition format (version 0.0.4) of what a meter collected. */
+export function prometheusText(metrics: ResourceMetrics): string {
+  return SERIALIZER.serialize(metrics);
+}
+
 export class KuraMetrics {
   readonly #provider: MeterProvider;
   readonly #prometheus: PrometheusExporter;
-  // Without the scope labels: every metric comes from the one meter named kura.
-  readonly #serializer = new PrometheusSerializer(undefined, false, undefined, false, true);
   readonly #ttfb: Histogram;
   readonly #duration: Histogram;
 
@@ -167,7 +173,7 @@ export class KuraMetrics {
 
   /** The Prometheus text exposition format (version 0.0.4). */
   async prometheusText(): Promise<string> {
-    return this.#serializer.serialize(await this.collect());
+    return prometheusText(await this.collect());
   }
 
   /**
@@ -276,6 +282,9 @@ function observeCounters(meter: Meter, s: MetricSources): void {
   counter(meter, METRICS.upstreamErrors, (observe) => {
     for (const [kind, n] of Object.entries(s.upstream.errors)) observe(n, { 'error.type': kind });
   });
+  // One process: itself, never restarted. A worker group's primary puts its own numbers in their place
+  // (src/telemetry/group.ts); pushed over OTLP by each worker, they add up to the group.
+  counter(meter, METRICS.workerRestarts, (observe) => observe(0));
   counter(meter, METRICS.passthrough, (observe) => {
     for (const [listener, stats] of Object.entries(s.relays)) {
       if (stats === null) continue;
@@ -295,4 +304,5 @@ function observeGauges(meter: Meter, s: MetricSources): void {
   gauge(meter, METRICS.activeFetches, () => s.upstream.active);
   gauge(meter, METRICS.waitingFetches, () => s.upstream.waiting);
   gauge(meter, METRICS.leader, () => (s.fleet.isLeader() ? 1 : 0));
+  gauge(meter, METRICS.workers, () => 1);
 }

@@ -21,7 +21,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { awsCliEnv } from '../support/aws-cli.js';
-import { KURA_BIN } from '../support/kura.js';
+import { KURA_BIN, testWorkers } from '../support/kura.js';
 
 const execFileP = promisify(execFile);
 
@@ -240,6 +240,8 @@ before(async () => {
           volume,
           '--origin',
           `http://127.0.0.1:${ORIGIN_PORT}`,
+          '--workers',
+          String(testWorkers()),
         ],
         { ...base, KURA_LOG_ACCESS: accessLog },
         out,

@@ -10,11 +10,26 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Cache } from '../../src/cache/cache.js';
 import { buildConfig, type Setting } from '../../src/config/load.js';
+import type { KuraConfig } from '../../src/config/schema.js';
 import { type RunningKura, type StartOptions, startKura } from '../../src/server/kura.js';
+import { type RunningGroup, startWorkerGroup } from '../../src/server/worker-group.js';
 import type { AccessRecord } from '../../src/telemetry/access-log.js';
-import { createLogger } from '../../src/telemetry/log.js';
+import { sumTree } from '../../src/telemetry/group.js';
+import { createLogger, type Logger } from '../../src/telemetry/log.js';
+import type { CacheCounters } from '../../src/telemetry/metrics.js';
 
 export const KURA_BIN = fileURLToPath(new URL('../../../bin/kura.js', import.meta.url));
+const TEST_WORKER = fileURLToPath(new URL('./kura-worker.js', import.meta.url));
+
+/**
+ * How many worker processes Kura runs in tests that do not choose: KURA_TEST_WORKERS, else 1 (the
+ * single process). `npm run test:workers` runs the files that must pass with a worker group with 2.
+ */
+export function testWorkers(): number {
+  const n = Number(process.env.KURA_TEST_WORKERS ?? 1);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`KURA_TEST_WORKERS=${process.env.KURA_TEST_WORKERS}`);
+  return n;
+}
 
 export interface TestKura {
   url: string;
@@ -35,6 +50,12 @@ export interface TestKura {
   relays: RunningKura['relays'];
   /** Steps run on close, after the last request. */
   shutdownHooks: RunningKura['shutdownHooks'];
+  /** The cache's counters now, summed over the workers when there are several. */
+  cacheStats(): Promise<CacheCounters>;
+  /** Empties the RAM tier (of every worker), so that the next hit reads the volume. */
+  dropRam(): Promise<void>;
+  /** The worker group, when the test runs more than one worker (`cache`, `access` and the rest are not there). */
+  group: RunningGroup | null;
   close(): Promise<void>;
 }
 
@@ -44,8 +65,10 @@ export async function startTestKura(
     origin?: string;
     settings?: Record<string, unknown>;
     start?: Pick<StartOptions, 'dashboardSampleMs' | 'fleet'>;
+    /** Worker processes; by default testWorkers(). More than 1 runs a worker group in child processes. */
+    workers?: number;
   } = {},
-) {
+): Promise<TestKura> {
   const ownDir = opts.settings?.['cache.dir'] === undefined;
   const dir = ownDir ? mkdtempSync(join(tmpdir(), 'kura-volume-')) : String(opts.settings?.['cache.dir']);
   const raw: Record<string, unknown> = {
@@ -55,16 +78,22 @@ export async function startTestKura(
     'server.https_port': 0,
     'admin.port': 0,
     ...(opts.origin ? { 'upstream.overrides.*': opts.origin } : {}),
+    // In process the access log is collected below; workers would write theirs to the test's stdout.
+    'log.access': 'off',
     ...opts.settings,
   };
   const settings: Setting[] = Object.entries(raw).map(([path, value]) => ({ path, value, source: 'test' }));
   const built = buildConfig({}, settings);
   if (!built.ok) throw new Error(`test config: ${JSON.stringify(built.problems)}`);
+  const log = createLogger(process.env.KURA_TEST_LOG === 'debug' ? 'debug' : 'error');
+  const workers = opts.workers ?? testWorkers();
+  if (workers > 1)
+    return startTestGroup(built.config, workers, dir, ownDir, log, opts.start?.dashboardSampleMs);
   const access: AccessRecord[] = [];
   let kura: RunningKura;
   try {
     kura = await startKura(built.config, {
-      log: createLogger(process.env.KURA_TEST_LOG === 'debug' ? 'debug' : 'error'),
+      log,
       access: { write: (r) => access.push(r), close: async () => {} },
       ...opts.start,
     });
@@ -83,12 +112,65 @@ export async function startTestKura(
     tlsPort: kura.tls?.port ?? null,
     relays: kura.relays,
     shutdownHooks: kura.shutdownHooks,
+    cacheStats: async () => ({ ...kura.cache.stats }),
+    dropRam: async () => kura.cache.ram.deletePrefix(''),
+    group: null,
     close: async () => {
       await kura.close(1_000);
       if (ownDir) rmSync(dir, { recursive: true, force: true });
     },
   };
   return result;
+}
+
+/** A worker group in child processes, run from this process as its primary. */
+async function startTestGroup(
+  config: KuraConfig,
+  workers: number,
+  dir: string,
+  ownDir: boolean,
+  log: Logger,
+  dashboardSampleMs: number | undefined,
+): Promise<TestKura> {
+  let group: RunningGroup;
+  try {
+    group = await startWorkerGroup(config, workers, {
+      log,
+      workerEntry: TEST_WORKER,
+      ...(dashboardSampleMs ? { dashboardSampleMs } : {}),
+    });
+  } catch (err) {
+    if (ownDir) rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+  const absent = (what: string) => () => {
+    throw new Error(`${what} lives in the worker processes: use cacheStats(), dropRam() or the admin port`);
+  };
+  const result = {
+    url: `http://127.0.0.1:${group.http.port}`,
+    port: group.http.port,
+    access: [],
+    dir,
+    adminPort: group.admin?.port ?? null,
+    httpsPort: group.https?.port ?? null,
+    tlsPort: group.tls?.port ?? null,
+    group,
+    async cacheStats() {
+      const parts = await group.ask<CacheCounters>('test:cache-stats');
+      return parts.map((p) => p.value).reduce<unknown>((a, b) => sumTree(a, b), null) as CacheCounters;
+    },
+    async dropRam() {
+      await group.ask('test:drop-ram');
+    },
+    async close() {
+      await group.close(1_000);
+      if (ownDir) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  for (const what of ['cache', 'relays', 'shutdownHooks'] as const) {
+    Object.defineProperty(result, what, { get: absent(what) });
+  }
+  return result as unknown as TestKura;
 }
 
 /**
@@ -137,6 +219,10 @@ export async function spawnKura(
     '--admin-port',
     '0',
     ...(dir ? ['--cache-dir', dir] : []),
+    // One process unless the test or KURA_TEST_WORKERS asks for a worker group.
+    ...(args.includes('--workers') || env.KURA_WORKERS !== undefined
+      ? []
+      : ['--workers', String(testWorkers())]),
     ...args,
   ];
   const [file, ...rest] = [...wrap, ...command] as [string, ...string[]];

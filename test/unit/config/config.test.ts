@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { parse } from 'yaml';
 import { buildConfig, ENV_SETTINGS, envSettings, showConfig } from '../../../src/config/load.js';
-import { isField, schema } from '../../../src/config/schema.js';
+import { isField, type KuraConfig, schema } from '../../../src/config/schema.js';
 import { parseDuration, parseSize } from '../../../src/config/units.js';
 
 const EXAMPLE = new URL('../../../../config/kura.example.yaml', import.meta.url);
@@ -84,6 +84,19 @@ describe('config', () => {
     assert.deepEqual(missing, []);
   });
 
+  test('server.workers: auto by default, an integer 1-1024, from KURA_WORKERS or --workers', () => {
+    assert.equal((buildConfig({}, []) as { config: KuraConfig }).config.server.workers, 'auto');
+    const fromEnv = buildConfig({}, envSettings({ KURA_WORKERS: '4' }));
+    assert.ok(fromEnv.ok);
+    assert.equal(fromEnv.config.server.workers, 4);
+    assert.deepEqual(problems({ server: { workers: 0 } }), [
+      'server.workers: 0 is not auto or an integer 1-1024',
+    ]);
+    assert.deepEqual(problems({ server: { workers: 'many' } }), [
+      'server.workers: "many" is not auto or an integer 1-1024',
+    ]);
+  });
+
   test('errors name the field, the value and what is allowed', () => {
     assert.deepEqual(problems({ server: { http_port: 'abc' } }), [
       'server.http_port: "abc" is not a port (an integer 1-65535, or 0 for any free port)',
@@ -122,7 +135,7 @@ describe('config', () => {
 
   test('unknown fields are errors, with a suggestion for typos', () => {
     assert.deepEqual(problems({ server: { htp_port: 8080 } }), [
-      'server.htp_port: unknown field (did you mean server.http_port?); allowed: http_host, http_port, https_port, tls_port, tls, max_header_size, header_timeout, keep_alive_timeout, shutdown_grace',
+      'server.htp_port: unknown field (did you mean server.http_port?); allowed: http_host, http_port, https_port, tls_port, tls, max_header_size, header_timeout, keep_alive_timeout, shutdown_grace, workers',
     ]);
     assert.match(problems({ nope: {} })[0] ?? '', /^nope: unknown field/);
     assert.match(problems({ server: 'x' })[0] ?? '', /^server: "x" is not a mapping/);

@@ -1,0 +1,385 @@
+// `kura serve --workers 2`, the real command: connections spread over both workers, an object cached by
+// one worker is a hit through the other, /metrics and /stats add the workers up exactly, a worker killed
+// under load costs only its own connections and is started again, and SIGTERM drains every worker.
+
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { mkdtemp, readFile, rename, rm } from 'node:fs/promises';
+import http from 'node:http';
+import type { Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { waitUntil } from '../support/fleet.js';
+import { freePort, type KuraProcess, spawnKura } from '../support/kura.js';
+import { type MemoryOrigin, startMemoryOrigin } from '../support/memory-origin.js';
+import { sample, scrape } from '../support/prometheus.js';
+import { presign, s3Path } from '../support/signing.js';
+
+const BUCKET = 'kura-test';
+const KiB = 1024;
+
+interface Got {
+  status: number;
+  xCache: string | undefined;
+  body: Buffer;
+  socket: Socket;
+}
+
+/** A presigned GET through Kura; `agent: false` opens a connection of its own. */
+async function get(kura: KuraProcess, key: string, agent: http.Agent | false = false): Promise<Got> {
+  const path = await presign(kura.url, { method: 'GET', path: s3Path(BUCKET, key) });
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host: '127.0.0.1', port: kura.port, path, agent }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () =>
+        resolve({
+          status: res.statusCode ?? 0,
+          xCache: res.headers['x-cache'] as string | undefined,
+          body: Buffer.concat(chunks),
+          socket: req.socket as Socket,
+        }),
+      );
+      res.on('error', (err) => reject(Object.assign(err, { socket: req.socket })));
+    });
+    req.on('error', (err) => reject(Object.assign(err, { socket: req.socket })));
+  });
+}
+
+interface WorkerStats {
+  worker: number;
+  pid: number;
+  cache: { hits: number; misses: number };
+  requests: { byResult: Record<string, number> };
+}
+
+async function stats(
+  admin: string,
+): Promise<{ workers: WorkerStats[]; cache: { hits: number; misses: number } }> {
+  const res = await fetch(`${admin}/stats`);
+  assert.equal(res.status, 200);
+  return (await res.json()) as { workers: WorkerStats[]; cache: { hits: number; misses: number } };
+}
+
+let origin: MemoryOrigin;
+before(async () => {
+  origin = await startMemoryOrigin();
+});
+after(() => origin?.close());
+
+describe('two workers on one port', () => {
+  let kura: KuraProcess;
+  let admin: string;
+  before(async () => {
+    const adminPort = await freePort();
+    kura = await spawnKura(['--workers', '2', '--origin', origin.url, '--admin-port', String(adminPort)], {
+      KURA_LOG_LEVEL: 'info',
+    });
+    admin = `http://127.0.0.1:${adminPort}`;
+    // The start-up lines come once every worker listens.
+    assert.ok(await waitUntil(async () => (await stats(admin)).workers.length === 2, 10_000));
+  });
+  after(() => kura?.stop());
+
+  test('connections spread over both workers; what one cached is a HIT through the other', async () => {
+    const body = randomBytes(300 * KiB);
+    origin.put(BUCKET, 'spread/object.bin', body);
+    const before = await stats(admin);
+    const miss = await get(kura, 'spread/object.bin');
+    assert.equal(miss.xCache, 'MISS');
+    assert.ok(miss.body.equals(body));
+    for (let i = 0; i < 8; i++) {
+      const hit = await get(kura, 'spread/object.bin');
+      assert.equal(hit.status, 200);
+      assert.equal(hit.xCache, 'HIT');
+      assert.ok(hit.body.equals(body), 'byte-exact from the cache');
+    }
+    const now = await stats(admin);
+    const byWorker = now.workers.map((w) => {
+      const was = before.workers.find((b) => b.worker === w.worker) as WorkerStats;
+      return {
+        worker: w.worker,
+        hits: w.cache.hits - was.cache.hits,
+        misses: w.cache.misses - was.cache.misses,
+      };
+    });
+    assert.deepEqual(byWorker.map((w) => w.worker).sort(), [1, 2]);
+    for (const w of byWorker)
+      assert.ok(w.hits > 0, `worker ${w.worker} served hits: ${JSON.stringify(byWorker)}`);
+    assert.equal(
+      byWorker.reduce((n, w) => n + w.misses, 0),
+      1,
+    );
+    assert.equal(now.cache.hits - before.cache.hits, 8, 'the group total is the sum of the workers');
+    // Requests are counted when their access-log line is written, just after the last byte is sent.
+    let totals: unknown;
+    const counted = await waitUntil(async () => {
+      const d = (await (await fetch(`${admin}/dashboard/data`)).json()) as { totals: { fromCache: number } };
+      totals = d.totals;
+      return d.totals.fromCache >= 8;
+    }, 5_000);
+    assert.ok(counted, `the dashboard counts both workers: ${JSON.stringify(totals)}`);
+  });
+
+  test('/metrics before and after known traffic moves by exactly that traffic, over both workers', async () => {
+    const body = randomBytes(100 * KiB);
+    origin.put(BUCKET, 'metrics/object.bin', body);
+    const m0 = await scrape(admin);
+    assert.equal((await get(kura, 'metrics/object.bin')).xCache, 'MISS');
+    for (let i = 0; i < 6; i++) assert.equal((await get(kura, 'metrics/object.bin')).xCache, 'HIT');
+    const m1 = await scrape(admin);
+    const delta = (name: string, labels: Record<string, string> = {}) =>
+      sample(m1, name, labels) - sample(m0, name, labels);
+    assert.equal(delta('kura_requests_total', { kura_operation: 'GetObject', kura_cache_result: 'MISS' }), 1);
+    assert.equal(delta('kura_requests_total', { kura_operation: 'GetObject', kura_cache_result: 'HIT' }), 6);
+    assert.equal(delta('kura_cache_lookups_total', { kura_cache_result: 'hit' }), 6);
+    assert.equal(delta('kura_cache_lookups_total', { kura_cache_result: 'miss' }), 1);
+    assert.equal(
+      delta('kura_bytes_total', { kura_source: 'ram', network_io_direction: 'transmit' }) +
+        delta('kura_bytes_total', { kura_source: 'disk', network_io_direction: 'transmit' }),
+      6 * body.length,
+    );
+    assert.equal(
+      delta('kura_bytes_total', { kura_source: 's3', network_io_direction: 'receive' }),
+      body.length,
+    );
+    assert.equal(
+      delta('http_server_request_duration_count', { http_request_method: 'GET', kura_cache_result: 'HIT' }),
+      6,
+    );
+    // Gauges: summed where a sum means something, per worker where it does not.
+    assert.equal(sample(m1, 'kura_workers'), 2);
+    assert.equal(sample(m1, 'kura_cache_ram_capacity'), 2 * Math.floor((512 * 2 ** 20) / 2));
+    const leaders = [1, 2].map((w) => m1.get(`kura_leader{kura_worker="${w}"}`));
+    assert.ok(
+      leaders.every((v) => v === 0 || v === 1),
+      `kura_leader per worker: ${leaders}`,
+    );
+    const ready = await fetch(`${admin}/health/ready`);
+    assert.equal(ready.status, 200);
+    const report = (await ready.json()) as { workers: { ready: boolean }[] };
+    assert.deepEqual(
+      report.workers.map((w) => w.ready),
+      [true, true],
+    );
+  });
+
+  test('kill -9 of one worker under load fails only its own connections; it is started again', async () => {
+    const body = randomBytes(64 * KiB);
+    origin.put(BUCKET, 'kill/object.bin', body);
+    await get(kura, 'kill/object.bin');
+    const victim = (await stats(admin)).workers.find((w) => w.worker === 1) as WorkerStats;
+    const ids = new WeakMap<Socket, number>();
+    let nextSocket = 0;
+    const idOf = (s: Socket) => {
+      if (!ids.has(s)) ids.set(s, nextSocket++);
+      return ids.get(s) as number;
+    };
+    // Each client keeps one connection open and reads in a loop, for a bounded number of rounds.
+    let killedAt = Number.POSITIVE_INFINITY;
+    const outcomes: { socket: number; ok: boolean; at: number; error?: string }[] = [];
+    const client = async () => {
+      const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+      for (let i = 0; i < 400 && performance.now() < killedAt + 1_500; i++) {
+        try {
+          const r = await get(kura, 'kill/object.bin', agent);
+          outcomes.push({
+            socket: idOf(r.socket),
+            ok: r.status === 200 && r.body.equals(body),
+            at: performance.now(),
+          });
+        } catch (err) {
+          const socket = (err as { socket?: Socket | null }).socket;
+          outcomes.push({
+            socket: socket ? idOf(socket) : -1,
+            ok: false,
+            at: performance.now(),
+            error: (err as Error).message,
+          });
+          await sleep(50);
+        }
+      }
+      agent.destroy();
+    };
+    const clients = Array.from({ length: 8 }, () => client());
+    await sleep(700);
+    killedAt = performance.now();
+    process.kill(victim.pid, 'SIGKILL');
+    await Promise.all(clients);
+
+    const before = outcomes.filter((o) => o.at < killedAt);
+    assert.ok(
+      before.every((o) => o.ok),
+      'every request before the kill succeeded',
+    );
+    const failures = outcomes.filter((o) => !o.ok);
+    assert.ok(failures.length > 0, 'the killed worker had connections, and they failed');
+    assert.ok(failures.length <= 8, `at most one failure per connection: ${failures.length}`);
+    // A connection that served requests well after the kill (an answer already on its way when the worker
+    // died may still arrive) was the surviving worker's: it never failed.
+    const survived = new Set(outcomes.filter((o) => o.ok && o.at > killedAt + 300).map((o) => o.socket));
+    const opened = new Set(before.map((o) => o.socket));
+    const kept = [...survived].filter((s) => opened.has(s));
+    assert.ok(kept.length > 0, 'some connections of the other worker went on across the kill');
+    for (const s of kept) {
+      const timeline = outcomes
+        .filter((o) => o.socket === s)
+        .map((o) => `${Math.round(o.at - killedAt)}ms ${o.ok ? 'ok' : o.error}`);
+      assert.ok(
+        !failures.some((f) => f.socket === s),
+        `connection ${s} of the surviving worker failed: ${timeline.join(', ')}`,
+      );
+    }
+
+    assert.ok(
+      await waitUntil(async () => {
+        const w = (await stats(admin)).workers;
+        return w.length === 2 && w.every((x) => x.pid !== victim.pid);
+      }, 15_000),
+      'worker 1 is started again',
+    );
+    const m = await scrape(admin);
+    assert.equal(sample(m, 'kura_worker_restarts_total'), 1);
+    assert.equal(sample(m, 'kura_workers'), 2);
+    assert.match(
+      kura.stderr(),
+      new RegExp(`"msg":"worker died; starting another","worker":1,"pid":${victim.pid}`),
+    );
+    const again = await get(kura, 'kill/object.bin');
+    assert.equal(again.xCache, 'HIT');
+    assert.ok(again.body.equals(body));
+  });
+
+  test('a worker that keeps dying young waits longer before each start', async () => {
+    const deaths = () =>
+      kura
+        .stderr()
+        .split('\n')
+        .filter((l) => l.includes('"msg":"worker died; starting another"'))
+        .map((l) => JSON.parse(l) as { worker: number; pid: number; restartInMs: number });
+    const killNow = async () => {
+      const w = (await stats(admin)).workers.find((x) => x.worker === 1) as WorkerStats;
+      const seen = deaths().length;
+      process.kill(w.pid, 'SIGKILL');
+      assert.ok(await waitUntil(() => deaths().length > seen, 5_000));
+      assert.ok(
+        await waitUntil(async () => {
+          const now = (await stats(admin)).workers;
+          return now.length === 2 && now.every((x) => x.pid !== w.pid);
+        }, 15_000),
+        'started again',
+      );
+      return deaths().at(-1) as { restartInMs: number };
+    };
+    // Worker 1 was started again a moment ago by the test before: it dies young, twice.
+    const first = await killNow();
+    const second = await killNow();
+    assert.ok(first.restartInMs >= 500, `a young death waits: ${first.restartInMs} ms`);
+    assert.equal(second.restartInMs, 2 * first.restartInMs, 'and each next one twice as long');
+    assert.equal(sample(await scrape(admin), 'kura_worker_restarts_total'), 3);
+  });
+});
+
+test('SIGTERM drains every worker: downloads in flight on both finish, then the group exits 0', async () => {
+  const slow = await startMemoryOrigin({ bandwidthBytesPerSec: 1024 * KiB });
+  const adminPort = await freePort();
+  const kura = await spawnKura(['--workers', '2', '--origin', slow.url, '--admin-port', String(adminPort)], {
+    KURA_LOG_LEVEL: 'info',
+    KURA_SHUTDOWN_GRACE: '20s',
+  });
+  const admin = `http://127.0.0.1:${adminPort}`;
+  try {
+    const bodies = Array.from({ length: 4 }, () => randomBytes(1536 * KiB));
+    bodies.forEach((b, i) => {
+      slow.put(BUCKET, `drain/${i}.bin`, b);
+    });
+    assert.ok(await waitUntil(async () => (await stats(admin)).workers.length === 2, 10_000));
+    const downloads = bodies.map((_, i) => get(kura, `drain/${i}.bin`));
+    // Both workers have a download in flight before the signal.
+    assert.ok(
+      await waitUntil(async () => {
+        const s = (await (await fetch(`${admin}/stats`)).json()) as {
+          workers: { requests: { active: number } }[];
+        };
+        return s.workers.length === 2 && s.workers.every((w) => w.requests.active > 0);
+      }, 5_000),
+      'both workers busy',
+    );
+    const exited = once(kura.child, 'exit');
+    kura.child.kill('SIGTERM');
+    await sleep(300);
+    await assert.rejects(get(kura, 'drain/0.bin'), /ECONNREFUSED/, 'no new connections while draining');
+    const ready = await fetch(`${admin}/health/ready`);
+    assert.equal(ready.status, 503, 'not ready while draining');
+    assert.deepEqual(((await ready.json()) as { checks: Record<string, unknown> }).checks.shutdown, {
+      ok: false,
+      problem: 'shutting down',
+    });
+    const done = await Promise.all(downloads);
+    done.forEach((r, i) => {
+      assert.equal(r.status, 200);
+      assert.ok(r.body.equals(bodies[i] as Buffer), `download ${i} whole and byte-exact`);
+    });
+    const [code] = (await exited) as [number | null];
+    assert.equal(code, 0);
+    const stopping = kura.stderr().match(/"msg":"stopping: no new connections[^\n]*"worker":\d/g) ?? [];
+    assert.equal(stopping.length, 2, 'each worker drained');
+  } finally {
+    await kura.stop();
+    await slow.close();
+  }
+});
+
+test('SIGHUP makes every worker reopen its access log', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'kura-workers-'));
+  const file = join(dir, 'access.log');
+  const adminPort = await freePort();
+  const kura = await spawnKura(
+    ['--workers', '2', '--origin', origin.url, '--admin-port', String(adminPort)],
+    {
+      KURA_LOG_LEVEL: 'info',
+      KURA_LOG_ACCESS: file,
+    },
+  );
+  const admin = `http://127.0.0.1:${adminPort}`;
+  const lines = async (path: string) =>
+    (await readFile(path, 'utf8').catch(() => '')).split('\n').filter((l) => l !== '').length;
+  /** Four GETs on connections of their own; every worker must have served one of them. */
+  const traffic = async () => {
+    const before = await stats(admin);
+    for (let i = 0; i < 4; i++) assert.equal((await get(kura, 'hup/object.bin')).status, 200);
+    const now = await stats(admin);
+    for (const w of now.workers) {
+      const was = before.workers.find((b) => b.worker === w.worker) as WorkerStats;
+      const served = (s: WorkerStats) => Object.values(s.requests.byResult).reduce((a, b) => a + b, 0);
+      assert.ok(served(w) > served(was), `worker ${w.worker} served some`);
+    }
+  };
+  try {
+    origin.put(BUCKET, 'hup/object.bin', randomBytes(10 * KiB));
+    assert.ok(await waitUntil(async () => (await stats(admin)).workers.length === 2, 10_000));
+    await traffic();
+    assert.ok(await waitUntil(async () => (await lines(file)) === 4, 10_000));
+    await rename(file, `${file}.1`);
+    kura.child.kill('SIGHUP');
+    assert.ok(
+      await waitUntil(
+        () => (kura.stderr().match(/access log reopened and rules file read/g) ?? []).length === 2,
+        10_000,
+      ),
+      'both workers reopened',
+    );
+    await traffic();
+    assert.ok(
+      await waitUntil(async () => (await lines(file)) === 4, 10_000),
+      'the new file has every new line',
+    );
+    assert.equal(await lines(`${file}.1`), 4, 'nothing more went to the moved file');
+  } finally {
+    await kura.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
