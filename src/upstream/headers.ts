@@ -9,7 +9,8 @@ import type { S3ErrorSpec, SignatureFacts } from '../s3/types.js';
 /**
  * Headers undici writes itself or refuses: a client that signed one of them cannot be forwarded
  * untouched, so Kura says so instead of sending a request S3 would reject with a confusing 403.
- * `transfer-encoding: chunked` is the exception: undici frames a body of unknown length the same way.
+ * `transfer-encoding: chunked` is the exception: src/upstream/request-body.ts has undici frame the body
+ * chunked again, so the header S3 receives is the one the client signed.
  */
 const UNDICI_OWNED = new Set(['connection', 'keep-alive', 'upgrade', 'expect', 'transfer-encoding']);
 
