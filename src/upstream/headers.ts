@@ -34,7 +34,9 @@ export function requestHeadersForUpstream(
       headers.push(name, value);
       continue;
     }
-    if (!isHeaderSigned(signature, lower)) continue;
+    // An unreadable signature names no header Kura can trust (src/s3/signature.ts): S3 will judge it, and
+    // its hop-by-hop headers belong to this connection as any request's do.
+    if (signature.kind === 'unreadable' || !isHeaderSigned(signature, lower)) continue;
     if (lower === 'transfer-encoding' && value.trim().toLowerCase() === 'chunked') continue;
     if (UNDICI_OWNED.has(lower)) {
       const message = `The request signs the connection header ${name}, which a proxy cannot forward unchanged`;
