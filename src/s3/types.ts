@@ -60,6 +60,12 @@ export type OperationName =
   | 'AbortMultipartUpload'
   | 'DeleteObject'
   | 'DeleteObjects'
+  | 'PutObjectAcl'
+  | 'PutBucketAcl'
+  | 'PutBucketPolicy'
+  | 'DeleteBucketPolicy'
+  | 'PutPublicAccessBlock'
+  | 'DeletePublicAccessBlock'
   | 'Other';
 
 export interface Operation {
