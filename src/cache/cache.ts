@@ -7,10 +7,11 @@ import type { S3Request } from '../s3/types.js';
 import { ChunkStore } from '../store/chunks.js';
 import { capacityLimits } from '../store/eviction.js';
 import { Fleet } from '../store/fleet.js';
+import { recordedKeys } from '../store/purge.js';
 import { RecordStore } from '../store/records.js';
 import type { ObjectKey, ObjectRecord, ObjectVersion } from '../store/types.js';
 import { UploadStaging } from '../store/upload-staging.js';
-import { openVolume, type Volume } from '../store/volume.js';
+import { isStorableBucket, openVolume, type Volume } from '../store/volume.js';
 import type { Logger } from '../telemetry/log.js';
 import type { Route } from '../upstream/route.js';
 import type { SinkTarget } from './chunk-sink.js';
@@ -18,6 +19,9 @@ import { Inflight } from './inflight.js';
 import { RamTier } from './ram-tier.js';
 import { CacheStats } from './stats.js';
 import { WriteBudget } from './write-budget.js';
+
+/** Records removed at once by a bucket-wide invalidation: enough to overlap the file system's latency. */
+const BUCKET_INVALIDATION_BATCH = 16;
 
 export class Cache {
   readonly stats = new CacheStats();
@@ -184,6 +188,26 @@ export class Cache {
     }
     this.ram.deletePrefix(`${objectIdOf(key)}\n`);
     await this.chunks.removeObject(key).catch(() => {});
+  }
+
+  /**
+   * A permission change of the bucket through Kura: any cached answer of it may be one S3 would now
+   * refuse, so every entry of the bucket in this namespace goes, O(entries), a few at a time. An entry
+   * whose fill is still on its way when the walk passes may come back with what S3 answered before the
+   * change, as any read racing a write does.
+   */
+  async invalidateBucket(namespace: string, bucket: string): Promise<void> {
+    this.stats.bucketInvalidations += 1;
+    // A name that cannot be a directory has nothing on the volume, and must not be joined into a path.
+    if (!isStorableBucket(bucket)) return;
+    const batch: Promise<void>[] = [];
+    for await (const key of recordedKeys(this.volume.dir, bucket)) {
+      if (key.namespace !== namespace) continue;
+      batch.push(this.invalidate(key));
+      if (batch.length >= BUCKET_INVALIDATION_BATCH) await Promise.all(batch.splice(0));
+    }
+    await Promise.all(batch);
+    this.ram.deletePrefix(`${namespace}\n${bucket}\n`);
   }
 
   /** Stops the rules watcher, flushes the journal and gives up the leader lock. */

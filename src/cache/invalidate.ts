@@ -1,4 +1,5 @@
 // Writes through Kura make cached answers wrong: once one is sent to S3, the object's record and bytes go.
+// So do permission changes: a cached answer may be one S3 would now refuse.
 
 import type { IncomingMessage } from 'node:http';
 import { deleteObjectsKeys } from '../s3/delete-objects.js';
@@ -13,6 +14,16 @@ const CHANGES_KEY: ReadonlySet<OperationName> = new Set([
   'CompleteMultipartUpload',
   'DeleteObject',
   'UploadPartCopy',
+  'PutObjectAcl',
+]);
+
+/** Permission changes of a whole bucket: every cached entry of the bucket goes. */
+const CHANGES_BUCKET: ReadonlySet<OperationName> = new Set([
+  'PutBucketAcl',
+  'PutBucketPolicy',
+  'DeleteBucketPolicy',
+  'PutPublicAccessBlock',
+  'DeletePublicAccessBlock',
 ]);
 
 /**
@@ -22,7 +33,7 @@ const CHANGES_KEY: ReadonlySet<OperationName> = new Set([
 const SMALL_BODY_LIMIT = 8 * 1024 * 1024;
 
 export function changesObjects(name: OperationName): boolean {
-  return CHANGES_KEY.has(name) || name === 'DeleteObjects';
+  return CHANGES_KEY.has(name) || CHANGES_BUCKET.has(name) || name === 'DeleteObjects';
 }
 
 /** What a write handler adds to forwarding and invalidation (CompleteMultipartUpload commits). */
@@ -58,6 +69,10 @@ export async function writeThrough(
     invalidated = true;
     if (bucket === null) return;
     const namespace = namespaceOf(s3, ex.route);
+    if (CHANGES_BUCKET.has(s3.operation.name)) {
+      await cache.invalidateBucket(namespace, bucket);
+      return;
+    }
     await Promise.all(keys.map((key) => cache.invalidate({ namespace, bucket, key })));
   };
   const beforeReply = async (status: number, headers: readonly string[], answer: Buffer | null) => {

@@ -7,6 +7,7 @@ import type { Readable } from 'node:stream';
 import type { S3Request } from '../s3/types.js';
 import { type UpstreamClient, upstreamFailure } from '../upstream/client.js';
 import { hasRequestBody, requestHeadersForUpstream, responseHeadersForClient } from '../upstream/headers.js';
+import { bodyForUpstream } from '../upstream/request-body.js';
 import type { Route } from '../upstream/route.js';
 import { readAnswerBody } from './answer-body.js';
 import { replyError } from './reply.js';
@@ -74,7 +75,7 @@ export async function pass(ex: Exchange, opts: PassOptions, extras: PassExtras =
       method: s3.method,
       path: s3.rawQuery === null ? s3.rawPath : `${s3.rawPath}?${s3.rawQuery}`,
       headers: headers.headers,
-      body: extras.body ?? (withBody ? req : null),
+      body: bodyForUpstream(req.rawHeaders, extras.body ?? (withBody ? req : null)),
       signal: ex.signal,
     });
   } catch (err) {

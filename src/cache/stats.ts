@@ -62,6 +62,8 @@ export class CacheStats {
   /** Fills whose client fell behind S3 and finished its answer from the cache while the fill went on. */
   fillsLeftBehind = 0;
   invalidations = 0;
+  /** Permission changes of a bucket through Kura, each of which dropped every entry of that bucket. */
+  bucketInvalidations = 0;
   ramHits = 0;
   /** Objects committed from a PUT or a completed multipart upload, and uploads (or parts) not kept. */
   writesCached = 0;
@@ -104,6 +106,7 @@ export class CacheStats {
       coalesced: this.coalesced,
       fillsLeftBehind: this.fillsLeftBehind,
       invalidations: this.invalidations,
+      bucketInvalidations: this.bucketInvalidations,
       ramHits: this.ramHits,
       writes: {
         cached: this.writesCached,

@@ -16,6 +16,7 @@ export const BYPASS_REASONS = [
   'range-with-part',
   'endpoint',
   'bucket-name',
+  'signature-unreadable',
   'presign-expired',
   'no-store',
   'expected-owner',
@@ -44,13 +45,17 @@ const STORABLE_BUCKET = /^[a-z0-9_][a-z0-9._-]{1,253}[a-z0-9_]$/;
 
 const SSE_C_PREFIX = 'x-amz-server-side-encryption-customer-';
 
-/** `null` when the request may be served from (and stored in) the cache. */
+/**
+ * `null` when the request may be served from (and stored in) the cache. A signature Kura cannot read
+ * (src/s3/signature.ts) is S3's alone to judge: S3 may well refuse it, so no cached answer stands in.
+ */
 export function bypassReason(s3: S3Request, rawHeaders: readonly string[], now: Date): BypassReason | null {
   return (
     operationBypass(s3) ??
     queryBypass(s3) ??
     headerBypass(rawHeaders) ??
     rangeBypass(s3, rawHeaders) ??
+    (s3.signature.kind === 'unreadable' ? 'signature-unreadable' : null) ??
     (presignExpired(s3, now) ? 'presign-expired' : null)
   );
 }

@@ -84,6 +84,38 @@ const RULES: readonly OperationRule[] = [
   },
   { name: 'DeleteObject', method: 'DELETE', target: 'object', required: [], optional: ['versionId', 'x-id'] },
   { name: 'DeleteObjects', method: 'POST', target: 'bucket', required: ['delete'], optional: ['x-id'] },
+  // Permission changes: cached answers of the object or bucket may now be ones S3 would refuse.
+  {
+    name: 'PutObjectAcl',
+    method: 'PUT',
+    target: 'object',
+    required: ['acl'],
+    optional: ['versionId', 'x-id'],
+    copySource: false,
+  },
+  { name: 'PutBucketAcl', method: 'PUT', target: 'bucket', required: ['acl'], optional: ['x-id'] },
+  { name: 'PutBucketPolicy', method: 'PUT', target: 'bucket', required: ['policy'], optional: ['x-id'] },
+  {
+    name: 'DeleteBucketPolicy',
+    method: 'DELETE',
+    target: 'bucket',
+    required: ['policy'],
+    optional: ['x-id'],
+  },
+  {
+    name: 'PutPublicAccessBlock',
+    method: 'PUT',
+    target: 'bucket',
+    required: ['publicAccessBlock'],
+    optional: ['x-id'],
+  },
+  {
+    name: 'DeletePublicAccessBlock',
+    method: 'DELETE',
+    target: 'bucket',
+    required: ['publicAccessBlock'],
+    optional: ['x-id'],
+  },
 ];
 
 const OTHER: Operation = { name: 'Other', partNumber: null, uploadId: null, versionId: null };

@@ -60,6 +60,12 @@ export type OperationName =
   | 'AbortMultipartUpload'
   | 'DeleteObject'
   | 'DeleteObjects'
+  | 'PutObjectAcl'
+  | 'PutBucketAcl'
+  | 'PutBucketPolicy'
+  | 'DeleteBucketPolicy'
+  | 'PutPublicAccessBlock'
+  | 'DeletePublicAccessBlock'
   | 'Other';
 
 export interface Operation {
@@ -80,7 +86,7 @@ export type SignatureFacts =
       /** Presigned V2 URLs carry `Expires` (epoch seconds). */
       expiresAt: Date | null;
     }
-  /** An Authorization header or presign query Kura cannot read: S3 will judge it; treat every header as signed. */
+  /** An Authorization header or presign query Kura cannot read: S3 will judge it (src/s3/signature.ts). */
   | { kind: 'unreadable'; reason: string };
 
 export interface SigV4Facts {

@@ -9,7 +9,8 @@ import type { S3ErrorSpec, SignatureFacts } from '../s3/types.js';
 /**
  * Headers undici writes itself or refuses: a client that signed one of them cannot be forwarded
  * untouched, so Kura says so instead of sending a request S3 would reject with a confusing 403.
- * `transfer-encoding: chunked` is the exception: undici frames a body of unknown length the same way.
+ * `transfer-encoding: chunked` is the exception: src/upstream/request-body.ts has undici frame the body
+ * chunked again, so the header S3 receives is the one the client signed.
  */
 const UNDICI_OWNED = new Set(['connection', 'keep-alive', 'upgrade', 'expect', 'transfer-encoding']);
 
@@ -33,7 +34,9 @@ export function requestHeadersForUpstream(
       headers.push(name, value);
       continue;
     }
-    if (!isHeaderSigned(signature, lower)) continue;
+    // An unreadable signature names no header Kura can trust (src/s3/signature.ts): S3 will judge it, and
+    // its hop-by-hop headers belong to this connection as any request's do.
+    if (signature.kind === 'unreadable' || !isHeaderSigned(signature, lower)) continue;
     if (lower === 'transfer-encoding' && value.trim().toLowerCase() === 'chunked') continue;
     if (UNDICI_OWNED.has(lower)) {
       const message = `The request signs the connection header ${name}, which a proxy cannot forward unchanged`;

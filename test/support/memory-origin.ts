@@ -1,12 +1,14 @@
 // An in-memory S3 origin for Kura's cache tests and benchmarks. Like origin.ts it verifies every request's
 // SigV4 signature from the raw bytes received; unlike s3rver it answers GET/HEAD the way Amazon S3 does
 // (suffix ranges, 412 preconditions, partNumber, multipart ETags: see memory-origin-s3.ts), serves bodies
-// straight from the stored Buffer, and can add first-byte latency, a bandwidth cap and faults.
+// straight from the stored Buffer, and can add first-byte latency, a bandwidth cap and faults. It accepts
+// the permission changes Kura invalidates on (memory-origin-permissions.ts).
 
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { answerList } from './memory-origin-list.js';
+import { permissionChange } from './memory-origin-permissions.js';
 import { FirstByteDelays, type OriginProfile } from './memory-origin-profile.js';
 import {
   type Answer,
@@ -236,6 +238,14 @@ class InMemoryOrigin implements MemoryOrigin {
     const objects = this.store.get(bucket);
     if (!objects) {
       return s3Error(404, 'NoSuchBucket', 'The specified bucket does not exist', { BucketName: bucket });
+    }
+    const permission = permissionChange(method, key, rawQuery, objects);
+    if (permission) {
+      // Answered once the request body (a policy, an ACL) is read, as S3 does.
+      ex.req.on('error', () => ex.res.destroy());
+      ex.req.once('end', () => this.reply(ex, permission));
+      ex.req.resume();
+      return undefined;
     }
     if (key === '') {
       if (method === 'GET') return answerList(bucket, objects, rawQuery);

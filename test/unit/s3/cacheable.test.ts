@@ -171,6 +171,17 @@ const cases: Case[] = [
   { name: 'bucket ending in -', target: '/bucket-/key', expected: 'bucket-name' },
   { name: 'bucket ending in .', target: '/bucket./key', expected: 'bucket-name' },
   {
+    name: 'presigned SigV4 asking for more than a week (unreadable)',
+    target: `/bucket/key?${presignV4(604_801)}`,
+    expected: 'signature-unreadable',
+  },
+  {
+    name: 'Authorization in an unknown scheme (unreadable)',
+    target: '/bucket/key',
+    headers: ['Authorization', 'Bearer abc'],
+    expected: 'signature-unreadable',
+  },
+  {
     name: 'presigned SigV4, expiring now',
     target: `/bucket/key?x-id=GetObject&${presignV4(3600)}`,
     expected: 'presign-expired',

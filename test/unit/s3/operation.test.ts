@@ -143,6 +143,19 @@ const cases: Case[] = [
   { method: 'POST', target: 'b/k', query: 'delete', name: 'Other' },
   { method: 'POST', target: '', query: 'delete', name: 'Other' },
   { method: 'POST', target: 'b', query: 'delete&versionId=v', name: 'Other' },
+  // Permission changes.
+  { method: 'PUT', target: 'b/k', query: 'acl', name: 'PutObjectAcl' },
+  { method: 'PUT', target: 'b/k', query: 'acl&versionId=v', name: 'PutObjectAcl', versionId: 'v' },
+  { method: 'PUT', target: 'b/k', query: `acl=&x-id=PutObjectAcl&${PRESIGN_V4}`, name: 'PutObjectAcl' },
+  { method: 'PUT', target: 'b/k', query: 'acl&tagging', name: 'Other' },
+  { method: 'PUT', target: 'b', query: 'acl', name: 'PutBucketAcl' },
+  { method: 'PUT', target: 'b', query: 'policy', name: 'PutBucketPolicy' },
+  { method: 'DELETE', target: 'b', query: 'policy', name: 'DeleteBucketPolicy' },
+  { method: 'PUT', target: 'b', query: 'publicAccessBlock', name: 'PutPublicAccessBlock' },
+  { method: 'DELETE', target: 'b', query: 'publicAccessBlock', name: 'DeletePublicAccessBlock' },
+  { method: 'GET', target: 'b', query: 'policy', name: 'Other' },
+  { method: 'PUT', target: 'b', query: 'PublicAccessBlock', name: 'Other' },
+  { method: 'PUT', target: '', query: 'acl', name: 'Other' },
 ];
 
 function locate(target: string): { bucket: string | null; key: string | null } {
