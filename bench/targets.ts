@@ -137,15 +137,20 @@ export interface KuraTarget extends Target {
 
 /**
  * `kura serve` (bin/kura.js, the real command) with its override pointing at `origin`, on volume `dir`.
- * `ramSize: 0` turns the RAM tier off, so that warm answers come from the volume's files. `nodeArgs`
- * (such as --cpu-prof) go to node before the script.
+ * `ramSize: 0` turns the RAM tier off, so that warm answers come from the volume's files. `workers` is
+ * `server.workers` (1 unless given: one process, compared with the single-process Node ceiling; its RSS
+ * is the whole Kura's). `nodeArgs` (such as --cpu-prof) go to node before the script.
  */
 export async function startKura(
   origin: string,
   dir: string,
-  opts: { ramSize?: number; nodeArgs?: string[] } = {},
+  opts: { ramSize?: number; workers?: number; nodeArgs?: string[] } = {},
 ): Promise<KuraTarget> {
-  const env: NodeJS.ProcessEnv = { KURA_LOG_LEVEL: 'warn', KURA_LOG_ACCESS: 'off' };
+  const env: NodeJS.ProcessEnv = {
+    KURA_LOG_LEVEL: 'warn',
+    KURA_LOG_ACCESS: 'off',
+    KURA_WORKERS: String(opts.workers ?? 1),
+  };
   if (opts.ramSize !== undefined) env.KURA_RAM_SIZE = String(opts.ramSize);
   return startKuraWith(origin, dir, env, opts.nodeArgs ?? []);
 }

@@ -165,7 +165,8 @@ async function readAllSmall(ctx: Context, target: Target): Promise<void> {
  * Cold: a fresh Kura and nginx read each large object for the first time, beside the same reads direct.
  * Then every small object is read once through both (the fills), and the warm cells run with two Kura
  * processes on the one volume side by side: the first (its RAM tier holding every object since the fills)
- * and a second with the RAM tier off, which answers from the files.
+ * and a second with the RAM tier off, which answers from the files; the small cells add a third, a Kura
+ * of two worker processes.
  */
 export async function runThroughput(ctx: Context): Promise<void> {
   const { plan, origin, ceiling, nginx } = ctx;
@@ -203,9 +204,18 @@ export async function runThroughput(ctx: Context): Promise<void> {
     ];
     console.log('large objects, warm (rounds interleaved across targets)');
     for (const { c, keys } of cells) await largeCell(ctx, 'large warm', warm, c, keys, plan.large.rounds);
+    // As many worker processes as nginx has (2 here), against nginx; its RAM tiers warmed by two passes,
+    // since each connection lands on either worker.
+    const small: [string, Target][] = [...warm];
+    if (ctx.small) {
+      const group = await startKura(origin.url, volume, { ramSize: plan.ramSize, workers: 2 });
+      kuras.push(group);
+      for (let pass = 0; pass < 2; pass++) await readAllSmall(ctx, group);
+      small.push(['kura 2 workers', group]);
+    }
     console.log('small objects, warm (slices interleaved across targets)');
     for (const size of smallSizes) {
-      for (const c of plan.small.concurrency) await smallCell(ctx, warm, size, c);
+      for (const c of plan.small.concurrency) await smallCell(ctx, small, size, c);
     }
   } finally {
     for (const k of kuras) await k.stop();

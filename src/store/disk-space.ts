@@ -10,9 +10,16 @@ export interface DiskSpace {
   availableBytes: number;
   /** Size of the whole file system. */
   sizeBytes: number;
-  /** Bytes Kura leaves free (`cache.min_free` of the file system). */
+  /** Bytes Kura leaves free (`cache.min_free` of the file system, at least MIN_RESERVE_BYTES). */
   reserveBytes: number;
 }
+
+/**
+ * The least Kura leaves free, whatever `cache.min_free` says: room for what the space gate does not count
+ * (journal segments, records, temp and lease files) and for removed trees whose deletion is still under
+ * way, which a small file system would otherwise run out of.
+ */
+export const MIN_RESERVE_BYTES = 4 * 1024 * 1024;
 
 /** The file system's free space now, or null when it cannot be asked (the volume still works). */
 export async function diskSpace(dir: string, minFreePercent: number): Promise<DiskSpace | null> {
@@ -22,7 +29,7 @@ export async function diskSpace(dir: string, minFreePercent: number): Promise<Di
     return {
       availableBytes: st.bavail * st.bsize,
       sizeBytes,
-      reserveBytes: Math.ceil((sizeBytes * minFreePercent) / 100),
+      reserveBytes: Math.max(MIN_RESERVE_BYTES, Math.ceil((sizeBytes * minFreePercent) / 100)),
     };
   } catch {
     return null;

@@ -305,7 +305,7 @@ describe('wrong file types on the volume are removed and the object cached again
       }
       assert.equal(files.length, 3, 'a record and two chunks');
       const planted = await plant(files);
-      kura.cache.ram.deletePrefix('');
+      await kura.dropRam();
 
       const r = await sdkGet(client, BUCKET, key);
       assert.equal(r.status, 200);
@@ -315,7 +315,7 @@ describe('wrong file types on the volume are removed and the object cached again
       let hit: Awaited<ReturnType<typeof sdkGet>> | undefined;
       for (let i = 0; i < 50 && hit?.xCache !== 'HIT'; i++) {
         await sleep(20);
-        kura.cache.ram.deletePrefix('');
+        await kura.dropRam();
         hit = await sdkGet(client, BUCKET, key);
         assert.ok(hit.body.equals(body));
       }

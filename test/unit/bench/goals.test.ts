@@ -80,6 +80,32 @@ describe('goals', () => {
     );
   });
 
+  test('workers: 2 workers against nginx and against 1 worker, 1 worker against the ceiling', () => {
+    const row = (cell: string, target: string, value: number) => ({
+      workload: 'small',
+      cell,
+      target,
+      value,
+      higherIsBetter: true,
+    });
+    const small = byName(
+      results([
+        row('64 KiB c=16', 'ceiling', 30_000),
+        row('64 KiB c=16', 'nginx warm', 32_000),
+        row('64 KiB c=16', 'kura warm ram', 12_000),
+        row('64 KiB c=16', 'kura 2 workers', 16_000),
+        row('64 KiB c=64', 'kura warm ram', 10_000),
+        row('64 KiB c=64', 'kura 2 workers', 17_000),
+        row('4 KiB c=16', 'ceiling', 50_000),
+        row('4 KiB c=16', 'kura warm ram', 20_000),
+      ]),
+    );
+    assert.equal(small.get('warm 64 KiB c=16: kura 2 workers ÷ nginx (2 workers)')?.measured, 0.5);
+    assert.equal(small.get('warm 64 KiB c=16: kura 1 worker ÷ ceiling')?.measured, 0.4);
+    assert.equal(small.get('warm 4 KiB c=16: kura 1 worker ÷ ceiling')?.measured, 0.4);
+    assert.equal(small.get('scaling, warm 64 KiB c=64: kura 2 workers ÷ 1 worker')?.measured, 1.7);
+  });
+
   test('a workload that did not run leaves its goals NaN', () => {
     const empty = byName(results([]));
     assert.ok(Number.isNaN(empty.get('time to first byte added, cold, p50')?.measured));
