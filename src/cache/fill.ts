@@ -85,8 +85,8 @@ export async function fillFromAnswer(
   if (job.method === 'HEAD' || facts.range === null) {
     releaseLease();
     res.body.resume();
-    ex.res.end();
     await recorded;
+    ex.res.end();
     return { status: res.status };
   }
 
@@ -127,6 +127,9 @@ export async function fillFromAnswer(
       },
       onCommitted: releaseLease,
     });
+    // The answer is complete once the record is: a client that asks again, through any instance or
+    // worker sharing the volume, finds it (a lock held elsewhere bounds this wait, records.ts).
+    await recorded;
     ex.res.end();
     return { status: res.status };
   } catch (err) {
