@@ -5,7 +5,7 @@
 // fill commits), while the fill goes on alone, at the pace of S3 and the disk.
 
 import type { Readable } from 'node:stream';
-import { type BodyJob, planRange, streamPlan } from './cached-body.js';
+import { type BodyJob, planRange, streamPlan, write } from './cached-body.js';
 import type { ChunkSink } from './chunk-sink.js';
 
 export interface FillStream {
@@ -20,6 +20,11 @@ export interface FillStream {
   onBytes: (bytes: number) => void;
   /** Told once the sink has committed what it could (waiters are released chunk by chunk before). */
   onCommitted: () => void;
+  /**
+   * The answer's last byte is sent once this settles (the record is written): a client that has every
+   * byte and asks again, through any instance sharing the volume, then finds the record.
+   */
+  beforeLastByte: Promise<unknown>;
 }
 
 /** Chunk commits a fill without a client keeps in flight before it stops reading S3 for a while. */
@@ -39,6 +44,7 @@ export async function streamFill(f: FillStream): Promise<void> {
   let received = 0;
   /** Set once the client continues from the cache. */
   let catchUp: Promise<void> | null = null;
+  let lastByte: Buffer | null = null;
   // A client that goes away ends the fill: nobody may want the rest, and waiters fetch what they miss.
   const clientGone = () => {
     if (!client.writableFinished) upstream.destroy(new Error('the client closed the connection'));
@@ -50,6 +56,12 @@ export async function streamFill(f: FillStream): Promise<void> {
     received += data.length;
     f.onBytes(data.length);
     if (catchUp === null) {
+      if (received === f.length) {
+        // The last piece: all but its last byte now, that byte once the record is written.
+        if (data.length > 1) client.write(data.subarray(0, -1));
+        lastByte = data.subarray(-1);
+        return;
+      }
       client.write(data);
       sent += data.length;
       if (client.writableLength > lagLimit) {
@@ -83,6 +95,10 @@ export async function streamFill(f: FillStream): Promise<void> {
       void sink.finish(complete).finally(f.onCommitted);
     }
     if (catchUp !== null) await catchUp;
+    else if (lastByte !== null) {
+      await f.beforeLastByte;
+      await write(client, lastByte);
+    }
   } finally {
     client.off('close', clientGone);
   }

@@ -85,6 +85,7 @@ export async function fillFromAnswer(
   if (job.method === 'HEAD' || facts.range === null) {
     releaseLease();
     res.body.resume();
+    // The head is the whole answer: sent once the record is written, for the reason streamFill gives.
     await recorded;
     ex.res.end();
     return { status: res.status };
@@ -126,10 +127,9 @@ export async function fillFromAnswer(
         cache.stats.bytesFromOrigin += n;
       },
       onCommitted: releaseLease,
+      // A lock held elsewhere bounds this wait (records.ts).
+      beforeLastByte: recorded,
     });
-    // The answer is complete once the record is: a client that asks again, through any instance or
-    // worker sharing the volume, finds it (a lock held elsewhere bounds this wait, records.ts).
-    await recorded;
     ex.res.end();
     return { status: res.status };
   } catch (err) {
