@@ -17,7 +17,7 @@ import {
   readChunkHeader,
 } from './chunk-file.js';
 import { clearPath } from './clear-path.js';
-import { access, close, fstat, open, read, stat } from './fs-calls.js';
+import { access, close, fstat, open, read, stat, TRANSIENT_CODES } from './fs-calls.js';
 import { removeTree } from './remove-tree.js';
 import type { ChunkContent, ChunkPiece, Codec, Extent, ObjectKey, ObjectVersion } from './types.js';
 import type { Volume } from './volume.js';
@@ -25,17 +25,6 @@ import type { Volume } from './volume.js';
 /** Enough for the header of a partial chunk with up to 508 extents in one read. */
 const PROBE_READ_BYTES = 4096;
 
-/** Errors that say nothing about the file: it is left in place and the read is a miss. */
-const TRANSIENT_CODES = new Set([
-  'EMFILE',
-  'ENFILE',
-  'ENOMEM',
-  'EAGAIN',
-  'EINTR',
-  'EBUSY',
-  'ESTALE',
-  'ETIMEDOUT',
-]);
 /**
  * A chunk file failed its checks, could not be read, or was no file (or a file stood where one of its
  * directories belongs); it has been removed so a fill replaces it.

@@ -5,6 +5,19 @@
 import fs from 'node:fs';
 import { promisify } from 'node:util';
 
+/** Errors that say nothing about a file (no descriptors, a stale NFS handle): a read that meets one is a
+ * miss, and the file is left alone. */
+export const TRANSIENT_CODES: ReadonlySet<string> = new Set([
+  'EMFILE',
+  'ENFILE',
+  'ENOMEM',
+  'EAGAIN',
+  'EINTR',
+  'EBUSY',
+  'ESTALE',
+  'ETIMEDOUT',
+]);
+
 export const stat = promisify(fs.stat);
 export const access = promisify(fs.access);
 export const readFile = promisify(fs.readFile);

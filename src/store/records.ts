@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { lock } from 'proper-lockfile';
 import { writeFileAtomic } from './atomic-file.js';
 import { clearPath } from './clear-path.js';
-import { readFile, stat } from './fs-calls.js';
+import { readFile, stat, TRANSIENT_CODES } from './fs-calls.js';
 import { decodeRecordFile, encodeRecordFile } from './record-file.js';
 import type { ObjectKey, ObjectRecord } from './types.js';
 import type { Volume } from './volume.js';
@@ -28,18 +28,8 @@ export class RecordLockError extends Error {
 /** A record file was found damaged (or of the wrong type) and removed; `reason` says what was wrong. */
 export type OnDamagedRecord = (path: string, reason: string) => void;
 
-/** Errors that say nothing about the file: the read is a miss and the file is left alone. */
-const TRANSIENT_CODES = new Set([
-  'ENOENT',
-  'EMFILE',
-  'ENFILE',
-  'ENOMEM',
-  'EAGAIN',
-  'EINTR',
-  'EBUSY',
-  'ESTALE',
-  'ETIMEDOUT',
-]);
+/** A record that is gone, or a file error that says nothing about it: the read is a miss, the file left alone. */
+const MISS_CODES: ReadonlySet<string> = new Set(['ENOENT', ...TRANSIENT_CODES]);
 
 /** What reading a record file found: a record, nothing usable, or damage to remove. */
 interface Found {
@@ -129,7 +119,7 @@ export class RecordStore {
       file = await readFile(path);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code ?? '';
-      return TRANSIENT_CODES.has(code) ? NOTHING : { record: null, damage: `unreadable: ${code}` };
+      return MISS_CODES.has(code) ? NOTHING : { record: null, damage: `unreadable: ${code}` };
     }
     const decoded = decodeRecordFile(file);
     // A record of the format before checksums: simply a miss, which the next fill replaces.
