@@ -6,7 +6,7 @@
 //   leases/{objectId}/fill                       the first fetch of an object nobody has a record of
 //   leases/{objectId}/{etagName}/{first}-{last}.{instance}.{n}   a run of cells of one version
 
-import { link, mkdir, readdir, readFile, rm, rmdir, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { ObjectKey, ObjectVersion } from './types.js';
 import { etagName, type Volume } from './volume.js';
@@ -58,7 +58,7 @@ export class FetchLeases {
     const path = join(this.#objectDir(k), 'fill');
     for (let attempt = 0; attempt < 2; attempt++) {
       if (await this.#createExclusive(path)) return this.#leaseAt(path);
-      if (await this.#stands(await readBody(path))) return null;
+      if (await this.#stands(await readLease(path))) return null;
       // Expired, unreadable (torn by a crash) or its holder dead: take it over.
       await unlink(path).catch(() => {});
     }
@@ -67,7 +67,7 @@ export class FetchLeases {
 
   /** When another instance's first fetch of `k` is expected to end; null when nobody is fetching it. */
   async objectFillHeld(k: ObjectKey): Promise<number | null> {
-    const body = await readBody(join(this.#objectDir(k), 'fill'));
+    const body = await readLease(join(this.#objectDir(k), 'fill'));
     return body !== null && body.instance !== this.#volume.instanceId && (await this.#stands(body))
       ? body.expiresAt
       : null;
@@ -119,20 +119,27 @@ export class FetchLeases {
     return join(this.#objectDir(v), etagName(v.etag));
   }
 
-  /** Creates `path` only if it does not exist: write a temp file, then link (atomic on NFSv4). */
+  /**
+   * Creates `path` only if it does not exist (an exclusive create: atomic on NFSv4), its body written
+   * right after. Between the two a reader finds it empty; `readLease` counts such a file as standing while
+   * it is young. One open, write and close on the cold read's critical path: no temp file, no link.
+   */
   async #createExclusive(path: string): Promise<boolean> {
     const body: LeaseBody = { instance: this.#volume.instanceId, expiresAt: Date.now() + this.leaseMs };
-    const tmp = this.#volume.tmpFile();
+    const text = JSON.stringify(body);
+    const create = () => writeFile(path, text, { flag: 'wx', mode: 0o600 });
     try {
-      await mkdir(this.#volume.tmpDir, { recursive: true, mode: 0o700 });
-      await writeFile(tmp, JSON.stringify(body), { flag: 'wx', mode: 0o600 });
-      await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-      await link(tmp, path);
+      await create().catch(async (err) => {
+        // The object's first lease: its directory comes with it.
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+        await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+        await create();
+      });
       return true;
-    } catch {
+    } catch (err) {
+      // Created but not written (a full volume, say): a lease nobody can read must not stand.
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') await unlink(path).catch(() => {});
       return false;
-    } finally {
-      await unlink(tmp).catch(() => {});
     }
   }
 
@@ -142,10 +149,25 @@ export class FetchLeases {
       release: async () => {
         if (released) return;
         released = true;
-        await rm(path, { force: true }).catch(() => {});
+        await unlink(path).catch(() => {});
       },
     };
   }
+}
+
+/** How long an empty or half-written lease counts as being written rather than torn by a crash. */
+const WRITING_MS = 5_000;
+
+/**
+ * A first-fetch lease's body. An unreadable one is either being written (its exclusive create came just
+ * before: it stands, briefly) or was torn by a crash between the two (old: it promises nothing).
+ */
+async function readLease(path: string): Promise<LeaseBody | null> {
+  const body = await readBody(path);
+  if (body !== null) return body;
+  const st = await stat(path).catch(() => null);
+  if (st === null || Date.now() - st.mtimeMs >= WRITING_MS) return null;
+  return { instance: '', expiresAt: st.mtimeMs + WRITING_MS };
 }
 
 async function readBody(path: string): Promise<LeaseBody | null> {

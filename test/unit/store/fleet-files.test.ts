@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -90,6 +90,27 @@ describe('fetch leases', () => {
     const taken = await lb.takeObjectFill(v);
     assert.ok(taken);
     await taken.release();
+  });
+
+  test('a first-fetch lease found empty is being written: it stands while young, and is torn when old', async () => {
+    const la = new FetchLeases(a, 10_000);
+    const lb = new FetchLeases(b, 10_000);
+    const lease = await la.takeObjectFill(v);
+    assert.ok(lease);
+    // The moment between another instance's exclusive create and its write.
+    const path = join(root, 'leases', a.objectId(v), 'fill');
+    await writeFile(path, '');
+    assert.equal(await lb.takeObjectFill(v), null, 'an empty young lease is not taken over');
+    assert.ok((await lb.objectFillHeld(v)) !== null, 'and is reported held');
+    // A crash between the create and the write, long ago: the torn lease promises nothing.
+    const old = new Date(Date.now() - 60_000);
+    await utimes(path, old, old);
+    assert.equal(await lb.objectFillHeld(v), null);
+    const taken = await lb.takeObjectFill(v);
+    assert.ok(taken, 'an old torn lease is taken over');
+    assert.equal(JSON.parse(await readFile(path, 'utf8')).instance, 'inst-b');
+    await taken.release();
+    await lease.release();
   });
 
   test('a run announced by one instance is seen by the others, not by itself', async () => {
