@@ -15,6 +15,7 @@ import { isStorableBucket, openVolume, type Volume } from '../store/volume.js';
 import type { Logger } from '../telemetry/log.js';
 import type { Route } from '../upstream/route.js';
 import type { SinkTarget } from './chunk-sink.js';
+import { HitAuthMemo } from './hit-auth.js';
 import { Inflight } from './inflight.js';
 import { RamTier } from './ram-tier.js';
 import { CacheStats } from './stats.js';
@@ -31,6 +32,8 @@ export class Cache {
   readonly uploads: UploadStaging;
   readonly ram: RamTier;
   readonly budget: WriteBudget;
+  /** Which credentials S3 recently let read which buckets (cache.hit_auth). */
+  readonly hitAuth = new HitAuthMemo();
   /** This instance's part in the fleet sharing the volume: journal, leases, maintenance leader. */
   readonly fleet: Fleet;
   /** Uploads of larger objects are forwarded without keeping their bytes (cache.write_max_object_size). */
@@ -110,7 +113,7 @@ export class Cache {
     }
     const rules = await RulesFile.open(
       c.rules,
-      { getTtl: c.get_ttl, headTtl: c.head_ttl, staleIfError: c.stale_if_error },
+      { getTtl: c.get_ttl, headTtl: c.head_ttl, staleIfError: c.stale_if_error, hitAuth: c.hit_auth },
       log,
     );
     const cache = new Cache(
@@ -208,6 +211,7 @@ export class Cache {
     }
     await Promise.all(batch);
     this.ram.deletePrefix(`${namespace}\n${bucket}\n`);
+    this.hitAuth.forgetBucket(namespace, bucket);
   }
 
   /** Stops the rules watcher, flushes the journal and gives up the leader lock. */

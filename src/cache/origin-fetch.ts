@@ -39,6 +39,7 @@ export async function askS3(ex: Exchange, opts: PassOptions, edits: HeaderEdits 
       body: null,
       signal: ex.signal,
     });
+    opts.heard?.(ex, res.status);
     return { ok: true, res };
   } catch (err) {
     return { ok: false, error: upstreamFailure(err, ex.route) };

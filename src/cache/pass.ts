@@ -28,6 +28,8 @@ export interface PassOptions {
   identify: { name: string; value: string } | null;
   /** Counts the body bytes of S3 answers passed on. */
   traffic?: { passBytesFromS3: number };
+  /** Told the status of every answer S3 gives (the hit authorization memo learns from them). */
+  heard?: (ex: Exchange, status: number) => void;
 }
 
 /** What happened, for the access log: `error` names why the exchange did not complete normally. */
@@ -88,6 +90,7 @@ export async function pass(ex: Exchange, opts: PassOptions, extras: PassExtras =
     return { status: failure.status, error: `${failure.code}: ${failure.message}` };
   }
 
+  opts.heard?.(ex, upstreamRes.status);
   let body: Readable = upstreamRes.body;
   let answerBody: Buffer | null = null;
   if (extras.answerBodyLimit !== undefined) {

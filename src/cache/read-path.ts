@@ -97,7 +97,9 @@ export async function readPath(ex: Exchange, opts: PassOptions, cache: Cache): P
 }
 
 function fromRecord(job: ReadJob, record: ObjectRecord): Promise<Outcome> | Outcome {
-  const fresh = isFresh(record, job) && !requestWantsRevalidation(job.ex.req.rawHeaders);
+  // A fresh record answers only a request the rule's hit_auth admits; any other is S3's to judge.
+  const fresh =
+    isFresh(record, job) && !requestWantsRevalidation(job.ex.req.rawHeaders) && mayReadHit(job, 0);
   // Client conditionals are answered from a fresh record only; a stale one cannot know (DESIGN.md §5).
   if (hasConditionals(job.conditionals)) {
     if (!fresh) return fill(job, record);
@@ -138,11 +140,29 @@ function lastConfirmed(record: ObjectRecord): number | null {
   return times.length > 0 ? Math.max(...times) : null;
 }
 
-/** RFC 5861 §4: past its TTL, still servable when S3 fails, for as long as the rule allows. */
+/**
+ * Whether the rule's hit_auth lets this request read a hit without asking S3 (hit-auth.ts): S3 let its
+ * credential read within the TTL, plus `grace` for a stale answer.
+ */
+function mayReadHit(job: ReadJob, grace: number): boolean {
+  const { ex } = job;
+  const ttl = (job.method === 'HEAD' ? job.rule.headTtl : job.rule.getTtl) + grace;
+  return job.cache.hitAuth.mayServe(job.rule.hitAuth, ex.s3, ex.req.rawHeaders, job.key, job.now, ttl);
+}
+
+/**
+ * RFC 5861 §4: past its TTL, still servable when S3 fails, for as long as the rule allows, and only to a
+ * request that could have read a hit: S3 being down must not open the cache to whoever asks.
+ */
 function mayServeStale(record: ObjectRecord, job: ReadJob): boolean {
   const ttl = job.method === 'HEAD' ? job.rule.headTtl : job.rule.getTtl;
   const confirmed = lastConfirmed(record);
-  return job.rule.staleIfError > 0 && confirmed !== null && job.now - confirmed < ttl + job.rule.staleIfError;
+  return (
+    job.rule.staleIfError > 0 &&
+    confirmed !== null &&
+    job.now - confirmed < ttl + job.rule.staleIfError &&
+    mayReadHit(job, job.rule.staleIfError)
+  );
 }
 
 function versionOf(job: ReadJob, record: ObjectRecord): ObjectVersion {
@@ -253,7 +273,8 @@ function confirm(
 ): ObjectRecord {
   const learned = record.lastModified === null ? (headerValue(answer, 'last-modified') ?? null) : null;
   const ttl = by === 'get' ? job.rule.getTtl : job.rule.headTtl;
-  if (ttl === 0 && learned === null) return record;
+  // Nothing to write when the record is fresh anyway (a revalidation that hit_auth asked for).
+  if ((ttl === 0 || isFresh(record, job)) && learned === null) return record;
   const at = Date.now();
   const written = job.cache.records
     .update(job.key, (current) => {

@@ -4,7 +4,8 @@
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { KuraConfig } from '../config/schema.js';
-import { methodNotAllowed, upstreamRefused } from '../s3/errors.js';
+import { clientFilter } from '../config/access.js';
+import { clientRefused, methodNotAllowed, upstreamRefused } from '../s3/errors.js';
 import { redactTarget } from '../s3/redact.js';
 import { parseS3Request } from '../s3/request.js';
 import type { S3ErrorSpec } from '../s3/types.js';
@@ -14,7 +15,7 @@ import { cacheResultOf, type TrafficStats } from '../telemetry/traffic.js';
 import type { UpstreamClient } from '../upstream/client.js';
 import { hasRequestBody } from '../upstream/headers.js';
 import { routeRequest } from '../upstream/route.js';
-import type { Cache } from './cache.js';
+import { type Cache, namespaceOf } from './cache.js';
 import { changesObjects, writeThrough } from './invalidate.js';
 import { abortThrough, completeThrough, createThrough, partThrough } from './multipart-through.js';
 import { type Exchange, type Outcome, type PassOptions, pass } from './pass.js';
@@ -39,6 +40,8 @@ export interface RequestPathDeps {
 const S3_METHODS = new Set(['GET', 'HEAD', 'PUT', 'POST', 'DELETE', 'OPTIONS']);
 
 export function createRequestHandler(deps: RequestPathDeps) {
+  const allowed = clientFilter(deps.config.server.allow_clients);
+  const heard = deps.cache === null ? undefined : hearing(deps.cache);
   return (req: IncomingMessage, res: ServerResponse): void => {
     const started = performance.now();
     const requestId = newRequestId();
@@ -59,7 +62,11 @@ export function createRequestHandler(deps: RequestPathDeps) {
     const facts: RequestFacts = { operation: 'Other', upstream: null, bucket: null, key: null };
     const head = watchHead(res, started);
 
-    const served = serve(deps, req, res, requestId, clientGone, facts).catch((err: Error): Outcome => {
+    const served = (
+      allowed(socket.remoteAddress)
+        ? serve(deps, req, res, requestId, clientGone, facts, heard)
+        : refuseClient(req, res, requestId)
+    ).catch((err: Error): Outcome => {
       deps.log.error('request failed', { requestId, error: err.stack ?? err.message });
       res.destroy();
       return { status: 500, error: err.message };
@@ -140,6 +147,28 @@ function headerText(v: unknown): string | null {
   return v === undefined || v === null ? null : String(v);
 }
 
+/** `server.allow_clients` leaves this client out: refused before anything is parsed or forwarded. */
+async function refuseClient(req: IncomingMessage, res: ServerResponse, requestId: string): Promise<Outcome> {
+  const error = clientRefused();
+  replyError(res, error, {
+    requestId,
+    resource: (req.url ?? '').split('?')[0],
+    head: req.method === 'HEAD',
+    hasBody: hasRequestBody(req.rawHeaders),
+  });
+  return { status: error.status, error: 'client not allowed' };
+}
+
+/** S3's answers teach the hit authorization memo (hit-auth.ts) who may read what. */
+function hearing(cache: Cache): NonNullable<PassOptions['heard']> {
+  return (ex, status) => {
+    const { s3 } = ex;
+    if (s3.bucket === null) return;
+    const key = { namespace: namespaceOf(s3, ex.route), bucket: s3.bucket, key: s3.key ?? '' };
+    cache.hitAuth.heard(s3, key, status, Date.now());
+  };
+}
+
 function expectsContinue(req: IncomingMessage): boolean {
   return req.headers.expect?.toLowerCase() === '100-continue';
 }
@@ -151,6 +180,7 @@ async function serve(
   requestId: string,
   signal: EventEmitter,
   facts: RequestFacts,
+  heard: PassOptions['heard'],
 ): Promise<Outcome> {
   const refuse = (error: S3ErrorSpec): Outcome => {
     replyError(res, error, {
@@ -184,6 +214,7 @@ async function serve(
     upstream: deps.upstream,
     identify: deps.config.upstream.identify,
     traffic: deps.traffic,
+    heard,
   };
   const cache = deps.cache;
   if (cache === null) return pass(ex, opts);

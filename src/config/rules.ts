@@ -11,19 +11,22 @@
 //       ram: true                      # eligible for the in-memory tier
 //       write_cache: true              # PUT and multipart uploads are kept as they stream to S3
 //       stale_if_error: 10m            # serve stale this long past TTL when S3 fails
+//       hit_auth: signed               # who may read a fresh hit: any, signed or s3 (config/access.ts)
 
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import type { Logger } from '../telemetry/log.js';
+import { HIT_AUTH_LEVELS, type HitAuth } from './access.js';
 import { compileGlob, type Glob } from './glob.js';
 import { closest } from './load.js';
 import { parseDuration } from './units.js';
 
-/** Milliseconds, from `cache.get_ttl`, `cache.head_ttl` and `cache.stale_if_error`. */
+/** From `cache.get_ttl`, `cache.head_ttl`, `cache.stale_if_error` (milliseconds) and `cache.hit_auth`. */
 export interface RuleDefaults {
   getTtl: number;
   headTtl: number;
   staleIfError: number;
+  hitAuth: HitAuth;
 }
 
 /** The settings that apply to one object: a rule's fields over the defaults. */
@@ -44,6 +47,8 @@ export interface EffectiveRule {
   writeCache: boolean;
   /** Milliseconds past the TTL an entry may be served when S3 answers 5xx or cannot be reached. */
   staleIfError: number;
+  /** Who may read a fresh hit (config/access.ts). */
+  hitAuth: HitAuth;
 }
 
 export interface CompiledRules {
@@ -58,7 +63,7 @@ type RuleSettings = Omit<EffectiveRule, 'match'>;
 
 interface SettingField {
   key: keyof RuleSettings;
-  kind: 'duration' | 'boolean';
+  kind: 'duration' | 'boolean' | 'hit-auth';
 }
 
 /** YAML names of a rule's settings, in the order the docs list them. */
@@ -70,6 +75,7 @@ const SETTINGS: Readonly<Record<string, SettingField>> = {
   ram: { key: 'ram', kind: 'boolean' },
   write_cache: { key: 'writeCache', kind: 'boolean' },
   stale_if_error: { key: 'staleIfError', kind: 'duration' },
+  hit_auth: { key: 'hitAuth', kind: 'hit-auth' },
 };
 
 const RULE_FIELDS = ['match', ...Object.keys(SETTINGS)];
@@ -141,9 +147,9 @@ function readRule(raw: unknown, at: string, defaults: RuleDefaults, problems: st
   for (const [name, field] of Object.entries(SETTINGS)) {
     const value = raw[name];
     if (value === undefined) continue;
-    const parsed = field.kind === 'duration' ? readDuration(value) : readBoolean(value);
-    if (typeof parsed === 'string') problems.push(`${at}.${name}: ${JSON.stringify(value)} ${parsed}`);
-    else Object.assign(settings, { [field.key]: parsed });
+    const parsed = readSetting(field.kind, value);
+    if ('problem' in parsed) problems.push(`${at}.${name}: ${JSON.stringify(value)} ${parsed.problem}`);
+    else Object.assign(settings, { [field.key]: parsed.value });
   }
   if (match === null || problems.length > before) return null;
   return { glob: compileGlob(match), effective: Object.freeze({ match, ...settings }) };
@@ -172,14 +178,20 @@ function readMatch(value: unknown, at: string, problems: string[]): string | nul
   return value;
 }
 
-/** Milliseconds, or the end of a problem sentence that starts with the field and its value. */
-function readDuration(value: unknown): number | string {
-  return parseDuration(value) ?? 'is not a duration (like 30s, 5m, 1h, 1d)';
-}
-
-/** YAML 1.2 reads only `true`/`false` as booleans; `yes` is a string, refused rather than guessed. */
-function readBoolean(value: unknown): boolean | string {
-  return typeof value === 'boolean' ? value : 'is not true or false';
+/** The setting's value, or the end of a problem sentence that starts with the field and its value. */
+function readSetting(
+  kind: SettingField['kind'],
+  value: unknown,
+): { value: number | boolean | HitAuth } | { problem: string } {
+  if (kind === 'duration') {
+    const ms = parseDuration(value);
+    return ms === null ? { problem: 'is not a duration (like 30s, 5m, 1h, 1d)' } : { value: ms };
+  }
+  // YAML 1.2 reads only `true`/`false` as booleans; `yes` is a string, refused rather than guessed.
+  if (kind === 'boolean') return typeof value === 'boolean' ? { value } : { problem: 'is not true or false' };
+  return (HIT_AUTH_LEVELS as readonly unknown[]).includes(value)
+    ? { value: value as HitAuth }
+    : { problem: `is not one of ${HIT_AUTH_LEVELS.join(', ')}` };
 }
 
 /** Reads and writes are cached, compressed where it pays and eligible for RAM unless a rule says otherwise. */
@@ -192,6 +204,7 @@ function defaultSettings(defaults: RuleDefaults): RuleSettings {
     ram: true,
     writeCache: true,
     staleIfError: defaults.staleIfError,
+    hitAuth: defaults.hitAuth,
   };
 }
 

@@ -2,6 +2,7 @@
 // validation, `kura config check` and the example file all follow from this tree.
 
 import { isIP } from 'node:net';
+import { HIT_AUTH_LEVELS, parseCidr } from './access.js';
 import {
   bad,
   custom,
@@ -104,6 +105,12 @@ function otlpHeader(name: string, raw: unknown): Parsed<string> {
   return ok(raw);
 }
 
+/** `10.0.0.0/8`, `2001:db8::/32`, or one address (a /32 or /128). */
+function cidr(raw: unknown): Parsed<string> {
+  if (typeof raw !== 'string') return bad('is not a CIDR range (like 10.0.0.0/8)');
+  return parseCidr(raw) === null ? bad('is not a CIDR range (like 10.0.0.0/8)') : ok(raw.trim());
+}
+
 /** `auto`, or an integer 1-1024: more processes than that only share the same cores. */
 function parseWorkers(raw: unknown): Parsed<number | 'auto'> {
   if (raw === 'auto') return ok('auto');
@@ -133,6 +140,11 @@ export const schema = {
     shutdown_grace: duration(
       30_000,
       'on SIGTERM or SIGINT, how long requests in flight may take to finish before they are cut',
+    ),
+    allow_clients: list<string>(
+      [],
+      'client addresses allowed (CIDR ranges like 10.0.0.0/8); empty: every client. Others get 403 AccessDenied',
+      cidr,
     ),
     workers: custom<number | 'auto'>(
       'auto',
@@ -193,6 +205,11 @@ export const schema = {
       max: 64 * 2 ** 20,
     }),
     ram_size: size(512 * 2 ** 20, 'in-memory tier for hot chunks'),
+    hit_auth: oneOf(
+      'signed',
+      HIT_AUTH_LEVELS,
+      'who may read a fresh hit: any (anyone), signed (a current signature whose access key S3 recently let read the bucket), s3 (S3 judges every hit)',
+    ),
     get_ttl: duration(86_400_000, 'how long a GET answer is served without asking S3'),
     head_ttl: duration(60_000, 'how long a HEAD answer is served without asking S3'),
     rules: optionalText('path of the cache rules file (globs over bucket/key)'),

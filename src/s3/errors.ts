@@ -131,6 +131,11 @@ export function upstreamRefused(host: string): S3ErrorSpec {
   };
 }
 
+/** `server.allow_clients` leaves this client out: S3 is never asked. */
+export function clientRefused(): S3ErrorSpec {
+  return { status: 403, code: 'AccessDenied', message: 'Access Denied' };
+}
+
 /** S3 itself answers 400 EntityTooLarge; DESIGN §5 asks for 413, the status a proxy's limit warrants. */
 export function entityTooLarge(): S3ErrorSpec {
   return {

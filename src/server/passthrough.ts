@@ -5,6 +5,7 @@
 // into the network Kura runs in.
 
 import net from 'node:net';
+import { clientFilter } from '../config/access.js';
 import type { KuraConfig } from '../config/schema.js';
 import { MAX_HELLO_PREFIX, parseClientHello } from '../s3/client-hello.js';
 import type { Logger } from '../telemetry/log.js';
@@ -31,10 +32,16 @@ export interface Passthrough {
 
 export function createPassthrough(deps: PassthroughDeps): Passthrough {
   const stats = new TunnelStats();
+  const allowed = clientFilter(deps.config.server.allow_clients);
   const sockets = new SocketSet();
   const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (client) => {
     stats.accepted++;
     sockets.add(client);
+    if (!allowed(client.remoteAddress)) {
+      stats.refuse('client-not-allowed');
+      client.destroy();
+      return;
+    }
     serve(client, deps, stats).catch((err: Error) => {
       deps.log.debug('passthrough failed', { error: err.message });
       client.destroy();

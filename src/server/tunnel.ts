@@ -10,6 +10,7 @@ import { resolveTunnel, routeTunnel } from '../upstream/tunnel-route.js';
 
 /** Why a connection was closed without relaying. */
 export type RefusalReason =
+  | 'client-not-allowed'
   | 'no-sni'
   | 'not-tls'
   | 'too-large'
@@ -32,6 +33,7 @@ export class TunnelStats {
   bytesToUpstream = 0;
   bytesToClient = 0;
   readonly refused: Record<RefusalReason, number> = {
+    'client-not-allowed': 0,
     'no-sni': 0,
     'not-tls': 0,
     'too-large': 0,

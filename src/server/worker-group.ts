@@ -157,6 +157,10 @@ export async function startWorkerGroup(
       } else if (m.kind === 'failed') {
         log.error('worker could not start', { worker: slot.worker, pid: slot.pid, error: m.error });
         if (!started) startFailed(new Error(m.error));
+      } else if (m.kind === 'hit-auth') {
+        for (const other of slots) {
+          if (other !== slot && other.listening !== null) other.process?.send(m satisfies ToWorker);
+        }
       } else if (m.kind === 'answer') {
         const p = pending.get(m.id);
         pending.delete(m.id);

@@ -2,6 +2,7 @@
 // (src/server/worker.ts), over the IPC channel node:cluster opens with each worker.
 
 import type { AddressInfo } from 'node:net';
+import type { HitAuthChange } from '../cache/hit-auth.js';
 import type { KuraConfig } from '../config/schema.js';
 
 /** Primary to worker. */
@@ -12,6 +13,8 @@ export type ToWorker =
   | { kind: 'ask'; id: number; view: string }
   /** SIGHUP: reopen the access log, read the rules file again. */
   | { kind: 'reload' }
+  /** What another worker learnt of who may read a hit (src/cache/hit-auth.ts). */
+  | { kind: 'hit-auth'; change: HitAuthChange }
   /** Stop accepting, drain for up to graceMs, then exit. */
   | { kind: 'stop'; graceMs: number }
   /** Exit at once, removing this worker's unfinished temp files. */
@@ -29,4 +32,6 @@ export type FromWorker =
       volume: { dir: string; chunkSize: number; instance: string };
     }
   | { kind: 'failed'; error: string }
+  /** What this worker learnt of who may read a hit: the primary tells the other workers. */
+  | { kind: 'hit-auth'; change: HitAuthChange }
   | { kind: 'answer'; id: number; value?: unknown; error?: string };

@@ -34,6 +34,8 @@ export async function runWorker(extra: ExtraViews = {}): Promise<void> {
     send({ kind: 'failed', error: (err as Error).message });
     process.exit(1);
   }
+  // The group shares what each worker learns of who may read a hit.
+  kura.cache.hitAuth.onChange = (change) => send({ kind: 'hit-auth', change });
   const views: Record<string, () => unknown> = {
     ready: () => kura.views.ready(),
     // The resource is the primary's to describe; the points are what it adds up.
@@ -70,7 +72,8 @@ export async function runWorker(extra: ExtraViews = {}): Promise<void> {
       Promise.resolve(view ? view() : Promise.reject(new Error(`no view ${m.view}`)))
         .then((value) => send({ kind: 'answer', id: m.id, value }))
         .catch((err: Error) => send({ kind: 'answer', id: m.id, error: err.message }));
-    } else if (m.kind === 'reload') void reload();
+    } else if (m.kind === 'hit-auth') kura.cache.hitAuth.apply(m.change);
+    else if (m.kind === 'reload') void reload();
     else if (m.kind === 'stop') stop(m.graceMs);
     else if (m.kind === 'now') now();
   });

@@ -41,6 +41,14 @@ export interface MemoryOriginOptions extends OriginProfile {
   buckets?: string[];
   /** Serve unauthenticated requests instead of answering 403 AccessDenied. */
   allowAnonymous?: boolean;
+  /** Users besides S3RVER (who may use every bucket), each allowed only the buckets it lists. */
+  users?: readonly OriginUser[];
+}
+
+export interface OriginUser {
+  accessKeyId: string;
+  secretAccessKey: string;
+  buckets: readonly string[];
 }
 
 export interface OriginLogEntry {
@@ -117,6 +125,8 @@ class InMemoryOrigin implements MemoryOrigin {
   private readonly store = new Map<string, Map<string, StoredEntry>>();
   private readonly faults: { fault: OriginFault; left: number }[] = [];
   private readonly memo: VerdictMemo;
+  /** The buckets each user besides S3RVER may use. */
+  private readonly bucketsOf: ReadonlyMap<string, ReadonlySet<string>>;
   private readonly server: http.Server;
   private readonly delays: FirstByteDelays;
   private readonly bandwidth: number;
@@ -127,7 +137,12 @@ class InMemoryOrigin implements MemoryOrigin {
 
   constructor(opts: MemoryOriginOptions) {
     for (const bucket of opts.buckets ?? ['kura-test']) this.store.set(bucket, new Map());
-    this.memo = new VerdictMemo(opts.allowAnonymous === true);
+    const users = opts.users ?? [];
+    this.memo = new VerdictMemo(
+      opts.allowAnonymous === true,
+      new Map(users.map((u) => [u.accessKeyId, u.secretAccessKey])),
+    );
+    this.bucketsOf = new Map(users.map((u) => [u.accessKeyId, new Set(u.buckets)]));
     this.delays = new FirstByteDelays(opts);
     this.bandwidth = opts.bandwidthBytesPerSec ?? 0;
     this.server = http.createServer({ requestTimeout: 0, keepAliveTimeout: 30_000 });
@@ -239,6 +254,8 @@ class InMemoryOrigin implements MemoryOrigin {
     if (!objects) {
       return s3Error(404, 'NoSuchBucket', 'The specified bucket does not exist', { BucketName: bucket });
     }
+    const allowed = this.bucketsOf.get(verdict.accessKeyId);
+    if (allowed !== undefined && !allowed.has(bucket)) return s3Error(403, 'AccessDenied', 'Access Denied');
     const permission = permissionChange(method, key, rawQuery, objects);
     if (permission) {
       // Answered once the request body (a policy, an ACL) is read, as S3 does.

@@ -2,7 +2,7 @@
 
 import type { EffectiveRule, RuleDefaults } from '../../src/config/rules.js';
 
-export const DEFAULTS: RuleDefaults = { getTtl: 86_400_000, headTtl: 60_000, staleIfError: 0 };
+export const DEFAULTS: RuleDefaults = { getTtl: 86_400_000, headTtl: 60_000, staleIfError: 0, hitAuth: 'signed' };
 export const DEFAULT_RULE: EffectiveRule = {
   match: null,
   getTtl: 86_400_000,
@@ -12,6 +12,7 @@ export const DEFAULT_RULE: EffectiveRule = {
   ram: true,
   writeCache: true,
   staleIfError: 0,
+  hitAuth: 'signed',
 };
 
 /** A rules file (JSON is YAML) with one rule per glob. */

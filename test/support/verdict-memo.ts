@@ -16,7 +16,11 @@ export class VerdictMemo {
   private second = Number.NaN;
   private readonly verdicts = new Map<string, SigV4Verdict>();
 
-  constructor(private readonly allowAnonymous: boolean) {}
+  constructor(
+    private readonly allowAnonymous: boolean,
+    /** Access key → secret of users besides S3RVER. */
+    private readonly others: ReadonlyMap<string, string> = new Map(),
+  ) {}
 
   verify(req: RawRequest): SigV4Verdict {
     const now = Date.now();
@@ -29,7 +33,7 @@ export class VerdictMemo {
     const key = `${req.method} ${req.rawUrl}\n${req.rawHeaders.join('\n')}`;
     let verdict = this.verdicts.get(key);
     if (verdict === undefined) {
-      verdict = verifySigV4(req, (id) => (id === ACCESS_KEY ? ACCESS_KEY : undefined), new Date(now), {
+      verdict = verifySigV4(req, (id) => (id === ACCESS_KEY ? ACCESS_KEY : this.others.get(id)), new Date(now), {
         allowAnonymous: this.allowAnonymous,
         region: REGION,
       });

@@ -135,7 +135,7 @@ describe('config', () => {
 
   test('unknown fields are errors, with a suggestion for typos', () => {
     assert.deepEqual(problems({ server: { htp_port: 8080 } }), [
-      'server.htp_port: unknown field (did you mean server.http_port?); allowed: http_host, http_port, https_port, tls_port, tls, max_header_size, header_timeout, keep_alive_timeout, shutdown_grace, workers',
+      'server.htp_port: unknown field (did you mean server.http_port?); allowed: http_host, http_port, https_port, tls_port, tls, max_header_size, header_timeout, keep_alive_timeout, shutdown_grace, allow_clients, workers',
     ]);
     assert.match(problems({ nope: {} })[0] ?? '', /^nope: unknown field/);
     assert.match(problems({ server: 'x' })[0] ?? '', /^server: "x" is not a mapping/);

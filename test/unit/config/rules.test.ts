@@ -46,6 +46,7 @@ rules:
     ram: false
     write_cache: false
     stale_if_error: 10m
+    hit_auth: s3
   - match: "b/special/never"
     get_ttl: 1s
 `);
@@ -65,12 +66,18 @@ rules:
       ram: false,
       writeCache: false,
       staleIfError: 600_000,
+      hitAuth: 's3',
     });
     assert.deepEqual(rules.ruleFor('c', 'special/x'), DEFAULT_RULE);
   });
 
   it('uses the defaults it is given', () => {
-    const parsed = parseRules(rulesText({ match: 'b/**' }), 'r', { getTtl: 1, headTtl: 2, staleIfError: 3 });
+    const parsed = parseRules(rulesText({ match: 'b/**' }), 'r', {
+      getTtl: 1,
+      headTtl: 2,
+      staleIfError: 3,
+      hitAuth: 'any',
+    });
     assert.ok(parsed.ok);
     assert.deepEqual(parsed.rules.ruleFor('b', 'k'), {
       ...DEFAULT_RULE,
@@ -78,12 +85,14 @@ rules:
       getTtl: 1,
       headTtl: 2,
       staleIfError: 3,
+      hitAuth: 'any',
     });
     assert.deepEqual(parsed.rules.ruleFor('x', 'k'), {
       ...DEFAULT_RULE,
       getTtl: 1,
       headTtl: 2,
       staleIfError: 3,
+      hitAuth: 'any',
     });
   });
 
@@ -131,6 +140,11 @@ describe('rules problems', () => {
       ['rules.yaml: rules[0].stale_if_error: "1y" is not a duration (like 30s, 5m, 1h, 1d)'],
     ],
     [
+      'an unknown hit authorization level',
+      rulesText({ match: 'a/**', hit_auth: 'signed-only' }),
+      ['rules.yaml: rules[0].hit_auth: "signed-only" is not one of any, signed, s3'],
+    ],
+    [
       'a field that is part of a real one',
       rulesText({ match: 'a/**', ttl: '1h' }),
       ['rules.yaml: rules[0]: unknown field "ttl" (did you mean get_ttl?)'],
@@ -144,7 +158,7 @@ describe('rules problems', () => {
       'an unknown field like no other',
       rulesText({ match: 'a/**', pattern: 'x' }),
       [
-        'rules.yaml: rules[0]: unknown field "pattern" (allowed: match, get_ttl, head_ttl, read, compress, ram, write_cache, stale_if_error)',
+        'rules.yaml: rules[0]: unknown field "pattern" (allowed: match, get_ttl, head_ttl, read, compress, ram, write_cache, stale_if_error, hit_auth)',
       ],
     ],
     [
