@@ -3,8 +3,8 @@
 
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { KuraConfig } from '../config/schema.js';
 import { clientFilter } from '../config/access.js';
+import type { KuraConfig } from '../config/schema.js';
 import { clientRefused, methodNotAllowed, upstreamRefused } from '../s3/errors.js';
 import { redactTarget } from '../s3/redact.js';
 import { parseS3Request } from '../s3/request.js';

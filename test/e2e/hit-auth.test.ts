@@ -242,7 +242,7 @@ describe('cache.hit_auth', () => {
       await new Promise((r) => setTimeout(r, 100));
       const forged = await sendRaw(
         kura.url,
-        await PROBES['the authorized key with a wrong secret']!(kura.url),
+        await (PROBES['the authorized key with a wrong secret'] as Probe)(kura.url),
       );
       const filled = await filling;
       assert.equal(filled.status, 200);

@@ -2,7 +2,12 @@
 
 import type { EffectiveRule, RuleDefaults } from '../../src/config/rules.js';
 
-export const DEFAULTS: RuleDefaults = { getTtl: 86_400_000, headTtl: 60_000, staleIfError: 0, hitAuth: 'signed' };
+export const DEFAULTS: RuleDefaults = {
+  getTtl: 86_400_000,
+  headTtl: 60_000,
+  staleIfError: 0,
+  hitAuth: 'signed',
+};
 export const DEFAULT_RULE: EffectiveRule = {
   match: null,
   getTtl: 86_400_000,

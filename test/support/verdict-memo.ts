@@ -33,10 +33,15 @@ export class VerdictMemo {
     const key = `${req.method} ${req.rawUrl}\n${req.rawHeaders.join('\n')}`;
     let verdict = this.verdicts.get(key);
     if (verdict === undefined) {
-      verdict = verifySigV4(req, (id) => (id === ACCESS_KEY ? ACCESS_KEY : this.others.get(id)), new Date(now), {
-        allowAnonymous: this.allowAnonymous,
-        region: REGION,
-      });
+      verdict = verifySigV4(
+        req,
+        (id) => (id === ACCESS_KEY ? ACCESS_KEY : this.others.get(id)),
+        new Date(now),
+        {
+          allowAnonymous: this.allowAnonymous,
+          region: REGION,
+        },
+      );
       if (this.verdicts.size < MEMO_LIMIT) this.verdicts.set(key, verdict);
     }
     return verdict;
