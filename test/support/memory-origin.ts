@@ -223,7 +223,6 @@ class InMemoryOrigin implements MemoryOrigin {
       const close = expectsContinue ? ['Connection', 'close'] : [];
       return s3Error(verdict.status, verdict.code, verdict.message, {}, close);
     }
-    if (expectsContinue) res.writeContinue();
 
     if (method === 'GET' || method === 'HEAD') {
       const fault = this.takeFault((f) => f.kind !== 'truncate');
@@ -239,6 +238,8 @@ class InMemoryOrigin implements MemoryOrigin {
     if (!objects) {
       return s3Error(404, 'NoSuchBucket', 'The specified bucket does not exist', { BucketName: bucket });
     }
+    // A missing bucket is known from the head too: only now may the client send its body.
+    if (expectsContinue) res.writeContinue();
     const permission = permissionChange(method, key, rawQuery, objects);
     if (permission) {
       // Answered once the request body (a policy, an ACL) is read, as S3 does.

@@ -47,3 +47,72 @@ export function parseResponse(text: string): SocketResponse | null {
   }
   return { status: Number(statusLine?.split(' ')[1]), headers, body: text.slice(end + 4) };
 }
+
+export interface ContinueExchange {
+  /** The interim (1xx) statuses received before the final answer. */
+  interim: number[];
+  /** The final answer; null when the connection closed without one. */
+  response: SocketResponse | null;
+  /** Body bytes this client wrote to the socket. */
+  bodyBytesSent: number;
+  /** Milliseconds from sending the head to sending the body; null when the body was never sent. */
+  bodySentAfterMs: number | null;
+}
+
+/**
+ * A client as RFC 9110 §10.1.1 describes it: sends `head` (which must carry `Expect: 100-continue` and
+ * `Connection: close`), then its body only on `100 Continue`, or after `waitMs` with no answer; a final
+ * answer that comes first means the body is never sent. Reads until the server closes.
+ */
+export function expectContinue(
+  port: number,
+  head: string,
+  body: Buffer,
+  waitMs: number,
+  timeoutMs = 20_000,
+): Promise<ContinueExchange> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    const started = performance.now();
+    const result: ContinueExchange = { interim: [], response: null, bodyBytesSent: 0, bodySentAfterMs: null };
+    let pending = Buffer.alloc(0);
+    let finalSeen = false;
+    const sendBody = () => {
+      if (result.bodySentAfterMs !== null || finalSeen) return;
+      clearTimeout(wait);
+      result.bodySentAfterMs = performance.now() - started;
+      result.bodyBytesSent = body.length;
+      socket.write(body);
+    };
+    const wait = setTimeout(sendBody, waitMs);
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`no close within ${timeoutMs} ms; got: ${pending.toString('latin1')}`));
+    }, timeoutMs);
+    socket.on('data', (data: Buffer) => {
+      pending = Buffer.concat([pending, data]);
+      while (!finalSeen) {
+        const text = pending.toString('latin1');
+        const end = text.indexOf('\r\n\r\n');
+        if (end < 0) return;
+        const status = Number(text.slice(0, end).split(' ')[1]);
+        if (status >= 200) {
+          finalSeen = true;
+          clearTimeout(wait);
+          return;
+        }
+        result.interim.push(status);
+        pending = pending.subarray(end + 4);
+        if (status === 100) sendBody();
+      }
+    });
+    socket.on('error', () => {});
+    socket.on('close', () => {
+      clearTimeout(wait);
+      clearTimeout(timer);
+      result.response = parseResponse(pending.toString('latin1'));
+      resolve(result);
+    });
+    socket.write(head);
+  });
+}
