@@ -95,7 +95,7 @@ export class ContinueSender {
       else {
         // Not pipeline(): S3 may answer before the body's end, and the client's stream must outlive this
         // request so that Kura can still answer it.
-        body.once('error', fail);
+        body.on('error', fail);
         body.pipe(outgoing);
       }
     };
@@ -112,8 +112,9 @@ export class ContinueSender {
       );
     });
     outgoing.on('continue', sendBody);
+    let answered = false;
     outgoing.on('finish', () => {
-      after(this.#opts.firstByteTimeout, () => fail(new errors.HeadersTimeoutError()));
+      if (!answered) after(this.#opts.firstByteTimeout, () => fail(new errors.HeadersTimeoutError()));
     });
     const signal = req.signal;
     const abort = () => fail(new errors.RequestAbortedError());
@@ -132,6 +133,7 @@ export class ContinueSender {
       });
       outgoing.once('response', (res: http.IncomingMessage) => {
         clear();
+        answered = true;
         if (state === 'waiting') state = 'answered';
         outgoing.setTimeout(this.#opts.idleTimeout, () => res.destroy(new errors.BodyTimeoutError()));
         res.once('close', () => {
