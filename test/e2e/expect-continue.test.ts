@@ -8,11 +8,13 @@ import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { CONTINUE_WAIT_MS } from '../../src/upstream/continue-request.js';
 import { sdkClient, sdkGet } from '../support/cache-client.js';
-import { startTestKura, type TestKura } from '../support/kura.js';
+import { freePort, startTestKura, type TestKura } from '../support/kura.js';
 import { type MemoryOrigin, startMemoryOrigin } from '../support/memory-origin.js';
+import { sample, scrape } from '../support/prometheus.js';
 import { expectContinue } from '../support/raw-http.js';
 import { errorCode, type SignedRequest, s3Path, signRequest } from '../support/signing.js';
 import { originBodyBytesDuring } from '../support/volume-files.js';
@@ -29,7 +31,11 @@ before(async () => {
   origin = await startMemoryOrigin();
   kura = await startTestKura({
     origin: origin.url,
-    settings: { 'cache.chunk_size': '64KiB', 'cache.write_max_object_size': '8MiB' },
+    settings: {
+      'cache.chunk_size': '64KiB',
+      'cache.write_max_object_size': '8MiB',
+      'admin.port': await freePort(),
+    },
   });
 });
 after(async () => {
@@ -142,6 +148,16 @@ describe('S3 answers the expectation, through Kura', () => {
       assert.ok(read.body.equals(body));
     });
     assert.equal(reads.bodyBytes, 0);
+  });
+
+  test('every request above gave its upstream place back, refused or not', async () => {
+    const admin = `http://127.0.0.1:${kura.adminPort}`;
+    let active = -1;
+    for (let i = 0; i < 40 && active !== 0; i++) {
+      if (i > 0) await sleep(50);
+      active = sample(await scrape(admin), 'kura_upstream_active');
+    }
+    assert.equal(active, 0);
   });
 });
 
