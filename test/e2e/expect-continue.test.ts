@@ -74,6 +74,7 @@ describe('S3 answers the expectation, through Kura', () => {
     const got = await expectContinue(kura.port, headOf(signed, ['Expect', '100-continue']), body, PATIENT_MS);
     assert.deepEqual(got.interim, [], 'no 100 Continue');
     assert.equal(got.bodyBytesSent, 0, 'the client sent no body byte');
+    assert.ok(got.closedByServer, 'Kura closed the connection');
     assert.equal(got.response?.status, 404);
     assert.equal(errorCode(got.response?.body ?? ''), 'NoSuchBucket');
     assert.deepEqual(
