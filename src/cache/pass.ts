@@ -112,6 +112,9 @@ export async function pass(ex: Exchange, opts: PassOptions, extras: PassExtras =
   await extras.beforeReply?.(upstreamRes.status, upstreamRes.headers, answerBody);
   const responseHeaders = responseHeadersForClient(upstreamRes.headers);
   if (xCache) responseHeaders.push('x-cache', xCache);
+  // S3 answered before the whole body came in (refused on the head, or mid-upload): the rest cannot be
+  // skipped without reading it, so this connection carries no further request (RFC 9112 §9.6).
+  if (withBody && !req.complete) responseHeaders.push('Connection', 'close');
   res.writeHead(upstreamRes.status, upstreamRes.statusText || undefined, responseHeaders);
   try {
     const traffic = opts.traffic;

@@ -219,3 +219,39 @@ describe('an origin that never answers the expectation still gets the body', () 
     assert.equal(received.get(s3Path(BUCKET, 'hasty')), body.length);
   });
 });
+
+describe('an origin that answers before the body is all in', () => {
+  let hasty: http.Server;
+  let hastyKura: TestKura;
+
+  before(async () => {
+    // Node's own 100 Continue, then a final answer without reading the body (as S3 may refuse mid-upload).
+    hasty = http.createServer((_req, res) => {
+      res.writeHead(400, { 'content-type': 'application/xml', connection: 'close' });
+      res.end('<?xml version="1.0" encoding="UTF-8"?><Error><Code>EarlyRefusal</Code></Error>');
+    });
+    await new Promise<void>((resolve) => hasty.listen(0, '127.0.0.1', resolve));
+    const port = (hasty.address() as AddressInfo).port;
+    hastyKura = await startTestKura({ origin: `http://127.0.0.1:${port}` });
+  });
+  after(async () => {
+    await hastyKura?.close();
+    hasty?.closeAllConnections();
+    await new Promise((resolve) => hasty?.close(resolve));
+  });
+
+  test('the client hears the answer and the connection closes: its unread body cannot be skipped', async () => {
+    const body = randomBytes(8 * 1024 * KiB);
+    const signed = await signRequest(hastyKura.url, { method: 'PUT', path: s3Path(BUCKET, 'early'), body });
+    const got = await expectContinue(
+      hastyKura.port,
+      headOf(signed, ['Expect', '100-continue']),
+      body,
+      PATIENT_MS,
+    );
+    assert.deepEqual(got.interim, [100]);
+    assert.equal(got.response?.status, 400);
+    assert.equal(errorCode(got.response?.body ?? ''), 'EarlyRefusal');
+    assert.ok(got.closedByServer, 'Kura closed the connection');
+  });
+});
