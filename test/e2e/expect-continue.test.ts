@@ -209,6 +209,24 @@ describe('an origin that never answers the expectation still gets the body', () 
     assert.equal(received.get(s3Path(BUCKET, 'patient')), body.length);
   });
 
+  test('DeleteObjects, whose body Kura reads first, gets Kura’s own 100 at once', async () => {
+    const body = Buffer.from(
+      '<?xml version="1.0" encoding="UTF-8"?><Delete><Object><Key>a</Key></Object></Delete>',
+    );
+    const signed = await signRequest(silentKura.url, {
+      method: 'POST',
+      path: s3Path(BUCKET),
+      query: { delete: '' },
+      body,
+    });
+    const head = headOf(signed, ['Expect', '100-continue', 'Connection', 'close']);
+    const got = await expectContinue(silentKura.port, head, body, PATIENT_MS);
+    assert.deepEqual(got.interim, [100]);
+    assert.ok((got.bodySentAfterMs ?? Infinity) < CONTINUE_WAIT_MS, 'Kura did not wait for S3');
+    assert.equal(got.response?.status, 200);
+    assert.equal(received.get(`${s3Path(BUCKET)}?delete=`), body.length);
+  });
+
   test('a client that stops waiting sends its body, and it reaches the origin', async () => {
     const body = randomBytes(200 * KiB);
     const signed = await signRequest(silentKura.url, { method: 'PUT', path: s3Path(BUCKET, 'hasty'), body });
