@@ -4,6 +4,7 @@
 import type { IncomingMessage } from 'node:http';
 import { deleteObjectsKeys } from '../s3/delete-objects.js';
 import type { OperationName } from '../s3/types.js';
+import { expectsContinue } from '../upstream/headers.js';
 import { type Cache, namespaceOf } from './cache.js';
 import { type Exchange, type Outcome, type PassOptions, pass } from './pass.js';
 import { replyError } from './reply.js';
@@ -92,6 +93,9 @@ export async function writeThrough(
 
 /** A request body Kura must read before forwarding (a key list, a part list); a 400 when too big. */
 export async function readSmallBody(ex: Exchange): Promise<Buffer | Outcome> {
+  // Kura needs these bodies before S3 sees the request, so it answers the client's expectation itself:
+  // a refused DeleteObjects or CompleteMultipartUpload costs the client a few KiB of XML.
+  if (expectsContinue(ex.req.rawHeaders, ex.req.httpVersion)) ex.res.writeContinue();
   const read = await readLimited(ex.req, SMALL_BODY_LIMIT);
   if (read !== null) return read;
   const error = { status: 400, code: 'MaxMessageLengthExceeded', message: 'Your request was too big.' };

@@ -6,7 +6,12 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { S3Request } from '../s3/types.js';
 import { type UpstreamClient, upstreamFailure } from '../upstream/client.js';
-import { hasRequestBody, requestHeadersForUpstream, responseHeadersForClient } from '../upstream/headers.js';
+import {
+  expectsContinue,
+  hasRequestBody,
+  requestHeadersForUpstream,
+  responseHeadersForClient,
+} from '../upstream/headers.js';
 import { bodyForUpstream } from '../upstream/request-body.js';
 import type { Route } from '../upstream/route.js';
 import { readAnswerBody } from './answer-body.js';
@@ -65,7 +70,12 @@ export async function pass(ex: Exchange, opts: PassOptions, extras: PassExtras =
     head: s3.method === 'HEAD',
     hasBody: withBody,
   };
-  const headers = requestHeadersForUpstream(req.rawHeaders, s3.signature, opts.identify);
+  // The client's `Expect: 100-continue` goes to S3, and S3's `100 Continue` back to the client, which
+  // sends its body only then. A body Kura has read already (DeleteObjects, CompleteMultipartUpload:
+  // src/cache/invalidate.ts) followed Kura's own 100, so the client hears no second one.
+  const expectation = expectsContinue(req.rawHeaders, req.httpVersion);
+  const relayContinue = Buffer.isBuffer(extras.body) ? () => {} : () => res.writeContinue();
+  const headers = requestHeadersForUpstream(req.rawHeaders, s3.signature, opts.identify, expectation);
   if (!headers.ok) {
     replyError(res, headers.error, reply);
     return { status: headers.error.status, error: headers.error.code };
@@ -79,6 +89,7 @@ export async function pass(ex: Exchange, opts: PassOptions, extras: PassExtras =
       headers: headers.headers,
       body: bodyForUpstream(req.rawHeaders, extras.body ?? (withBody ? req : null)),
       signal: ex.signal,
+      ...(expectation ? { onContinue: relayContinue } : {}),
     });
   } catch (err) {
     const failure = upstreamFailure(err, ex.route);
@@ -104,6 +115,9 @@ export async function pass(ex: Exchange, opts: PassOptions, extras: PassExtras =
   await extras.beforeReply?.(upstreamRes.status, upstreamRes.headers, answerBody);
   const responseHeaders = responseHeadersForClient(upstreamRes.headers);
   if (xCache) responseHeaders.push('x-cache', xCache);
+  // S3 answered before the whole body came in (refused on the head, or mid-upload): the rest cannot be
+  // skipped without reading it, so this connection carries no further request (RFC 9112 §9.6).
+  if (withBody && !req.complete) responseHeaders.push('Connection', 'close');
   res.writeHead(upstreamRes.status, upstreamRes.statusText || undefined, responseHeaders);
   try {
     const traffic = opts.traffic;

@@ -169,10 +169,6 @@ function hearing(cache: Cache): NonNullable<PassOptions['heard']> {
   };
 }
 
-function expectsContinue(req: IncomingMessage): boolean {
-  return req.headers.expect?.toLowerCase() === '100-continue';
-}
-
 async function serve(
   deps: RequestPathDeps,
   req: IncomingMessage,
@@ -205,9 +201,8 @@ async function serve(
     return refuse(upstreamRefused(s3.host.hostname));
   }
   facts.upstream = route.route.origin;
-  // The client waits for leave to send its body. S3's own verdict would come only after Kura forwards
-  // the request, and undici cannot send `Expect`, so the leave is Kura's once its own checks pass.
-  if (expectsContinue(req)) res.writeContinue();
+  // A client that sent `Expect: 100-continue` hears S3's answer to it, relayed by pass (src/cache/pass.ts):
+  // S3 refuses on the head alone, before the body is sent.
 
   const ex: Exchange = { req, res, s3, route: route.route, requestId, signal };
   const opts: PassOptions = {

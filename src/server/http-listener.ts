@@ -50,7 +50,8 @@ export function listenerOptions(config: KuraConfig['server']) {
  */
 export function answerLikeS3(server: net.Server, handler: Handler, log: Logger): void {
   // Without this listener Node answers `100 Continue` at once; with it the handler decides, so a request
-  // Kura refuses is answered before the client sends its body.
+  // Kura refuses is answered before the client sends its body, and otherwise S3's own answer to the
+  // expectation is relayed (src/upstream/continue-request.ts).
   server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
     trackAnswer(req, res);
     handler(req, res);

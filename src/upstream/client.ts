@@ -7,6 +7,7 @@ import type { KuraConfig } from '../config/schema.js';
 import { badGateway, gatewayTimeout, slowDown } from '../s3/errors.js';
 import type { S3ErrorSpec } from '../s3/types.js';
 import { UpstreamAdmission, UpstreamBusyError } from './admission.js';
+import { ContinueSender } from './continue-request.js';
 import { S3Resolver } from './resolver.js';
 import type { Route } from './route.js';
 
@@ -19,6 +20,12 @@ export interface UpstreamRequest {
   body: Readable | Buffer | null;
   /** An AbortSignal, or an EventEmitter that emits 'abort' (undici accepts both). */
   signal: AbortSignal | EventEmitter;
+  /**
+   * Set when `headers` carry the client's `Expect: 100-continue`: the request goes with the expectation
+   * (src/upstream/continue-request.ts) and this runs when S3 answers `100 Continue`, or stays silent
+   * past CONTINUE_WAIT_MS, just before the body is sent.
+   */
+  onContinue?: () => void;
 }
 
 export interface UpstreamResponse {
@@ -62,6 +69,8 @@ export class UpstreamClient {
   readonly #s3: Agent;
   readonly #overrides: Agent;
   readonly #insecure: Agent;
+  /** Requests that carry `Expect: 100-continue`, which undici cannot send. */
+  readonly #continuing: ContinueSender;
   /** Kura's own DNS for S3 names, shared with the raw TCP relays. */
   readonly resolver: S3Resolver;
 
@@ -85,6 +94,13 @@ export class UpstreamClient {
     this.#s3 = new Agent({ ...common, connect: { ...connect, lookup: resolver.lookup } });
     this.#overrides = new Agent({ ...common, connect });
     this.#insecure = new Agent({ ...common, connect: { ...connect, rejectUnauthorized: false } });
+    this.#continuing = new ContinueSender({
+      connections: config.connections,
+      connectTimeout: config.connect_timeout,
+      firstByteTimeout: config.first_byte_timeout,
+      idleTimeout: config.idle_timeout,
+      lookup: resolver.lookup,
+    });
   }
 
   #dispatcherFor(route: Route): Dispatcher {
@@ -95,6 +111,7 @@ export class UpstreamClient {
   async send(route: Route, req: UpstreamRequest): Promise<UpstreamResponse> {
     const dispatcher = this.#dispatcherFor(route);
     const attempt = async (): Promise<UpstreamResponse> => {
+      if (req.onContinue) return this.#continuing.send(route, req);
       const res = await dispatcher.request({
         origin: route.origin,
         path: req.path,
@@ -153,6 +170,7 @@ export class UpstreamClient {
   }
 
   async close(): Promise<void> {
+    this.#continuing.close();
     await Promise.all([this.#s3.close(), this.#overrides.close(), this.#insecure.close()]);
   }
 }

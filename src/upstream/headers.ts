@@ -2,7 +2,7 @@
 // (DESIGN.md invariant 1); hop-by-hop headers belong to the client's connection and are dropped.
 
 import { notImplemented } from '../s3/errors.js';
-import { connectionListed, HOP_BY_HOP } from '../s3/headers.js';
+import { connectionListed, HOP_BY_HOP, headerValues } from '../s3/headers.js';
 import { isHeaderSigned } from '../s3/signature.js';
 import type { S3ErrorSpec, SignatureFacts } from '../s3/types.js';
 
@@ -16,10 +16,16 @@ const UNDICI_OWNED = new Set(['connection', 'keep-alive', 'upgrade', 'expect', '
 
 export type ForwardHeaders = { ok: true; headers: string[] } | { ok: false; error: S3ErrorSpec };
 
+/**
+ * `forwardExpect`: the request goes with its `Expect: 100-continue` (src/upstream/continue-request.ts), so
+ * the header is sent as received. RFC 9110 §10.1.1 has a proxy forward the expectation; only undici,
+ * which cannot send it, makes Kura drop it elsewhere.
+ */
 export function requestHeadersForUpstream(
   raw: readonly string[],
   signature: SignatureFacts,
   identify: { name: string; value: string } | null,
+  forwardExpect = false,
 ): ForwardHeaders {
   const listed = connectionListed(raw);
   const headers: string[] = [];
@@ -29,7 +35,7 @@ export function requestHeadersForUpstream(
     const value = raw[i + 1] as string;
     const lower = name.toLowerCase();
     if (lower === identify?.name) identifyPresent = true;
-    const hopByHop = HOP_BY_HOP.has(lower) || listed.has(lower) || lower === 'expect';
+    const hopByHop = HOP_BY_HOP.has(lower) || listed.has(lower) || (lower === 'expect' && !forwardExpect);
     if (!hopByHop) {
       headers.push(name, value);
       continue;
@@ -61,6 +67,15 @@ export function responseHeadersForClient(raw: readonly string[]): string[] {
     out.push(raw[i] as string, raw[i + 1] as string);
   }
   return out;
+}
+
+/**
+ * Whether the client waits for `100 Continue` before it sends its body: an HTTP/1.1 request with a body
+ * and `Expect: 100-continue` (RFC 9110 §10.1.1; Node's server answers any other expectation 417 itself).
+ */
+export function expectsContinue(raw: readonly string[], httpVersion: string): boolean {
+  if (httpVersion === '1.0' || !hasRequestBody(raw)) return false;
+  return headerValues(raw, 'expect').some((value) => value.trim().toLowerCase() === '100-continue');
 }
 
 /** Whether the client sends a body: RFC 9112 §6.3, a body is framed by Content-Length or Transfer-Encoding. */

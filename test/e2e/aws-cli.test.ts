@@ -93,3 +93,24 @@ test('with HTTP_PROXY pointing at Kura, the CLI absolute-form requests go throug
     'origin-form, valid signatures',
   );
 });
+
+test('an upload S3 refuses costs the CLI no body bytes: it hears the 403 instead of 100 Continue', async () => {
+  // botocore sends `Expect: 100-continue` with every file body and waits a second for the answer.
+  await writeFile(join(dir, 'refused.bin'), randomBytes(4 * 2 ** 20));
+  const before = kura.access.length;
+  const wrong = { ...env, AWS_SECRET_ACCESS_KEY: 'not-the-secret' };
+  const { stdout: version } = await run('aws', ['--version'], { env });
+  const endpoint = version.startsWith('aws-cli/1.') ? [] : ['--endpoint-url', kura.url];
+  const args = ['s3api', 'put-object', '--bucket', DEFAULT_BUCKET, '--key', 'cli/refused.bin'];
+  await assert.rejects(
+    run('aws', [...endpoint, ...args, '--body', join(dir, 'refused.bin')], { env: wrong }),
+    (err: Error & { stderr?: string }) => /SignatureDoesNotMatch/.test(err.stderr ?? ''),
+  );
+  const refused = kura.access.slice(before).filter((r) => r.operation === 'PutObject');
+  assert.deepEqual(
+    refused.map((r) => r.status),
+    [403],
+  );
+  assert.ok((refused[0]?.bytesIn ?? Infinity) < 16 * 1024, `Kura received ${refused[0]?.bytesIn} bytes`);
+  assert.equal(origin.requests.filter((r) => r.rawUrl.includes('cli/refused.bin')).at(-1)?.bodyBytes ?? 0, 0);
+});

@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort, startTestKura, type TestKura } from '../support/kura.js';
 import { DEFAULT_BUCKET, startTestOrigin, type TestOrigin } from '../support/origin.js';
-import { parseResponse, rawConversation, rawExchange } from '../support/raw-http.js';
+import { expectContinue, parseResponse, rawConversation, rawExchange } from '../support/raw-http.js';
 import { errorCode, s3Path, sendRaw, signRequest } from '../support/signing.js';
 
 let origin: TestOrigin;
@@ -243,6 +243,19 @@ describe('upstream failures are S3-shaped', () => {
       );
       assert.equal(head?.status, 504);
       assert.equal(head?.body, '', 'HEAD answers carry no body');
+      // An upload waiting for 100 Continue hears Kura's after 1 s of silence, sends its body, and the
+      // timeout runs from the body's end.
+      const body = Buffer.alloc(10_000, 1);
+      const put = await expectContinue(
+        k.port,
+        `PUT /b/k HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: ${body.length}\r\nExpect: 100-continue\r\n\r\n`,
+        body,
+        10_000,
+      );
+      assert.deepEqual(put.interim, [100]);
+      assert.equal(put.bodyBytesSent, body.length);
+      assert.equal(put.response?.status, 504);
+      assert.equal(errorCode(put.response?.body ?? ''), 'GatewayTimeout');
     } finally {
       await k.close();
       for (const s of sockets) s.destroy();

@@ -11,7 +11,7 @@ import { buildConfig } from '../../src/config/load.js';
 import { startKura } from '../../src/server/kura.js';
 import type { Logger } from '../../src/telemetry/log.js';
 import { startTestKura } from '../support/kura.js';
-import { rawExchange } from '../support/raw-http.js';
+import { expectContinue, rawExchange } from '../support/raw-http.js';
 import { errorCode } from '../support/signing.js';
 import { makeTestCert } from '../support/tls-cert.js';
 
@@ -23,9 +23,15 @@ before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'kura-tls-'));
   // A self-signed certificate that no trust store knows.
   const cert = makeTestCert(dir, 'origin', ['IP:127.0.0.1']);
-  origin = createServer({ key: cert.key, cert: cert.cert }, (req, res) =>
-    res.writeHead(200, { 'x-seen-host': req.headers.host ?? '' }).end(`tls ${req.method} ${req.url}`),
-  );
+  origin = createServer({ key: cert.key, cert: cert.cert }, (req, res) => {
+    let bodyBytes = 0;
+    req.on('data', (chunk: Buffer) => (bodyBytes += chunk.length));
+    req.on('end', () =>
+      res
+        .writeHead(200, { 'x-seen-host': req.headers.host ?? '', 'x-body-bytes': String(bodyBytes) })
+        .end(`tls ${req.method} ${req.url}`),
+    );
+  });
   await new Promise<void>((r) => origin.listen(0, '127.0.0.1', r));
   originUrl = `https://127.0.0.1:${(origin.address() as { port: number }).port}`;
 });
@@ -37,12 +43,26 @@ after(() => {
 
 const request = 'GET /b/k?x=1 HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n';
 
+const upload = Buffer.alloc(300_000, 7);
+const uploadHead = [
+  'PUT /b/upload HTTP/1.1',
+  'Host: 127.0.0.1',
+  `Content-Length: ${upload.length}`,
+  'Expect: 100-continue',
+  'Connection: close',
+].join('\r\n');
+
 test('an https origin with an untrusted certificate is refused with 502', async () => {
   const kura = await startTestKura({ origin: originUrl });
   try {
     const res = await rawExchange(kura.port, request);
     assert.equal(res?.status, 502);
     assert.equal(errorCode(res?.body ?? ''), 'BadGateway');
+    // An upload that waits for 100 Continue hears the 502 instead, and keeps its body.
+    const put = await expectContinue(kura.port, `${uploadHead}\r\n\r\n`, upload, 10_000);
+    assert.deepEqual(put.interim, []);
+    assert.equal(put.response?.status, 502);
+    assert.equal(put.bodyBytesSent, 0);
   } finally {
     await kura.close();
   }
@@ -66,6 +86,11 @@ test('tls_verify: false reaches it, and Kura warns about it at start', async () 
     assert.equal(res?.status, 200);
     assert.match(res?.body ?? '', /tls GET \/b\/k\?x=1/, 'the raw target reached the origin');
     assert.equal(res?.headers['x-seen-host'], '127.0.0.1', 'Host as the client sent it');
+    // The expectation goes over TLS too: the origin's 100, then the body.
+    const put = await expectContinue(kura.http.port, `${uploadHead}\r\n\r\n`, upload, 10_000);
+    assert.deepEqual(put.interim, [100]);
+    assert.equal(put.response?.status, 200);
+    assert.equal(put.response?.headers['x-body-bytes'], String(upload.length));
     assert.equal(warnings.length, 1);
     assert.match(warnings[0] as string, /TLS certificates of https:\/\/127\.0\.0\.1:\d+ are NOT verified/);
   } finally {

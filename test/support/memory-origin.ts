@@ -238,7 +238,6 @@ class InMemoryOrigin implements MemoryOrigin {
       const close = expectsContinue ? ['Connection', 'close'] : [];
       return s3Error(verdict.status, verdict.code, verdict.message, {}, close);
     }
-    if (expectsContinue) res.writeContinue();
 
     if (method === 'GET' || method === 'HEAD') {
       const fault = this.takeFault((f) => f.kind !== 'truncate');
@@ -255,7 +254,18 @@ class InMemoryOrigin implements MemoryOrigin {
       return s3Error(404, 'NoSuchBucket', 'The specified bucket does not exist', { BucketName: bucket });
     }
     const allowed = this.bucketsOf.get(verdict.accessKeyId);
-    if (allowed !== undefined && !allowed.has(bucket)) return s3Error(403, 'AccessDenied', 'Access Denied');
+    if (allowed !== undefined && !allowed.has(bucket)) {
+      return s3Error(
+        403,
+        'AccessDenied',
+        'Access Denied',
+        {},
+        expectsContinue ? ['Connection', 'close'] : [],
+      );
+    }
+    // A missing bucket, or one the user may not use, is known from the head too: only now may the client
+    // send its body.
+    if (expectsContinue) res.writeContinue();
     const permission = permissionChange(method, key, rawQuery, objects);
     if (permission) {
       // Answered once the request body (a policy, an ACL) is read, as S3 does.

@@ -108,7 +108,7 @@ export interface SignedRequest {
 export async function signRequest(
   baseUrl: string,
   spec: RequestSpec,
-  opts: SignerOptions & { signingDate?: Date } = {},
+  opts: SignerOptions & { signingDate?: Date; signableHeaders?: Set<string> } = {},
 ): Promise<SignedRequest> {
   const url = new URL(baseUrl);
   const body = spec.body === undefined ? undefined : Buffer.from(spec.body);
@@ -129,7 +129,10 @@ export async function signRequest(
       headers,
       body,
     },
-    { signingDate: opts.signingDate ?? new Date() },
+    {
+      signingDate: opts.signingDate ?? new Date(),
+      ...(opts.signableHeaders ? { signableHeaders: opts.signableHeaders } : {}),
+    },
   );
   return {
     method: spec.method,

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { SignatureFacts } from '../../../src/s3/types.js';
 import {
+  expectsContinue,
   hasRequestBody,
   requestHeadersForUpstream,
   responseHeadersForClient,
@@ -78,6 +79,14 @@ describe('requestHeadersForUpstream', () => {
     }
   });
 
+  test('an expectation Kura forwards is sent as received, signed or not', () => {
+    for (const signed of [['host'], ['host', 'expect']]) {
+      const raw = ['Host', 'h', 'Expect', '100-continue', 'Content-Length', '5'];
+      const r = requestHeadersForUpstream(raw, v4(signed), null, true);
+      assert.deepEqual(r, { ok: true, headers: raw });
+    }
+  });
+
   test('signed Transfer-Encoding: chunked is reproduced by the framing itself', () => {
     const r = requestHeadersForUpstream(
       ['Host', 'h', 'Transfer-Encoding', 'chunked'],
@@ -150,4 +159,13 @@ test('hasRequestBody follows RFC 9112 framing', () => {
   assert.equal(hasRequestBody(['Content-Length', '0']), false);
   assert.equal(hasRequestBody(['Content-Length', '10']), true);
   assert.equal(hasRequestBody(['Transfer-Encoding', 'chunked']), true);
+});
+
+test('expectsContinue: HTTP/1.1, a body, and the 100-continue expectation', () => {
+  const put = ['Host', 'h', 'Content-Length', '10'];
+  assert.equal(expectsContinue([...put, 'Expect', '100-Continue'], '1.1'), true);
+  assert.equal(expectsContinue([...put, 'Expect', '100-continue'], '1.0'), false);
+  assert.equal(expectsContinue(put, '1.1'), false);
+  assert.equal(expectsContinue(['Host', 'h', 'Expect', '100-continue'], '1.1'), false);
+  assert.equal(expectsContinue(['Transfer-Encoding', 'chunked', 'Expect', '100-continue'], '1.1'), true);
 });
