@@ -134,6 +134,7 @@ export async function startKura(config: KuraConfig, opts: StartOptions = {}): Pr
     capacity: config.cache.max_size,
     ramCapacity: config.cache.ram_size,
     ready: async () => (await readiness.report()).ready,
+    refusedChunks: () => cache.fleet.space.refused,
   };
   const otlp = config.telemetry.otlp;
   const metrics = new KuraMetrics(sources, {

@@ -89,7 +89,7 @@ export const METRICS = {
     'counter',
     '{chunk}',
     ['kura.outcome'],
-    'chunk files written, skipped because the volume was behind, or failed',
+    'chunk files written, skipped because the volume was behind, refused because it was full, or failed',
   ),
   stored: spec(
     'kura.cache.stored',

@@ -69,6 +69,8 @@ export interface MetricSources {
   ramCapacity: number;
   /** The readiness verdict /health/ready gives (kept for a second by src/telemetry/health.ts). */
   ready(): Promise<boolean>;
+  /** Chunks the space gate refused because the volume was full (src/store/space-gate.ts). */
+  refusedChunks(): number;
 }
 
 export interface OtlpOptions {
@@ -284,6 +286,7 @@ function observeCounters(meter: Meter, s: MetricSources): void {
   counter(meter, METRICS.chunkWrites, (observe) => {
     observe(c.chunksWritten, { 'kura.outcome': 'written' });
     observe(c.chunksSkipped, { 'kura.outcome': 'skipped' });
+    observe(s.refusedChunks(), { 'kura.outcome': 'refused' });
     observe(c.writeErrors, { 'kura.outcome': 'error' });
   });
   counter(meter, METRICS.stored, (observe) => {
