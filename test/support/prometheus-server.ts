@@ -3,7 +3,7 @@
 
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -51,6 +51,10 @@ export async function runPromtool(args: string[]): Promise<{ stdout: string; std
 }
 
 export async function startPrometheus(opts: PrometheusOptions): Promise<TestPrometheus> {
+  for (const bin of [PROMETHEUS_BIN, PROMTOOL_BIN]) {
+    if (!existsSync(bin))
+      throw new Error(`${bin} is missing: install Debian's prometheus package (.ci/run does)`);
+  }
   const dir = mkdtempSync(join(tmpdir(), 'kura-prometheus-'));
   const config = join(dir, 'prometheus.yml');
   writeFileSync(
