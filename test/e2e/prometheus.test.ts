@@ -201,9 +201,32 @@ test('under traffic every dashboard query and every alert selector returns data,
     await new Promise((r) => setTimeout(r, 3_000));
 
     const dashboard = JSON.parse(readFileSync(DASHBOARD, 'utf8')) as {
-      panels: { title: string; type: string; targets?: { expr: string }[] }[];
-      templating: { list: { name: string; query?: { query: string } | string }[] };
+      panels: {
+        id: number;
+        title: string;
+        type: string;
+        gridPos: { x: number; y: number; w: number; h: number };
+        datasource?: { uid: string };
+        targets?: { expr: string }[];
+      }[];
     };
+    // The layout Grafana reads: ids unique, panels within 24 columns and apart, each on the chosen source.
+    assert.equal(new Set(dashboard.panels.map((p) => p.id)).size, dashboard.panels.length);
+    const cells = new Set<string>();
+    for (const p of dashboard.panels) {
+      const g = p.gridPos;
+      assert.ok(g.x >= 0 && g.w > 0 && g.x + g.w <= 24, `${p.title}: ${JSON.stringify(g)}`);
+      for (let x = g.x; x < g.x + g.w; x++)
+        for (let y = g.y; y < g.y + g.h; y++) {
+          assert.ok(!cells.has(`${x},${y}`), `${p.title} overlaps another panel`);
+          cells.add(`${x},${y}`);
+        }
+      if (p.type !== 'row') {
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: Grafana's variable, not a template.
+        assert.equal(p.datasource?.uid, '${datasource}', p.title);
+        assert.ok((p.targets ?? []).length > 0, p.title);
+      }
+    }
     assert.deepEqual(await prometheus.labelValues('job', 'kura_workers'), ['kura']);
     assert.equal((await prometheus.labelValues('instance', 'kura_workers{job="kura"}')).length, 1);
     const exprs = dashboard.panels.flatMap((p) =>
