@@ -116,6 +116,13 @@ export async function startKura(config: KuraConfig, opts: StartOptions = {}): Pr
     connect: null as TlsListener['stats'] | null,
   };
 
+  let draining = false;
+  const upstreamNames = namesToResolve(config.upstream);
+  const readiness = new Readiness([
+    { name: 'shutdown', run: async () => (draining ? 'shutting down' : null) },
+    { name: 'volume', run: () => volumeProblem(cache.volume) },
+    { name: 'upstream-dns', run: () => resolverProblem(upstream.resolver, upstreamNames) },
+  ]);
   const sources: MetricSources = {
     traffic,
     cache: cache.stats,
@@ -126,6 +133,8 @@ export async function startKura(config: KuraConfig, opts: StartOptions = {}): Pr
     ramBytes: () => cache.ram.bytes,
     capacity: config.cache.max_size,
     ramCapacity: config.cache.ram_size,
+    ready: async () => (await readiness.report()).ready,
+    refusedChunks: () => cache.fleet.space.refused,
   };
   const otlp = config.telemetry.otlp;
   const metrics = new KuraMetrics(sources, {
@@ -153,7 +162,8 @@ export async function startKura(config: KuraConfig, opts: StartOptions = {}): Pr
       const result = r.cache ?? 'NONE';
       metrics.requestEnded(
         r.method,
-        result as Parameters<KuraMetrics['requestEnded']>[1],
+        r.status,
+        result as Parameters<KuraMetrics['requestEnded']>[2],
         r.ttfbMs ?? null,
         r.durationMs,
       );
@@ -171,13 +181,6 @@ export async function startKura(config: KuraConfig, opts: StartOptions = {}): Pr
   const tlsListener = tlsFiles ? createTlsListener(tlsFiles, { ...relayDeps, handler }) : null;
   relays.connect = tlsListener?.stats ?? null;
 
-  let draining = false;
-  const upstreamNames = namesToResolve(config.upstream);
-  const readiness = new Readiness([
-    { name: 'shutdown', run: async () => (draining ? 'shutting down' : null) },
-    { name: 'volume', run: () => volumeProblem(cache.volume) },
-    { name: 'upstream-dns', run: () => resolverProblem(upstream.resolver, upstreamNames) },
-  ]);
   const views = instanceViews({
     cache,
     traffic,

@@ -89,7 +89,7 @@ export const METRICS = {
     'counter',
     '{chunk}',
     ['kura.outcome'],
-    'chunk files written, skipped because the volume was behind, or failed',
+    'chunk files written, skipped because the volume was behind, refused because it was full, or failed',
   ),
   stored: spec(
     'kura.cache.stored',
@@ -151,8 +151,8 @@ export const METRICS = {
     'http.server.request.duration',
     'histogram',
     's',
-    ['http.request.method', 'kura.cache.result'],
-    'time from the request to the last byte of the response, by X-Cache value',
+    ['http.request.method', 'http.response.status_code', 'kura.cache.result'],
+    'time from the request to the last byte of the response, by method, status code and X-Cache value',
   ),
   cacheSize: spec(
     'kura.cache.size',
@@ -195,6 +195,14 @@ export const METRICS = {
     ['kura.worker'],
     '1 when this process holds the leader lock of the volume, 0 when not (or not known); per worker',
     'each',
+  ),
+  ready: spec(
+    'kura.ready',
+    'gauge',
+    '1',
+    [],
+    '1 when /health/ready answers 200 (the instance should get traffic), else 0',
+    'max',
   ),
   workers: spec(
     'kura.workers',

@@ -67,6 +67,10 @@ export interface MetricSources {
   ramBytes(): number;
   capacity: number;
   ramCapacity: number;
+  /** The readiness verdict /health/ready gives (kept for a second by src/telemetry/health.ts). */
+  ready(): Promise<boolean>;
+  /** Chunks the space gate refused because the volume was full (src/store/space-gate.ts). */
+  refusedChunks(): number;
 }
 
 export interface OtlpOptions {
@@ -158,10 +162,23 @@ export class KuraMetrics {
     observeGauges(meter, sources);
   }
 
-  /** One request ended: its latencies, in milliseconds (null when no response head was sent). */
-  requestEnded(method: string, result: CacheResult, ttfbMs: number | null, totalMs: number): void {
+  /**
+   * One request ended: its status code and latencies, in milliseconds (ttfb null when no response head
+   * was sent).
+   */
+  requestEnded(
+    method: string,
+    status: number,
+    result: CacheResult,
+    ttfbMs: number | null,
+    totalMs: number,
+  ): void {
     if (ttfbMs !== null) this.#ttfb.record(ttfbMs / 1000, { 'kura.cache.result': result });
-    this.#duration.record(totalMs / 1000, { 'http.request.method': method, 'kura.cache.result': result });
+    this.#duration.record(totalMs / 1000, {
+      'http.request.method': method,
+      'http.response.status_code': status,
+      'kura.cache.result': result,
+    });
   }
 
   /** Everything the meter holds now (cumulative since start). */
@@ -269,6 +286,7 @@ function observeCounters(meter: Meter, s: MetricSources): void {
   counter(meter, METRICS.chunkWrites, (observe) => {
     observe(c.chunksWritten, { 'kura.outcome': 'written' });
     observe(c.chunksSkipped, { 'kura.outcome': 'skipped' });
+    observe(s.refusedChunks(), { 'kura.outcome': 'refused' });
     observe(c.writeErrors, { 'kura.outcome': 'error' });
   });
   counter(meter, METRICS.stored, (observe) => {
@@ -305,4 +323,12 @@ function observeGauges(meter: Meter, s: MetricSources): void {
   gauge(meter, METRICS.waitingFetches, () => s.upstream.waiting);
   gauge(meter, METRICS.leader, () => (s.fleet.isLeader() ? 1 : 0));
   gauge(meter, METRICS.workers, () => 1);
+  // Asked on each collection, so that a scrape sees what a probe of /health/ready would.
+  meter
+    .createObservableGauge(METRICS.ready.name, {
+      unit: METRICS.ready.unit,
+      description: METRICS.ready.description,
+      valueType: ValueType.INT,
+    })
+    .addCallback(async (result) => result.observe((await s.ready()) ? 1 : 0));
 }

@@ -84,6 +84,7 @@ describe('/metrics', () => {
     assert.equal(
       delta(m1, m2, 'http_server_request_duration_count', {
         http_request_method: 'GET',
+        http_response_status_code: '200',
         kura_cache_result: 'HIT',
       }),
       1,
@@ -91,6 +92,7 @@ describe('/metrics', () => {
     assert.equal(
       delta(m1, m2, 'http_server_request_duration_count', {
         http_request_method: 'HEAD',
+        http_response_status_code: '200',
         kura_cache_result: 'HIT',
       }),
       1,
@@ -130,8 +132,14 @@ describe('/metrics', () => {
     const m1 = await scrape(admin);
     assert.equal(delta(m0, m1, 'kura_upstream_errors_total', { error_type: 'http_5xx' }), 1);
     let requests = 0;
-    for (const [id, v] of m1) if (id.startsWith('kura_requests_total{')) requests += v - (m0.get(id) ?? 0);
+    let answered503 = 0;
+    for (const [id, v] of m1) {
+      if (id.startsWith('kura_requests_total{')) requests += v - (m0.get(id) ?? 0);
+      if (id.startsWith('http_server_request_duration_count{') && id.includes('status_code="503"'))
+        answered503 += v - (m0.get(id) ?? 0);
+    }
     assert.equal(requests, 1);
+    assert.equal(answered503, 1, 'the 503 is counted under its status code');
   });
 
   test('a connection the :443 passthrough refuses is counted once, as refused', async () => {
@@ -177,6 +185,7 @@ describe('/metrics', () => {
     assert.equal(sample(m, 'kura_cache_ram_capacity'), 512 * 2 ** 20);
     assert.equal(sample(m, 'kura_cache_ram_size'), kura.cache.ram.bytes);
     assert.equal(sample(m, 'kura_leader'), leader ? 1 : 0, "this instance's leader state");
+    assert.equal(sample(m, 'kura_ready'), 1, '/health/ready answers 200');
   });
   test('after traffic, is Prometheus text with every kind of instrument', async () => {
     const res = await fetch(`${admin}/metrics`);

@@ -147,11 +147,16 @@ describe('two workers on one port', () => {
       body.length,
     );
     assert.equal(
-      delta('http_server_request_duration_count', { http_request_method: 'GET', kura_cache_result: 'HIT' }),
+      delta('http_server_request_duration_count', {
+        http_request_method: 'GET',
+        http_response_status_code: '200',
+        kura_cache_result: 'HIT',
+      }),
       6,
     );
     // Gauges: summed where a sum means something, per worker where it does not.
     assert.equal(sample(m1, 'kura_workers'), 2);
+    assert.equal(sample(m1, 'kura_ready'), 1, 'the group is ready');
     assert.equal(sample(m1, 'kura_cache_ram_capacity'), 2 * Math.floor((512 * 2 ** 20) / 2));
     const leaders = [1, 2].map((w) => m1.get(`kura_leader{kura_worker="${w}"}`));
     assert.ok(
