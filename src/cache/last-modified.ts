@@ -7,8 +7,8 @@
 // (RFC 9110 §13.2.2) and answers 412 when Last-Modified is after T, else 304 for the version it still
 // holds. HTTP dates are whole seconds, so a search over T finds the exact value. It starts where the
 // upload was committed, in S3's clock (the 304's Date against this instance's clock), so an object read
-// back at any time after its upload costs two such requests; a version older than the search reaches
-// (or an S3 that ignores If-Unmodified-Since) is refetched whole instead.
+// back at any time after its upload costs two such requests; a Last-Modified beyond the search's reach
+// (or an S3 that ignores If-Unmodified-Since) leaves it to a whole refetch, as before.
 
 import { headerValue } from '../s3/headers.js';
 import type { ObjectRecord } from '../store/types.js';
@@ -16,8 +16,13 @@ import type { UpstreamResponse } from '../upstream/client.js';
 import { askS3, discard } from './origin-fetch.js';
 import type { Exchange, PassOptions } from './pass.js';
 
-/** At most this many conditional requests per search. */
-const MAX_PROBES = 16;
+/**
+ * The search looks at most 2^GALLOP - 1 seconds away from the guess (about 4 minutes: an upload's
+ * Last-Modified may be when it began), then halves: at most 2 × GALLOP conditional requests. An S3 that
+ * ignores If-Unmodified-Since (s3rver) answers 304 to all, and costs GALLOP + 1 before the fill.
+ */
+const GALLOP = 8;
+const MAX_PROBES = 2 * GALLOP;
 
 export type Learned =
   | { kind: 'found'; lastModified: string }
@@ -59,6 +64,7 @@ export async function learnLastModified(
     if (lo !== null && hi !== null) t = lo + Math.floor((hi - lo) / 2);
     else {
       // Gallop away from the guess until the other side is found.
+      if (step >= 2 ** GALLOP) return { kind: 'unknown' };
       t = lo === null ? t - step : t + step;
       step *= 2;
     }
