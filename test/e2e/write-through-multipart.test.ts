@@ -268,7 +268,7 @@ test('hostile upload ids create and delete nothing outside uploads/', async () =
 });
 
 describe('against Ceph RGW', () => {
-  const bucket = 'kura-wt-multipart';
+  const bucket = `kura-wt-mp-${process.pid}`;
   let rgw: RgwOrigin;
   let viaRgw: TestKura;
 

@@ -186,7 +186,7 @@ describe('failed and refused writes commit nothing', () => {
 
 describe('against Ceph RGW, whose 304 carries no Last-Modified', () => {
   // Each file that uses the run's shared RGW names its own bucket (test/support/rgw-origin.ts).
-  const bucket = 'kura-wt-put';
+  const bucket = `kura-wt-put-${process.pid}`;
   let rgw: RgwOrigin;
   let viaRgw: TestKura;
 

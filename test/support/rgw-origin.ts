@@ -22,7 +22,12 @@ export interface RgwOrigin extends TestOrigin {
   /** An SDK client straight to RGW (not counted), as the main user. */
   direct: S3Client;
   /** Stores an object straight at RGW (not counted), as the memory origin's put() does. */
-  put(bucket: string, key: string, body: Buffer, opts?: { contentType?: string }): Promise<void>;
+  put(
+    bucket: string,
+    key: string,
+    body: Buffer,
+    opts?: { contentType?: string; metadata?: Record<string, string> },
+  ): Promise<{ etag: string }>;
 }
 
 // Errors that say RGW refused the request itself, as the verifying front of origin.ts would.
@@ -148,9 +153,16 @@ export async function startRgwOrigin(opts: { buckets?: string[] } = {}): Promise
     rgw,
     direct,
     put: async (bucket, key, body, putOpts = {}) => {
-      await direct.send(
-        new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: putOpts.contentType }),
+      const put = await direct.send(
+        new PutObjectCommand({
+          Bucket: bucket,
+          Key: key,
+          Body: body,
+          ContentType: putOpts.contentType,
+          Metadata: putOpts.metadata,
+        }),
       );
+      return { etag: put.ETag ?? '' };
     },
     close: () => {
       closing ??= (async () => {
