@@ -33,7 +33,8 @@ after(async () => {
 });
 
 test('cold herd: 8 clients on each of 3 instances read one 64 MiB object; S3 sends it about once', async () => {
-  const body = randomBytes(64 * MiB);
+  // 16 MiB against RGW (KURA_TEST_ORIGIN=rgw), whose loopback answers are slower: still many chunks.
+  const body = randomBytes(originIsRgw() ? 16 * MiB : 64 * MiB);
   await origin.put(BUCKET, 'herd/big.bin', body);
   const from = origin.requests.length;
   const clients = fleet.members.flatMap((m) => Array.from({ length: 8 }, () => sdkClient(m.url)));

@@ -245,3 +245,50 @@ describe('against Ceph RGW, whose 304 carries no Last-Modified', () => {
     assert.equal(rgw.requests.length, again, 'a hit asks S3 nothing');
   });
 });
+
+describe('a 304 without Last-Modified: the upload record learns it at no body cost', () => {
+  // As RGW's and s3rver's 304s; the If-Unmodified-Since search is src/cache/last-modified.ts.
+  let bare: MemoryOrigin;
+  let viaBare: TestKura;
+  before(async () => {
+    bare = await startMemoryOrigin({ bareNotModified: true });
+    viaBare = await startTestKura({ origin: bare.url, settings: { 'cache.chunk_size': '64KiB' } });
+  });
+  after(async () => {
+    await viaBare?.close();
+    await bare?.close();
+  });
+
+  for (const [name, backdateSec] of [
+    ['read back right away', 0],
+    ['Last-Modified 100 s before the upload was committed', 100],
+  ] as const) {
+    test(name, async () => {
+      const key = `bare/${backdateSec}.bin`;
+      const body = randomBytes(100 * KiB);
+      const client = sdkClient(viaBare.url);
+      await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: body }));
+      const stored = bare.get(BUCKET, key);
+      assert.ok(stored);
+      // The same bytes (so the same ETag), stored as if written earlier.
+      const lastModified = new Date(stored.lastModified.getTime() - backdateSec * 1000);
+      bare.put(BUCKET, key, body, { lastModified });
+      const seen = await originBodyBytesDuring(bare, async () => {
+        const r = await sdkGet(client, BUCKET, key);
+        assert.equal(r.xCache, 'REVALIDATED');
+        assert.ok(r.body.equals(body));
+        assert.equal(r.headers['last-modified'], lastModified.toUTCString());
+      });
+      assert.equal(seen.statuses[0], 304);
+      assert.ok(seen.statuses.slice(1).every((s) => s === 304 || s === 412));
+      assert.ok(seen.statuses.length <= (backdateSec === 0 ? 3 : 17), `${seen.statuses.length} requests`);
+      assert.equal(
+        seen.requests.filter((r) => r.status === 304).reduce((n, r) => n + r.bodyBytesSent, 0),
+        0,
+      );
+      const head = await sdkHead(client, BUCKET, key);
+      assert.equal((head as { $headers?: Record<string, string> }).$headers?.['x-cache'], 'HIT');
+      assert.equal(head.LastModified?.getTime(), Math.floor(lastModified.getTime() / 1000) * 1000);
+    });
+  }
+});
