@@ -39,10 +39,10 @@ export interface MemoryOriginOptions extends OriginProfile {
   port?: number;
   /** Default `['kura-test']`. */
   buckets?: string[];
-  /** Serve unauthenticated requests instead of answering 403 AccessDenied. */
-  allowAnonymous?: boolean;
   /** 304s carry neither ETag nor Last-Modified, as Ceph RGW's and s3rver's (docs/testing.md). */
   bareNotModified?: boolean;
+  /** Serve unauthenticated requests instead of answering 403 AccessDenied. */
+  allowAnonymous?: boolean;
 }
 
 export interface OriginLogEntry {
