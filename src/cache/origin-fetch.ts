@@ -1,6 +1,6 @@
 // Asking S3 on behalf of a read: the client's own signed request, with at most the unsigned headers
 // DESIGN.md invariant 1 lets Kura add (a Range the client did not sign, If-Match, If-None-Match,
-// If-Modified-Since), and relaying S3's answer when it is the client's answer.
+// If-Modified-Since, If-Unmodified-Since), and relaying S3's answer when it is the client's answer.
 
 import type { S3ErrorSpec } from '../s3/types.js';
 import { type UpstreamResponse, upstreamFailure } from '../upstream/client.js';
@@ -15,6 +15,7 @@ export interface HeaderEdits {
   ifMatch?: string;
   ifNoneMatch?: string;
   ifModifiedSince?: string;
+  ifUnmodifiedSince?: string;
 }
 
 export type Asked = { ok: true; res: UpstreamResponse } | { ok: false; error: S3ErrorSpec | null };
@@ -30,6 +31,7 @@ export async function askS3(ex: Exchange, opts: PassOptions, edits: HeaderEdits 
   if (edits.ifMatch !== undefined) headers.push('if-match', edits.ifMatch);
   if (edits.ifNoneMatch !== undefined) headers.push('if-none-match', edits.ifNoneMatch);
   if (edits.ifModifiedSince !== undefined) headers.push('if-modified-since', edits.ifModifiedSince);
+  if (edits.ifUnmodifiedSince !== undefined) headers.push('if-unmodified-since', edits.ifUnmodifiedSince);
   const s3 = ex.s3;
   try {
     const res = await opts.upstream.send(ex.route, {

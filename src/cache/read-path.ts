@@ -32,6 +32,7 @@ import {
 import { leaseColdFill } from './fetch-lease.js';
 import { fillFromAnswer } from './fill.js';
 import { settleWithin } from './inflight.js';
+import { learnLastModified } from './last-modified.js';
 import { askS3, discard, failed, relay } from './origin-fetch.js';
 import { type Exchange, type Outcome, type PassOptions, pass } from './pass.js';
 import { isRangeHeaderSigned, type RangeRequest, rangeRequestOf } from './range-request.js';
@@ -215,10 +216,16 @@ async function revalidateGet(job: ReadJob, body: BodyJob, answer: RangeRequest, 
   if (res.status === 304) {
     discard(res);
     cache.stats.revalidations['not-modified'] += 1;
-    body.record = confirm(job, record, 'get', res.headers);
-    // A 304 need not carry Last-Modified (RFC 9110 §15.4.5): without it, an upload's record cannot
-    // answer as S3 would, and S3's full answer refreshes it.
-    if (body.record.lastModified === null) return fill(job, body.record);
+    let learnedFrom: readonly string[] = res.headers;
+    // A 304 need not carry Last-Modified (RFC 9110 §15.4.5): an upload's record learns it from S3 at no
+    // body cost when it can, else S3's full answer refreshes it, so that no answer lacks it.
+    if (record.lastModified === null && headerValue(res.headers, 'last-modified') === undefined) {
+      const learned = await learnLastModified(job.ex, job.opts, record, res.headers);
+      if (learned.kind === 'answer') return afterRevalidation(job, record, learned.res, null);
+      if (learned.kind === 'unknown') return fill(job, record);
+      learnedFrom = ['last-modified', learned.lastModified];
+    }
+    body.record = confirm(job, record, 'get', learnedFrom);
     return serve(job, body, answer, plan, 'REVALIDATED', false);
   }
   return afterRevalidation(job, record, res, () => serve(job, body, answer, plan, 'HIT', false));

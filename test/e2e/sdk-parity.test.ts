@@ -27,7 +27,7 @@ import {
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { headerValue } from '../../src/s3/headers.js';
 import { startTestKura, type TestKura } from '../support/kura.js';
-import { DEFAULT_BUCKET, startTestOrigin, type TestOrigin } from '../support/origin.js';
+import { DEFAULT_BUCKET, originIsRgw, startTestOrigin, type TestOrigin } from '../support/origin.js';
 
 const BUCKET = DEFAULT_BUCKET;
 // Keys that need encoding in a path, or that encoders disagree about: space, non-ASCII, `+` (a space in a
@@ -378,7 +378,9 @@ describe('through Kura the SDK gets the same results as direct', () => {
     assert.equal(r.direct.copied.status, 200);
     assert.equal(r.kura.copied.status, 200);
     assert.equal(r.kura.copied.value?.CopyObjectResult?.ETag, r.direct.copied.value?.CopyObjectResult?.ETag);
-    assert.equal(r.kura.copied.value?.CopyObjectResult?.ETag, sharedEtag);
+    // RGW 16.2 answers CopyObject with the ETag unquoted (docs/testing.md).
+    const copiedEtag = r.kura.copied.value?.CopyObjectResult?.ETag;
+    assert.equal(originIsRgw() ? `"${copiedEtag}"` : copiedEtag, sharedEtag);
     for (const side of SIDES) {
       assert.equal(r[side].read.status, 200, side);
       assert.deepEqual(r[side].read.metadata, metadata, side);

@@ -12,6 +12,7 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { sdkClient, sdkGet, sdkHead } from '../support/cache-client.js';
 import { startTestKura, type TestKura } from '../support/kura.js';
 import { type MemoryOrigin, startMemoryOrigin } from '../support/memory-origin.js';
+import { type RgwOrigin, startRgwOrigin } from '../support/rgw-origin.js';
 import { s3Path, signRequest } from '../support/signing.js';
 import { listFiles, originBodyBytesDuring } from '../support/volume-files.js';
 
@@ -181,4 +182,113 @@ describe('failed and refused writes commit nothing', () => {
     assert.ok(origin.get(BUCKET, 'fail/large')?.body.equals(body));
     await assertNotFromCache('fail/large');
   });
+});
+
+describe('against Ceph RGW, whose 304 carries no Last-Modified', () => {
+  // Each file that uses the run's shared RGW names its own bucket (test/support/rgw-origin.ts).
+  const bucket = `kura-wt-put-${process.pid}`;
+  let rgw: RgwOrigin;
+  let viaRgw: TestKura;
+
+  before(async () => {
+    rgw = await startRgwOrigin({ buckets: [bucket] });
+    viaRgw = await startTestKura({
+      origin: rgw.url,
+      settings: { 'cache.chunk_size': '64KiB', 'cache.write_max_object_size': '1MiB' },
+    });
+  });
+  after(async () => {
+    await viaRgw?.close();
+    await rgw?.close();
+  });
+
+  test('the read-back of a PUT through Kura costs S3 no body byte, and answers as S3 does', async () => {
+    const body = randomBytes(200 * KiB + 17);
+    const client = sdkClient(viaRgw.url);
+    await client.send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: 'put/read-back.bin',
+        Body: body,
+        ContentType: 'application/x-test',
+      }),
+    );
+    const direct = await sdkGet(sdkClient(rgw.rgw.endpoint), bucket, 'put/read-back.bin');
+    const from = rgw.requests.length;
+    const whole = await sdkGet(client, bucket, 'put/read-back.bin');
+    const ranged = await sdkGet(client, bucket, 'put/read-back.bin', 'bytes=1000-70000');
+    const head = await sdkHead(client, bucket, 'put/read-back.bin');
+    const asked = rgw.requests.slice(from);
+
+    assert.ok(whole.body.equals(body), 'whole body byte-exact');
+    assert.equal(whole.xCache, 'REVALIDATED');
+    assert.equal(whole.etag, direct.etag);
+    assert.equal(whole.headers['last-modified'], direct.headers['last-modified']);
+    assert.equal(whole.headers['content-type'], 'application/x-test');
+    assert.equal(ranged.xCache, 'HIT');
+    assert.ok(ranged.body.equals(body.subarray(1000, 70001)), 'range byte-exact');
+    assert.equal((head as { $headers?: Record<string, string> }).$headers?.['x-cache'], 'HIT');
+    assert.equal(head.LastModified?.getTime(), new Date(String(direct.headers['last-modified'])).getTime());
+    // Only conditional GETs reached S3: 304s, and 412s whose bodies are S3's short error documents.
+    assert.ok(asked.length > 0 && asked.length <= 3, `${asked.length} requests reached S3`);
+    for (const r of asked) {
+      assert.equal(r.method, 'GET');
+      assert.ok(r.status === 304 || r.status === 412, `S3 answered ${r.status}`);
+    }
+    assert.equal(
+      asked.filter((r) => r.status === 304).reduce((n, r) => n + r.bodyBytesSent, 0),
+      0,
+    );
+
+    const again = rgw.requests.length;
+    assert.equal((await sdkGet(client, bucket, 'put/read-back.bin')).xCache, 'HIT');
+    assert.equal(rgw.requests.length, again, 'a hit asks S3 nothing');
+  });
+});
+
+describe('a 304 without Last-Modified: the upload record learns it at no body cost', () => {
+  // As RGW's and s3rver's 304s; the If-Unmodified-Since search is src/cache/last-modified.ts.
+  let bare: MemoryOrigin;
+  let viaBare: TestKura;
+  before(async () => {
+    bare = await startMemoryOrigin({ bareNotModified: true });
+    viaBare = await startTestKura({ origin: bare.url, settings: { 'cache.chunk_size': '64KiB' } });
+  });
+  after(async () => {
+    await viaBare?.close();
+    await bare?.close();
+  });
+
+  for (const [name, backdateSec] of [
+    ['read back right away', 0],
+    ['Last-Modified 100 s before the upload was committed', 100],
+  ] as const) {
+    test(name, async () => {
+      const key = `bare/${backdateSec}.bin`;
+      const body = randomBytes(100 * KiB);
+      const client = sdkClient(viaBare.url);
+      await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: body }));
+      const stored = bare.get(BUCKET, key);
+      assert.ok(stored);
+      // The same bytes (so the same ETag), stored as if written earlier.
+      const lastModified = new Date(stored.lastModified.getTime() - backdateSec * 1000);
+      bare.put(BUCKET, key, body, { lastModified });
+      const seen = await originBodyBytesDuring(bare, async () => {
+        const r = await sdkGet(client, BUCKET, key);
+        assert.equal(r.xCache, 'REVALIDATED');
+        assert.ok(r.body.equals(body));
+        assert.equal(r.headers['last-modified'], lastModified.toUTCString());
+      });
+      assert.equal(seen.statuses[0], 304);
+      assert.ok(seen.statuses.slice(1).every((s) => s === 304 || s === 412));
+      assert.ok(seen.statuses.length <= (backdateSec === 0 ? 3 : 17), `${seen.statuses.length} requests`);
+      assert.equal(
+        seen.requests.filter((r) => r.status === 304).reduce((n, r) => n + r.bodyBytesSent, 0),
+        0,
+      );
+      const head = await sdkHead(client, BUCKET, key);
+      assert.equal((head as { $headers?: Record<string, string> }).$headers?.['x-cache'], 'HIT');
+      assert.equal(head.LastModified?.getTime(), Math.floor(lastModified.getTime() / 1000) * 1000);
+    });
+  }
 });

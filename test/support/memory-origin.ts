@@ -39,6 +39,8 @@ export interface MemoryOriginOptions extends OriginProfile {
   port?: number;
   /** Default `['kura-test']`. */
   buckets?: string[];
+  /** 304s carry neither ETag nor Last-Modified, as Ceph RGW's and s3rver's (docs/testing.md). */
+  bareNotModified?: boolean;
   /** Serve unauthenticated requests instead of answering 403 AccessDenied. */
   allowAnonymous?: boolean;
   /** Users besides S3RVER (who may use every bucket), each allowed only the buckets it lists. */
@@ -130,6 +132,7 @@ class InMemoryOrigin implements MemoryOrigin {
   private readonly server: http.Server;
   private readonly delays: FirstByteDelays;
   private readonly bandwidth: number;
+  private readonly bareNotModified: boolean;
   private readonly idPrefix = randomBytes(4).toString('hex').toUpperCase();
   private readonly hostPrefix = randomBytes(30).toString('base64');
   private counter = 0;
@@ -145,6 +148,7 @@ class InMemoryOrigin implements MemoryOrigin {
     this.bucketsOf = new Map(users.map((u) => [u.accessKeyId, new Set(u.buckets)]));
     this.delays = new FirstByteDelays(opts);
     this.bandwidth = opts.bandwidthBytesPerSec ?? 0;
+    this.bareNotModified = opts.bareNotModified === true;
     this.server = http.createServer({ requestTimeout: 0, keepAliveTimeout: 30_000 });
     this.server.on('request', (req, res) => this.onRequest(req, res, false));
     // Decide before the client sends its body, as S3 does: no 100 Continue for a request that fails auth.
@@ -281,8 +285,10 @@ class InMemoryOrigin implements MemoryOrigin {
     }
     switch (method) {
       case 'GET':
-      case 'HEAD':
-        return answerRead(objects.get(key), key, req.headers, rawQuery, verdict.anonymous === true);
+      case 'HEAD': {
+        const answer = answerRead(objects.get(key), key, req.headers, rawQuery, verdict.anonymous === true);
+        return answer.status === 304 && this.bareNotModified ? { status: 304, headers: [] } : answer;
+      }
       case 'PUT':
       case 'POST':
         return this.onWrite(ex, { objects, bucket, key }, rawQuery, verdict.payloadHash);

@@ -72,9 +72,18 @@ const HOP_BY_HOP = new Set([
   'trailer',
 ]);
 
+/** True when startTestOrigin() gives Ceph RGW (KURA_TEST_ORIGIN=rgw), for its documented gaps. */
+export function originIsRgw(): boolean {
+  return process.env.KURA_TEST_ORIGIN === 'rgw';
+}
+
 export async function startTestOrigin(opts: TestOriginOptions = {}): Promise<TestOrigin> {
-  assertLegacyProvider();
   const buckets = opts.buckets ?? [DEFAULT_BUCKET];
+  // The same tests against a real S3 (test/e2e/rgw-suite.test.ts): Ceph RGW behind a counting front.
+  if (originIsRgw()) {
+    return (await import('./rgw-origin.js')).startRgwOrigin({ buckets });
+  }
+  assertLegacyProvider();
   const host = opts.host ?? '127.0.0.1';
   const ownDir = opts.dir === undefined;
   const directory = opts.dir ?? (await mkdtemp(join(tmpdir(), 'kura-origin-')));

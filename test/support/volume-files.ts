@@ -1,9 +1,9 @@
 // Looking at what a test did to the volume and the origin: files under a directory, and the body bytes
-// the origin sent while a block of reads ran.
+// the origin (the memory origin, or RGW's counting front) sent while a block of reads ran.
 
 import { readdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import type { MemoryOrigin, OriginLogEntry } from './memory-origin.js';
+import type { OriginLogEntry } from './memory-origin.js';
 
 /** Every file under `root/sub` (all of `root` when `sub` is omitted), as paths relative to `root`. */
 export async function listFiles(root: string, sub = ''): Promise<string[]> {
@@ -20,10 +20,12 @@ export async function listFiles(root: string, sub = ''): Promise<string[]> {
 }
 
 /** The GET and HEAD requests the origin saw while `fn` ran: their statuses and the body bytes sent. */
-export async function originBodyBytesDuring(
-  origin: MemoryOrigin,
+export async function originBodyBytesDuring<
+  R extends Pick<OriginLogEntry, 'method' | 'status' | 'bodyBytesSent'>,
+>(
+  origin: { requests: R[] },
   fn: () => Promise<unknown>,
-): Promise<{ bodyBytes: number; statuses: number[]; requests: OriginLogEntry[] }> {
+): Promise<{ bodyBytes: number; statuses: number[]; requests: R[] }> {
   const from = origin.requests.length;
   await fn();
   const requests = origin.requests.slice(from).filter((r) => r.method === 'GET' || r.method === 'HEAD');
