@@ -58,6 +58,18 @@ describe("package.json's Node.js range", () => {
     assert.equal(Number.parseInt(pinned, 10), primaryNodeLine());
   });
 
+  it('is what scripts/test-node-lines.sh tests: one release of each line besides the primary one', () => {
+    const script = readFileSync(new URL('../../../../scripts/test-node-lines.sh', import.meta.url), 'utf8');
+    const versions = /^lines=\(([^)]*)\)$/m.exec(script)?.[1]?.trim().split(/\s+/) ?? [];
+    const range = supportedNodeRange();
+    for (const v of versions) assert.equal(nodeSatisfies(v, range), true, v);
+    const lines = [...range.matchAll(/(\d+)\.\d+\.\d+/g)].map((m) => Number(m[1]));
+    assert.deepEqual(
+      versions.map((v) => Number.parseInt(v, 10)),
+      lines.filter((l) => l !== primaryNodeLine()),
+    );
+  });
+
   it('holds the Node.js running these tests, which is also the `node` their child processes find on PATH', () => {
     assert.equal(nodeSatisfies(process.versions.node, supportedNodeRange()), true, process.version);
     const childs = execFileSync('node', ['-p', 'process.version'], { encoding: 'utf8' }).trim();
