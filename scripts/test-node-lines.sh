@@ -12,7 +12,7 @@ lines=(22.23.3 24.21.0)
 # The unit tests, the command itself, the metrics (OpenTelemetry), the SDK against Kura and direct
 # (undici upstream), and worker processes (node:cluster).
 subset=(
-  dist/test/unit/
+  'dist/test/unit/**/*.test.js'
   dist/test/e2e/cli.test.js
   dist/test/e2e/metrics.test.js
   dist/test/e2e/sdk-parity.test.js
