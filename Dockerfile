@@ -4,17 +4,20 @@
 #   docker build -t kura .
 #   docker run -d -p 80:8080 -p 127.0.0.1:8081:8081 -v /var/cache/kura:/var/cache/kura kura
 
-FROM node:20-bookworm-slim AS build
+FROM node:26-bookworm-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
 # Dev dependencies are needed for tsc; pruned after the build. --ignore-scripts skips `prepare` (a build
-# before the sources are copied); lz4-napi comes as a prebuilt optional package, without a script.
+# before the sources are copied) and the `node` dev dependency's download of a second Node.js, which the
+# image does not need: it has Node.js 26 already. lz4-napi comes as a prebuilt optional package, without
+# a script.
 RUN npm ci --no-audit --no-fund --ignore-scripts
 # The whole tree (see .dockerignore): tsconfig.json compiles src/ together with test/, bench/, scripts/.
+# tsc runs on the image's node by name, since the `node` dev dependency is left without its binary.
 COPY . .
-RUN npx tsc -p . && npm prune --omit=dev --no-audit --no-fund
+RUN node node_modules/typescript/bin/tsc -p . && npm prune --omit=dev --no-audit --no-fund
 
-FROM node:20-bookworm-slim
+FROM node:26-bookworm-slim
 ENV NODE_ENV=production \
     KURA_HTTP_HOST=0.0.0.0 \
     KURA_HTTP_PORT=8080 \

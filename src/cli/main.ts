@@ -10,6 +10,7 @@ import { KURA_VERSION, startKura } from '../server/kura.js';
 import { startWorkerGroup, workerCount } from '../server/worker-group.js';
 import { createLogger, type Logger } from '../telemetry/log.js';
 import { cachePurge, cacheStats, cacheVerify } from './cache-commands.js';
+import { nodeVersionLine, supportedNodeRange } from './node-support.js';
 
 export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
 
@@ -81,7 +82,7 @@ export async function main(argv: string[], io: MainIO = defaultIO()): Promise<nu
   let exitCode: number = EXIT.ok;
   const program = new Command('kura')
     .description('A transparent, shared caching proxy for Amazon S3 and S3-compatible stores.')
-    .version(VERSION, '-V, --version')
+    .version(`${VERSION}\n${nodeVersionLine()}`, '-V, --version')
     .configureOutput({ writeOut: io.out, writeErr: io.err })
     .exitOverride()
     .addHelpText(
@@ -265,9 +266,11 @@ function startupLines(config: KuraConfig, kura: Served): { msg: string; fields: 
   const overrides = Object.entries(config.upstream.overrides).map(([k, o]) => `${k} -> ${o.url}`);
   const lines: { msg: string; fields: Record<string, unknown> }[] = [
     {
-      msg: `kura ${KURA_VERSION}: HTTP listener on ${at('http', kura.http)}`,
+      msg: `kura ${KURA_VERSION} on Node.js ${process.version}: HTTP listener on ${at('http', kura.http)}`,
       fields: {
         listener: 'http',
+        node: process.version,
+        nodeSupported: supportedNodeRange(),
         http: at('http', kura.http),
         upstream: overrides.length > 0 ? overrides : config.upstream.allow,
       },

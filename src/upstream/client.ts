@@ -89,6 +89,10 @@ export class UpstreamClient {
       // S3 closes idle connections after about 20 s; stay well below it.
       keepAliveTimeout: 4_000,
       keepAliveMaxTimeout: 15_000,
+      // HTTP/1.1 only: the client's request goes on as it was sent (docs/forwarding.md), and HTTP/2 would
+      // rewrite its request line and header names. undici 8 offers h2 by ALPN unless told not to
+      // (test/e2e/https-override.test.ts has an origin that would pick it).
+      allowH2: false,
     };
     const connect = { timeout: config.connect_timeout };
     this.#s3 = new Agent({ ...common, connect: { ...connect, lookup: resolver.lookup } });

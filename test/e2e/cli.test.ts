@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { primaryNodeLine, supportedNodeRange } from '../../src/cli/node-support.js';
 import { freePort, KURA_BIN, spawnKura } from '../support/kura.js';
 
 const EXAMPLE = new URL('../../../config/kura.example.yaml', import.meta.url).pathname;
@@ -50,10 +51,36 @@ function kura(args: string[], opts: { env?: NodeJS.ProcessEnv; withoutBindCapabi
   });
 }
 
-test('--version prints the package version', async () => {
+test('--version prints the package version, then the Node.js in use and the supported range', async () => {
   const r = await kura(['--version']);
   assert.equal(r.code, 0);
-  assert.match(r.stdout, /^\d+\.\d+\.\d+\n$/);
+  const range = supportedNodeRange();
+  assert.equal(r.stdout.split('\n')[1], `Node.js ${process.version} (supported: ${range})`);
+  assert.match(r.stdout, /^\d+\.\d+\.\d+\nNode\.js v\d+\.\d+\.\d+ \(supported: [^\n]+\)\n$/);
+});
+
+test('on a Node.js outside the supported range it refuses to start, naming the range and how to get one', async () => {
+  // The Node.js the command sees is 20.20.2 (set before bin/kura.js loads); everything else is real.
+  const old = 'data:text/javascript,Object.defineProperty(process.versions,"node",{value:"20.20.2"})';
+  const port = await freePort();
+  const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    const child = execFile(
+      process.execPath,
+      ['--import', old, KURA_BIN, 'serve', '--http-host', '127.0.0.1', '--http-port', String(port)],
+      { env: { PATH: process.env.PATH }, timeout: 20_000 },
+      (_err, stdout, stderr) => resolve({ code: child.exitCode, stdout, stderr }),
+    );
+  });
+  assert.equal(r.code, 1);
+  assert.equal(r.stdout, '');
+  assert.ok(r.stderr.startsWith('kura: Node.js v20.20.2 is not supported; '), r.stderr);
+  assert.ok(r.stderr.includes(`Kura runs on Node.js ${supportedNodeRange()}.`), r.stderr);
+  assert.ok(r.stderr.includes(`npx node@${primaryNodeLine()} bin/kura.js`), r.stderr);
+  // Nothing was started: the port it was given is still free.
+  const probe = createServer();
+  probe.listen(port, '127.0.0.1');
+  await once(probe, 'listening');
+  probe.close();
 });
 
 test('--help lists the commands and shows examples', async () => {
@@ -160,7 +187,11 @@ test('serve logs one line per listener and one for the volume, and stops cleanly
     .trimEnd()
     .split('\n')
     .map((l) => JSON.parse(l) as { msg: string });
-  assert.match(lines[0]?.msg ?? '', /^kura \d+\.\d+\.\d+: HTTP listener on http:\/\/127\.0\.0\.1:\d+$/);
+  // The command runs on the Node.js that runs this test (process.execPath), and says which.
+  const first = new RegExp(
+    `^kura \\d+\\.\\d+\\.\\d+ on Node\\.js ${process.version.replaceAll('.', '\\.')}: HTTP listener on http://127\\.0\\.0\\.1:\\d+$`,
+  );
+  assert.match(lines[0]?.msg ?? '', first);
   assert.equal(
     lines[1]?.msg,
     `admin listener on http://127.0.0.1:${adminPort} (/health/live, /health/ready, /metrics, /dashboard)`,

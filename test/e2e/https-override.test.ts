@@ -3,6 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createSecureServer } from 'node:http2';
 import { createServer, type Server } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -95,5 +96,44 @@ test('tls_verify: false reaches it, and Kura warns about it at start', async () 
     assert.match(warnings[0] as string, /TLS certificates of https:\/\/127\.0\.0\.1:\d+ are NOT verified/);
   } finally {
     await kura.close(1_000);
+  }
+});
+
+test('an https origin that offers HTTP/2 is still spoken to in HTTP/1.1, as the client spoke', async () => {
+  // Kura forwards the client's HTTP/1.1 request as it came (docs/forwarding.md); HTTP/2 would rewrite
+  // every header name and the request line. The origin offers h2 first and accepts HTTP/1.1 too.
+  const cert = makeTestCert(dir, 'h2-origin', ['IP:127.0.0.1']);
+  const h2 = createSecureServer({ key: cert.key, cert: cert.cert, allowHTTP1: true }, (req, res) => {
+    res.writeHead(200, {
+      'x-seen-version': req.httpVersion,
+      'x-seen-header-names': req.rawHeaders.join(','),
+    });
+    res.end('ok');
+  });
+  await new Promise<void>((r) => h2.listen(0, '127.0.0.1', r));
+  const url = `https://127.0.0.1:${(h2.address() as { port: number }).port}`;
+  const built = buildConfig(
+    {
+      server: { http_host: '127.0.0.1', http_port: 0, https_port: 0 },
+      upstream: { overrides: { '*': { url, tls_verify: false } } },
+      log: { access: 'off' },
+    },
+    [],
+  );
+  assert.ok(built.ok);
+  const quiet: Logger = { error() {}, warn() {}, info() {}, debug() {} };
+  const kura = await startKura(built.config, { log: quiet });
+  try {
+    const res = await rawExchange(
+      kura.http.port,
+      'GET /b/k HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Amz-Date: 20261202T000000Z\r\nConnection: close\r\n\r\n',
+    );
+    assert.equal(res?.status, 200);
+    assert.equal(res?.headers['x-seen-version'], '1.1');
+    // Header names keep the client's case, which HTTP/2 would have lowered.
+    assert.match(res?.headers['x-seen-header-names'] ?? '', /(^|,)X-Amz-Date,20261202T000000Z(,|$)/);
+  } finally {
+    await kura.close(1_000);
+    h2.close();
   }
 });

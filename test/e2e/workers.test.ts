@@ -303,20 +303,36 @@ test('SIGTERM drains every worker: downloads in flight on both finish, then the 
     });
     assert.ok(await waitUntil(async () => (await stats(admin)).workers.length === 2, 10_000));
     const downloads = bodies.map((_, i) => get(kura, `drain/${i}.bin`));
-    // Both workers have a download in flight before the signal.
+    // Every download is in flight on a worker, and both workers have one, before the signal. A connection
+    // still in the listening socket's backlog when the group stops listening is reset by the kernel, as
+    // it would be for any server: on a loaded machine the fourth can still be there when two are running.
     assert.ok(
       await waitUntil(async () => {
         const s = (await (await fetch(`${admin}/stats`)).json()) as {
           workers: { requests: { active: number } }[];
         };
-        return s.workers.length === 2 && s.workers.every((w) => w.requests.active > 0);
+        const active = s.workers.reduce((n, w) => n + w.requests.active, 0);
+        return s.workers.length === 2 && s.workers.every((w) => w.requests.active > 0) && active === 4;
       }, 5_000),
-      'both workers busy',
+      'all four downloads in flight, on both workers',
     );
     const exited = once(kura.child, 'exit');
     kura.child.kill('SIGTERM');
-    await sleep(300);
-    await assert.rejects(get(kura, 'drain/0.bin'), /ECONNREFUSED/, 'no new connections while draining');
+    const stopping = () => kura.stderr().match(/"msg":"stopping: no new connections[^\n]*"worker":\d/g) ?? [];
+    assert.ok(await waitUntil(() => stopping().length === 2, 10_000), 'both workers stopping');
+    // Once both workers stop accepting, the port closes: a new connection is refused, never served. One
+    // that reaches the backlog just before the primary closes it is reset instead; it tries again.
+    assert.ok(
+      await waitUntil(async () => {
+        const outcome = await get(kura, 'drain/0.bin').then(
+          (r) => `served ${r.status}`,
+          (e: NodeJS.ErrnoException) => e.code ?? String(e),
+        );
+        assert.ok(outcome === 'ECONNREFUSED' || outcome === 'ECONNRESET', `a new connection: ${outcome}`);
+        return outcome === 'ECONNREFUSED';
+      }, 5_000),
+      'no new connections while draining',
+    );
     const ready = await fetch(`${admin}/health/ready`);
     assert.equal(ready.status, 503, 'not ready while draining');
     assert.deepEqual(((await ready.json()) as { checks: Record<string, unknown> }).checks.shutdown, {
@@ -330,8 +346,7 @@ test('SIGTERM drains every worker: downloads in flight on both finish, then the 
     });
     const [code] = (await exited) as [number | null];
     assert.equal(code, 0);
-    const stopping = kura.stderr().match(/"msg":"stopping: no new connections[^\n]*"worker":\d/g) ?? [];
-    assert.equal(stopping.length, 2, 'each worker drained');
+    assert.equal(stopping().length, 2, 'each worker drained');
   } finally {
     await kura.stop();
     await slow.close();

@@ -234,11 +234,11 @@ export async function spawnKura(
   child.stderr?.setEncoding('utf8');
   child.stdout?.resume();
   const port = await new Promise<number>((resolve, reject) => {
-    // A Kura that did not start in time is killed: left running, it would keep the test process alive.
+    // A Kura that is late is killed, not left running: the test file would otherwise never end.
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       if (dir) rmSync(dir, { recursive: true, force: true });
-      reject(new Error(`kura did not start:\n${err}`));
+      reject(new Error(`kura did not start within 15 s:\n${err}`));
     }, 15_000);
     child.stderr?.on('data', (chunk: string) => {
       err += chunk;
