@@ -93,17 +93,22 @@ test('crash loop: 30 × kill -9 mid-fill and restart; verify finds no corruption
       const reads = live.flatMap((i) => {
         const m = fleet.members[i] as (typeof fleet.members)[number];
         const start = Math.floor(random() * MiB);
+        const on = async (read: Promise<Read>, from: number | null) => ({
+          member: i,
+          outcome: await readDuringCrash(read, body, from),
+        });
         return [
-          readDuringCrash(sdkGet(sdkClient(m.url), BUCKET, key), body, null),
-          readDuringCrash(presignedGet(m.url, BUCKET, key, { range: `bytes=${start}-` }), body, start),
+          on(sdkGet(sdkClient(m.url), BUCKET, key), null),
+          on(presignedGet(m.url, BUCKET, key, { range: `bytes=${start}-` }), start),
         ];
       });
       await new Promise((r) => setTimeout(r, 20 + Math.floor(random() * 100)));
       await fleet.kill(victim);
-      for (const outcome of await Promise.all(reads)) {
+      // Only the killed instance's reads may fail; the others wait out its lease or fetch themselves.
+      for (const { member, outcome } of await Promise.all(reads)) {
         if (outcome === 'exact') answered += 1;
-        else if (outcome === 'failed') failed += 1;
-        else wrong.push(`round ${round}, ${key}: ${outcome}`);
+        else if (outcome === 'failed' && member === victim) failed += 1;
+        else wrong.push(`round ${round}, ${key} through member ${member}: ${outcome}`);
       }
       restarting.set(
         victim,
@@ -113,8 +118,14 @@ test('crash loop: 30 × kill -9 mid-fill and restart; verify finds no corruption
       if (restarting.size > 1) await Promise.race(restarting.values());
     }
     await Promise.all(restarting.values());
-    console.log(`crash loop: ${answered} reads answered byte-exact, ${failed} failed (no answer or 5xx)`);
-    assert.deepEqual(wrong, [], 'every read during the crashes failed cleanly or got the exact bytes');
+    console.log(
+      `crash loop: ${answered} reads answered byte-exact, ${failed} of the killed instances failed`,
+    );
+    assert.deepEqual(
+      wrong,
+      [],
+      "every read got the exact bytes, or failed cleanly with its instance's death",
+    );
     assert.ok(answered > ROUNDS, `${answered} reads answered during the crashes`);
     // Every object answers byte-exact from every instance after the crashes.
     for (const [key, body] of bodies) {
