@@ -90,7 +90,7 @@ export async function main(argv: string[], io: MainIO = defaultIO()): Promise<nu
 Examples:
   kura serve                                  run with defaults (:80, S3 endpoints)
   kura serve -c /etc/kura/kura.yaml
-  kura serve --http-port 8080 --origin http://127.0.0.1:9000 --cache-dir ./cache
+  kura serve --http-port 8000 --origin http://127.0.0.1:9000 --cache-dir ./cache
   kura config check -c /etc/kura/kura.yaml    print the effective config, or every error
   kura cache stats -c /etc/kura/kura.yaml     size, objects, instances, leader, last eviction
   kura cache verify --cache-dir /mnt/kura     checksums and accounting; exit 1 when unhealthy

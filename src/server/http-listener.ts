@@ -153,7 +153,7 @@ export const HTTP_PORT: PortSetting = {
   flag: '--http-port',
   env: 'KURA_HTTP_PORT',
   field: 'server.http_port',
-  example: '8080',
+  example: '8000',
 };
 
 export async function listen(

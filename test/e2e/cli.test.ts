@@ -148,7 +148,7 @@ test('a port it may not bind says how to grant the capability or pick another po
   assert.equal(r.code, 1, r.stderr);
   assert.match(r.stderr, /permission denied/);
   assert.match(r.stderr, /cap_net_bind_service/);
-  assert.match(r.stderr, /--http-port 8080/);
+  assert.match(r.stderr, /--http-port 8000 \/ KURA_HTTP_PORT=8000/);
 });
 
 test('serve logs one line per listener and one for the volume, and stops cleanly on SIGTERM', async () => {
