@@ -67,7 +67,7 @@ function resolveConfig(
   err(
     `kura: invalid configuration (${result.problems.length} problem${result.problems.length > 1 ? 's' : ''}):\n`,
   );
-  for (const p of result.problems) err(`  ${p.path}: ${p.message}\n`);
+  for (const p of result.problems) err(`  ${p.where ? `${p.where}: ` : ''}${p.path}: ${p.message}\n`);
   return null;
 }
 
@@ -172,7 +172,9 @@ Exit codes: 0 success, 1 runtime failure, 2 bad usage or invalid configuration.`
     await program.parseAsync(argv);
   } catch (err) {
     if (err instanceof CommanderError) {
-      const benign = ['commander.helpDisplayed', 'commander.version', 'commander.help'].includes(err.code);
+      // `kura` or `kura config` without a subcommand also shows the help, as an error (exitCode 1): bad usage.
+      const asked = err.code === 'commander.help' && err.exitCode === 0;
+      const benign = asked || ['commander.helpDisplayed', 'commander.version'].includes(err.code);
       return benign ? EXIT.ok : EXIT.usage;
     }
     io.err(`kura: ${(err as Error).message}\n`);
