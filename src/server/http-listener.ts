@@ -70,8 +70,13 @@ export function answerLikeS3(server: net.Server, handler: Handler, log: Logger):
     // A request still arriving is the one that broke (a body cut short): it gets the error now.
     const afterAnswers = [...answers].every((res) => res.req.complete);
     void (afterAnswers ? answersDone(answers) : Promise.resolve()).then(() => {
-      if (socket.writable) handler.refused?.(socket, error, writeRawError(socket, error));
-      else socket.destroy();
+      if (!socket.writable) {
+        socket.destroy();
+        return;
+      }
+      const bytes = writeRawError(socket, error);
+      // A request the handler already has (its body cut short) gets its access line there.
+      if (afterAnswers) handler.refused?.(socket, error, bytes);
     });
   });
 }
