@@ -2,7 +2,13 @@
 # see docs/deployment.md#docker before relying on it.
 #
 #   docker build -t kura .
+#   sudo install -d -o 1000 -g 1000 -m 0700 /var/cache/kura   # Kura runs as uid 1000 (node) inside
 #   docker run -d -p 80:8080 -p 127.0.0.1:8081:8081 -v /var/cache/kura:/var/cache/kura kura
+#
+# A bind-mounted host directory keeps its host owner: one that root owns is not writable by uid 1000,
+# and the volume fails to open. Give it to uid 1000 as above, or run as its owner with
+# `--user "$(stat -c %u:%g /var/cache/kura)"`, or use a named volume (`-v kura-cache:/var/cache/kura`),
+# which Docker fills from the image's directory, owned by node.
 
 FROM node:26-bookworm-slim AS build
 WORKDIR /src

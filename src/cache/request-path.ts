@@ -3,6 +3,7 @@
 
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { clientFilter } from '../config/access.js';
 import type { KuraConfig } from '../config/schema.js';
 import { clientRefused, methodNotAllowed, upstreamRefused } from '../s3/errors.js';
@@ -39,14 +40,29 @@ export interface RequestPathDeps {
 /** Methods S3 answers; anything else is refused here rather than sent on (RFC 9110 §15.5.6). */
 const S3_METHODS = new Set(['GET', 'HEAD', 'PUT', 'POST', 'DELETE', 'OPTIONS']);
 
+/**
+ * How many bytes of each connection earlier requests' access records already counted. Node has read a
+ * request's head (and maybe some of its body) before the handler runs, so the count of a request starts
+ * where the previous one's ended, not at `socket.bytesRead` when it starts. Bytes of a pipelined request
+ * read together with the one before it count for that one.
+ */
+const countedIn = new WeakMap<Socket, number>();
+
+function takeBytesIn(socket: Socket): number {
+  const from = countedIn.get(socket) ?? 0;
+  countedIn.set(socket, socket.bytesRead);
+  return socket.bytesRead - from;
+}
+
 export function createRequestHandler(deps: RequestPathDeps) {
   const allowed = clientFilter(deps.config.server.allow_clients);
   const heard = deps.cache === null ? undefined : hearing(deps.cache);
-  return (req: IncomingMessage, res: ServerResponse): void => {
+  const handler = (req: IncomingMessage, res: ServerResponse): void => {
     const started = performance.now();
     const requestId = newRequestId();
     const socket = req.socket;
-    const bytesIn = socket.bytesRead;
+    // Read now: once the connection is gone (a client closing mid-answer) the socket no longer knows it.
+    const remote = socket.remoteAddress ?? '';
     const bytesOut = socket.bytesWritten;
     const traffic = deps.traffic;
     traffic.active += 1;
@@ -63,7 +79,7 @@ export function createRequestHandler(deps: RequestPathDeps) {
     const head = watchHead(res, started);
 
     const served = (
-      allowed(socket.remoteAddress)
+      allowed(remote)
         ? serve(deps, req, res, requestId, clientGone, facts, heard)
         : refuseClient(req, res, requestId)
     ).catch((err: Error): Outcome => {
@@ -73,7 +89,7 @@ export function createRequestHandler(deps: RequestPathDeps) {
     });
     void Promise.all([served, closed]).then(([outcome]) => {
       traffic.active -= 1;
-      const received = socket.bytesRead - bytesIn;
+      const received = takeBytesIn(socket);
       const sent = socket.bytesWritten - bytesOut;
       traffic.clientBytesIn += received;
       traffic.clientBytesOut += sent;
@@ -81,7 +97,7 @@ export function createRequestHandler(deps: RequestPathDeps) {
       traffic.ended(facts.operation, cacheResultOf(cache));
       const record: AccessRecord = {
         requestId,
-        remote: socket.remoteAddress ?? '',
+        remote,
         method: req.method ?? '',
         host: req.headers.host ?? '',
         path: redactTarget(req.url ?? ''),
@@ -103,6 +119,24 @@ export function createRequestHandler(deps: RequestPathDeps) {
       deps.onEnd?.(record);
     });
   };
+  /** A request refused before it became one (src/server/http-listener.ts): its line in the access log. */
+  const refused = (socket: Socket, error: S3ErrorSpec, bytesOut: number): void => {
+    deps.access.write({
+      requestId: newRequestId(),
+      remote: socket.remoteAddress ?? '',
+      method: '',
+      host: '',
+      path: '',
+      operation: 'Other',
+      status: error.status,
+      bytesIn: takeBytesIn(socket),
+      bytesOut,
+      durationMs: 0,
+      upstream: null,
+      error: error.code,
+    });
+  };
+  return Object.assign(handler, { refused });
 }
 
 interface RequestFacts {

@@ -6,7 +6,7 @@ import { access } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { KuraConfig } from '../config/schema.js';
-import { formatDuration, formatSize } from '../config/units.js';
+import { describeDuration, describeSize } from '../config/units.js';
 import { ChunkStore } from '../store/chunks.js';
 import { type FleetStatus, readFleetStatus } from '../store/fleet-status.js';
 import { Journal } from '../store/journal.js';
@@ -40,19 +40,19 @@ export async function cacheStats(config: KuraConfig, json: boolean, io: CacheIO)
 
 function describeStatus(s: FleetStatus, config: KuraConfig): string {
   const now = Date.now();
-  const ago = (t: number | null) => (t === null ? 'never' : `${formatDuration(Math.max(0, now - t))} ago`);
-  const size = (n: number | null) => (n === null ? 'unknown (no leader round yet)' : formatSize(n));
+  const ago = (t: number | null) => (t === null ? 'never' : `${describeDuration(Math.max(0, now - t))} ago`);
+  const size = (n: number | null) => (n === null ? 'unknown (no leader round yet)' : describeSize(n));
   const lines = [
     `volume     ${config.cache.dir}`,
-    `size       ${size(s.sizeBytes)} of ${formatSize(s.maxBytes ?? config.cache.max_size)}${
+    `size       ${size(s.sizeBytes)} of ${describeSize(s.maxBytes ?? config.cache.max_size)}${
       s.capacityBytes !== null && s.maxBytes !== null && s.capacityBytes < s.maxBytes
-        ? ` (the file system holds ${formatSize(s.capacityBytes)})`
+        ? ` (the file system holds ${describeSize(s.capacityBytes)})`
         : ''
     }`,
     `objects    ${s.objects ?? 'unknown'}   versions ${s.versions ?? 'unknown'}   written through ${size(s.writtenBytes)}`,
     `leader     ${s.leader ? `${s.leader.instance} (token ${s.leader.token}, since ${ago(s.leader.since)}${s.leader.lockHeld ? '' : ', lock stale'})` : 'none yet'}`,
-    `eviction   ${s.lastEviction ? `${s.lastEviction.objects} objects, ${s.lastEviction.files} files, ${formatSize(s.lastEviction.bytes)} in ${s.lastEviction.ms} ms, ${ago(s.lastEviction.at)}` : 'never'}; ${s.evictedObjects} objects evicted in all`,
-    `journal    consolidation lag ${s.consolidationLagMs === null ? 'unknown' : `${s.consolidationLagMs} ms`}; summary ${ago(s.summaryAt)}; last scan ${ago(s.lastScanAt)}`,
+    `eviction   ${s.lastEviction ? `${s.lastEviction.objects} objects, ${s.lastEviction.files} files, ${describeSize(s.lastEviction.bytes)} in ${describeDuration(s.lastEviction.ms)}, ${ago(s.lastEviction.at)}` : 'never'}; ${s.evictedObjects} objects evicted in all`,
+    `journal    consolidation lag ${s.consolidationLagMs === null ? 'unknown' : describeDuration(s.consolidationLagMs)}; summary ${ago(s.summaryAt)}; last scan ${ago(s.lastScanAt)}`,
     `instances  ${s.instances.length}`,
     ...s.instances.map(
       (i) =>
@@ -94,7 +94,7 @@ function describeVerify(r: VerifyReport): string {
     `types      ${r.wrongTypes.length} entries of the wrong type`,
     `orphans    ${r.orphanVersions} versions no record names (swept by the leader)`,
     `temp       ${r.tempFiles} files`,
-    `accounting ${formatSize(r.accountedBytes)} accounted, ${formatSize(r.presentBytes)} present (off by ${pct(r.accountingError)}, tolerance ${pct(r.tolerance)})`,
+    `accounting ${describeSize(r.accountedBytes)} accounted, ${describeSize(r.presentBytes)} present (off by ${pct(r.accountingError)}, tolerance ${pct(r.tolerance)})`,
     ...r.corruptChunks.map((p) => `  corrupt: ${p}`),
     ...r.badRecords.map((p) => `  damaged record: ${p}`),
     ...r.wrongTypes.map((p) => `  wrong type: ${p}`),

@@ -68,7 +68,7 @@ function resolveConfig(
   err(
     `kura: invalid configuration (${result.problems.length} problem${result.problems.length > 1 ? 's' : ''}):\n`,
   );
-  for (const p of result.problems) err(`  ${p.path}: ${p.message}\n`);
+  for (const p of result.problems) err(`  ${p.where ? `${p.where}: ` : ''}${p.path}: ${p.message}\n`);
   return null;
 }
 
@@ -91,7 +91,7 @@ export async function main(argv: string[], io: MainIO = defaultIO()): Promise<nu
 Examples:
   kura serve                                  run with defaults (:80, S3 endpoints)
   kura serve -c /etc/kura/kura.yaml
-  kura serve --http-port 8080 --origin http://127.0.0.1:9000 --cache-dir ./cache
+  kura serve --http-port 8000 --origin http://127.0.0.1:9000 --cache-dir ./cache
   kura config check -c /etc/kura/kura.yaml    print the effective config, or every error
   kura cache stats -c /etc/kura/kura.yaml     size, objects, instances, leader, last eviction
   kura cache verify --cache-dir /mnt/kura     checksums and accounting; exit 1 when unhealthy
@@ -173,7 +173,9 @@ Exit codes: 0 success, 1 runtime failure, 2 bad usage or invalid configuration.`
     await program.parseAsync(argv);
   } catch (err) {
     if (err instanceof CommanderError) {
-      const benign = ['commander.helpDisplayed', 'commander.version', 'commander.help'].includes(err.code);
+      // `kura` or `kura config` without a subcommand also shows the help, as an error (exitCode 1): bad usage.
+      const asked = err.code === 'commander.help' && err.exitCode === 0;
+      const benign = asked || ['commander.helpDisplayed', 'commander.version'].includes(err.code);
       return benign ? EXIT.ok : EXIT.usage;
     }
     io.err(`kura: ${(err as Error).message}\n`);

@@ -1,9 +1,8 @@
 // Effective configuration: schema defaults, then the YAML file, then KURA_* variables, then command-line
 // flags. Every problem is collected (not just the first) and names the field, the value and its source.
 
-import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
 import { isField, type KuraConfig, schema } from './schema.js';
+import { readYamlFile } from './yaml-file.js';
 
 /** A value given by a source other than the file: a dotted field path and the raw value. */
 export interface Setting {
@@ -16,6 +15,8 @@ export interface Setting {
 export interface ConfigProblem {
   path: string;
   message: string;
+  /** `file:line` of the value in the YAML file, when it came from there. */
+  where?: string;
 }
 
 export type LoadResult = { ok: true; config: KuraConfig } | { ok: false; problems: ConfigProblem[] };
@@ -50,37 +51,23 @@ export function envSettings(env: NodeJS.ProcessEnv): Setting[] {
     .map(([name, path]) => ({ path, value: env[name], source: name }));
 }
 
-/** Reads and parses the YAML file; problems are reported like field problems, at path `(file)`. */
-export function readConfigFile(
-  path: string,
-): { ok: true; raw: unknown } | { ok: false; problem: ConfigProblem } {
-  let textContent: string;
-  try {
-    textContent = readFileSync(path, 'utf8');
-  } catch (err) {
-    return {
-      ok: false,
-      problem: { path: '(file)', message: `cannot read ${path}: ${(err as Error).message}` },
-    };
-  }
-  try {
-    return { ok: true, raw: parseYaml(textContent) ?? {} };
-  } catch (err) {
-    return {
-      ok: false,
-      problem: { path: '(file)', message: `${path} is not valid YAML: ${(err as Error).message}` },
-    };
-  }
-}
-
+/**
+ * The file's problems are reported like field problems: a syntax error at path `(file)`, a bad value at
+ * its field with `where` set to its line, unless a variable or flag gave the value.
+ */
 export function loadConfig(opts: { file?: string | null; settings?: Setting[] }): LoadResult {
-  let raw: unknown = {};
-  if (opts.file) {
-    const read = readConfigFile(opts.file);
-    if (!read.ok) return { ok: false, problems: [read.problem] };
-    raw = read.raw;
-  }
-  return buildConfig(raw, opts.settings ?? []);
+  const settings = opts.settings ?? [];
+  if (!opts.file) return buildConfig({}, settings);
+  const file = readYamlFile(opts.file);
+  if (!file.ok) return { ok: false, problems: [{ path: '(file)', message: file.message }] };
+  const result = buildConfig(file.raw, settings);
+  if (result.ok) return result;
+  const fromSettings = new Set(settings.map((s) => fieldPathOf(s.path)));
+  const problems = result.problems.map((p) => {
+    const where = fromSettings.has(p.path) ? null : file.where(pathParts(p.path));
+    return where === null ? p : { ...p, where };
+  });
+  return { ok: false, problems };
 }
 
 export function buildConfig(fileRaw: unknown, settings: Setting[]): LoadResult {
@@ -120,10 +107,15 @@ function fieldPathOf(path: string): string {
   return path.startsWith('upstream.overrides.') ? 'upstream.overrides' : path;
 }
 
-function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
-  const parts = path.startsWith('upstream.overrides.')
+/** A dotted path's keys; an `upstream.overrides` entry's name may hold dots of its own. */
+function pathParts(path: string): string[] {
+  return path.startsWith('upstream.overrides.')
     ? ['upstream', 'overrides', path.slice('upstream.overrides.'.length)]
     : path.split('.');
+}
+
+function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
+  const parts = pathParts(path);
   let node = target;
   for (const part of parts.slice(0, -1)) {
     const next = node[part];

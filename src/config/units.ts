@@ -57,3 +57,28 @@ export function formatSize(bytes: number): string {
   }
   return `${bytes}B`;
 }
+
+/**
+ * For people reading a report, not for config files: the largest binary unit the size reaches, with
+ * one decimal below 100 (`781.3KiB` → `781KiB`, `1.5GiB`, `512B`), so every size on a screen reads alike.
+ */
+export function describeSize(bytes: number): string {
+  for (const unit of ['TiB', 'GiB', 'MiB', 'KiB']) {
+    const size = SIZE_UNITS[unit.toLowerCase()] as number;
+    if (bytes >= size) return `${roughly(bytes / size)}${unit}`;
+  }
+  return `${bytes}B`;
+}
+
+/** Like describeSize, for a span of time: `850ms`, `12.3s`, `4.5m`, `3h`, `2.1d`. */
+export function describeDuration(ms: number): string {
+  for (const unit of ['d', 'h', 'm', 's']) {
+    const size = DURATION_UNITS[unit] as number;
+    if (ms >= size) return `${roughly(ms / size)}${unit}`;
+  }
+  return `${Math.round(ms)}ms`;
+}
+
+function roughly(n: number): string {
+  return n >= 100 ? String(Math.round(n)) : String(Math.round(n * 10) / 10);
+}

@@ -9,6 +9,8 @@ export interface SplitTarget {
   rawQuery: string | null;
   /** The authority of an absolute-form target (RFC 9112 §3.2.2); `null` for origin-form. */
   authority: string | null;
+  /** The absolute-form target's scheme, lowercased; `null` for origin-form. */
+  scheme: 'http' | 'https' | null;
 }
 
 /** `http://` or `https://`, scheme case-insensitive (RFC 3986 §3.1). */
@@ -22,7 +24,7 @@ const TARGET_CHARS = /^[\x21-\x22\x24-\x7e]*$/;
 
 export function splitTarget(target: string): SplitTarget | null {
   if (!TARGET_CHARS.test(target)) return null;
-  if (target.startsWith('/')) return { ...splitPathAndQuery(target), authority: null };
+  if (target.startsWith('/')) return { ...splitPathAndQuery(target), authority: null, scheme: null };
   const scheme = ABSOLUTE_PREFIX.exec(target);
   if (scheme === null) return null; // `*` (asterisk-form) and authority-form are not S3 requests
   const rest = target.slice(scheme[0].length);
@@ -30,7 +32,8 @@ export function splitTarget(target: string): SplitTarget | null {
   const authority = rest.slice(0, end);
   const pathAndQuery = rest.slice(end);
   const split = splitPathAndQuery(pathAndQuery.startsWith('/') ? pathAndQuery : `/${pathAndQuery}`);
-  return { ...split, authority };
+  const name = scheme[0].slice(0, -3).toLowerCase() === 'https' ? 'https' : 'http';
+  return { ...split, authority, scheme: name };
 }
 
 function splitPathAndQuery(pathAndQuery: string): { rawPath: string; rawQuery: string | null } {

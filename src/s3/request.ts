@@ -5,7 +5,7 @@ import { badRequest, invalidHost, invalidUri } from './errors.js';
 import { headerValues } from './headers.js';
 import { parseHost } from './host.js';
 import { classifyOperation } from './operation.js';
-import { parseQuery, percentDecode, splitTarget } from './query.js';
+import { parseQuery, percentDecode, type SplitTarget, splitTarget } from './query.js';
 import { readSignature } from './signature.js';
 import type { Endpoint, RawRequest, S3ErrorSpec, S3Request } from './types.js';
 
@@ -31,7 +31,7 @@ export function parseS3Request(raw: RawRequest): ParseS3RequestResult {
   const [hostHeader] = hostHeaders;
   if (hostHeader === undefined) return fail(badRequest('Missing Host header.'));
   if (hostHeaders.length > 1) return fail(badRequest('Multiple Host headers.'));
-  const authorityError = checkAuthority(target.authority, hostHeader);
+  const authorityError = checkAuthority(target, hostHeader);
   if (authorityError !== null) return fail(authorityError);
   const host = parseHost(hostHeader);
   if (host === null) return fail(invalidHost(hostHeader));
@@ -71,16 +71,21 @@ function fail(error: S3ErrorSpec): ParseS3RequestResult {
 
 /**
  * RFC 9112 §3.2.2 tells a proxy to replace Host with an absolute-form target's authority. Kura never
- * rewrites Host (it is signed), so it only accepts a request where the two already agree: routing by one
- * name while S3 sees another would let a client reach an upstream the allowlist was not asked about.
+ * rewrites Host (it is signed), so it only accepts a request where the two already name the same host
+ * and port: routing by one name while S3 sees another would let a client reach an upstream the
+ * allowlist was not asked about. Names compare case-insensitively and a port left out is the scheme's
+ * default (RFC 9110 §4.2.3), so `http://host:80/k` with `Host: host` agrees.
  */
-function checkAuthority(authority: string | null, hostHeader: string): S3ErrorSpec | null {
-  if (authority === null) return null;
-  if (parseHost(authority) === null) return invalidHost(authority);
-  if (authority.toLowerCase() !== hostHeader.toLowerCase()) {
-    return badRequest('The request-target authority does not match the Host header.');
-  }
-  return null;
+function checkAuthority(target: SplitTarget, hostHeader: string): S3ErrorSpec | null {
+  if (target.authority === null) return null;
+  const authority = parseHost(target.authority);
+  if (authority === null) return invalidHost(target.authority);
+  const host = parseHost(hostHeader);
+  if (host === null) return invalidHost(hostHeader);
+  const defaultPort = target.scheme === 'https' ? 443 : 80;
+  const same =
+    authority.hostname === host.hostname && (authority.port ?? defaultPort) === (host.port ?? defaultPort);
+  return same ? null : badRequest('The request-target authority does not match the Host header.');
 }
 
 /**

@@ -16,7 +16,10 @@ import { badRequest, headersTooLarge, invalidUri, methodNotAllowed, renderS3Erro
 import type { S3ErrorSpec } from '../s3/types.js';
 import type { Logger } from '../telemetry/log.js';
 
-export type Handler = (req: IncomingMessage, res: ServerResponse) => void;
+export type Handler = ((req: IncomingMessage, res: ServerResponse) => void) & {
+  /** Told of a request answered here because it never became one, with the bytes of that answer. */
+  refused?: (socket: Socket, error: S3ErrorSpec, bytesOut: number) => void;
+};
 
 export function createHttpListener(config: KuraConfig['server'], handler: Handler, log: Logger): Server {
   const server = createServer(listenerOptions(config), handler);
@@ -68,8 +71,13 @@ export function answerLikeS3(server: net.Server, handler: Handler, log: Logger):
     // A request still arriving is the one that broke (a body cut short): it gets the error now.
     const afterAnswers = [...answers].every((res) => res.req.complete);
     void (afterAnswers ? answersDone(answers) : Promise.resolve()).then(() => {
-      if (socket.writable) writeRawError(socket, error);
-      else socket.destroy();
+      if (!socket.writable) {
+        socket.destroy();
+        return;
+      }
+      const bytes = writeRawError(socket, error);
+      // A request the handler already has (its body cut short) gets its access line there.
+      if (afterAnswers) handler.refused?.(socket, error, bytes);
     });
   });
 }
@@ -129,16 +137,18 @@ function rawPacketText(err: NodeJS.ErrnoException): string {
   return raw ? raw.subarray(0, 32).toString('latin1') : '';
 }
 
-export function writeRawError(socket: Socket, error: S3ErrorSpec): void {
+/** Answers on the raw socket and closes it; returns the bytes of the answer. */
+export function writeRawError(socket: Socket, error: S3ErrorSpec): number {
   const body = renderS3Error({ code: error.code, message: error.message, requestId: newRequestId() });
-  socket.end(
+  const answer =
     `HTTP/1.1 ${error.status} ${STATUS_CODES[error.status] ?? 'Error'}\r\n` +
-      'Content-Type: application/xml\r\n' +
-      `Content-Length: ${Buffer.byteLength(body)}\r\n` +
-      'Connection: close\r\n\r\n' +
-      body,
-  );
+    'Content-Type: application/xml\r\n' +
+    `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+    'Connection: close\r\n\r\n' +
+    body;
+  socket.end(answer);
   socket.destroySoon();
+  return Buffer.byteLength(answer);
 }
 
 /** How an operator moves a listener elsewhere, for the error that says it could not listen. */
@@ -154,7 +164,7 @@ export const HTTP_PORT: PortSetting = {
   flag: '--http-port',
   env: 'KURA_HTTP_PORT',
   field: 'server.http_port',
-  example: '8080',
+  example: '8000',
 };
 
 export async function listen(

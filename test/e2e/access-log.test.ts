@@ -2,15 +2,18 @@
 
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import { mkdtemp, readFile, rename, rm } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import { type AccessRecord, createAccessLog, s3AccessLine } from '../../src/telemetry/access-log.js';
 import { sdkClient, sdkGet } from '../support/cache-client.js';
 import { spawnKura, startTestKura, type TestKura } from '../support/kura.js';
-import { startMemoryOrigin } from '../support/memory-origin.js';
+import { type MemoryOrigin, startMemoryOrigin } from '../support/memory-origin.js';
 import { DEFAULT_BUCKET, startTestOrigin, type TestOrigin } from '../support/origin.js';
+import { parseResponse, rawConversation } from '../support/raw-http.js';
 import { presign, s3Path, sendRaw, signRequest } from '../support/signing.js';
 
 let origin: TestOrigin;
@@ -202,3 +205,103 @@ async function waitFor(ok: () => boolean | Promise<boolean>): Promise<void> {
   }
   throw new Error('condition not met within 10 s');
 }
+
+describe('bytes, remote address and requests refused before routing', () => {
+  let memory: MemoryOrigin;
+  let k: TestKura;
+  before(async () => {
+    memory = await startMemoryOrigin();
+    k = await startTestKura({ origin: memory.url, settings: { 'server.header_timeout': '1s' } });
+    memory.put('kura-test', 'counted.bin', randomBytes(5_000));
+  });
+  after(async () => {
+    await k.close();
+    await memory.close();
+  });
+
+  /** A presigned GET of counted.bin as raw bytes. */
+  async function getRequest(connection: 'keep-alive' | 'close'): Promise<string> {
+    const target = await presign(k.url, { method: 'GET', path: s3Path('kura-test', 'counted.bin') });
+    return `GET ${target} HTTP/1.1\r\nHost: 127.0.0.1:${k.port}\r\nConnection: ${connection}\r\n\r\n`;
+  }
+
+  test('bytesIn is every byte of each request, on a connection used twice', async () => {
+    const first = await getRequest('keep-alive');
+    const second = await getRequest('close');
+    const from = k.access.length;
+    const socket = connect({ host: '127.0.0.1', port: k.port });
+    let received = '';
+    socket.setEncoding('latin1');
+    socket.on('data', (c: string) => {
+      received += c;
+    });
+    socket.write(first);
+    await waitFor(() => (received.match(/HTTP\/1\.1 200/g) ?? []).length === 1 && received.length > 5_000);
+    socket.write(second);
+    await once(socket, 'close');
+    assert.equal((received.match(/HTTP\/1\.1 200/g) ?? []).length, 2);
+    await waitFor(() => k.access.length === from + 2);
+    assert.deepEqual(
+      k.access.slice(from).map((r) => r.bytesIn),
+      [Buffer.byteLength(first), Buffer.byteLength(second)],
+    );
+  });
+
+  test('bytesIn of a PUT counts its head and body', async () => {
+    const body = randomBytes(20_000);
+    const put = await signRequest(k.url, { method: 'PUT', path: s3Path('kura-test', 'put.bin'), body });
+    const head = [`PUT ${put.rawUrl} HTTP/1.1`];
+    for (let i = 0; i < put.headers.length; i += 2) head.push(`${put.headers[i]}: ${put.headers[i + 1]}`);
+    const request = Buffer.concat([Buffer.from(`${head.join('\r\n')}\r\nConnection: close\r\n\r\n`), body]);
+    const from = k.access.length;
+    assert.equal(parseResponse(await rawConversation(k.port, request))?.status, 200);
+    await waitFor(() => k.access.length === from + 1);
+    assert.equal(k.access[from]?.bytesIn, request.length);
+  });
+
+  test('parallel ranged GETs whose clients hang up mid-answer each have their remote address', async () => {
+    memory.put('kura-test', 'large.bin', randomBytes(4 * 2 ** 20));
+    const target = await presign(k.url, { method: 'GET', path: s3Path('kura-test', 'large.bin') });
+    const from = k.access.length;
+    await Promise.all(
+      Array.from({ length: 12 }, async (_, i) => {
+        const socket = connect({ host: '127.0.0.1', port: k.port });
+        socket.on('error', () => {});
+        socket.write(
+          `GET ${target} HTTP/1.1\r\nHost: 127.0.0.1:${k.port}\r\nRange: bytes=${i * 1000}-\r\n\r\n`,
+        );
+        // The first bytes of the answer, then the client is gone.
+        await once(socket, 'data');
+        socket.destroy();
+        await once(socket, 'close');
+      }),
+    );
+    await waitFor(() => k.access.length === from + 12);
+    assert.deepEqual(
+      k.access.slice(from).map((r) => r.remote),
+      Array(12).fill('127.0.0.1'),
+    );
+  });
+
+  test('a header section too large and a header too slow are logged with their 400', async () => {
+    const from = k.access.length;
+    const big = `GET /kura-test/k HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ${'a'.repeat(70 * 1024)}\r\n\r\n`;
+    const tooLarge = parseResponse(await rawConversation(k.port, big));
+    assert.equal(tooLarge?.status, 400);
+    assert.match(tooLarge?.body ?? '', /RequestHeaderSectionTooLarge/);
+    const slow = 'GET /kura-test/k HTTP/1.1\r\nHost: 127.0.0.1\r\n';
+    const timedOut = parseResponse(await rawConversation(k.port, slow));
+    assert.equal(timedOut?.status, 400);
+    assert.match(timedOut?.body ?? '', /RequestTimeout/);
+    await waitFor(() => k.access.length === from + 2);
+    const [large, late] = k.access.slice(from) as [AccessRecord, AccessRecord];
+    assert.equal(large.status, 400);
+    assert.equal(large.error, 'RequestHeaderSectionTooLarge');
+    assert.equal(large.remote, '127.0.0.1');
+    assert.ok(large.bytesIn > 64 * 1024, `bytesIn ${large.bytesIn}`);
+    assert.ok(large.bytesOut > 0);
+    assert.equal(late.status, 400);
+    assert.equal(late.error, 'RequestTimeout');
+    assert.equal(late.bytesIn, Buffer.byteLength(slow));
+  });
+});

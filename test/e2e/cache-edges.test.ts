@@ -1,5 +1,6 @@
 // The read cache at its edges: cut answers, objects that change under a partial read, S3 failing with
-// stale-if-error, expired presigned URLs, DeleteObjects and CopyObject invalidation, rules, /stats.
+// stale-if-error, expired presigned URLs, DeleteObjects and CopyObject invalidation, rules (separate GET
+// and HEAD TTLs included), /stats.
 
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -35,6 +36,12 @@ before(async () => {
       '  - match: "kura-test/stale/**"',
       '    get_ttl: 200ms',
       '    stale_if_error: 1h',
+      '  - match: "kura-test/head-ttl-short/**"',
+      '    get_ttl: 1d',
+      '    head_ttl: 300ms',
+      '  - match: "kura-test/get-ttl-short/**"',
+      '    get_ttl: 300ms',
+      '    head_ttl: 1d',
       '',
     ].join('\n'),
   );
@@ -170,12 +177,95 @@ test('a rule with read: false passes every read, counted as `rule`', async () =>
   assert.equal(kura.cache.stats.bypasses.rule, 2);
 });
 
-test('/stats answers the counters as JSON', async () => {
-  const port = kura.adminPort;
-  const res = await fetch(`http://127.0.0.1:${port}/stats`);
+test('/stats counts the hits, misses and rule bypasses of the traffic sent', async () => {
+  // A Kura of its own: the figures are exactly this test's traffic, whatever ran before.
+  const k = await startTestKura({
+    origin: origin.url,
+    settings: {
+      'cache.chunk_size': '64KiB',
+      'cache.rules': join(rulesDir, 'rules.yaml'),
+      'admin.port': await freePort(),
+    },
+  });
+  try {
+    const body = randomBytes(2 * CHUNK + 7);
+    origin.put(BUCKET, 'edges/counted.bin', body);
+    origin.put(BUCKET, 'nocache/counted.bin', randomBytes(10));
+    const reads = [
+      await presignedGet(k.url, BUCKET, 'edges/counted.bin'),
+      await presignedGet(k.url, BUCKET, 'edges/counted.bin'),
+      await presignedGet(k.url, BUCKET, 'edges/counted.bin', { range: 'bytes=10-19' }),
+      await presignedGet(k.url, BUCKET, 'nocache/counted.bin'),
+    ];
+    assert.deepEqual(
+      reads.map((r) => r.xCache),
+      ['MISS', 'HIT', 'HIT', 'BYPASS'],
+    );
+    const res = await fetch(`http://127.0.0.1:${k.adminPort}/stats`);
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type') ?? '', /^application\/json/);
+    const { cache } = (await res.json()) as {
+      cache: {
+        hits: number;
+        misses: number;
+        bypasses: Record<string, number>;
+        bytes: { fromCache: number };
+      };
+    };
+    assert.equal(cache.misses, 1);
+    assert.equal(cache.hits, 2);
+    assert.equal(cache.bypasses.rule, 1);
+    assert.equal(cache.bytes.fromCache, body.length + 10);
+  } finally {
+    await k.close();
+  }
+});
+
+/** Origin requests for one key while `fn` ran, as `METHOD status`. */
+async function askedOf(key: string, fn: () => Promise<unknown>): Promise<string[]> {
+  const from = origin.requests.length;
+  await fn();
+  return origin.requests
+    .slice(from)
+    .filter((r) => r.rawUrl.split('?')[0] === s3Path(BUCKET, key))
+    .map((r) => `${r.method} ${r.status}`);
+}
+
+async function headThrough(key: string) {
+  const rawUrl = await presign(kura.url, { method: 'HEAD', path: s3Path(BUCKET, key) });
+  const res = await sendRaw(kura.url, { method: 'HEAD', rawUrl, headers: ['Host', new URL(kura.url).host] });
   assert.equal(res.status, 200);
-  const stats = (await res.json()) as { cache: { hits: number; bypasses: Record<string, number> } };
-  assert.equal(stats.cache.hits, kura.cache.stats.hits);
-  assert.ok(stats.cache.hits > 0);
-  assert.equal(stats.cache.bypasses.rule, kura.cache.stats.bypasses.rule);
+  return res;
+}
+
+test('HEAD answers follow head_ttl and GETs get_ttl, each on its own clock', async () => {
+  for (const prefix of ['head-ttl-short', 'get-ttl-short']) {
+    origin.put(BUCKET, `${prefix}/object.bin`, randomBytes(CHUNK));
+    assert.equal((await presignedGet(kura.url, BUCKET, `${prefix}/object.bin`)).xCache, 'MISS');
+  }
+  await sleep(400);
+  // head_ttl 300ms has passed, get_ttl 1d has not: HEAD asks S3, GET does not.
+  assert.deepEqual(
+    await askedOf('head-ttl-short/object.bin', () => headThrough('head-ttl-short/object.bin')),
+    ['HEAD 304'],
+  );
+  assert.deepEqual(
+    await askedOf('head-ttl-short/object.bin', async () => {
+      assert.equal((await presignedGet(kura.url, BUCKET, 'head-ttl-short/object.bin')).xCache, 'HIT');
+    }),
+    [],
+  );
+  // get_ttl 300ms has passed, head_ttl 1d has not: HEAD is answered from the record, GET asks S3.
+  assert.deepEqual(
+    await askedOf('get-ttl-short/object.bin', async () => {
+      assert.equal((await headThrough('get-ttl-short/object.bin')).headers['x-cache'], 'HIT');
+    }),
+    [],
+  );
+  assert.deepEqual(
+    await askedOf('get-ttl-short/object.bin', async () => {
+      assert.equal((await presignedGet(kura.url, BUCKET, 'get-ttl-short/object.bin')).xCache, 'REVALIDATED');
+    }),
+    ['GET 304'],
+  );
 });

@@ -55,6 +55,9 @@ test('kura cache stats shows the size, objects, instances and leader of a runnin
   const text = await runKura(['cache', 'stats', '--cache-dir', kura.dir]);
   assert.equal(text.code, 0);
   assert.match(text.stdout, /objects\s+4/);
+  // Sizes and times in human units throughout: no raw byte counts or millisecond figures.
+  assert.match(text.stdout, /^size {7}\d+(\.\d)?(KiB|MiB) of 100GiB/m);
+  assert.doesNotMatch(text.stdout, /\d{4,}(B|ms)\b|\d ms\b/);
 });
 
 test('kura cache verify: exit 0 on a healthy volume, 1 with a corrupt chunk named', async () => {

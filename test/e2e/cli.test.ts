@@ -98,6 +98,17 @@ test('unknown commands and options exit 2', async () => {
   assert.equal((await kura(['serve', '--no-such-flag'])).code, 2);
 });
 
+test('a missing subcommand shows the help and exits 2; help asked for exits 0', async () => {
+  for (const args of [[], ['config'], ['cache']]) {
+    const r = await kura(args);
+    assert.equal(r.code, 2, `kura ${args.join(' ')}`);
+    assert.match(r.stderr, /Usage: kura/);
+  }
+  for (const args of [['help'], ['help', 'config'], ['config', '--help']]) {
+    assert.equal((await kura(args)).code, 0, `kura ${args.join(' ')}`);
+  }
+});
+
 test('config check prints the effective config of the example file', async () => {
   const r = await kura(['config', 'check', '-c', EXAMPLE]);
   assert.equal(r.code, 0, r.stderr);
@@ -122,9 +133,38 @@ test('config check lists every problem and exits 2', async () => {
   const r = await kura(['config', 'check', '-c', file]);
   assert.equal(r.code, 2);
   assert.match(r.stderr, /invalid configuration \(3 problems\)/);
-  assert.match(r.stderr, /server\.http_port: "abc" is not a port/);
-  assert.match(r.stderr, /server\.htp_port: unknown field \(did you mean server\.http_port\?\)/);
-  assert.match(r.stderr, /cache\.max_size: "lots" is not a size/);
+  // Each with the line of the file to change.
+  assert.match(r.stderr, /bad\.yaml:2: server\.http_port: "abc" is not a port/);
+  assert.match(r.stderr, /bad\.yaml:3: server\.htp_port: unknown field \(did you mean server\.http_port\?\)/);
+  assert.match(r.stderr, /bad\.yaml:5: cache\.max_size: "lots" is not a size/);
+});
+
+test('a value from a variable is blamed on the variable, not on a line of the file', async () => {
+  const file = join(dir, 'port.yaml');
+  await writeFile(file, 'server:\n  http_port: 8000\n');
+  const r = await kura(['config', 'check', '-c', file], { env: { KURA_HTTP_PORT: 'eighty' } });
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /^ {2}server\.http_port: \(from KURA_HTTP_PORT\) "eighty" is not a port/m);
+});
+
+test('a YAML syntax error names the line at fault', async () => {
+  const cases: [string, number][] = [
+    // A key indented deeper than its siblings: the parser reports the line before it.
+    ['server:\n  http_port: 8000\n   admin: 1\ncache:\n  dir: /x\n', 3],
+    ['server:\n\thttp_port: 8000\n', 2],
+    ['cache:\n  dir: /x\n  dir: /y\n', 3],
+  ];
+  for (const [text, line] of cases) {
+    const file = join(dir, 'syntax.yaml');
+    await writeFile(file, text);
+    const r = await kura(['config', 'check', '-c', file]);
+    assert.equal(r.code, 2);
+    assert.match(
+      r.stderr,
+      new RegExp(`syntax\\.yaml:${line}: not valid YAML`),
+      `${JSON.stringify(text)}\n${r.stderr}`,
+    );
+  }
 });
 
 test('a missing or unparsable file is a config error', async () => {
@@ -135,7 +175,7 @@ test('a missing or unparsable file is a config error', async () => {
   await writeFile(file, 'server: [unclosed\n');
   const broken = await kura(['config', 'check', '-c', file]);
   assert.equal(broken.code, 2);
-  assert.match(broken.stderr, /is not valid YAML/);
+  assert.match(broken.stderr, /broken\.yaml:\d+: not valid YAML/);
 });
 
 test('serve with an invalid config exits 2 before listening', async () => {
@@ -175,7 +215,7 @@ test('a port it may not bind says how to grant the capability or pick another po
   assert.equal(r.code, 1, r.stderr);
   assert.match(r.stderr, /permission denied/);
   assert.match(r.stderr, /cap_net_bind_service/);
-  assert.match(r.stderr, /--http-port 8080/);
+  assert.match(r.stderr, /--http-port 8000 \/ KURA_HTTP_PORT=8000/);
 });
 
 test('serve logs one line per listener and one for the volume, and stops cleanly on SIGTERM', async () => {

@@ -11,7 +11,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { VerifyReport } from '../../src/store/verify.js';
-import { presignedGet, prng, sdkClient, sdkGet } from '../support/cache-client.js';
+import { presignedGet, prng, type Read, sdkClient, sdkGet } from '../support/cache-client.js';
 import { type FleetMember, runKura, startFleet } from '../support/fleet.js';
 import { type MemoryOrigin, startMemoryOrigin } from '../support/memory-origin.js';
 
@@ -33,6 +33,24 @@ async function deadTempFiles(volumeDir: string, live: Set<string>): Promise<numb
     n += (await readdir(join(volumeDir, 'tmp', dir)).catch(() => [])).length;
   }
   return n;
+}
+
+/**
+ * What one read during a crash round came to: the exact bytes (`from` is where a ranged read starts),
+ * or a clean failure (no answer, a cut answer, or a 5xx); anything else is described.
+ */
+async function readDuringCrash(read: Promise<Read>, body: Buffer, from: number | null): Promise<string> {
+  let r: Read;
+  try {
+    r = await read;
+  } catch {
+    return 'failed';
+  }
+  // sdkGet answers status 0 for a request without an answer or a body cut short.
+  if (r.status === 0 || r.status >= 500) return 'failed';
+  const want = from === null ? body : body.subarray(from);
+  if (r.status === (from === null ? 200 : 206) && r.body.equals(want)) return 'exact';
+  return `status ${r.status}, ${r.body.length} bytes, ${r.body.equals(want) ? 'the right' : 'wrong'} bytes`;
 }
 
 let origin: MemoryOrigin;
@@ -64,22 +82,34 @@ test('crash loop: 30 × kill -9 mid-fill and restart; verify finds no corruption
     }
     // A killed instance restarts while the next rounds go on with the others.
     const restarting = new Map<number, Promise<void>>();
+    let answered = 0;
+    let failed = 0;
+    const wrong: string[] = [];
     for (let round = 0; round < ROUNDS; round++) {
       const key = `crash/object-${round}.bin`;
+      const body = bodies.get(key) as Buffer;
       const live = fleet.members.map((_, i) => i).filter((i) => !restarting.has(i));
       const victim = live[Math.floor(random() * live.length)] as number;
       const reads = live.flatMap((i) => {
         const m = fleet.members[i] as (typeof fleet.members)[number];
+        const start = Math.floor(random() * MiB);
+        const on = async (read: Promise<Read>, from: number | null) => ({
+          member: i,
+          outcome: await readDuringCrash(read, body, from),
+        });
         return [
-          sdkGet(sdkClient(m.url), BUCKET, key),
-          presignedGet(m.url, BUCKET, key, { range: `bytes=${Math.floor(random() * MiB)}-` }).catch(
-            () => null,
-          ),
+          on(sdkGet(sdkClient(m.url), BUCKET, key), null),
+          on(presignedGet(m.url, BUCKET, key, { range: `bytes=${start}-` }), start),
         ];
       });
       await new Promise((r) => setTimeout(r, 20 + Math.floor(random() * 100)));
       await fleet.kill(victim);
-      await Promise.allSettled(reads);
+      // Only the killed instance's reads may fail; the others wait out its lease or fetch themselves.
+      for (const { member, outcome } of await Promise.all(reads)) {
+        if (outcome === 'exact') answered += 1;
+        else if (outcome === 'failed' && member === victim) failed += 1;
+        else wrong.push(`round ${round}, ${key} through member ${member}: ${outcome}`);
+      }
       restarting.set(
         victim,
         fleet.restart(victim).finally(() => restarting.delete(victim)),
@@ -88,6 +118,15 @@ test('crash loop: 30 × kill -9 mid-fill and restart; verify finds no corruption
       if (restarting.size > 1) await Promise.race(restarting.values());
     }
     await Promise.all(restarting.values());
+    console.log(
+      `crash loop: ${answered} reads answered byte-exact, ${failed} of the killed instances failed`,
+    );
+    assert.deepEqual(
+      wrong,
+      [],
+      "every read got the exact bytes, or failed cleanly with its instance's death",
+    );
+    assert.ok(answered > ROUNDS, `${answered} reads answered during the crashes`);
     // Every object answers byte-exact from every instance after the crashes.
     for (const [key, body] of bodies) {
       for (const m of fleet.members) {
@@ -145,13 +184,17 @@ test('kura cache purge while clients read: afterwards no purged key is answered 
     }
     let stop = false;
     let wrong = 0;
+    const notOk: string[] = [];
     const readers = clients.flatMap((c) =>
       Array.from({ length: 4 }, async (_, j) => {
         const rnd = prng(j + 1);
         while (!stop) {
           const key = [...purged, ...kept][Math.floor(rnd() * (purged.length + kept.length))] as string;
           const r = await sdkGet(c, BUCKET, key);
-          if (r.status !== 200) continue;
+          if (r.status !== 200) {
+            notOk.push(`${key}: ${r.status}`);
+            continue;
+          }
           const ok =
             r.body.equals(old.get(key) as Buffer) || r.body.equals(fresh.get(key) ?? Buffer.alloc(0));
           if (!ok) wrong += 1;
@@ -163,6 +206,7 @@ test('kura cache purge while clients read: afterwards no purged key is answered 
     await Promise.all(readers);
     assert.equal(purge.code, 0, purge.stderr);
     assert.match(purge.stdout, /purged \d+ objects? under kura-test\/purge\//);
+    assert.deepEqual(notOk, [], 'every read during the purge is answered 200');
     assert.equal(wrong, 0, 'every answer during the purge was one version or the other, byte-exact');
 
     for (const key of purged) {

@@ -75,6 +75,9 @@ test('tls_verify: false reaches it, and Kura warns about it at start', async () 
   const built = buildConfig(
     {
       server: { http_host: '127.0.0.1', http_port: 0, https_port: 0 },
+      // No admin listener and a volume of its own: the defaults (:8080, /var/cache/kura) are not the test's.
+      admin: { port: 0 },
+      cache: { dir: join(dir, 'volume') },
       upstream: { overrides: { '*': { url: originUrl, tls_verify: false } } },
       log: { access: 'off' },
     },

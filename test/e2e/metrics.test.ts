@@ -170,23 +170,38 @@ describe('/metrics', () => {
     }
   });
 
-  test('gauges report the configured capacities and what the RAM tier holds', async () => {
-    // The instance takes the leader lock at its first maintenance round (cache.journal_flush after
-    // start): read its state on both sides of the scrape, and again if a round fell in between.
-    let m = await scrape(admin);
-    let leader = kura.cache.fleet.isLeader;
-    for (let i = 0; i < 5; i++) {
-      const was = kura.cache.fleet.isLeader;
-      m = await scrape(admin);
-      leader = kura.cache.fleet.isLeader;
-      if (was === leader) break;
+  test('gauges report the configured capacities, what the RAM tier holds and the leader', async () => {
+    // A Kura of its own, so the RAM tier holds exactly the object read here.
+    const k = await startTestKura({
+      origin: origin.url,
+      settings: { 'cache.chunk_size': '64KiB', 'cache.ram_size': '3MiB', 'admin.port': await freePort() },
+    });
+    try {
+      const url = `http://127.0.0.1:${k.adminPort}`;
+      const m0 = await scrape(url);
+      assert.equal(sample(m0, 'kura_cache_capacity'), 100 * 2 ** 30);
+      assert.equal(sample(m0, 'kura_cache_ram_capacity'), 3 * 2 ** 20);
+      assert.equal(sample(m0, 'kura_cache_ram_size'), 0);
+      const body = randomBytes(3 * 64 * 1024 + 5);
+      origin.put(BUCKET, 'metrics/gauge.bin', body);
+      const client = sdkClient(k.url);
+      assert.equal((await sdkGet(client, BUCKET, 'metrics/gauge.bin')).xCache, 'MISS');
+      // The hit reads every chunk, which leaves all of them in RAM: the object's size, decoded.
+      assert.ok((await sdkGet(client, BUCKET, 'metrics/gauge.bin')).body.equals(body));
+      assert.equal(sample(await scrape(url), 'kura_cache_ram_size'), body.length);
+      // Alone on its volume, the instance takes the leader lock at its first maintenance round.
+      let leader = sample(await scrape(url), 'kura_leader');
+      for (let i = 0; i < 100 && leader !== 1; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        leader = sample(await scrape(url), 'kura_leader');
+      }
+      assert.equal(leader, 1, 'the only instance on the volume leads');
+      assert.equal(sample(await scrape(url), 'kura_ready'), 1, '/health/ready answers 200');
+    } finally {
+      await k.close();
     }
-    assert.equal(sample(m, 'kura_cache_capacity'), 100 * 2 ** 30);
-    assert.equal(sample(m, 'kura_cache_ram_capacity'), 512 * 2 ** 20);
-    assert.equal(sample(m, 'kura_cache_ram_size'), kura.cache.ram.bytes);
-    assert.equal(sample(m, 'kura_leader'), leader ? 1 : 0, "this instance's leader state");
-    assert.equal(sample(m, 'kura_ready'), 1, '/health/ready answers 200');
   });
+
   test('after traffic, is Prometheus text with every kind of instrument', async () => {
     const res = await fetch(`${admin}/metrics`);
     assert.equal(res.status, 200);

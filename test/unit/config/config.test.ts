@@ -4,7 +4,7 @@ import { describe, test } from 'node:test';
 import { parse } from 'yaml';
 import { buildConfig, ENV_SETTINGS, envSettings, showConfig } from '../../../src/config/load.js';
 import { isField, type KuraConfig, schema } from '../../../src/config/schema.js';
-import { parseDuration, parseSize } from '../../../src/config/units.js';
+import { describeDuration, describeSize, parseDuration, parseSize } from '../../../src/config/units.js';
 
 const EXAMPLE = new URL('../../../../config/kura.example.yaml', import.meta.url);
 
@@ -20,6 +20,21 @@ function problems(
 }
 
 describe('units', () => {
+  const described: [number, string, string][] = [
+    [0, '0B', '0ms'],
+    [512, '512B', '512ms'],
+    [1536, '1.5KiB', '1.5s'],
+    [800_000, '781KiB', '13.3m'],
+    [100 * 2 ** 30, '100GiB', '1243d'],
+    [123_456_789, '118MiB', '1.4d'],
+    [59_999, '58.6KiB', '60s'],
+  ];
+  for (const [n, size, duration] of described) {
+    test(`${n} described as ${size} and ${duration}`, () => {
+      assert.equal(describeSize(n), size);
+      assert.equal(describeDuration(n), duration);
+    });
+  }
   const durations: [unknown, number | null][] = [
     ['30s', 30_000],
     ['500ms', 500],

@@ -1,0 +1,135 @@
+// Where a cached object's bytes live and how they are stored: the codec of each chunk file a read fill
+// writes (LZ4 for compressible bytes, raw for random ones and for formats file-type recognises as
+// compressed from the first chunk, src/store/compression.ts), and hits served from the RAM tier without
+// touching the chunk files (src/cache/cached-body.ts).
+
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { presignedGet } from '../support/cache-client.js';
+import { startTestKura, type TestKura } from '../support/kura.js';
+import { type MemoryOrigin, startMemoryOrigin } from '../support/memory-origin.js';
+import { listFiles } from '../support/volume-files.js';
+
+const BUCKET = 'kura-test';
+const CHUNK = 64 * 1024;
+/** Byte 5 of a chunk file: its codec (src/store/chunk-file.ts). */
+const CODEC_AT = 5;
+const CODEC = { raw: 0, lz4: 1 } as const;
+
+let origin: MemoryOrigin;
+let kura: TestKura;
+
+before(async () => {
+  origin = await startMemoryOrigin();
+  kura = await startTestKura({ origin: origin.url, settings: { 'cache.chunk_size': '64KiB' } });
+});
+after(async () => {
+  await kura?.close();
+  await origin?.close();
+});
+
+/** Text that LZ4 shrinks several times over, different on every call. */
+function compressible(size: number): Buffer {
+  const words = [
+    'sensor',
+    'reading',
+    'value',
+    'ok',
+    'timestamp',
+    'region',
+    'eu-west-1',
+    randomBytes(4).toString('hex'),
+  ];
+  const lines: string[] = [];
+  let length = 0;
+  for (let i = 0; length < size; i++) {
+    const line = `${i},${words[i % words.length]},${words[(i * 7) % words.length]},${i % 97}\n`;
+    lines.push(line);
+    length += line.length;
+  }
+  return Buffer.from(lines.join('')).subarray(0, size);
+}
+
+/**
+ * GETs the object through Kura (a MISS that fills), then waits for its `cells` chunk files, written
+ * after the answer, and returns them as absolute paths.
+ */
+async function fillAndFindChunks(key: string, body: Buffer, cells: number): Promise<string[]> {
+  const before = new Set(await listFiles(kura.dir, 'data'));
+  const r = await presignedGet(kura.url, BUCKET, key);
+  assert.equal(r.status, 200);
+  assert.equal(r.xCache, 'MISS');
+  assert.ok(r.body.equals(body), 'the fill answers the origin bytes');
+  for (let i = 0; i < 200; i++) {
+    const added = (await listFiles(kura.dir, 'data')).filter((f) => !before.has(f));
+    if (added.length >= cells) {
+      assert.equal(added.length, cells, `new chunk files: ${added.join(', ')}`);
+      return added.map((f) => join(kura.dir, f));
+    }
+    await sleep(25);
+  }
+  throw new Error(`${key}: its ${cells} chunk files were not written within 5 s`);
+}
+
+async function codecsOf(files: string[]): Promise<number[]> {
+  return Promise.all(files.map(async (f) => (await readFile(f))[CODEC_AT] as number));
+}
+
+test('a compressible object read with GET is stored LZ4-compressed, and its hits are byte-exact', async () => {
+  const body = compressible(3 * CHUNK + 500);
+  origin.put(BUCKET, 'tiers/readings.csv', body);
+  const files = await fillAndFindChunks('tiers/readings.csv', body, 4);
+  assert.deepEqual(await codecsOf(files), [CODEC.lz4, CODEC.lz4, CODEC.lz4, CODEC.lz4]);
+  const stored = (await Promise.all(files.map((f) => readFile(f)))).reduce((n, b) => n + b.length, 0);
+  assert.ok(stored < body.length / 2, `${stored} bytes on the volume for ${body.length}`);
+  await kura.dropRam();
+  const hit = await presignedGet(kura.url, BUCKET, 'tiers/readings.csv');
+  assert.equal(hit.xCache, 'HIT');
+  assert.ok(hit.body.equals(body));
+});
+
+test('random bytes under a name that says nothing are stored raw: LZ4 did not shrink the sample', async () => {
+  const body = randomBytes(2 * CHUNK);
+  origin.put(BUCKET, 'tiers/blob', body);
+  const files = await fillAndFindChunks('tiers/blob', body, 2);
+  assert.deepEqual(await codecsOf(files), [CODEC.raw, CODEC.raw]);
+});
+
+test('a first chunk that file-type sniffs as gzip makes the object raw, though LZ4 would shrink it', async () => {
+  // gzip's magic bytes before compressible text: neither the name nor the content type tells, and LZ4
+  // shrinks the sample; only the sniff of the first chunk says "already compressed".
+  const body = Buffer.concat([
+    Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0, 0, 0, 0, 0, 0x03]),
+    compressible(2 * CHUNK),
+  ]);
+  origin.put(BUCKET, 'tiers/archive-without-extension', body, { contentType: 'application/octet-stream' });
+  const files = await fillAndFindChunks('tiers/archive-without-extension', body, 3);
+  assert.deepEqual(await codecsOf(files), [CODEC.raw, CODEC.raw, CODEC.raw]);
+});
+
+test('a hit in the RAM tier is served without its chunk files', async () => {
+  const body = randomBytes(3 * CHUNK + 10);
+  origin.put(BUCKET, 'tiers/hot.bin', body);
+  const files = await fillAndFindChunks('tiers/hot.bin', body, 4);
+  // A hit read from the volume puts the chunks in RAM.
+  const warm = await presignedGet(kura.url, BUCKET, 'tiers/hot.bin');
+  assert.equal(warm.xCache, 'HIT');
+  assert.ok(warm.body.equals(body));
+  for (const f of files) await rm(f);
+  const fromRamBefore = (await kura.cacheStats()).bytesFromRam;
+  const from = origin.requests.length;
+  const hot = await presignedGet(kura.url, BUCKET, 'tiers/hot.bin');
+  assert.equal(hot.status, 200);
+  assert.equal(hot.xCache, 'HIT');
+  assert.ok(hot.body.equals(body), 'the RAM tier holds the exact bytes');
+  assert.deepEqual(
+    origin.requests.slice(from).map((r) => `${r.method} ${r.rawUrl.split('?')[0]}`),
+    [],
+    'nothing was asked of S3',
+  );
+  assert.equal((await kura.cacheStats()).bytesFromRam - fromRamBefore, body.length, 'every byte from RAM');
+});
