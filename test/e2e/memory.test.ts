@@ -12,8 +12,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { type KuraProcess, spawnKura } from '../support/kura.js';
 
 const SIZE = 2 ** 30;
-/** The warm-up transfers: as large as the measured ones, so that V8's heap has grown to its streaming size. */
-const WARM = SIZE;
+/** A warm-up transfer each way, so that V8's heap has grown to its streaming size before measuring. */
+const WARM = 256 * 2 ** 20;
 const CHUNK = Buffer.alloc(256 * 1024, 'kura');
 const LIMIT = 100 * 2 ** 20;
 
@@ -73,7 +73,15 @@ before(async () => {
   const port = (origin.address() as { port: number }).port;
   // The RAM tier is memory the operator gives the cache on purpose; keep it small here so that what is
   // measured is what the request paths hold.
-  kura = await spawnKura(['--origin', `http://127.0.0.1:${port}`], { KURA_RAM_SIZE: '16MiB' });
+  // V8 sizes its young generation from the heap limit: on Node.js 26 and a machine with much memory its
+  // semi-spaces grow past 64 MiB under streaming, a few hundred MiB of RSS that is V8's sizing, not what
+  // Kura holds (docs/operations.md, Memory). They are pinned at 16 MiB here, as an operator does with
+  // NODE_OPTIONS, so that the figure is Kura's.
+  const nodeOptions = `${process.env.NODE_OPTIONS ?? ''} --max-semi-space-size=16`.trim();
+  kura = await spawnKura(['--origin', `http://127.0.0.1:${port}`], {
+    KURA_RAM_SIZE: '16MiB',
+    NODE_OPTIONS: nodeOptions,
+  });
 });
 after(async () => {
   await kura?.stop();
@@ -84,9 +92,8 @@ after(async () => {
 test('a 1 GiB upload and a 1 GiB download through Kura each grow its peak RSS by less than 100 MB', async () => {
   const pid = kura.child.pid as number;
   // Warm up the code paths and the heap, so that the baseline includes what any process that has streamed
-  // allocates for good: V8 grows its young generation during the first large transfers, by up to a few
-  // hundred MiB on Node.js 26 on a machine with much memory (its semi-spaces are sized from the heap
-  // limit). What is measured is then what one more transfer holds, which back-pressure bounds.
+  // allocates for good (V8 grows its young generation to its cap during the first large transfer). What
+  // is measured is then what one more transfer holds, which back-pressure bounds.
   await exchange('GET', null, 0, false, '/bucket/small');
   await exchange('PUT', pattern(WARM), WARM, false, '/bucket/warm');
   await exchange('GET', null, 0, false, '/bucket/warm');
