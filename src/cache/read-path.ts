@@ -31,6 +31,7 @@ import {
 } from './cached-body.js';
 import { leaseColdFill } from './fetch-lease.js';
 import { fillFromAnswer } from './fill.js';
+import { isFresh, mayReadHit, mayServeStale } from './freshness.js';
 import { settleWithin } from './inflight.js';
 import { learnLastModified } from './last-modified.js';
 import { askS3, discard, failed, relay } from './origin-fetch.js';
@@ -127,43 +128,6 @@ function bypass(
 ) {
   cache.stats.bypass(reason);
   return pass(ex, opts, { xCache: 'BYPASS' });
-}
-
-/** RFC 9111 §4.2: fresh while the time since S3 last confirmed this version is below the rule's TTL. */
-export function isFresh(record: ObjectRecord, job: Pick<ReadJob, 'method' | 'rule' | 'now'>): boolean {
-  const ttl = job.method === 'HEAD' ? job.rule.headTtl : job.rule.getTtl;
-  const confirmed = lastConfirmed(record);
-  return ttl > 0 && confirmed !== null && job.now - confirmed < ttl;
-}
-
-function lastConfirmed(record: ObjectRecord): number | null {
-  const times = [record.validatedGet, record.validatedHead].filter((t): t is number => t !== null);
-  return times.length > 0 ? Math.max(...times) : null;
-}
-
-/**
- * Whether the rule's hit_auth lets this request read a hit without asking S3 (hit-auth.ts): S3 let its
- * credential read within the TTL, plus `grace` for a stale answer.
- */
-function mayReadHit(job: ReadJob, grace: number): boolean {
-  const { ex } = job;
-  const ttl = (job.method === 'HEAD' ? job.rule.headTtl : job.rule.getTtl) + grace;
-  return job.cache.hitAuth.mayServe(job.rule.hitAuth, ex.s3, ex.req.rawHeaders, job.key, job.now, ttl);
-}
-
-/**
- * RFC 5861 §4: past its TTL, still servable when S3 fails, for as long as the rule allows, and only to a
- * request that could have read a hit: S3 being down must not open the cache to whoever asks.
- */
-function mayServeStale(record: ObjectRecord, job: ReadJob): boolean {
-  const ttl = job.method === 'HEAD' ? job.rule.headTtl : job.rule.getTtl;
-  const confirmed = lastConfirmed(record);
-  return (
-    job.rule.staleIfError > 0 &&
-    confirmed !== null &&
-    job.now - confirmed < ttl + job.rule.staleIfError &&
-    mayReadHit(job, job.rule.staleIfError)
-  );
 }
 
 function versionOf(job: ReadJob, record: ObjectRecord): ObjectVersion {
