@@ -193,7 +193,9 @@ export class ChunkStore {
       cellLength,
     );
     let merged = existing ? mergePieces([...existing.pieces, ...incoming]) : mine;
-    if (coversCell(merged, cellLength)) return this.#writeFull(v, partialPath, index, merged, codec);
+    if (coversCell(merged, cellLength)) {
+      return this.#writeFull(v, partialPath, index, merged, codec, existing !== null);
+    }
     // Thousands of scattered fragments: keep what was just fetched rather than fail the write.
     if (merged.length > MAX_EXTENTS) merged = mine;
     const encoded = await encodeChunk(
@@ -224,16 +226,22 @@ export class ChunkStore {
     index: number,
     pieces: ChunkPiece[],
     codec: Codec,
+    replacesPartial = false,
   ): Promise<ChunkWriteResult> {
     const encoded = await encodeChunk({ index, full: true, pieces }, codec, this.#volume.versionTag(v));
     const path = this.#volume.chunkPath(v, index, false);
     await writeFileAtomic(this.#volume, path, [encoded.header, ...encoded.payload]);
     this.#volume.events.chunkWritten(v, `${index}`, encoded.storedBytes);
     // Only garbage now: a full chunk always wins over its partial. Usually there is none: the callback
-    // API keeps that common ENOENT cheap, and nothing waits for it.
-    unlink(partialPath, (err) => {
-      if (!err) this.#volume.events.chunkRemoved(v, `${index}.p`);
-    });
+    // API keeps that common ENOENT cheap, and nothing waits for it. A merge that just read the partial
+    // waits, so that the partial is gone when the write settles (probes and accounting agree at once).
+    const removal = new Promise<void>((resolve) =>
+      unlink(partialPath, (err) => {
+        if (!err) this.#volume.events.chunkRemoved(v, `${index}.p`);
+        resolve();
+      }),
+    );
+    if (replacesPartial) await removal;
     return { rawBytes: encoded.rawBytes, storedBytes: encoded.storedBytes };
   }
 
