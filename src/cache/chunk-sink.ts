@@ -144,7 +144,7 @@ export class ChunkSink {
   #commitCell(): void {
     const t = this.#t;
     const cell = this.#cell;
-    const pieces = this.#pieces;
+    let pieces = this.#pieces;
     const length = this.#filled;
     this.#pieces = [];
     this.#filled = 0;
@@ -159,6 +159,9 @@ export class ChunkSink {
     }
     const cellLength = Math.min(t.chunkSize, t.size - cell * t.chunkSize);
     const whole = pieces[0]?.start === 0 && length === cellLength;
+    // A cell read from a plain-HTTP origin arrives as views of one buffer (src/upstream/plain-http.ts).
+    const joined = joinViews(pieces, length);
+    if (joined !== null) pieces = [joined];
     const commit = (async () => {
       try {
         const codec = await this.#codecFor(cell, pieces);
@@ -168,7 +171,7 @@ export class ChunkSink {
         t.stats.bytesStoredOnDisk += written.storedBytes;
         if (written.rawBytes > 0) t.stats.chunksWritten += 1;
         const id = `${t.versionId}/${cell}`;
-        if (whole && t.ram) {
+        if (whole && t.ram?.accepts(length)) {
           // The RAM tier serves a cell from one buffer.
           const bytes = pieces.length === 1 ? (pieces[0] as ChunkPiece).bytes : concat(pieces, length);
           t.ram.set(id, { index: cell, full: true, pieces: [{ start: 0, bytes }] });
@@ -217,6 +220,18 @@ export class ChunkSink {
     }
     return this.#deciding ?? Promise.resolve(this.#codec);
   }
+}
+
+/** The pieces as one, when they are consecutive views of one buffer; null otherwise. */
+export function joinViews(pieces: readonly ChunkPiece[], length: number): ChunkPiece | null {
+  const first = pieces[0];
+  if (first === undefined || pieces.length === 1) return null;
+  let end = first.bytes.byteOffset;
+  for (const p of pieces) {
+    if (p.bytes.buffer !== first.bytes.buffer || p.bytes.byteOffset !== end) return null;
+    end += p.bytes.length;
+  }
+  return { start: first.start, bytes: Buffer.from(first.bytes.buffer, first.bytes.byteOffset, length) };
 }
 
 function concat(pieces: readonly ChunkPiece[], length: number): Buffer {

@@ -26,10 +26,14 @@ export class RamTier {
     return content;
   }
 
+  /** Whether a chunk of `size` bytes may be kept: one larger than a tenth of the tier would push out too much of the hot set at once. */
+  accepts(size: number): boolean {
+    return size <= this.#capacity / 10;
+  }
+
   set(id: string, content: ChunkContent): void {
     const size = sizeOf(content);
-    // One chunk larger than a tenth of the tier would push out too much of the hot set at once.
-    if (size > this.#capacity / 10) return;
+    if (!this.accepts(size)) return;
     this.delete(id);
     this.#entries.set(id, content);
     this.#bytes += size;

@@ -8,6 +8,7 @@ import { badGateway, gatewayTimeout, slowDown } from '../s3/errors.js';
 import type { S3ErrorSpec } from '../s3/types.js';
 import { UpstreamAdmission, UpstreamBusyError } from './admission.js';
 import { ContinueSender } from './continue-request.js';
+import { PlainHttpPool } from './plain-http.js';
 import { S3Resolver } from './resolver.js';
 import type { Route } from './route.js';
 
@@ -71,10 +72,13 @@ export class UpstreamClient {
   readonly #insecure: Agent;
   /** Requests that carry `Expect: 100-continue`, which undici cannot send. */
   readonly #continuing: ContinueSender;
+  /** Reads from plain-HTTP origins, into buffers on the chunk grid (plain-http.ts). */
+  readonly #plain: PlainHttpPool;
   /** Kura's own DNS for S3 names, shared with the raw TCP relays. */
   readonly resolver: S3Resolver;
 
-  constructor(config: KuraConfig['upstream']) {
+  /** `cellSize` is the volume's chunk grid, on which bodies read from plain-HTTP origins are laid. */
+  constructor(config: KuraConfig['upstream'], cellSize: number) {
     const resolver = new S3Resolver(config.dns_servers);
     this.resolver = resolver;
     this.admission = new UpstreamAdmission({
@@ -105,6 +109,12 @@ export class UpstreamClient {
       idleTimeout: config.idle_timeout,
       lookup: resolver.lookup,
     });
+    this.#plain = new PlainHttpPool({
+      connectTimeout: config.connect_timeout,
+      firstByteTimeout: config.first_byte_timeout,
+      idleTimeout: config.idle_timeout,
+      cellSize,
+    });
   }
 
   #dispatcherFor(route: Route): Dispatcher {
@@ -116,6 +126,7 @@ export class UpstreamClient {
     const dispatcher = this.#dispatcherFor(route);
     const attempt = async (): Promise<UpstreamResponse> => {
       if (req.onContinue) return this.#continuing.send(route, req);
+      if (isPlainRead(route, req)) return this.#plain.request(route.origin, req);
       const res = await dispatcher.request({
         origin: route.origin,
         path: req.path,
@@ -175,8 +186,16 @@ export class UpstreamClient {
 
   async close(): Promise<void> {
     this.#continuing.close();
+    this.#plain.close();
     await Promise.all([this.#s3.close(), this.#overrides.close(), this.#insecure.close()]);
   }
+}
+
+/** A read without a body from an origin reached over plain TCP. */
+function isPlainRead(route: Route, req: UpstreamRequest): boolean {
+  return (
+    req.body === null && (req.method === 'GET' || req.method === 'HEAD') && route.origin.startsWith('http:')
+  );
 }
 
 /** The kind of a failed upstream request; null when the request was aborted because the client left. */

@@ -8,8 +8,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { ChunkSink, type SinkTarget } from '../../../src/cache/chunk-sink.js';
+import { ChunkSink, joinViews, type SinkTarget } from '../../../src/cache/chunk-sink.js';
 import { Inflight } from '../../../src/cache/inflight.js';
+import { RamTier } from '../../../src/cache/ram-tier.js';
 import { CacheStats } from '../../../src/cache/stats.js';
 import { WriteBudget } from '../../../src/cache/write-budget.js';
 import { ChunkStore } from '../../../src/store/chunks.js';
@@ -107,6 +108,44 @@ describe('ChunkSink', () => {
       assert.equal(read?.full, true);
       assert.ok(read?.pieces[0]?.bytes.equals(body.subarray(i * CELL, Math.min(size, (i + 1) * CELL))));
     }
+  });
+
+  test('a cell that arrives as views of one buffer is written and kept in RAM as that one buffer', async () => {
+    const { calls, chunks } = recordingStore();
+    const size = 2 * CELL;
+    const t = target(chunks, size);
+    const ram = new RamTier(64 * CELL);
+    t.ram = ram;
+    // As a plain-HTTP origin's body arrives: each cell read into a buffer of its own, in several reads.
+    const cells = [randomBytes(CELL), randomBytes(CELL)];
+    const sink = new ChunkSink(t, 0, size);
+    for (const cell of cells)
+      for (let at = 0; at < CELL; at += 5000) sink.write(cell.subarray(at, at + 5000));
+    await sink.finish(true);
+    assert.deepEqual(
+      calls.writes.map((w) => w.pieces.length),
+      [1, 1],
+      'one piece per cell',
+    );
+    for (const [i, cell] of cells.entries()) {
+      const piece = calls.writes[i]?.pieces[0];
+      assert.equal(piece?.bytes.buffer, cell.buffer, 'the cell’s own buffer, not a copy');
+      assert.ok(piece?.bytes.equals(cell));
+      const kept = ram.get(`${t.versionId}/${i}`)?.pieces[0]?.bytes;
+      assert.equal(kept?.buffer, cell.buffer, 'the RAM tier keeps the same buffer');
+    }
+    // Views of one buffer that are not consecutive are not joined: their bytes are not the cell's.
+    const b = randomBytes(100);
+    assert.equal(
+      joinViews(
+        [
+          { start: 0, bytes: b.subarray(0, 10) },
+          { start: 10, bytes: b.subarray(20, 30) },
+        ],
+        20,
+      ),
+      null,
+    );
   });
 
   test('LZ4 is tried on a sample before any chunk is compressed: random bytes are stored raw', async () => {
