@@ -7,6 +7,7 @@ import { stringify } from 'yaml';
 import { envSettings, loadConfig, type Setting, showConfig } from '../config/load.js';
 import type { KuraConfig } from '../config/schema.js';
 import { KURA_VERSION, startKura } from '../server/kura.js';
+import { tuneV8 } from '../server/v8-tuning.js';
 import { startWorkerGroup, workerCount } from '../server/worker-group.js';
 import { createLogger, type Logger } from '../telemetry/log.js';
 import { cachePurge, cacheStats, cacheVerify } from './cache-commands.js';
@@ -198,6 +199,7 @@ interface Served {
 }
 
 async function serve(config: KuraConfig, log: Logger): Promise<Served> {
+  tuneV8();
   const workers = workerCount(config, availableParallelism());
   // One worker is the single process, with no primary in front of it.
   if (workers === 1) {
