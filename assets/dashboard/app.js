@@ -105,7 +105,7 @@ function renderCharts(history) {
     format: (v) => `${count(v)}/s`,
     series: [
       { name: 'all requests (req/s)', color: '#2f7de1', values: col('requestsPerSecond') },
-      { name: 'answered from cache (req/s)', color: '#2a9d5c', values: col('cachedPerSecond') },
+      { name: 'answered from cache (req/s)', color: '#2a9d5c', values: col('cachedPerSecond'), dashed: true },
     ],
   });
   drawChart($('hit-chart'), {
@@ -118,6 +118,7 @@ function renderCharts(history) {
   drawChart($('bytes-chart'), {
     times,
     unit: 'bytes per second',
+    binary: true,
     format: (v) => `${bytes(v)}/s`,
     series: [
       { name: 'saved: sent from cache (bytes/s)', color: '#2a9d5c', values: col('cacheBytesPerSecond') },
@@ -131,7 +132,7 @@ function renderCharts(history) {
     format: (v) => `${count(v)}/min`,
     series: [
       { name: '5xx responses (per min)', color: '#c0392b', values: errors('responses') },
-      { name: 'origin errors (per min)', color: '#d6612f', values: errors('origin') },
+      { name: 'origin errors (per min)', color: '#d6612f', values: errors('origin'), dashed: true },
       { name: 'cache errors (per min)', color: '#8a5cd6', values: errors('cache') },
     ],
   });
@@ -173,7 +174,8 @@ function renderFleet(d) {
     text = 'The leader and the volume instances are not known to this version.';
   } else {
     const leader = f.instances.find((i) => i.leader);
-    text = `${f.instances.length} process(es) with a journal on the volume; leader: ${leader ? leader.id : 'none'}${f.leader ? ' (this instance)' : ''}`;
+    const self = d.instance.workers > 1 ? 'a worker of this instance' : 'this instance';
+    text = `${f.instances.length} process(es) with a journal on the volume; leader: ${f.leader ? self : leader ? leader.id : 'none'}`;
     if (f.lastEviction) {
       const e = f.lastEviction;
       text += `; last eviction ${new Date(e.at).toLocaleString()}: ${e.objects} objects, ${bytes(e.bytes)}`;

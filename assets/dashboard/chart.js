@@ -4,7 +4,7 @@
 const SVG = 'http://www.w3.org/2000/svg';
 const W = 560;
 const H = 200;
-const LEFT = 64;
+const LEFT = 84;
 const RIGHT = 12;
 const TOP = 10;
 const BOTTOM = 40;
@@ -16,8 +16,15 @@ function el(name, attrs, text) {
   return e;
 }
 
-/** A round step for about `n` ticks up to `max`: 1, 2 or 5 times a power of ten. */
-function niceStep(max, n) {
+/**
+ * A round step for about `n` ticks up to `max`: 1, 2 or 5 times a power of ten, or with `binary` of
+ * the largest power of 1024 under `max` (so that sizes read 256 KiB, 512 KiB, not 244.1 KiB).
+ */
+function niceStep(max, n, binary = false) {
+  if (binary && max >= 1024) {
+    const unit = 1024 ** Math.floor(Math.log(max) / Math.log(1024));
+    return niceStep(max / unit, n) * unit;
+  }
   const raw = max / n;
   const p = 10 ** Math.floor(Math.log10(raw));
   const m = raw / p;
@@ -28,16 +35,17 @@ const clock = (t) =>
   t.toLocaleTimeString('en-GB', { hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false });
 
 /**
- * Draws `series` ({name, color, values}) against `times` (Date, one per value) in the <figure> `fig`.
- * `format` writes a value with its unit; `unit` titles the value axis; `max` is the least top of the axis.
+ * Draws `series` ({name, color, values, dashed}) against `times` (Date, one per value) in the <figure> `fig`.
+ * `format` writes a value with its unit; `unit` titles the value axis; `max` is the least top of the axis;
+ * `binary` rounds the axis' steps for sizes.
  */
-export function drawChart(fig, { times, series, format, unit, max = 0 }) {
+export function drawChart(fig, { times, series, format, unit, max = 0, binary = false }) {
   const svg = fig.querySelector('svg');
   svg.replaceChildren();
   const plotW = W - LEFT - RIGHT;
   const plotH = H - TOP - BOTTOM;
   const values = series.flatMap((s) => s.values).filter((v) => v !== null && Number.isFinite(v));
-  const step = niceStep(Math.max(max, ...values, 1e-9) * 1.05, 4);
+  const step = niceStep(Math.max(max, ...values, 1e-9) * 1.05, 4, binary);
   const top = step * Math.ceil(Math.max(max, ...values, 1e-9) / step);
   const y = (v) => TOP + plotH - (plotH * v) / top;
   for (let v = 0; v <= top + step / 2; v += step) {
@@ -94,7 +102,11 @@ export function drawChart(fig, { times, series, format, unit, max = 0 }) {
         if (v === null || !Number.isFinite(v)) return;
         d += `${d === '' || s.values[i - 1] === null ? 'M' : 'L'}${x(times[i].getTime()).toFixed(1)},${y(v).toFixed(1)}`;
       });
-      if (d !== '') svg.append(el('path', { d, class: 'line', stroke: s.color }));
+      if (d === '') continue;
+      // A dashed line stays visible where it runs on top of another.
+      svg.append(
+        el('path', { d, class: 'line', stroke: s.color, ...(s.dashed ? { 'stroke-dasharray': '6 4' } : {}) }),
+      );
     }
   }
 
@@ -103,8 +115,8 @@ export function drawChart(fig, { times, series, format, unit, max = 0 }) {
   for (const s of series) {
     const li = document.createElement('li');
     const swatch = document.createElement('span');
-    swatch.className = 'swatch';
-    swatch.style.background = s.color;
+    swatch.className = s.dashed ? 'swatch dashed' : 'swatch';
+    swatch.style.color = s.color;
     li.append(swatch, document.createTextNode(s.name));
     legend.append(li);
   }

@@ -11,22 +11,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { statsPathOf } from '../../src/store/instance-stats.js';
-import { sdkClient, sdkGet } from '../support/cache-client.js';
+import { errorCount, type Figures, readAndTally } from '../support/dashboard-tally.js';
 import { waitUntil } from '../support/fleet.js';
 import { freePort, type KuraProcess, spawnKura } from '../support/kura.js';
 import { type MemoryOrigin, startMemoryOrigin } from '../support/memory-origin.js';
 
 const BUCKET = 'kura-test';
 const KiB = 1024;
-
-interface Figures {
-  requests: number;
-  cacheable: number;
-  fromCache: number;
-  bytesFromCache: number;
-  bytesFromS3: number;
-  errors: Record<string, number>;
-}
 
 interface Row extends Omit<Figures, 'errors'> {
   id: string;
@@ -81,39 +72,7 @@ after(async () => {
 
 const data = async (admin: string) => (await (await fetch(`${admin}/dashboard/data`)).json()) as Data;
 
-/** Reads `keys` in order through one instance, tallying what its dashboard should count. */
-async function drive(kura: KuraProcess, keys: string[]): Promise<Figures> {
-  const client = sdkClient(kura.url);
-  const fromOrigin = origin.requests.length;
-  const f: Figures = {
-    requests: 0,
-    cacheable: 0,
-    fromCache: 0,
-    bytesFromCache: 0,
-    bytesFromS3: 0,
-    errors: {},
-  };
-  const count = (kind: string) => {
-    f.errors[kind] = (f.errors[kind] ?? 0) + 1;
-  };
-  for (const key of keys) {
-    const r = await sdkGet(client, BUCKET, key);
-    f.requests += 1;
-    if (r.xCache !== undefined) f.cacheable += 1;
-    if (r.xCache === 'HIT' || r.xCache === 'REVALIDATED') {
-      f.fromCache += 1;
-      f.bytesFromCache += r.body.length;
-    }
-    if (r.status >= 500) count('responses.5xx');
-    else if (r.status >= 400) count('responses.4xx');
-  }
-  for (const q of origin.requests.slice(fromOrigin)) {
-    // Object bodies, that is; S3's error documents are not counted as traffic saved or spent.
-    if (q.status < 300) f.bytesFromS3 += q.bodyBytesSent;
-    if (q.status >= 500) count('origin.http_5xx');
-  }
-  return f;
-}
+const drive = (kura: KuraProcess, keys: string[]) => readAndTally(kura.url, origin, BUCKET, keys);
 
 test('each instance has its row with its own figures, and the fleet totals are their sums', async () => {
   const [a, b] = kuras as [KuraProcess, KuraProcess];
@@ -157,7 +116,7 @@ test('each instance has its row with its own figures, and the fleet totals are t
   for (const [i, pid] of pids.entries()) {
     const row = d.fleet.members.find((m) => m.pid === pid) as Row;
     const f = expected[i] as Figures;
-    const errors = Object.values(f.errors).reduce((x, y) => x + y, 0) - (f.errors['responses.4xx'] ?? 0);
+    const errors = errorCount(f);
     assert.deepEqual(
       {
         workers: row.workers,
