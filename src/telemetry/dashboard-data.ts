@@ -18,7 +18,7 @@ export interface DashboardInputs {
   activeRequests: number;
   bytesFromCache: number;
   bytesFromS3: number;
-  /** The latency histogram's points, from the meter; null when it could not be read. */
+  /** The meter's points (latency histogram, error counters); null when they could not be read. */
   metrics: ResourceMetrics | null;
   topKeys: KeyCount[];
   cacheBytes: number | null;
@@ -52,8 +52,6 @@ interface Sample {
   at: number;
   counts: Counts;
 }
-
-export type { HistoryPoint } from './dashboard-counts.js';
 
 export class DashboardData {
   readonly #s: DashboardSources;
