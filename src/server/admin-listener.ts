@@ -32,6 +32,7 @@ const STATIC: Record<string, { type: string; body: Buffer }> = Object.fromEntrie
   [
     ['/dashboard', 'index.html', 'text/html; charset=utf-8'],
     ['/dashboard/app.js', 'app.js', 'text/javascript; charset=utf-8'],
+    ['/dashboard/chart.js', 'chart.js', 'text/javascript; charset=utf-8'],
     ['/dashboard/style.css', 'style.css', 'text/css; charset=utf-8'],
   ].map(([path, file, type]) => [
     path,

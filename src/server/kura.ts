@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
 import { Cache } from '../cache/cache.js';
 import { createRequestHandler } from '../cache/request-path.js';
 import type { KuraConfig } from '../config/schema.js';
@@ -206,6 +207,9 @@ export async function startKura(config: KuraConfig, opts: StartOptions = {}): Pr
               volume: cache.volume.dir,
               chunkSize: cache.volume.chunkSize,
               startedAt: new Date().toISOString(),
+              workers: 1,
+              host: hostname(),
+              pid: process.pid,
             },
           },
           opts.dashboardSampleMs,
@@ -227,7 +231,7 @@ export async function startKura(config: KuraConfig, opts: StartOptions = {}): Pr
   const stopTelemetry = async (withinMs?: number) => {
     clearInterval(scanTimer);
     fleetView?.close();
-    dashboard?.close();
+    await dashboard?.close();
     await metrics.shutdown(withinMs);
   };
   try {

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import type { ResourceMetrics, ScopeMetrics } from '@opentelemetry/sdk-metrics';
 import type { KuraConfig } from '../config/schema.js';
+import { defaultInstanceId } from '../store/volume.js';
 import { DashboardData, type DashboardInputs } from '../telemetry/dashboard-data.js';
 import {
   groupDashboard,
@@ -257,11 +258,15 @@ export async function startWorkerGroup(
             capacity: config.cache.max_size,
             ramCapacity: config.cache.ram_size,
             instance: {
-              id: `${groupId} (${count} workers)`,
+              // Like a volume instance id, new at every start: the fleet's dashboards tell the group by it.
+              id: defaultInstanceId(),
               version: KURA_VERSION,
               volume: config.cache.dir,
               chunkSize: config.cache.chunk_size,
               startedAt: new Date().toISOString(),
+              workers: count,
+              host: hostname(),
+              pid: process.pid,
             },
           },
           opts.dashboardSampleMs,
@@ -304,7 +309,7 @@ export async function startWorkerGroup(
   const shutDown = async () => {
     stopping = true;
     for (const s of slots) if (s.restartTimer) clearTimeout(s.restartTimer);
-    dashboard?.close();
+    await dashboard?.close();
     adminServer?.close();
     adminServer?.closeAllConnections();
   };

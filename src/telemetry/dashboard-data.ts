@@ -1,9 +1,11 @@
 // The JSON the dashboard page reads: totals since start, a short history sampled on a timer (so the
-// page shows the last minutes even when it was just opened), the cache's fill, top keys and the fleet.
+// page shows the last minutes even when it was just opened), the cache's fill, top keys, and the same
+// numbers for the whole fleet on the volume, with a row per instance (fleet-stats.ts).
 
-import type { HistogramMetricData, ResourceMetrics } from '@opentelemetry/sdk-metrics';
-import { METRICS } from './catalog.js';
+import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import { type Counts, countsOf, type HistoryPoint, minus, pointOf } from './dashboard-counts.js';
 import type { FleetInstance, LastEviction } from './fleet.js';
+import { type FleetSample, FleetStats, fleetCounts, fleetDelta, memberRow } from './fleet-stats.js';
 import type { KeyCount } from './top-keys.js';
 import type { CacheResult } from './traffic.js';
 
@@ -16,7 +18,7 @@ export interface DashboardInputs {
   activeRequests: number;
   bytesFromCache: number;
   bytesFromS3: number;
-  /** The latency histogram's points, from the meter; null when it could not be read. */
+  /** The meter's points (latency histogram, error counters); null when they could not be read. */
   metrics: ResourceMetrics | null;
   topKeys: KeyCount[];
   cacheBytes: number | null;
@@ -32,99 +34,101 @@ export interface DashboardSources {
   read(): Promise<DashboardInputs>;
   capacity: number;
   ramCapacity: number;
-  instance: { id: string; version: string; volume: string; chunkSize: number; startedAt: string };
+  instance: {
+    /** The volume instance id of a single process; a worker group's own id. */
+    id: string;
+    version: string;
+    volume: string;
+    chunkSize: number;
+    startedAt: string;
+    /** Worker processes whose numbers `read` adds up; 1 for a single process. */
+    workers: number;
+    host: string;
+    pid: number;
+  };
 }
 
-/** Cumulative numbers at one moment; the history is made of differences between samples. */
 interface Sample {
   at: number;
-  requests: number;
-  cached: number;
-  lookedUp: number;
-  bytesFromCache: number;
-  bytesFromS3: number;
-  latency: { count: number; sum: number; buckets: number[]; bounds: number[] };
-}
-
-export interface HistoryPoint {
-  /** End of the interval, ISO 8601. */
-  at: string;
-  requestsPerSecond: number;
-  /** Of the requests with an X-Cache value, the share answered from cache; null when there were none. */
-  hitRatio: number | null;
-  meanMs: number | null;
-  p95Ms: number | null;
-  cacheBytesPerSecond: number;
-  s3BytesPerSecond: number;
+  counts: Counts;
 }
 
 export class DashboardData {
   readonly #s: DashboardSources;
   readonly #samples: Sample[] = [];
+  readonly #fleetSamples: FleetSample[] = [];
   readonly #keep: number;
+  readonly #fleet: FleetStats;
+  readonly #startedAt: number;
   #timer: NodeJS.Timeout | null = null;
 
-  /** Samples every `sampleMs`, keeping `windowMs` of history. */
+  /** Samples every `sampleMs`, keeping `windowMs` of history; publishes each sample on the volume. */
   constructor(sources: DashboardSources, sampleMs = 5_000, windowMs = 15 * 60_000) {
     this.#s = sources;
     this.#keep = Math.ceil(windowMs / sampleMs) + 1;
+    this.#startedAt = Date.parse(sources.instance.startedAt);
+    this.#fleet = new FleetStats(sources.instance.volume, sources.instance.id, sampleMs);
     const sample = () => void this.sample().catch(() => {});
     sample();
     this.#timer = setInterval(sample, sampleMs);
     this.#timer.unref();
   }
 
-  async sample(): Promise<DashboardInputs> {
+  async sample(): Promise<{ now: DashboardInputs; fleet: FleetSample }> {
     const now = await this.#s.read();
-    let requests = 0;
-    let cached = 0;
-    let lookedUp = 0;
-    for (const [, result, n] of now.requestCounts) {
-      requests += n;
-      if (result !== 'NONE') lookedUp += n;
-      if (result === 'HIT' || result === 'REVALIDATED') cached += n;
-    }
-    this.#samples.push({
-      at: Date.now(),
-      requests,
-      cached,
-      lookedUp,
-      bytesFromCache: now.bytesFromCache,
-      bytesFromS3: now.bytesFromS3,
-      latency: latencyOf(now.metrics),
-    });
+    const at = Date.now();
+    const counts = countsOf(now.requestCounts, now.bytesFromCache, now.bytesFromS3, now.metrics);
+    this.#samples.push({ at, counts });
     if (this.#samples.length > this.#keep) this.#samples.shift();
-    return now;
+    const i = this.#s.instance;
+    const fleet = await this.#fleet.exchange(
+      {
+        host: i.host,
+        pid: i.pid,
+        workers: i.workers,
+        version: i.version,
+        startedAt: this.#startedAt,
+        leader: now.fleet.leader,
+        activeRequests: now.activeRequests,
+        counts,
+      },
+      at,
+    );
+    this.#fleetSamples.push(fleet);
+    if (this.#fleetSamples.length > this.#keep) this.#fleetSamples.shift();
+    return { now, fleet };
   }
 
-  close(): void {
+  /** Stops sampling and takes this instance's numbers off the volume. */
+  async close(): Promise<void> {
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = null;
+    await this.#fleet.close();
   }
 
   async json(): Promise<Record<string, unknown>> {
-    const now = await this.sample();
+    const { now, fleet } = await this.sample();
     const s = this.#s;
-    const last = this.#samples.at(-1) as Sample;
     // The sample just taken ends the history; drop it again so that the timer's spacing stays even.
-    this.#samples.pop();
-    const points = [...this.#samples, last];
-    const history: HistoryPoint[] = [];
-    for (let i = 1; i < points.length; i++) history.push(point(points[i - 1] as Sample, points[i] as Sample));
-    const minuteAgo = last.at - 60_000;
-    const since = points.find((p) => p.at >= minuteAgo) ?? last;
-    const fleet = now.fleet;
+    const last = this.#samples.pop() as Sample;
+    this.#fleetSamples.pop();
+    const own = history([...this.#samples, last], (a, b) => minus(b.counts, a.counts));
+    const fleetHistory = history([...this.#fleetSamples, fleet], fleetDelta);
+    const t = last.counts;
+    const all = fleetCounts(fleet);
+    const members = [...fleet.members.values()];
     return {
       instance: s.instance,
       now: new Date(last.at).toISOString(),
       totals: {
-        requests: last.requests,
-        cacheable: last.lookedUp,
-        fromCache: last.cached,
-        hitRatio: last.lookedUp > 0 ? last.cached / last.lookedUp : null,
-        bytesFromCache: last.bytesFromCache,
-        bytesFromS3: last.bytesFromS3,
+        requests: t.requests,
+        cacheable: t.lookedUp,
+        fromCache: t.cached,
+        hitRatio: t.lookedUp > 0 ? t.cached / t.lookedUp : null,
+        bytesFromCache: t.bytesFromCache,
+        bytesFromS3: t.bytesFromS3,
         activeRequests: now.activeRequests,
+        errors: t.errors,
       },
       cache: {
         bytes: now.cacheBytes,
@@ -132,62 +136,50 @@ export class DashboardData {
         ramBytes: now.ramBytes,
         ramCapacity: s.ramCapacity,
       },
-      history,
+      history: own.points,
       /** The cards' figures: from the oldest sample of the last minute to now. */
-      lastMinute: since === last ? null : point(since, last),
+      lastMinute: own.lastMinute,
       topKeys: now.topKeys,
       fleet: {
-        known: fleet.leader !== null,
-        leader: fleet.leader,
-        instances: fleet.instances,
-        lastEviction: fleet.lastEviction,
+        known: now.fleet.leader !== null,
+        leader: now.fleet.leader,
+        instances: now.fleet.instances,
+        lastEviction: now.fleet.lastEviction,
+        totals: {
+          members: members.length,
+          workers: members.reduce((n, m) => n + m.workers, 0),
+          requests: all.requests,
+          cacheable: all.lookedUp,
+          fromCache: all.cached,
+          hitRatio: all.lookedUp > 0 ? all.cached / all.lookedUp : null,
+          bytesFromCache: all.bytesFromCache,
+          bytesFromS3: all.bytesFromS3,
+          activeRequests: members.reduce((n, m) => n + m.activeRequests, 0),
+          errors: all.errors,
+        },
+        members: members.map((m) => memberRow(m, s.instance.id)),
+        history: fleetHistory.points,
+        lastMinute: fleetHistory.lastMinute,
       },
     };
   }
 }
 
-function latencyOf(rm: ResourceMetrics | null): Sample['latency'] {
-  const out = { count: 0, sum: 0, buckets: [] as number[], bounds: [] as number[] };
-  for (const scope of rm?.scopeMetrics ?? []) {
-    for (const m of scope.metrics) {
-      if (m.descriptor.name !== METRICS.duration.name) continue;
-      for (const dp of (m as HistogramMetricData).dataPoints) {
-        out.count += dp.value.count;
-        out.sum += dp.value.sum ?? 0;
-        out.bounds = dp.value.buckets.boundaries;
-        dp.value.buckets.counts.forEach((c, i) => {
-          out.buckets[i] = (out.buckets[i] ?? 0) + c;
-        });
-      }
-    }
+/** The points between consecutive samples, and one over the last minute (null with a single sample). */
+function history<T extends { at: number }>(
+  samples: T[],
+  delta: (a: T, b: T) => Counts,
+): { points: HistoryPoint[]; lastMinute: HistoryPoint | null } {
+  const points: HistoryPoint[] = [];
+  for (let i = 1; i < samples.length; i++) {
+    const a = samples[i - 1] as T;
+    const b = samples[i] as T;
+    points.push(pointOf(delta(a, b), b.at, b.at - a.at));
   }
-  return out;
-}
-
-function point(a: Sample, b: Sample): HistoryPoint {
-  const secs = Math.max(0.001, (b.at - a.at) / 1000);
-  const looked = b.lookedUp - a.lookedUp;
-  const count = b.latency.count - a.latency.count;
+  const last = samples.at(-1) as T;
+  const since = samples.find((p) => p.at >= last.at - 60_000) ?? last;
   return {
-    at: new Date(b.at).toISOString(),
-    // A worker started again counts from zero (src/server/worker-group.ts): no negative rates.
-    requestsPerSecond: Math.max(0, b.requests - a.requests) / secs,
-    hitRatio: looked > 0 ? (b.cached - a.cached) / looked : null,
-    meanMs: count > 0 ? ((b.latency.sum - a.latency.sum) / count) * 1000 : null,
-    p95Ms: count > 0 ? quantileMs(a.latency, b.latency, 0.95) : null,
-    cacheBytesPerSecond: Math.max(0, b.bytesFromCache - a.bytesFromCache) / secs,
-    s3BytesPerSecond: Math.max(0, b.bytesFromS3 - a.bytesFromS3) / secs,
+    points,
+    lastMinute: since === last ? null : pointOf(delta(since, last), last.at, last.at - since.at),
   };
-}
-
-/** The upper bound of the bucket where the quantile falls, over the interval between two snapshots. */
-function quantileMs(a: Sample['latency'], b: Sample['latency'], q: number): number {
-  const deltas = b.buckets.map((c, i) => c - (a.buckets[i] ?? 0));
-  const total = deltas.reduce((x, y) => x + y, 0);
-  let seen = 0;
-  for (let i = 0; i < deltas.length; i++) {
-    seen += deltas[i] as number;
-    if (seen >= q * total) return (b.bounds[i] ?? b.bounds.at(-1) ?? 0) * 1000;
-  }
-  return (b.bounds.at(-1) ?? 0) * 1000;
 }
