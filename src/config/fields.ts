@@ -195,3 +195,16 @@ export function percent(defaultValue: number, doc: string, opts: { min?: number 
     (v) => `${v}%`,
   );
 }
+
+/** Reads a mapping, refusing unknown fields: a typo must not silently change who may read what. */
+export function fieldsOf(
+  raw: unknown,
+  allowed: readonly string[],
+  what: string,
+): { ok: true; value: Record<string, unknown> } | { ok: false; problem: string } {
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) return bad(`${what} is not a mapping`);
+  const unknown = Object.keys(raw).filter((k) => !allowed.includes(k));
+  if (unknown.length > 0)
+    return bad(`${what} has unknown field ${unknown[0]} (allowed: ${allowed.join(', ')})`);
+  return ok(raw as Record<string, unknown>);
+}

@@ -20,6 +20,7 @@ import {
   size,
   text,
 } from './fields.js';
+import { type GatewayListen, type GatewayRoute, parseListen, parseRoutes } from './gateway.js';
 
 /** Where requests for a host go instead of `https://<Host>:443`. */
 export interface Override {
@@ -263,6 +264,20 @@ export const schema = {
       'header line added to every upstream request unless the client signed that header, e.g. "Referer: kura"',
       headerLine,
       (v) => (v ? `${v.name}: ${v.value}` : null),
+    ),
+  },
+  gateway: {
+    listen: list<GatewayListen>(
+      [],
+      'gateway listeners (host:port), where clients without AWS credentials read through routes; empty: off',
+      parseListen,
+      (v) => v.map((l) => `${l.host.includes(':') ? `[${l.host}]` : l.host}:${l.port}`),
+    ),
+    routes: custom<GatewayRoute[]>(
+      [],
+      'gateway routes: path prefix or host -> origin, bucket, key_prefix, credentials, access, auth, cors (docs/gateway.md)',
+      parseRoutes,
+      (v) => v.map((r) => r.name),
     ),
   },
   telemetry: {

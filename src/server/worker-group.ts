@@ -112,6 +112,16 @@ export async function startWorkerGroup(
     },
     admin: { ...config.admin, port: 0 },
     cache: { ...config.cache, ram_size: share },
+    // The same for the gateway's listeners: every worker listens on the port chosen here.
+    gateway: {
+      ...config.gateway,
+      listen: await Promise.all(
+        config.gateway.listen.map(async (l) => ({
+          host: l.host,
+          port: l.port === 0 ? await freePort(l.host) : l.port,
+        })),
+      ),
+    },
   };
   if (share > 0 && share < 10 * config.cache.chunk_size) {
     log.warn(
