@@ -41,9 +41,9 @@ export function decorate(
       | undefined;
     const headers = flat(given).concat(opts.extra);
     seen.status = status;
-    seen.xCache = valueOf(headers, 'x-cache');
+    seen.xCache = headerIn(headers, 'x-cache');
     held = null;
-    const type = (valueOf(headers, 'content-type') ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+    const type = (headerIn(headers, 'content-type') ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
     if (opts.sniff && startsAtZero(status, headers) && GENERIC_TYPES.has(type)) {
       held = { status, statusText, headers };
       return res;
@@ -94,7 +94,7 @@ async function sniff(bytes: Buffer) {
 /** The body begins at the object's first byte: a 200, or a 206 whose range starts at 0. */
 function startsAtZero(status: number, headers: string[]): boolean {
   if (status === 200) return true;
-  return status === 206 && /^bytes 0-/.test(valueOf(headers, 'content-range') ?? '');
+  return status === 206 && /^bytes 0-/.test(headerIn(headers, 'content-range') ?? '');
 }
 
 function flat(given: OutgoingHttpHeaders | string[] | undefined): string[] {
@@ -109,7 +109,7 @@ function flat(given: OutgoingHttpHeaders | string[] | undefined): string[] {
   return out;
 }
 
-function valueOf(headers: readonly string[], lower: string): string | null {
+function headerIn(headers: readonly string[], lower: string): string | null {
   for (let i = 0; i + 1 < headers.length; i += 2) {
     if ((headers[i] as string).toLowerCase() === lower) return headers[i + 1] as string;
   }

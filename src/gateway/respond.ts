@@ -114,7 +114,8 @@ export function replyPreflight(
     !asked.every((h) => ALLOWED_HEADERS.has(h))
   ) {
     const e = { status: 403, code: 'CORSForbidden', message: 'This CORS request is not allowed' };
-    return replyGatewayError(req, res, e, requestId, req.url ?? '');
+    replyGatewayError(req, res, e, requestId, req.url ?? '');
+    return;
   }
   const headers: Record<string, string> = {
     'access-control-allow-origin': origin,
