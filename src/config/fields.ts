@@ -14,6 +14,11 @@ export interface Field<T> {
   parse(raw: unknown): Parsed<T>;
   /** The value as an operator would write it back in YAML. */
   show(value: T): unknown;
+  /**
+   * false: problems do not quote the value given, because it is large and may hold secrets (gateway
+   * routes hold credentials); the problem itself names the item and field.
+   */
+  readonly echo?: false;
 }
 
 const ok = <T>(value: T): Parsed<T> => ({ ok: true, value });

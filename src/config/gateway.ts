@@ -76,15 +76,24 @@ function nonEmpty(raw: unknown): raw is string {
 export function parseRoutes(raw: unknown): Parsed<GatewayRoute[]> {
   if (raw === null) return ok([]);
   if (!Array.isArray(raw)) return bad('is not a list of routes');
+  // The problems read "gateway.routes: route 2 (/media/): bucket ... is not ...".
   const routes: GatewayRoute[] = [];
   for (const [i, item] of raw.entries()) {
     const route = parseRoute(item);
-    if (!route.ok) return bad(`has route ${i} whose ${route.problem}`);
+    if (!route.ok) return bad(`route ${i}${label(item)}: ${route.problem}`);
     const clash = routes.find((r) => r.prefix === route.value.prefix && r.host === route.value.host);
-    if (clash) return bad(`has route ${i} with the same prefix and host as route ${routes.indexOf(clash)}`);
+    if (clash) return bad(`route ${i}${label(item)}: same prefix and host as route ${routes.indexOf(clash)}`);
     routes.push(route.value);
   }
   return ok(routes);
+}
+
+/** ` (/prefix/)` or ` (host)`, so that an operator finds the route without counting. */
+function label(item: unknown): string {
+  if (!item || typeof item !== 'object') return '';
+  const { prefix, host } = item as Record<string, unknown>;
+  const name = [host, prefix].filter((x) => typeof x === 'string').join('');
+  return name === '' ? '' : ` (${name})`;
 }
 
 const ROUTE_FIELDS = [

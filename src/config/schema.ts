@@ -273,12 +273,15 @@ export const schema = {
       parseListen,
       (v) => v.map((l) => `${l.host.includes(':') ? `[${l.host}]` : l.host}:${l.port}`),
     ),
-    routes: custom<GatewayRoute[]>(
-      [],
-      'gateway routes: path prefix or host -> origin, bucket, key_prefix, credentials, access, auth, cors (docs/gateway.md)',
-      parseRoutes,
-      (v) => v.map((r) => r.name),
-    ),
+    routes: {
+      ...custom<GatewayRoute[]>(
+        [],
+        'gateway routes: path prefix or host -> origin, bucket, key_prefix, credentials, access, auth, cors (docs/gateway.md)',
+        parseRoutes,
+        (v) => v.map((r) => r.name),
+      ),
+      echo: false,
+    },
   },
   telemetry: {
     otlp: {
