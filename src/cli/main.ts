@@ -11,6 +11,7 @@ import { startWorkerGroup, workerCount } from '../server/worker-group.js';
 import { createLogger, type Logger } from '../telemetry/log.js';
 import { cachePurge, cacheStats, cacheVerify } from './cache-commands.js';
 import { nodeVersionLine, supportedNodeRange } from './node-support.js';
+import { signCommand } from './sign-command.js';
 
 export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
 
@@ -97,6 +98,7 @@ Examples:
   kura cache verify --cache-dir /mnt/kura     checksums and accounting; exit 1 when unhealthy
   kura cache verify --repair                  the same, removing what is damaged
   kura cache purge my-bucket/logs/            remove cached objects under a prefix
+  kura sign /media/cat.png --key link.pem --expires 1h --base-url https://media.example.com
 
 Configuration: defaults < YAML file (-c or KURA_CONFIG) < KURA_* variables < flags.
 Exit codes: 0 success, 1 runtime failure, 2 bad usage or invalid configuration.`,
@@ -168,6 +170,18 @@ Exit codes: 0 success, 1 runtime failure, 2 bad usage or invalid configuration.`
   volumeCommand('purge', 'remove cached objects of a bucket, or of a key prefix in it')
     .argument('<bucket[/prefix]>', 'what to remove, e.g. my-bucket or my-bucket/logs/2024/')
     .action(withConfig((config, _flags, args) => cachePurge(config, args[0] as string, io)));
+
+  program
+    .command('sign')
+    .description('make a signed link to a gateway route whose auth kind is link')
+    .argument('<path>', 'route prefix and key, not percent-encoded, e.g. "/media/my cat.png"')
+    .requiredOption('--key <file>', 'Ed25519 private key (PEM), e.g. from openssl genpkey -algorithm ed25519')
+    .option('--method <method>', 'the method the link allows (GET also allows HEAD)', 'GET')
+    .option('--expires <duration>', 'how long the link works, e.g. 15m, 1h, 7d', '1h')
+    .option('--base-url <url>', 'the gateway listener, e.g. https://media.example.com (else the path only)')
+    .action((path: string, flags: { key: string; method: string; expires: string; baseUrl?: string }) => {
+      exitCode = signCommand(path, flags, io);
+    });
 
   try {
     await program.parseAsync(argv);

@@ -134,7 +134,18 @@ function jwtProblem(err: unknown): string {
 
 function linkAuth(keys: readonly KeyObject[]): Authenticator {
   return async ({ method, path, query }) => {
-    const verdict = verifyLink(keys, method, path, query, Math.floor(Date.now() / 1000));
+    let decoded: string;
+    try {
+      decoded = decodeURIComponent(path);
+    } catch {
+      return {
+        ok: false,
+        status: 403,
+        code: 'AccessDenied',
+        message: 'The path is not valid percent-encoding',
+      };
+    }
+    const verdict = verifyLink(keys, method, decoded, query, Math.floor(Date.now() / 1000));
     if (verdict.ok) return ALLOW_ALL;
     const message = {
       missing: 'This route needs a link signed by kura sign',

@@ -1,5 +1,6 @@
-// Kura-signed links: an Ed25519 signature over the method, the path as sent and the expiry time, carried
-// in the query. `kura sign` makes them with the private key; a route with `auth.kind: link` checks them
+// Kura-signed links: an Ed25519 signature over the method, the decoded path and the expiry time, carried
+// in the query. The path is signed decoded, so that any of its equivalent percent-encodings (a browser
+// leaves `(` as it is, `kura sign` writes `%28`) verifies. `kura sign` makes them with the private key; a route with `auth.kind: link` checks them
 // with the public keys it lists. Nothing else of the request is bound, so a link works from any client.
 
 import { createPrivateKey, createPublicKey, type KeyObject, sign, verify } from 'node:crypto';
@@ -22,7 +23,7 @@ export function encodeKeyPath(key: string): string {
     .replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
-/** The query to append to `path` (the path exactly as the client will send it, percent-encoded). */
+/** The query to append to `path`, given decoded (`/media/my cat.png`). */
 export function signLink(privateKeyPem: string, method: string, path: string, expiresAt: number): string {
   const key = createPrivateKey(privateKeyPem);
   if (key.asymmetricKeyType !== 'ed25519') throw new Error('the signing key is not an Ed25519 private key');
@@ -39,8 +40,8 @@ export function publicKeysOf(pems: readonly string[]): KeyObject[] {
 }
 
 /**
- * A GET link also admits HEAD, which asks for the same answer without its body; the path must be the
- * one signed, byte for byte.
+ * A GET link also admits HEAD, which asks for the same answer without its body. `path` is decoded: it
+ * must be the one signed, character for character.
  */
 export function verifyLink(
   keys: readonly KeyObject[],

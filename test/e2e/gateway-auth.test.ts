@@ -3,14 +3,18 @@
 // Each kind of auth is tried valid, expired, for the wrong audience or prefix, tampered and missing.
 
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { createPublicKey, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { importPKCS8, SignJWT } from 'jose';
 import { LINK_SIGNATURE, signLink } from '../../src/gateway/link.js';
 import { gatewayRequest, keyPair, sha256Hex } from '../support/gateway.js';
-import { startTestKura, type TestKura } from '../support/kura.js';
+import { KURA_BIN, startTestKura, type TestKura } from '../support/kura.js';
 import { type MemoryOrigin, startMemoryOrigin } from '../support/memory-origin.js';
 
 const BUCKET = 'kura-test';
@@ -32,6 +36,7 @@ before(async () => {
   origin = await startMemoryOrigin({ users: [USER] });
   origin.put(BUCKET, 'docs/a.bin', body);
   origin.put(BUCKET, 'private/b.bin', body);
+  origin.put(BUCKET, 'docs/my (1).bin', body);
   const jwkEc = { ...createPublicKey(ec.publicKey).export({ format: 'jwk' }), kid: 'ec-1', alg: 'ES256' };
   const jwkEd = { ...createPublicKey(ed.publicKey).export({ format: 'jwk' }), kid: 'ed-1', alg: 'EdDSA' };
   jwks = http.createServer((_req, res) => {
@@ -224,5 +229,51 @@ describe('signed links', () => {
     const put = signLink(linkKeys.privateKey, 'PUT', path, now() + 60);
     const res = await gatewayRequest(port, `${path}?${put}`, { method: 'PUT', body: Buffer.from('x') });
     assert.equal(res.status, 405);
+  });
+});
+
+describe('kura sign', () => {
+  const run = (args: string[]) =>
+    new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+      execFile(process.execPath, [KURA_BIN, 'sign', ...args], { timeout: 20_000 }, (err, stdout, stderr) =>
+        resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+      );
+    });
+
+  test('makes a link the route accepts, for a key with a space and parentheses', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kura-sign-'));
+    try {
+      const keyFile = join(dir, 'link.pem');
+      writeFileSync(keyFile, linkKeys.privateKey);
+      const base = `http://127.0.0.1:${port}`;
+      const made = await run([
+        '/link/docs/my (1).bin',
+        '--key',
+        keyFile,
+        '--expires',
+        '5m',
+        '--base-url',
+        base,
+      ]);
+      assert.equal(made.code, 0, made.stderr);
+      const url = new URL(made.stdout.trim());
+      assert.equal(url.pathname, '/link/docs/my%20%281%29.bin');
+      const res = await gatewayRequest(port, `${url.pathname}${url.search}`);
+      assert.equal(res.status, 200);
+      assert.ok(res.body.equals(body));
+      // A browser leaves the parentheses unencoded: the same link still verifies.
+      const browser = await gatewayRequest(port, `/link/docs/my%20(1).bin${url.search}`);
+      assert.equal(browser.status, 200);
+      const wrongKey = join(dir, 'rsa.pem');
+      writeFileSync(wrongKey, rsa.privateKey);
+      const refused = await run(['/link/docs/a.bin', '--key', wrongKey]);
+      assert.equal(refused.code, 2);
+      assert.match(refused.stderr, /not an Ed25519 private key/);
+      const badExpiry = await run(['/link/docs/a.bin', '--key', keyFile, '--expires', 'soon']);
+      assert.equal(badExpiry.code, 2);
+      assert.match(badExpiry.stderr, /--expires soon is not a duration/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
