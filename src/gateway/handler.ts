@@ -21,7 +21,7 @@ import type { UpstreamSender } from '../upstream/client.js';
 import { decorate, type Seen } from './answer.js';
 import { LINK_SIGNATURE } from './link.js';
 import { prefetch } from './prefetch.js';
-import { corsHeaders, type GatewayError, replyGatewayError, replyPreflight } from './respond.js';
+import { corsHeaders, errorFormat, type GatewayError, replyGatewayError, replyPreflight } from './respond.js';
 import { type LiveRoute, RouteTable } from './route-table.js';
 
 export interface GatewayDeps {
@@ -144,7 +144,14 @@ async function serve(
     replyPreflight(req, res, route.cors, methods, requestId);
     return { status: res.statusCode };
   }
-  decorate(res, { extra: corsHeaders(route.cors, req), sniff: method === 'GET', started }, seen);
+  const decoration = {
+    extra: corsHeaders(route.cors, req),
+    sniff: method === 'GET',
+    started,
+    errors: errorFormat(req.headers.accept),
+    resource: rawPath,
+  };
+  decorate(res, decoration, seen);
   if (!methods.includes(method)) {
     res.setHeader('allow', methods.join(', '));
     return fail({ status: 405, code: 'MethodNotAllowed', message: `${method} is not allowed on this route` });

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sdkClient, sdkGet } from '../support/cache-client.js';
-import { gatewayRequest, solidPng } from '../support/gateway.js';
+import { gatewayRequest, sha256Hex, solidPng } from '../support/gateway.js';
 import { startTestKura, type TestKura } from '../support/kura.js';
 import { type MemoryOrigin, startMemoryOrigin } from '../support/memory-origin.js';
 
@@ -49,6 +49,15 @@ before(async () => {
           auth: 'none',
         },
         { prefix: '/slow/', origin: { url: slow.url }, bucket: BUCKET, credentials, auth: 'none' },
+        {
+          prefix: '/rw/',
+          origin: { url: origin.url },
+          bucket: BUCKET,
+          key_prefix: 'uploads/',
+          credentials,
+          access: 'read-write',
+          auth: { kind: 'bearer', token_sha256: [sha256Hex('writer')] },
+        },
       ],
     },
   });
@@ -171,6 +180,18 @@ describe('reads', () => {
     const xml = await gatewayRequest(port, '/pub/reads/missing.bin');
     assert.equal(xml.status, 404);
     assert.match(xml.body.toString(), /<Code>NoSuchKey<\/Code>/);
+    const json = await gatewayRequest(port, '/pub/reads/missing.bin', {
+      headers: { accept: 'application/json' },
+    });
+    assert.equal(json.status, 404);
+    assert.equal(json.headers['content-type'], 'application/json');
+    const error = JSON.parse(json.body.toString()).error;
+    assert.equal(error.code, 'NoSuchKey');
+    assert.equal(error.resource, '/pub/reads/missing.bin');
+    const text = await gatewayRequest(port, '/pub/reads/missing.bin', {
+      headers: { accept: 'text/html,*/*' },
+    });
+    assert.match(text.body.toString(), /^404 NoSuchKey: /);
     const noRoute = await gatewayRequest(port, '/nowhere/x', { headers: { accept: 'application/json' } });
     assert.equal(noRoute.status, 404);
     assert.equal(JSON.parse(noRoute.body.toString()).error.code, 'NoSuchRoute');
@@ -222,6 +243,38 @@ describe('content type and CORS', () => {
       headers: { origin: 'https://app.test', 'access-control-request-method': 'PUT' },
     });
     assert.equal(put.status, 403);
+  });
+});
+
+describe('read-write routes', () => {
+  test('PUT stores through Kura (read back from cache), DELETE removes; read-only routes refuse both', async () => {
+    const auth = { authorization: 'Bearer writer' };
+    const body = randomBytes(3 * CHUNK);
+    const put = await gatewayRequest(port, '/rw/new/file.bin', {
+      method: 'PUT',
+      headers: { ...auth, 'content-type': 'application/x-upload', 'content-length': String(body.length) },
+      body,
+    });
+    assert.equal(put.status, 200);
+    assert.ok(origin.get(BUCKET, 'uploads/new/file.bin')?.body.equals(body));
+    const { bodyBytes } = await originDuring(origin, 'uploads/new/file.bin', async () => {
+      const read = await gatewayRequest(port, '/rw/new/file.bin', { headers: auth });
+      assert.equal(read.status, 200);
+      assert.ok(read.body.equals(body));
+      assert.equal(read.headers['content-type'], 'application/x-upload');
+    });
+    assert.equal(bodyBytes, 0);
+    const unauthorized = await gatewayRequest(port, '/rw/new/file.bin', { method: 'DELETE' });
+    assert.equal(unauthorized.status, 401);
+    assert.equal(
+      (await gatewayRequest(port, '/rw/new/file.bin', { method: 'DELETE', headers: auth })).status,
+      204,
+    );
+    assert.equal(origin.get(BUCKET, 'uploads/new/file.bin'), undefined);
+    assert.equal((await gatewayRequest(port, '/rw/new/file.bin', { headers: auth })).status, 404);
+    const refused = await gatewayRequest(port, '/pub/uploads/x', { method: 'PUT', body: Buffer.from('x') });
+    assert.equal(refused.status, 405);
+    assert.equal(refused.headers.allow, 'GET, HEAD');
   });
 });
 
