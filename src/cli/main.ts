@@ -204,6 +204,7 @@ interface Served {
   https: AddressInfo | null;
   tls: AddressInfo | null;
   admin: AddressInfo | null;
+  gateway: AddressInfo[];
   volume: { dir: string; chunkSize: number; instance: string };
   workers: number;
   reload(): Promise<void>;
@@ -309,6 +310,14 @@ function startupLines(config: KuraConfig, kura: Served): { msg: string; fields: 
     lines.push({
       msg: `admin listener on ${url} (/health/live, /health/ready, /metrics, /dashboard)`,
       fields: { listener: 'admin', admin: url },
+    });
+  }
+  for (const [i, g] of kura.gateway.entries()) {
+    const url = at('http', g);
+    const routes = config.gateway.routes.map((r) => `${r.name} -> ${r.bucket}`);
+    lines.push({
+      msg: `gateway listener on ${url} (${routes.length} route${routes.length === 1 ? '' : 's'})`,
+      fields: { listener: `gateway-${i}`, gateway: url, routes },
     });
   }
   const v = kura.volume;

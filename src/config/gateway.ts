@@ -220,3 +220,55 @@ function parseCors(raw: unknown): Parsed<GatewayCors | null> {
   if (ms === null) return bad(`cors.max_age ${JSON.stringify(max_age)} is not a duration`);
   return ok({ origins: origins as string[], maxAgeSeconds: Math.round(ms / 1000) });
 }
+
+/** Written in place of secrets by `kura config check`, which prints the effective config. */
+export const REDACTED = '(redacted)';
+
+/** A route as it would be written in the file, secrets redacted (`kura config check` prints it). */
+export function showRoute(r: GatewayRoute): Record<string, unknown> {
+  const out: Record<string, unknown> = { prefix: r.prefix };
+  if (r.host !== null) out.host = r.host;
+  out.origin =
+    r.origin.kind === 'aws'
+      ? r.origin.region
+      : { url: r.origin.url, region: r.origin.region, tls_verify: r.origin.tlsVerify };
+  out.bucket = r.bucket;
+  out.key_prefix = r.keyPrefix;
+  const c = r.credentials;
+  out.credentials =
+    c.kind === 'default'
+      ? c.profile === null
+        ? 'default'
+        : { profile: c.profile }
+      : {
+          access_key_id: c.accessKeyId,
+          secret_access_key: REDACTED,
+          ...(c.sessionToken === null ? {} : { session_token: REDACTED }),
+        };
+  out.access = r.access;
+  out.auth = showAuth(r.auth);
+  if (r.cors !== null) out.cors = { origins: r.cors.origins, max_age: `${r.cors.maxAgeSeconds}s` };
+  return out;
+}
+
+function showAuth(a: ClientAuth): unknown {
+  switch (a.kind) {
+    case 'none':
+      return 'none';
+    case 'bearer':
+      return { kind: 'bearer', token_sha256: a.tokenHashes };
+    case 'link':
+      return { kind: 'link', public_keys: a.publicKeys };
+    case 'jwt':
+      return {
+        kind: 'jwt',
+        algorithms: a.algorithms,
+        ...(a.secret === null ? {} : { secret: REDACTED }),
+        ...(a.publicKey === null ? {} : { public_key: a.publicKey }),
+        ...(a.jwksUrl === null ? {} : { jwks_url: a.jwksUrl, jwks_cache: `${a.jwksCacheMs / 1000}s` }),
+        ...(a.issuer === null ? {} : { issuer: a.issuer }),
+        ...(a.audience === null ? {} : { audience: a.audience }),
+        ...(a.prefixesClaim === null ? {} : { prefixes_claim: a.prefixesClaim }),
+      };
+  }
+}

@@ -20,7 +20,7 @@ import {
   size,
   text,
 } from './fields.js';
-import { type GatewayListen, type GatewayRoute, parseListen, parseRoutes } from './gateway.js';
+import { type GatewayListen, type GatewayRoute, parseListen, parseRoutes, showRoute } from './gateway.js';
 
 /** Where requests for a host go instead of `https://<Host>:443`. */
 export interface Override {
@@ -278,7 +278,7 @@ export const schema = {
         [],
         'gateway routes: path prefix or host -> origin, bucket, key_prefix, credentials, access, auth, cors (docs/gateway.md)',
         parseRoutes,
-        (v) => v.map((r) => r.name),
+        (v) => v.map(showRoute),
       ),
       echo: false,
     },

@@ -5,7 +5,7 @@
 // dying young), and passes stop and reload orders on.
 
 import cluster, { type Worker } from 'node:cluster';
-import { type AddressInfo, createServer } from 'node:net';
+import { type AddressInfo, createServer, isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { resourceFromAttributes } from '@opentelemetry/resources';
@@ -41,6 +41,8 @@ export interface RunningGroup {
   https: AddressInfo | null;
   tls: AddressInfo | null;
   admin: AddressInfo | null;
+  /** The gateway listeners every worker serves, ports as chosen by the primary. */
+  gateway: AddressInfo[];
   volume: { dir: string; chunkSize: number; instances: string[] };
   /** One view of every worker serving now (null where a worker did not answer in time). */
   ask<T>(view: string): Promise<WorkerPart<T | null>[]>;
@@ -344,6 +346,11 @@ export async function startWorkerGroup(
     https: first.https,
     tls: first.tls,
     admin,
+    gateway: workerConfig.gateway.listen.map((l) => ({
+      address: l.host,
+      port: l.port,
+      family: isIP(l.host) === 6 ? 'IPv6' : 'IPv4',
+    })),
     volume: {
       dir: first.volume.dir,
       chunkSize: first.volume.chunkSize,

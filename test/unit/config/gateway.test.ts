@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { tokenDigest } from '../../../src/config/gateway-auth.js';
-import { buildConfig } from '../../../src/config/load.js';
+import { buildConfig, showConfig } from '../../../src/config/load.js';
 
 const base = { prefix: '/m/', origin: 'eu-west-1', bucket: 'media', auth: 'none' };
 
@@ -116,5 +116,35 @@ describe('gateway config', () => {
     assert.deepEqual(routes([{ ...base, cors: { origins: ['https://a.test/path'] } }]), [
       'gateway.routes: route 0 (/m/): cors.origins has "https://a.test/path", not scheme://host[:port] or *',
     ]);
+  });
+});
+
+describe('gateway config shown', () => {
+  test('kura config check prints routes as written, secrets redacted', () => {
+    const route = {
+      ...base,
+      origin: { url: 'http://127.0.0.1:9000', region: 'us-east-1' },
+      credentials: { access_key_id: 'AKIA1', secret_access_key: 'very-secret' },
+      auth: { kind: 'jwt', secret: 'x'.repeat(40), audience: 'kura' },
+    };
+    const r = buildConfig({ gateway: { listen: ['127.0.0.1:9080'], routes: [route] } }, []);
+    assert.ok(r.ok);
+    const shown = showConfig(r.config) as {
+      gateway: { listen: string[]; routes: Record<string, unknown>[] };
+    };
+    assert.deepEqual(shown.gateway.listen, ['127.0.0.1:9080']);
+    const text = JSON.stringify(shown.gateway.routes);
+    assert.ok(!text.includes('very-secret'));
+    assert.ok(!text.includes('x'.repeat(40)));
+    assert.deepEqual(shown.gateway.routes[0]?.credentials, {
+      access_key_id: 'AKIA1',
+      secret_access_key: '(redacted)',
+    });
+    assert.deepEqual(shown.gateway.routes[0]?.auth, {
+      kind: 'jwt',
+      algorithms: ['HS256'],
+      secret: '(redacted)',
+      audience: 'kura',
+    });
   });
 });
