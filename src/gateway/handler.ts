@@ -12,6 +12,7 @@ import { type Exchange, type Outcome, type PassOptions, pass } from '../cache/pa
 import { putThrough } from '../cache/put-through.js';
 import { readPath } from '../cache/read-path.js';
 import { newRequestId } from '../cache/reply.js';
+import { clientFilter } from '../config/access.js';
 import type { KuraConfig } from '../config/schema.js';
 import { parseS3Request } from '../s3/request.js';
 import type { AccessLog } from '../telemetry/access-log.js';
@@ -54,6 +55,7 @@ interface Facts {
 
 export function createGatewayHandler(deps: GatewayDeps) {
   const table = new RouteTable(deps.config.gateway.routes, deps.upstream);
+  const allowed = clientFilter(deps.config.server.allow_clients);
   return (req: IncomingMessage, res: ServerResponse): void => {
     const started = performance.now();
     const requestId = newRequestId();
@@ -70,13 +72,15 @@ export function createGatewayHandler(deps: GatewayDeps) {
     );
     const facts: Facts = { route: null, bucket: null, key: null };
     const seen: Seen = { status: null, xCache: null, ttfbMs: null };
-    const served = serve(deps, table, req, res, requestId, clientGone, facts, seen, started).catch(
-      (err: Error): Outcome => {
-        deps.log.error('gateway request failed', { requestId, error: err.stack ?? err.message });
-        res.destroy();
-        return { status: 500, error: err.message };
-      },
-    );
+    const served = (
+      allowed(remote)
+        ? serve(deps, table, req, res, requestId, clientGone, facts, seen, started)
+        : refuseClient(req, res, requestId)
+    ).catch((err: Error): Outcome => {
+      deps.log.error('gateway request failed', { requestId, error: err.stack ?? err.message });
+      res.destroy();
+      return { status: 500, error: err.message };
+    });
     void Promise.all([served, closed]).then(([outcome]) => {
       deps.traffic.active -= 1;
       deps.traffic.ended(facts.key === null ? 'Other' : 'GatewayRead', cacheResultOf(seen.xCache));
@@ -86,7 +90,7 @@ export function createGatewayHandler(deps: GatewayDeps) {
         method: req.method ?? '',
         host: req.headers.host ?? '',
         path: redactLink(req.url ?? ''),
-        operation: `Gateway${req.method === 'HEAD' ? 'Head' : req.method === 'GET' ? 'Get' : (req.method ?? '')}`,
+        operation: operationOf(req.method ?? ''),
         bucket: facts.bucket,
         key: facts.key,
         range: req.headers.range ?? null,
@@ -104,9 +108,21 @@ export function createGatewayHandler(deps: GatewayDeps) {
   };
 }
 
+/** `GatewayGet`, `GatewayHead`, …: the access log's operation for a gateway request. */
+function operationOf(method: string): string {
+  return `Gateway${method.charAt(0)}${method.slice(1).toLowerCase()}`;
+}
+
 /** Link signatures are credentials: the access log keeps their expiry, not the signature. */
 function redactLink(target: string): string {
   return target.replace(new RegExp(`([?&]${LINK_SIGNATURE}=)[^&]*`), '$1REDACTED');
+}
+
+/** `server.allow_clients` leaves this client out, on the gateway's ports as on the others. */
+async function refuseClient(req: IncomingMessage, res: ServerResponse, requestId: string): Promise<Outcome> {
+  const e = { status: 403, code: 'AccessDenied', message: 'This client address is not allowed' };
+  replyGatewayError(req, res, e, requestId, (req.url ?? '').split('?')[0] ?? '');
+  return { status: 403, error: 'client not allowed' };
 }
 
 async function serve(
