@@ -26,6 +26,20 @@ export type GatewayOrigin =
   /** An S3-compatible store at a URL, path style; `region` is the one its signatures name. */
   | { kind: 'url'; url: string; region: string; tlsVerify: boolean };
 
+/** A copy of the route's bucket elsewhere (another region, another store), read when those before fail. */
+export interface GatewayReplica {
+  origin: GatewayOrigin;
+  bucket: string;
+}
+
+/** When an origin is skipped (docs/gateway.md, Replicas). */
+export interface GatewayBreaker {
+  /** Consecutive failures (no answer, or 5xx) that open the circuit. */
+  failures: number;
+  /** How long an open circuit skips the origin before one probe request may try it again. */
+  openMs: number;
+}
+
 export interface GatewayCors {
   /** Allowed `Origin` values; `*` allows any. */
   origins: string[];
@@ -41,6 +55,9 @@ export interface GatewayRoute {
   host: string | null;
   origin: GatewayOrigin;
   bucket: string;
+  /** Tried in order when the origin (and the replicas before) fail; empty: none. */
+  replicas: GatewayReplica[];
+  breaker: GatewayBreaker;
   /** Prepended to the key the path names (the client cannot escape it: S3 does not normalise keys). */
   keyPrefix: string;
   credentials: GatewayCredentials;
@@ -106,6 +123,8 @@ const ROUTE_FIELDS = [
   'access',
   'auth',
   'cors',
+  'replicas',
+  'breaker',
 ] as const;
 
 function parseRoute(raw: unknown): Parsed<GatewayRoute> {
@@ -138,12 +157,18 @@ function parseRoute(raw: unknown): Parsed<GatewayRoute> {
   if (!auth.ok) return auth;
   const cors = parseCors(v.cors);
   if (!cors.ok) return cors;
+  const replicas = parseReplicas(v.replicas, v.bucket);
+  if (!replicas.ok) return replicas;
+  const breaker = parseBreaker(v.breaker);
+  if (!breaker.ok) return breaker;
   return ok({
     name: host === null ? prefix : `${host}${prefix}`,
     prefix,
     host,
     origin: origin.value,
     bucket: v.bucket,
+    replicas: replicas.value,
+    breaker: breaker.value,
     keyPrefix,
     credentials: credentials.value,
     access,
@@ -152,32 +177,70 @@ function parseRoute(raw: unknown): Parsed<GatewayRoute> {
   });
 }
 
-function parseOrigin(raw: unknown): Parsed<GatewayOrigin> {
-  if (raw === undefined) return bad('origin is missing (a region, or {url, region})');
+function parseReplicas(raw: unknown, bucket: string): Parsed<GatewayReplica[]> {
+  if (raw === undefined || raw === null) return ok([]);
+  if (!Array.isArray(raw)) return bad('replicas is not a list of origins');
+  const out: GatewayReplica[] = [];
+  for (const [i, item] of raw.entries()) {
+    const field = `replicas item ${i}`;
+    let replicaBucket = bucket;
+    let originRaw: unknown = item;
+    if (item && typeof item === 'object' && !Array.isArray(item)) {
+      const { bucket: b, ...rest } = item as Record<string, unknown>;
+      if (b !== undefined) {
+        if (!nonEmpty(b) || !BUCKET.test(b))
+          return bad(`${field} bucket ${JSON.stringify(b)} is not an S3 bucket name`);
+        replicaBucket = b;
+      }
+      originRaw = rest;
+    }
+    const origin = parseOrigin(originRaw, field);
+    if (!origin.ok) return origin;
+    out.push({ origin: origin.value, bucket: replicaBucket });
+  }
+  return ok(out);
+}
+
+function parseBreaker(raw: unknown): Parsed<GatewayBreaker> {
+  if (raw === undefined || raw === null) return ok({ failures: 3, openMs: 30_000 });
+  const f = fieldsOf(raw, ['failures', 'open_for'], 'breaker');
+  if (!f.ok) return f;
+  const { failures = 3, open_for = '30s' } = f.value;
+  if (typeof failures !== 'number' || !Number.isInteger(failures) || failures < 1 || failures > 1000) {
+    return bad('breaker.failures is not an integer 1-1000');
+  }
+  const openMs = parseDuration(open_for);
+  if (openMs === null || openMs <= 0)
+    return bad(`breaker.open_for ${JSON.stringify(open_for)} is not a duration`);
+  return ok({ failures, openMs });
+}
+
+function parseOrigin(raw: unknown, field = 'origin'): Parsed<GatewayOrigin> {
+  if (raw === undefined) return bad(`${field} is missing (a region, or {url, region})`);
   if (typeof raw === 'string') {
     return REGION.test(raw)
       ? ok({ kind: 'aws', region: raw })
-      : bad(`origin ${JSON.stringify(raw)} is not an AWS region (like us-east-1)`);
+      : bad(`${field} ${JSON.stringify(raw)} is not an AWS region (like us-east-1)`);
   }
-  const f = fieldsOf(raw, ['region', 'url', 'tls_verify'], 'origin');
+  const f = fieldsOf(raw, ['region', 'url', 'tls_verify'], field);
   if (!f.ok) return f;
   const { region = 'us-east-1', url, tls_verify = true } = f.value;
   if (typeof region !== 'string' || !REGION.test(region)) {
-    return bad(`origin.region ${JSON.stringify(region)} is not a region (like us-east-1)`);
+    return bad(`${field}.region ${JSON.stringify(region)} is not a region (like us-east-1)`);
   }
-  if (typeof tls_verify !== 'boolean') return bad('origin.tls_verify is not true or false');
+  if (typeof tls_verify !== 'boolean') return bad(`${field}.tls_verify is not true or false`);
   if (url === undefined) return ok({ kind: 'aws', region });
   let parsed: URL;
   try {
     parsed = new URL(String(url));
   } catch {
-    return bad(`origin.url ${JSON.stringify(url)} is not a URL`);
+    return bad(`${field}.url ${JSON.stringify(url)} is not a URL`);
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-    return bad(`origin.url ${JSON.stringify(url)} is not an http:// or https:// URL`);
+    return bad(`${field}.url ${JSON.stringify(url)} is not an http:// or https:// URL`);
   }
   if (parsed.pathname !== '/' || parsed.search || parsed.username) {
-    return bad(`origin.url ${JSON.stringify(url)} must be scheme://host[:port] only`);
+    return bad(`${field}.url ${JSON.stringify(url)} must be scheme://host[:port] only`);
   }
   return ok({ kind: 'url', url: parsed.origin, region, tlsVerify: tls_verify });
 }
@@ -228,11 +291,13 @@ export const REDACTED = '(redacted)';
 export function showRoute(r: GatewayRoute): Record<string, unknown> {
   const out: Record<string, unknown> = { prefix: r.prefix };
   if (r.host !== null) out.host = r.host;
-  out.origin =
-    r.origin.kind === 'aws'
-      ? r.origin.region
-      : { url: r.origin.url, region: r.origin.region, tls_verify: r.origin.tlsVerify };
+  const o = showOrigin(r.origin);
+  out.origin = r.origin.kind === 'aws' ? r.origin.region : o;
   out.bucket = r.bucket;
+  if (r.replicas.length > 0) {
+    out.replicas = r.replicas.map((x) => ({ ...showOrigin(x.origin), bucket: x.bucket }));
+  }
+  out.breaker = { failures: r.breaker.failures, open_for: `${r.breaker.openMs / 1000}s` };
   out.key_prefix = r.keyPrefix;
   const c = r.credentials;
   out.credentials =
@@ -249,6 +314,10 @@ export function showRoute(r: GatewayRoute): Record<string, unknown> {
   out.auth = showAuth(r.auth);
   if (r.cors !== null) out.cors = { origins: r.cors.origins, max_age: `${r.cors.maxAgeSeconds}s` };
   return out;
+}
+
+function showOrigin(o: GatewayOrigin): Record<string, unknown> {
+  return o.kind === 'aws' ? { region: o.region } : { url: o.url, region: o.region, tls_verify: o.tlsVerify };
 }
 
 function showAuth(a: ClientAuth): unknown {

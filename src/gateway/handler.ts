@@ -56,7 +56,7 @@ interface Facts {
 export function createGatewayHandler(deps: GatewayDeps) {
   const table = new RouteTable(deps.config.gateway.routes, deps.upstream);
   const allowed = clientFilter(deps.config.server.allow_clients);
-  return (req: IncomingMessage, res: ServerResponse): void => {
+  const handler = (req: IncomingMessage, res: ServerResponse): void => {
     const started = performance.now();
     const requestId = newRequestId();
     const remote = req.socket.remoteAddress ?? '';
@@ -106,7 +106,13 @@ export function createGatewayHandler(deps: GatewayDeps) {
       });
     });
   };
+  /** Each origin's breaker state, for the metrics: 0 closed, 1 half-open, 2 open. */
+  const originStates = (): [string, number][] =>
+    [...table.breakers.values()].map((b) => [b.origin, STATE_VALUE[b.state]]);
+  return Object.assign(handler, { originStates });
 }
+
+const STATE_VALUE = { closed: 0, 'half-open': 1, open: 2 } as const;
 
 /** `GatewayGet`, `GatewayHead`, …: the access log's operation for a gateway request. */
 function operationOf(method: string): string {

@@ -11,8 +11,10 @@ export interface OriginTarget {
   route: Route;
   /** The Host header S3 sees. */
   host: string;
-  /** The request path of an object, percent-encoded as S3 signs it. */
+  /** The request path of an object, percent-encoded as S3 signs it: `base` then the encoded key. */
   pathOf(key: string): string;
+  /** `/bucket/` (path style) or `/` (virtual-hosted). */
+  base: string;
   region: string;
 }
 
@@ -22,6 +24,7 @@ export function originTarget(origin: GatewayOrigin, bucket: string): OriginTarge
       route: { origin: origin.url, via: 'override', tlsVerify: origin.tlsVerify },
       host: new URL(origin.url).host,
       pathOf: (key) => `/${bucket}/${encodeKeyPath(key)}`,
+      base: `/${bucket}/`,
       region: origin.region,
     };
   }
@@ -32,6 +35,7 @@ export function originTarget(origin: GatewayOrigin, bucket: string): OriginTarge
     route: { origin: `https://${host}:443`, via: 's3', tlsVerify: true },
     host,
     pathOf: (key) => (virtual ? `/${encodeKeyPath(key)}` : `/${bucket}/${encodeKeyPath(key)}`),
+    base: virtual ? '/' : `/${bucket}/`,
     region: origin.region,
   };
 }

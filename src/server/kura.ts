@@ -138,6 +138,7 @@ export async function startKura(config: KuraConfig, opts: StartOptions = {}): Pr
     ramCapacity: config.cache.ram_size,
     ready: async () => (await readiness.report()).ready,
     refusedChunks: () => cache.fleet.space.refused,
+    gatewayOrigins: () => gatewayHandler?.originStates() ?? [],
   };
   const otlp = config.telemetry.otlp;
   const metrics = new KuraMetrics(sources, {
