@@ -56,7 +56,7 @@ describe('gateway config', () => {
       'gateway.routes: route 0 (/m/): access "write" is not read-only or read-write',
     ]);
     assert.deepEqual(routes([{ ...base, buckett: 'x' }]), [
-      'gateway.routes: route 0 (/m/): entry has unknown field buckett (allowed: prefix, host, origin, bucket, key_prefix, credentials, access, auth, cors)',
+      'gateway.routes: route 0 (/m/): entry has unknown field buckett (allowed: prefix, host, origin, bucket, key_prefix, credentials, access, auth, cors, replicas, breaker)',
     ]);
     assert.deepEqual(routes([base, { ...base }]), [
       'gateway.routes: route 1 (/m/): same prefix and host as route 0',
@@ -109,6 +109,38 @@ describe('gateway config', () => {
     ]);
     assert.deepEqual(routes([{ ...base, auth: { kind: 'magic' } }]), [
       'gateway.routes: route 0 (/m/): auth.kind "magic" is not none, bearer, jwt or link',
+    ]);
+  });
+
+  test('replicas and the breaker', () => {
+    const r = buildConfig(
+      {
+        gateway: {
+          routes: [
+            { ...base, replicas: ['us-east-1', { url: 'http://10.0.0.5:9000', bucket: 'media-copy' }] },
+          ],
+        },
+      },
+      [],
+    );
+    assert.ok(r.ok, JSON.stringify(r));
+    const route = r.config.gateway.routes[0];
+    assert.deepEqual(route?.replicas, [
+      { origin: { kind: 'aws', region: 'us-east-1' }, bucket: 'media' },
+      {
+        origin: { kind: 'url', url: 'http://10.0.0.5:9000', region: 'us-east-1', tlsVerify: true },
+        bucket: 'media-copy',
+      },
+    ]);
+    assert.deepEqual(route?.breaker, { failures: 3, openMs: 30_000 });
+    assert.deepEqual(routes([{ ...base, replicas: [{ url: 'nope' }] }]), [
+      'gateway.routes: route 0 (/m/): replicas item 0.url "nope" is not a URL',
+    ]);
+    assert.deepEqual(routes([{ ...base, breaker: { failures: 0 } }]), [
+      'gateway.routes: route 0 (/m/): breaker.failures is not an integer 1-1000',
+    ]);
+    assert.deepEqual(routes([{ ...base, breaker: { open_for: 'later' } }]), [
+      'gateway.routes: route 0 (/m/): breaker.open_for "later" is not a duration',
     ]);
   });
 
