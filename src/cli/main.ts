@@ -12,6 +12,7 @@ import { createLogger, type Logger } from '../telemetry/log.js';
 import { cachePurge, cacheStats, cacheVerify } from './cache-commands.js';
 import { nodeVersionLine, supportedNodeRange } from './node-support.js';
 import { signCommand } from './sign-command.js';
+import { warmCommand } from './warm-command.js';
 
 export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
 
@@ -45,6 +46,11 @@ const FLAG_SETTINGS: { flag: string; path: string; help: string }[] = [
     help: 'processes serving the listeners, or auto: one per core (server.workers)',
   },
 ];
+
+/** commander's way of taking a repeatable option. */
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
 
 function attributeName(flag: string): string {
   return (flag.split(' ')[0] as string).slice(2).replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
@@ -99,6 +105,8 @@ Examples:
   kura cache verify --repair                  the same, removing what is damaged
   kura cache purge my-bucket/logs/            remove cached objects under a prefix
   kura sign /media/cat.png --key link.pem --expires 1h --base-url https://media.example.com
+  kura warm s3://my-bucket/tables/ --endpoint http://kura.internal --concurrency 16
+  kura warm http://127.0.0.1:9080/media/2024/ -c /etc/kura/kura.yaml
 
 Configuration: defaults < YAML file (-c or KURA_CONFIG) < KURA_* variables < flags.
 Exit codes: 0 success, 1 runtime failure, 2 bad usage or invalid configuration.`,
@@ -182,6 +190,40 @@ Exit codes: 0 success, 1 runtime failure, 2 bad usage or invalid configuration.`
     .action((path: string, flags: { key: string; method: string; expires: string; baseUrl?: string }) => {
       exitCode = signCommand(path, flags, io);
     });
+
+  program
+    .command('warm')
+    .description('read every object under a prefix through Kura, so that later reads are hits')
+    .argument(
+      '<target>',
+      's3://bucket/prefix (with --endpoint), or a gateway URL like http://gw:9080/media/photos/',
+    )
+    .option('-c, --config <file>', 'YAML configuration file with the gateway route (or KURA_CONFIG)')
+    .option('--endpoint <url>', "Kura's transparent listener, for s3:// targets (your AWS credentials sign)")
+    .option(
+      '--region <region>',
+      'region your credentials sign for, for s3:// targets',
+      io.env.AWS_REGION ?? 'us-east-1',
+    )
+    .option('--concurrency <n>', 'objects read at once', '8')
+    .option('--header <line>', 'a header for every gateway read, e.g. "Authorization: Bearer …"', collect, [])
+    .action(
+      async (
+        target: string,
+        flags: { config?: string; endpoint?: string; region: string; concurrency: string; header: string[] },
+      ) => {
+        let config: KuraConfig | null = null;
+        if (!target.startsWith('s3://')) {
+          config = resolveConfig(flags.config, {}, io.env, io.err);
+          if (!config) {
+            exitCode = EXIT.usage;
+            return;
+          }
+        }
+        const progress = process.stderr.isTTY ? (line: string) => process.stderr.write(line) : null;
+        exitCode = await warmCommand(target, flags, config, { out: io.out, err: io.err, progress });
+      },
+    );
 
   try {
     await program.parseAsync(argv);
