@@ -102,7 +102,7 @@ export function decorate(
     const requestId = /<RequestId>([^<]*)<\/RequestId>/.exec(xml)?.[1] ?? '';
     const { type, body } = renderError(
       opts.errors,
-      { status: e.status, code, message: unescape(message) },
+      { status: e.status, code, message: unescapeXml(message) },
       requestId,
       opts.resource,
     );
@@ -155,7 +155,7 @@ export function decorate(
 }
 
 /** The five entities XML escapes (src/s3/errors.ts writes no others). */
-function unescape(text: string): string {
+function unescapeXml(text: string): string {
   return text
     .replace(/&lt;/g, '<')
     .replace(/&gt;/g, '>')
