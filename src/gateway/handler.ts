@@ -35,7 +35,14 @@ export interface GatewayDeps {
 }
 
 /** Client headers a read passes on: the range and the conditionals the cache answers (RFC 9110 §13). */
-const READ_HEADERS = ['range', 'if-none-match', 'if-modified-since', 'if-match', 'if-unmodified-since'];
+const READ_HEADERS = [
+  'range',
+  'if-range',
+  'if-none-match',
+  'if-modified-since',
+  'if-match',
+  'if-unmodified-since',
+];
 /** Client headers an upload passes on: what S3 stores with the object, and the body's framing. */
 const WRITE_HEADERS = [
   'content-length',
