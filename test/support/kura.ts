@@ -46,7 +46,7 @@ export interface TestKura {
   httpsPort: number | null;
   /** The TLS listener's port, when `server.tls` was set. */
   tlsPort: number | null;
-  /** The gateway listeners' ports, in the order of `gateway.listen` (in process only). */
+  /** The gateway listeners' ports, in the order of `gateway.listen`. */
   gatewayPorts: number[];
   /** Counters of the passthrough and of CONNECT on the TLS listener. */
   relays: RunningKura['relays'];
@@ -157,7 +157,7 @@ async function startTestGroup(
     adminPort: group.admin?.port ?? null,
     httpsPort: group.https?.port ?? null,
     tlsPort: group.tls?.port ?? null,
-    gatewayPorts: [],
+    gatewayPorts: group.gateway.map((g) => g.port),
     group,
     async cacheStats() {
       const parts = await group.ask<CacheCounters>('test:cache-stats');
