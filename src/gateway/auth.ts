@@ -70,11 +70,11 @@ type JwtAuth = Extract<ClientAuth, { kind: 'jwt' }>;
 function jwtKey(auth: JwtAuth): JWTVerifyGetKey | KeyObject | Uint8Array {
   if (auth.secret !== null) return new TextEncoder().encode(auth.secret);
   if (auth.publicKey !== null) return publicKeysOf([auth.publicKey])[0] as KeyObject;
-  // jose caches the key set for jwks_cache and fetches it again (at most every 30 s) when a token names a
-  // key id it does not hold: a rotated key is picked up on its first use.
+  // jose caches the key set for jwks_cache and fetches it again (at most every 30 s, or jwks_cache when
+  // shorter) when a token names a key id it does not hold: a rotated key is picked up on its first use.
   return createRemoteJWKSet(new URL(auth.jwksUrl as string), {
     cacheMaxAge: auth.jwksCacheMs,
-    cooldownDuration: 30_000,
+    cooldownDuration: Math.min(30_000, auth.jwksCacheMs),
     timeoutDuration: 5_000,
   });
 }

@@ -11,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { importPKCS8, SignJWT } from 'jose';
 import { LINK_SIGNATURE, signLink } from '../../src/gateway/link.js';
 import { gatewayRequest, keyPair, sha256Hex } from '../support/gateway.js';
@@ -30,6 +31,8 @@ let origin: MemoryOrigin;
 let kura: TestKura;
 let jwks: http.Server;
 let port: number;
+/** Keys the JWKS server adds later, as an identity provider rotating its keys does. */
+const rotated: object[] = [];
 const body = randomBytes(40_000);
 
 before(async () => {
@@ -41,7 +44,7 @@ before(async () => {
   const jwkEd = { ...createPublicKey(ed.publicKey).export({ format: 'jwk' }), kid: 'ed-1', alg: 'EdDSA' };
   jwks = http.createServer((_req, res) => {
     res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ keys: [jwkEc, jwkEd] }));
+    res.end(JSON.stringify({ keys: [jwkEc, jwkEd, ...rotated] }));
   });
   await new Promise<void>((resolve) => jwks.listen(0, '127.0.0.1', resolve));
   const jwksUrl = `http://127.0.0.1:${(jwks.address() as AddressInfo).port}/jwks.json`;
@@ -74,6 +77,7 @@ before(async () => {
           auth: { kind: 'jwt', public_key: rsa.publicKey, algorithms: ['RS256'] },
         },
         { ...common, prefix: '/jwks/', auth: { kind: 'jwt', jwks_url: jwksUrl, audience: 'kura' } },
+        { ...common, prefix: '/rotating/', auth: { kind: 'jwt', jwks_url: jwksUrl, jwks_cache: '1s' } },
         { ...common, prefix: '/link/', auth: { kind: 'link', public_keys: [linkKeys.publicKey] } },
       ],
     },
@@ -194,6 +198,30 @@ describe('jwt', () => {
     assert.equal((await gatewayRequest(port, '/jwks/docs/a.bin', { headers: bearer(eddsa) })).status, 200);
     const wrongAud = await sign('ES256', 'ec-1', ec.privateKey, 'other');
     assert.equal((await gatewayRequest(port, '/jwks/docs/a.bin', { headers: bearer(wrongAud) })).status, 401);
+  });
+});
+
+describe('jwks rotation', () => {
+  test('a token signed by a key the set did not hold is refused, then accepted once the set has it', async () => {
+    const fresh = keyPair('ed25519');
+    const token = await new SignJWT({})
+      .setProtectedHeader({ alg: 'EdDSA', kid: 'ed-2' })
+      .setExpirationTime(now() + 60)
+      .sign(await importPKCS8(fresh.privateKey, 'EdDSA'));
+    const before = await gatewayRequest(port, '/rotating/docs/a.bin', { headers: bearer(token) });
+    assert.equal(before.status, 401);
+    rotated.push({
+      ...createPublicKey(fresh.publicKey).export({ format: 'jwk' }),
+      kid: 'ed-2',
+      alg: 'EdDSA',
+    });
+    // The set is fetched again for an unknown kid once its cooldown (jwks_cache: 1s here) has passed.
+    let status = 0;
+    for (let i = 0; i < 40 && status !== 200; i += 1) {
+      await sleep(100);
+      status = (await gatewayRequest(port, '/rotating/docs/a.bin', { headers: bearer(token) })).status;
+    }
+    assert.equal(status, 200);
   });
 });
 
