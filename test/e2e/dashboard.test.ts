@@ -5,11 +5,13 @@
 
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import type { BrowserContext, Page } from 'playwright-core';
+import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { sdkClient, sdkGet } from '../support/cache-client.js';
-import { type Chromium, launchChromium } from '../support/chromium.js';
 import { freePort, startTestKura, type TestKura } from '../support/kura.js';
 import { type MemoryOrigin, startMemoryOrigin } from '../support/memory-origin.js';
 
@@ -19,8 +21,8 @@ const DOCS_SCREENSHOT = fileURLToPath(new URL('../../../docs/dashboard.png', imp
 
 let origin: MemoryOrigin;
 let kura: TestKura;
-let chromium: Chromium;
 let browser: BrowserContext;
+let profile: string;
 
 before(async () => {
   origin = await startMemoryOrigin();
@@ -29,13 +31,28 @@ before(async () => {
     settings: { 'admin.port': await freePort(), 'cache.chunk_size': '64KiB' },
     start: { dashboardSampleMs: 250 },
   });
-  chromium = await launchChromium();
-  browser = chromium.browser;
+  profile = await mkdtemp(join(tmpdir(), 'kura-chromium-'));
+  browser = await chromium.launchPersistentContext(profile, {
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    viewport: { width: 1280, height: 900 },
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
 });
 after(async () => {
-  await chromium?.close();
+  await browser?.close();
   await kura?.close();
   await origin?.close();
+  await rm(profile, { recursive: true, force: true });
 });
 
 const text = async (page: Page, selector: string) => (await page.locator(selector).textContent()) ?? '';

@@ -1,4 +1,4 @@
-// Debian's Chromium, headless, driven by playwright-core: the browser the web-facing tests use (installed
+// Debian's Chromium, headless, driven by playwright-core, launched as test/e2e/dashboard.test.ts does (installed
 // by scripts/test-setup.sh). Each launch gets its own profile directory, removed by close().
 
 import { mkdtemp, rm } from 'node:fs/promises';
