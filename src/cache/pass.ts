@@ -4,8 +4,9 @@
 import type { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
+import type { HitAuth } from '../config/access.js';
 import type { S3Request } from '../s3/types.js';
-import { type UpstreamClient, upstreamFailure } from '../upstream/client.js';
+import { type UpstreamClient, type UpstreamSender, upstreamFailure } from '../upstream/client.js';
 import {
   expectsContinue,
   hasRequestBody,
@@ -26,10 +27,16 @@ export interface Exchange {
   requestId: string;
   /** Emits 'abort' when the client goes away, which aborts the upstream request with it. */
   signal: EventEmitter;
+  /**
+   * Set by a caller that authorized the client itself (the gateway, which signs for its routes): who may
+   * read a fresh hit, in place of the rule's hit_auth.
+   */
+  hitAuth?: HitAuth;
 }
 
 export interface PassOptions {
-  upstream: UpstreamClient;
+  /** The upstream client, or one that signs each request first (the gateway's, src/gateway/). */
+  upstream: UpstreamSender;
   identify: { name: string; value: string } | null;
   /** Counts the body bytes of S3 answers passed on. */
   traffic?: { passBytesFromS3: number };

@@ -67,8 +67,9 @@ export async function readPath(ex: Exchange, opts: PassOptions, cache: Cache): P
   const bucket = s3.bucket as string;
   const key = s3.key as string;
   if (!isStorableBucket(bucket)) return bypass(ex, opts, cache, 'bucket-name');
-  const rule = cache.rules.rules.ruleFor(bucket, key);
-  if (!rule.read) return bypass(ex, opts, cache, 'rule');
+  const ruled = cache.rules.rules.ruleFor(bucket, key);
+  if (!ruled.read) return bypass(ex, opts, cache, 'rule');
+  const rule = ex.hitAuth === undefined ? ruled : { ...ruled, hitAuth: ex.hitAuth };
 
   const job: ReadJob = {
     ex,

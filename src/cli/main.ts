@@ -12,6 +12,8 @@ import { startWorkerGroup, workerCount } from '../server/worker-group.js';
 import { createLogger, type Logger } from '../telemetry/log.js';
 import { cachePurge, cacheStats, cacheVerify } from './cache-commands.js';
 import { nodeVersionLine, supportedNodeRange } from './node-support.js';
+import { signCommand } from './sign-command.js';
+import { warmCommand } from './warm-command.js';
 
 export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
 
@@ -45,6 +47,11 @@ const FLAG_SETTINGS: { flag: string; path: string; help: string }[] = [
     help: 'processes serving the listeners, or auto: one per core (server.workers)',
   },
 ];
+
+/** commander's way of taking a repeatable option. */
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
 
 function attributeName(flag: string): string {
   return (flag.split(' ')[0] as string).slice(2).replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
@@ -98,6 +105,9 @@ Examples:
   kura cache verify --cache-dir /mnt/kura     checksums and accounting; exit 1 when unhealthy
   kura cache verify --repair                  the same, removing what is damaged
   kura cache purge my-bucket/logs/            remove cached objects under a prefix
+  kura sign /media/cat.png --key link.pem --expires 1h --base-url https://media.example.com
+  kura warm s3://my-bucket/tables/ --endpoint http://kura.internal --concurrency 16
+  kura warm http://127.0.0.1:9080/media/2024/ -c /etc/kura/kura.yaml
 
 Configuration: defaults < YAML file (-c or KURA_CONFIG) < KURA_* variables < flags.
 Exit codes: 0 success, 1 runtime failure, 2 bad usage or invalid configuration.`,
@@ -170,6 +180,52 @@ Exit codes: 0 success, 1 runtime failure, 2 bad usage or invalid configuration.`
     .argument('<bucket[/prefix]>', 'what to remove, e.g. my-bucket or my-bucket/logs/2024/')
     .action(withConfig((config, _flags, args) => cachePurge(config, args[0] as string, io)));
 
+  program
+    .command('sign')
+    .description('make a signed link to a gateway route whose auth kind is link')
+    .argument('<path>', 'route prefix and key, not percent-encoded, e.g. "/media/my cat.png"')
+    .requiredOption('--key <file>', 'Ed25519 private key (PEM), e.g. from openssl genpkey -algorithm ed25519')
+    .option('--method <method>', 'the method the link allows (GET also allows HEAD)', 'GET')
+    .option('--expires <duration>', 'how long the link works, e.g. 15m, 1h, 7d', '1h')
+    .option('--base-url <url>', 'the gateway listener, e.g. https://media.example.com (else the path only)')
+    .action((path: string, flags: { key: string; method: string; expires: string; baseUrl?: string }) => {
+      exitCode = signCommand(path, flags, io);
+    });
+
+  program
+    .command('warm')
+    .description('read every object under a prefix through Kura, so that later reads are hits')
+    .argument(
+      '<target>',
+      's3://bucket/prefix (with --endpoint), or a gateway URL like http://gw:9080/media/photos/',
+    )
+    .option('-c, --config <file>', 'YAML configuration file with the gateway route (or KURA_CONFIG)')
+    .option('--endpoint <url>', "Kura's transparent listener, for s3:// targets (your AWS credentials sign)")
+    .option(
+      '--region <region>',
+      'region your credentials sign for, for s3:// targets',
+      io.env.AWS_REGION ?? 'us-east-1',
+    )
+    .option('--concurrency <n>', 'objects read at once', '8')
+    .option('--header <line>', 'a header for every gateway read, e.g. "Authorization: Bearer …"', collect, [])
+    .action(
+      async (
+        target: string,
+        flags: { config?: string; endpoint?: string; region: string; concurrency: string; header: string[] },
+      ) => {
+        let config: KuraConfig | null = null;
+        if (!target.startsWith('s3://')) {
+          config = resolveConfig(flags.config, {}, io.env, io.err);
+          if (!config) {
+            exitCode = EXIT.usage;
+            return;
+          }
+        }
+        const progress = process.stderr.isTTY ? (line: string) => process.stderr.write(line) : null;
+        exitCode = await warmCommand(target, flags, config, { out: io.out, err: io.err, progress });
+      },
+    );
+
   try {
     await program.parseAsync(argv);
   } catch (err) {
@@ -191,6 +247,7 @@ interface Served {
   https: AddressInfo | null;
   tls: AddressInfo | null;
   admin: AddressInfo | null;
+  gateway: AddressInfo[];
   volume: { dir: string; chunkSize: number; instance: string };
   workers: number;
   reload(): Promise<void>;
@@ -297,6 +354,14 @@ function startupLines(config: KuraConfig, kura: Served): { msg: string; fields: 
     lines.push({
       msg: `admin listener on ${url} (/health/live, /health/ready, /metrics, /dashboard)`,
       fields: { listener: 'admin', admin: url },
+    });
+  }
+  for (const [i, g] of kura.gateway.entries()) {
+    const url = at('http', g);
+    const routes = config.gateway.routes.map((r) => `${r.name} -> ${r.bucket}`);
+    lines.push({
+      msg: `gateway listener on ${url} (${routes.length} route${routes.length === 1 ? '' : 's'})`,
+      fields: { listener: `gateway-${i}`, gateway: url, routes },
     });
   }
   const v = kura.volume;

@@ -14,6 +14,11 @@ export interface Field<T> {
   parse(raw: unknown): Parsed<T>;
   /** The value as an operator would write it back in YAML. */
   show(value: T): unknown;
+  /**
+   * false: problems do not quote the value given, because it is large and may hold secrets (gateway
+   * routes hold credentials); the problem itself names the item and field.
+   */
+  readonly echo?: false;
 }
 
 const ok = <T>(value: T): Parsed<T> => ({ ok: true, value });
@@ -194,4 +199,17 @@ export function percent(defaultValue: number, doc: string, opts: { min?: number 
     },
     (v) => `${v}%`,
   );
+}
+
+/** Reads a mapping, refusing unknown fields: a typo must not silently change who may read what. */
+export function fieldsOf(
+  raw: unknown,
+  allowed: readonly string[],
+  what: string,
+): { ok: true; value: Record<string, unknown> } | { ok: false; problem: string } {
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) return bad(`${what} is not a mapping`);
+  const unknown = Object.keys(raw).filter((k) => !allowed.includes(k));
+  if (unknown.length > 0)
+    return bad(`${what} has unknown field ${unknown[0]} (allowed: ${allowed.join(', ')})`);
+  return ok(raw as Record<string, unknown>);
 }

@@ -161,7 +161,7 @@ function validateNode(
         const source = sources.get(path);
         problems.push({
           path,
-          message: `${source ? `(from ${source}) ` : ''}${JSON.stringify(entries[key])} ${parsed.problem}`,
+          message: `${source ? `(from ${source}) ` : ''}${child.echo === false ? '' : `${JSON.stringify(entries[key])} `}${parsed.problem}`,
         });
       }
     } else {

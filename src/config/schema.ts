@@ -20,6 +20,7 @@ import {
   size,
   text,
 } from './fields.js';
+import { type GatewayListen, type GatewayRoute, parseListen, parseRoutes, showRoute } from './gateway.js';
 
 /** Where requests for a host go instead of `https://<Host>:443`. */
 export interface Override {
@@ -264,6 +265,23 @@ export const schema = {
       headerLine,
       (v) => (v ? `${v.name}: ${v.value}` : null),
     ),
+  },
+  gateway: {
+    listen: list<GatewayListen>(
+      [],
+      'gateway listeners (host:port), where clients without AWS credentials read through routes; empty: off',
+      parseListen,
+      (v) => v.map((l) => `${l.host.includes(':') ? `[${l.host}]` : l.host}:${l.port}`),
+    ),
+    routes: {
+      ...custom<GatewayRoute[]>(
+        [],
+        'gateway routes: path prefix or host -> origin, bucket, key_prefix, credentials, access, auth, cors (docs/gateway.md)',
+        parseRoutes,
+        (v) => v.map(showRoute),
+      ),
+      echo: false,
+    },
   },
   telemetry: {
     otlp: {

@@ -7,6 +7,7 @@ import { hostname } from 'node:os';
 import { Cache } from '../cache/cache.js';
 import { createRequestHandler } from '../cache/request-path.js';
 import type { KuraConfig } from '../config/schema.js';
+import { createGatewayHandler } from '../gateway/handler.js';
 import { removeOwnTempFiles, scanDataBytes, volumeProblem } from '../store/volume-health.js';
 import { type AccessLog, createAccessLog } from '../telemetry/access-log.js';
 import { DashboardData } from '../telemetry/dashboard-data.js';
@@ -40,6 +41,8 @@ export interface RunningKura {
   relays: { passthrough: Passthrough['stats'] | null; connect: TlsListener['stats'] | null };
   /** null when admin.port is 0. */
   admin: AddressInfo | null;
+  /** The gateway listeners, in the order of gateway.listen (none when it is empty). */
+  gateway: AddressInfo[];
   cache: Cache;
   /** Leader state, evictions and leases of this instance's part in the fleet (same as cache.fleet). */
   fleet: Cache['fleet'];
@@ -136,6 +139,7 @@ export async function startKura(config: KuraConfig, opts: StartOptions = {}): Pr
     ramCapacity: config.cache.ram_size,
     ready: async () => (await readiness.report()).ready,
     refusedChunks: () => cache.fleet.space.refused,
+    gatewayOrigins: () => gatewayHandler?.originStates() ?? [],
   };
   const otlp = config.telemetry.otlp;
   const metrics = new KuraMetrics(sources, {
@@ -181,6 +185,14 @@ export async function startKura(config: KuraConfig, opts: StartOptions = {}): Pr
   const server = createHttpListener(config.server, handler, log);
   const tlsListener = tlsFiles ? createTlsListener(tlsFiles, { ...relayDeps, handler }) : null;
   relays.connect = tlsListener?.stats ?? null;
+  // Ports of their own (docs/gateway.md): gateway clients never meet the transparent listener's rules.
+  const gatewayHandler =
+    config.gateway.listen.length === 0
+      ? null
+      : createGatewayHandler({ config, cache, upstream, log, access, traffic });
+  const gatewayServers = gatewayHandler
+    ? config.gateway.listen.map(() => createHttpListener(config.server, gatewayHandler, log))
+    : [];
 
   const views = instanceViews({
     cache,
@@ -228,6 +240,7 @@ export async function startKura(config: KuraConfig, opts: StartOptions = {}): Pr
   let https: AddressInfo | null = null;
   let tls: AddressInfo | null = null;
   let admin: AddressInfo | null = null;
+  const gateway: AddressInfo[] = [];
   const stopTelemetry = async (withinMs?: number) => {
     clearInterval(scanTimer);
     fleetView?.close();
@@ -254,8 +267,13 @@ export async function startKura(config: KuraConfig, opts: StartOptions = {}): Pr
     if (adminServer) {
       admin = await listen(adminServer, config.admin.host, config.admin.port, 'the admin listener');
     }
+    for (const [i, g] of config.gateway.listen.entries()) {
+      const where = `the gateway listener ${g.host}:${g.port}`;
+      gateway.push(await listen(gatewayServers[i] as Server, g.host, g.port, where));
+    }
   } catch (err) {
     server.close();
+    for (const g of gatewayServers) g.close();
     passthroughRelay?.server.close();
     tlsListener?.server.close();
     await upstream.close();
@@ -272,6 +290,7 @@ export async function startKura(config: KuraConfig, opts: StartOptions = {}): Pr
     tls,
     relays,
     admin,
+    gateway,
     cache,
     metrics,
     traffic,
@@ -290,6 +309,7 @@ export async function startKura(config: KuraConfig, opts: StartOptions = {}): Pr
       const deadline = Date.now() + graceMs;
       await Promise.all([
         drain(server, deadline),
+        ...gatewayServers.map((g) => drain(g, deadline)),
         passthroughRelay?.close(graceMs),
         tlsListener?.close(graceMs),
       ]);
@@ -329,10 +349,17 @@ async function chunkWritesSettled(cache: Cache, until: number): Promise<void> {
 }
 
 function configWarnings(config: KuraConfig): string[] {
-  return Object.entries(config.upstream.overrides)
-    .filter(([, o]) => !o.tls_verify)
-    .map(
-      ([host, o]) =>
-        `upstream.overrides.${host}: TLS certificates of ${o.url} are NOT verified (tls_verify: false)`,
-    );
+  const { gateway } = config;
+  const idle =
+    gateway.routes.length > 0 && gateway.listen.length === 0
+      ? ['gateway.routes are set but gateway.listen is empty: no gateway listener serves them']
+      : [];
+  return idle.concat(
+    Object.entries(config.upstream.overrides)
+      .filter(([, o]) => !o.tls_verify)
+      .map(
+        ([host, o]) =>
+          `upstream.overrides.${host}: TLS certificates of ${o.url} are NOT verified (tls_verify: false)`,
+      ),
+  );
 }

@@ -5,7 +5,7 @@
 // dying young), and passes stop and reload orders on.
 
 import cluster, { type Worker } from 'node:cluster';
-import { type AddressInfo, createServer } from 'node:net';
+import { type AddressInfo, createServer, isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { resourceFromAttributes } from '@opentelemetry/resources';
@@ -42,6 +42,8 @@ export interface RunningGroup {
   https: AddressInfo | null;
   tls: AddressInfo | null;
   admin: AddressInfo | null;
+  /** The gateway listeners every worker serves, ports as chosen by the primary. */
+  gateway: AddressInfo[];
   volume: { dir: string; chunkSize: number; instances: string[] };
   /** One view of every worker serving now (null where a worker did not answer in time). */
   ask<T>(view: string): Promise<WorkerPart<T | null>[]>;
@@ -113,6 +115,16 @@ export async function startWorkerGroup(
     },
     admin: { ...config.admin, port: 0 },
     cache: { ...config.cache, ram_size: share },
+    // The same for the gateway's listeners: every worker listens on the port chosen here.
+    gateway: {
+      ...config.gateway,
+      listen: await Promise.all(
+        config.gateway.listen.map(async (l) => ({
+          host: l.host,
+          port: l.port === 0 ? await freePort(l.host) : l.port,
+        })),
+      ),
+    },
   };
   if (share > 0 && share < 10 * config.cache.chunk_size) {
     log.warn(
@@ -339,6 +351,11 @@ export async function startWorkerGroup(
     https: first.https,
     tls: first.tls,
     admin,
+    gateway: workerConfig.gateway.listen.map((l) => ({
+      address: l.host,
+      port: l.port,
+      family: isIP(l.host) === 6 ? 'IPv6' : 'IPv4',
+    })),
     volume: {
       dir: first.volume.dir,
       chunkSize: first.volume.chunkSize,

@@ -196,6 +196,14 @@ export const METRICS = {
     '1 when this process holds the leader lock of the volume, 0 when not (or not known); per worker',
     'each',
   ),
+  gatewayOrigins: spec(
+    'kura.gateway.origin.state',
+    'gauge',
+    '1',
+    ['kura.origin'],
+    'circuit breaker of each gateway origin: 0 closed, 1 half-open (one probe may go), 2 open (skipped)',
+    'max',
+  ),
   ready: spec(
     'kura.ready',
     'gauge',

@@ -71,6 +71,8 @@ export interface MetricSources {
   ready(): Promise<boolean>;
   /** Chunks the space gate refused because the volume was full (src/store/space-gate.ts). */
   refusedChunks(): number;
+  /** Each gateway origin and its breaker's state as the metric counts it (0 closed, 1 half-open, 2 open). */
+  gatewayOrigins?(): [origin: string, state: number][];
 }
 
 export interface OtlpOptions {
@@ -323,6 +325,17 @@ function observeGauges(meter: Meter, s: MetricSources): void {
   gauge(meter, METRICS.waitingFetches, () => s.upstream.waiting);
   gauge(meter, METRICS.leader, () => (s.fleet.isLeader() ? 1 : 0));
   gauge(meter, METRICS.workers, () => 1);
+  const origins = METRICS.gatewayOrigins;
+  meter
+    .createObservableGauge(origins.name, {
+      unit: origins.unit,
+      description: origins.description,
+      valueType: ValueType.INT,
+    })
+    .addCallback((result) => {
+      for (const [origin, state] of s.gatewayOrigins?.() ?? [])
+        result.observe(state, { 'kura.origin': origin });
+    });
   // Asked on each collection, so that a scrape sees what a probe of /health/ready would.
   meter
     .createObservableGauge(METRICS.ready.name, {

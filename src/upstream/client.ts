@@ -51,7 +51,12 @@ export type UpstreamErrorKind =
   | 'busy'
   | 'other';
 
-export class UpstreamClient {
+/** What the cache's states need of an upstream: one request sent, one answer back. */
+export interface UpstreamSender {
+  send(route: Route, req: UpstreamRequest): Promise<UpstreamResponse>;
+}
+
+export class UpstreamClient implements UpstreamSender {
   /** Failed requests by kind; a client that went away is not an upstream error. */
   readonly errors: Record<UpstreamErrorKind, number> = {
     timeout: 0,

@@ -46,6 +46,8 @@ export interface TestKura {
   httpsPort: number | null;
   /** The TLS listener's port, when `server.tls` was set. */
   tlsPort: number | null;
+  /** The gateway listeners' ports, in the order of `gateway.listen`. */
+  gatewayPorts: number[];
   /** Counters of the passthrough and of CONNECT on the TLS listener. */
   relays: RunningKura['relays'];
   /** Steps run on close, after the last request. */
@@ -110,6 +112,7 @@ export async function startTestKura(
     adminPort: kura.admin?.port ?? null,
     httpsPort: kura.https?.port ?? null,
     tlsPort: kura.tls?.port ?? null,
+    gatewayPorts: kura.gateway.map((g) => g.port),
     relays: kura.relays,
     shutdownHooks: kura.shutdownHooks,
     cacheStats: async () => ({ ...kura.cache.stats }),
@@ -154,6 +157,7 @@ async function startTestGroup(
     adminPort: group.admin?.port ?? null,
     httpsPort: group.https?.port ?? null,
     tlsPort: group.tls?.port ?? null,
+    gatewayPorts: group.gateway.map((g) => g.port),
     group,
     async cacheStats() {
       const parts = await group.ask<CacheCounters>('test:cache-stats');
