@@ -137,6 +137,8 @@ export async function startClientMatrix(client: string): Promise<ClientMatrix> {
 export interface CommandResult extends Outcome {
   code: number | string;
   stdout: string;
+  /** stdout as bytes, for commands that write an object's bytes there. */
+  stdoutBytes: Buffer;
   stderr: string;
 }
 
@@ -163,9 +165,11 @@ export function runCommand(
     child.on('close', (status, signal) => {
       clearTimeout(timer);
       const stderr = Buffer.concat(err).toString();
+      const stdoutBytes = Buffer.concat(out);
       resolve({
         code: failed ?? status ?? `signal ${signal}`,
-        stdout: Buffer.concat(out).toString(),
+        stdout: stdoutBytes.toString(),
+        stdoutBytes,
         stderr,
         detail: `${command} ${args.join(' ')}\n${stderr.trim().slice(-2_000)}`,
       });
