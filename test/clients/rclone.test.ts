@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { type ClientMatrix, runCommand, type Side } from '../support/client-matrix.js';
 import { clientMatrixTests } from '../support/client-suite.js';
 
-function rclone(m: ClientMatrix, side: Side, args: string[]) {
+/** One config with a remote per side (`kura:`, `direct:`): the remote in `args` picks the side. */
+function rclone(m: ClientMatrix, args: string[]) {
   return runCommand(
     'rclone',
     [
@@ -43,9 +44,9 @@ clientMatrixTests({
     );
     await writeFile(join(m.work, 'rclone.conf'), remotes.join('\n'));
   },
-  upload: (m, side, file, key) => rclone(m, side, ['copyto', file, path(m, side, key)]),
+  upload: (m, side, file, key) => rclone(m, ['copyto', file, path(m, side, key)]),
   async list(m, side, prefix) {
-    const r = await rclone(m, side, ['ls', path(m, side, prefix)]);
+    const r = await rclone(m, ['ls', path(m, side, prefix)]);
     // `  9000000 big.bin`, relative to the prefix
     const entries = [...r.stdout.matchAll(/^\s*(\d+) (.+)$/gm)].map((x) => ({
       key: `${prefix}${x[2] ?? ''}`,
@@ -53,9 +54,9 @@ clientMatrixTests({
     }));
     return { ...r, entries };
   },
-  download: (m, side, key, file) => rclone(m, side, ['copyto', path(m, side, key), file]),
+  download: (m, side, key, file) => rclone(m, ['copyto', path(m, side, key), file]),
   async downloadRange(m, side, key, first, last, file) {
-    const r = await rclone(m, side, [
+    const r = await rclone(m, [
       'cat',
       '--offset',
       String(first),
@@ -66,11 +67,11 @@ clientMatrixTests({
     await writeFile(file, r.stdoutBytes);
     return r;
   },
-  sync: (m, side, dir, prefix) => rclone(m, side, ['sync', dir, path(m, side, prefix)]),
-  copy: (m, side, from, to) => rclone(m, side, ['copyto', path(m, side, from), path(m, side, to)]),
-  remove: (m, side, key) => rclone(m, side, ['deletefile', path(m, side, key)]),
+  sync: (m, side, dir, prefix) => rclone(m, ['sync', dir, path(m, side, prefix)]),
+  copy: (m, side, from, to) => rclone(m, ['copyto', path(m, side, from), path(m, side, to)]),
+  remove: (m, side, key) => rclone(m, ['deletefile', path(m, side, key)]),
   async presign(m, side, key) {
-    const r = await rclone(m, side, ['link', path(m, side, key)]);
+    const r = await rclone(m, ['link', path(m, side, key)]);
     return { ...r, url: r.stdout.trim() };
   },
 });
