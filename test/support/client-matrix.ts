@@ -53,11 +53,12 @@ export interface ClientMatrix {
   close(): Promise<void>;
 }
 
-/** Tree files and their sizes: nested, and a name with a space, which clients encode each their own way. */
+/** Tree files and their sizes: nested, and names that clients percent-encode each their own way. */
 const TREE: Array<[string, number]> = [
   ['a.bin', 3_000],
   ['sub/b.bin', 5_000],
   ['sub/deeper/c d.txt', 700],
+  ['sub/ü+~ (x)=&;.txt', 1_234],
 ];
 
 /** The large object: more than one 5 MiB part (RGW's smallest part but the last) and not a multiple of it. */
