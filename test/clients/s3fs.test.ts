@@ -4,7 +4,7 @@
 // It needs /dev/fuse and the right to mount (root here); without them the test fails saying so.
 
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { copyFile, cp, mkdir, open, readdir, readFile, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
@@ -12,6 +12,18 @@ import { type ClientMatrix, type Outcome, runCommand, type Side } from '../suppo
 import { clientMatrixTests } from '../support/client-suite.js';
 
 const mounts = new Map<string, { dir: string; child: ChildProcess; stderr: () => string }>();
+
+// A test process that ends without its after() hook still leaves no mount behind.
+process.once('exit', () => {
+  for (const { dir, child } of mounts.values()) {
+    try {
+      execFileSync('fusermount', ['-u', dir], { stdio: 'ignore', timeout: 5_000 });
+    } catch {
+      // Not mounted any more, or nothing more can be done at exit.
+    }
+    if (child.exitCode === null) child.kill('SIGKILL');
+  }
+});
 
 function mountDir(side: Side): string {
   const mount = mounts.get(side.name);
