@@ -31,8 +31,6 @@ export interface Listing extends Outcome {
 export interface ClientDriver {
   /** Lower-case, for the bucket's name (`clients-NAME`). */
   name: string;
-  /** Whether the large upload goes in parts (UploadPart seen by Kura); default true. */
-  multipart?: boolean;
   setup?(m: ClientMatrix): Promise<void>;
   teardown?(m: ClientMatrix): Promise<void>;
   upload(m: ClientMatrix, side: Side, file: string, key: string): Promise<Outcome>;
@@ -122,13 +120,16 @@ export function clientMatrixTests(driver: ClientDriver): void {
       assert.ok((await m.stored(key(side, 'small.bin')))?.equals(m.data.small), `${side.name}: small stored`);
       assert.ok((await m.stored(key(side, 'big.bin')))?.equals(m.data.big), `${side.name}: big stored`);
     }
-    if (driver.multipart !== false) {
-      const ops = operationsFor(cost, key(m.sides.kura, 'big.bin'));
-      assert.ok(
-        ops.includes('UploadPart'),
-        `the large upload through Kura was not multipart: ${ops.join(', ')}`,
-      );
-    }
+    const bigOps = operationsFor(cost, key(m.sides.kura, 'big.bin'));
+    assert.ok(
+      bigOps.includes('UploadPart'),
+      `the large upload through Kura was not multipart: ${bigOps.join(', ')}`,
+    );
+    const smallOps = operationsFor(cost, key(m.sides.kura, 'small.bin'));
+    assert.ok(
+      smallOps.includes('PutObject') && !smallOps.includes('UploadPart'),
+      `the small upload through Kura was not one PutObject: ${smallOps.join(', ')}`,
+    );
   });
 
   test(`${driver.name}: list`, async () => {
