@@ -239,9 +239,15 @@ export async function measure<T>(
   const fromAccess = m.kura.access.length;
   const fromOrigin = m.origin.requests.length;
   const result = await step();
-  // The access record is written when the answer ends; a client may close first.
-  for (let i = 0; i < 50 && m.kura.access.length === fromAccess; i++)
-    await new Promise((r) => setTimeout(r, 20));
+  // An access record is written when its answer ends, which a client may not wait for: wait until the
+  // log has stopped growing (at most a second).
+  let seen = -1;
+  for (let i = 0; i < 40; i++) {
+    const now = m.kura.access.length;
+    if (now === seen && now > fromAccess) break;
+    seen = now;
+    await new Promise((r) => setTimeout(r, 25));
+  }
   const origin = m.origin.requests.slice(fromOrigin);
   const path = objectPath(m.bucket, key);
   const objectBodyBytes = origin
