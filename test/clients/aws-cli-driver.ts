@@ -64,6 +64,7 @@ export function awsCliDriver(opts: { crt: boolean }): ClientDriver {
         file,
       ]),
     sync: (m, side, dir, prefix) => aws(m, side, ['s3', 'sync', ...quiet, dir, url(m, prefix)]),
+    syncDown: (m, side, prefix, dir) => aws(m, side, ['s3', 'sync', ...quiet, url(m, prefix), dir]),
     copy: (m, side, from, to) => aws(m, side, ['s3', 'cp', ...quiet, url(m, from), url(m, to)]),
     remove: (m, side, key) => aws(m, side, ['s3', 'rm', '--only-show-errors', url(m, key)]),
   };

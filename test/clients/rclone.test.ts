@@ -68,6 +68,7 @@ clientMatrixTests({
     return r;
   },
   sync: (m, side, dir, prefix) => rclone(m, ['sync', dir, path(m, side, prefix)]),
+  syncDown: (m, side, prefix, dir) => rclone(m, ['sync', path(m, side, prefix), dir]),
   copy: (m, side, from, to) => rclone(m, ['copyto', path(m, side, from), path(m, side, to)]),
   remove: (m, side, key) => rclone(m, ['deletefile', path(m, side, key)]),
   async presign(m, side, key) {

@@ -54,6 +54,7 @@ clientMatrixTests({
   },
   download: (m, side, key, file) => s3cmd(m, side, ['get', '-q', '--force', url(m, key), file]),
   sync: (m, side, dir, prefix) => s3cmd(m, side, ['sync', '-q', `${dir}/`, url(m, prefix)]),
+  syncDown: (m, side, prefix, dir) => s3cmd(m, side, ['sync', '-q', url(m, prefix), `${dir}/`]),
   copy: (m, side, from, to) => s3cmd(m, side, ['cp', '-q', url(m, from), url(m, to)]),
   remove: (m, side, key) => s3cmd(m, side, ['del', '-q', url(m, key)]),
   async presign(m, side, key) {

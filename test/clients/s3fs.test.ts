@@ -147,6 +147,8 @@ clientMatrixTests({
     }),
   sync: (_m, side, dir, prefix) =>
     outcome(() => cp(dir, join(mountDir(side), prefix), { recursive: true, force: true })),
+  syncDown: (_m, side, prefix, dir) =>
+    outcome(() => cp(join(mountDir(side), prefix), dir, { recursive: true, force: true })),
   copy: (_m, side, from, to) => outcome(() => copyFile(join(mountDir(side), from), join(mountDir(side), to))),
   remove: (_m, side, key) => outcome(() => unlink(join(mountDir(side), key))),
 });

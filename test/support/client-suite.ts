@@ -48,6 +48,8 @@ export interface ClientDriver {
   ): Promise<Outcome>;
   /** Makes `prefix` hold what `dir` holds. */
   sync?(m: ClientMatrix, side: Side, dir: string, prefix: string): Promise<Outcome>;
+  /** Makes `dir` hold what `prefix` holds. */
+  syncDown?(m: ClientMatrix, side: Side, prefix: string, dir: string): Promise<Outcome>;
   copy?(m: ClientMatrix, side: Side, from: string, to: string): Promise<Outcome>;
   remove?(m: ClientMatrix, side: Side, key: string): Promise<Outcome>;
   /** A presigned GET URL for the key. */
@@ -192,7 +194,7 @@ export function clientMatrixTests(driver: ClientDriver): void {
 
   if (driver.sync) {
     const sync = driver.sync.bind(driver);
-    test(`${driver.name}: sync a directory, change a file, sync again: the new bytes read back through Kura`, async () => {
+    test(`${driver.name}: sync a directory up and down, change a file, sync again: the new bytes read back through Kura`, async () => {
       const first = await both('sync', (s) => sync(m, s, m.files.tree, key(s, 'tree/')));
       assertOk('sync', first.kura);
       for (const name of SIDES) {
@@ -207,9 +209,21 @@ export function clientMatrixTests(driver: ClientDriver): void {
           `${name}: synced`,
         );
       }
-      // Read through Kura (now cached), change it locally with a new size, sync, read again.
-      const before = await fetchBytes(m.sides.kura, 'tree/a.bin', 'a-1');
-      assert.ok(before.bytes?.equals(m.data.tree.get('a.bin') ?? Buffer.alloc(0)), 'a.bin through Kura');
+      // Read it all back (through Kura, now cached), change a file locally with a new size, sync, read again.
+      if (driver.syncDown) {
+        const syncDown = driver.syncDown.bind(driver);
+        const down = await both('sync down', (s) => syncDown(m, s, key(s, 'tree/'), out(s, 'tree')));
+        assertOk('sync down', down.kura);
+        for (const name of SIDES) {
+          for (const [path, bytes] of m.data.tree) {
+            const got = await readFile(join(out(m.sides[name], 'tree'), path)).catch(() => null);
+            assert.ok(got?.equals(bytes), `${name}: ${path} synced down`);
+          }
+        }
+      } else {
+        const before = await fetchBytes(m.sides.kura, 'tree/a.bin', 'a-1');
+        assert.ok(before.bytes?.equals(m.data.tree.get('a.bin') ?? Buffer.alloc(0)), 'a.bin through Kura');
+      }
       const changed = Buffer.concat([Buffer.from('changed '), m.data.tree.get('a.bin') ?? Buffer.alloc(0)]);
       await writeFile(join(m.files.tree, 'a.bin'), changed);
       const second = await both('sync again', (s) => sync(m, s, m.files.tree, key(s, 'tree/')));
