@@ -17,6 +17,12 @@ if [ ! -x /usr/bin/aws ]; then packages+=(awscli); fi
 if ! command -v dnsmasq >/dev/null 2>&1 && [ ! -x /usr/sbin/dnsmasq ]; then packages+=(dnsmasq-base); fi
 if ! command -v ip >/dev/null 2>&1 || ! command -v ss >/dev/null 2>&1; then packages+=(iproute2); fi
 if ! command -v chromium >/dev/null 2>&1 && [ ! -x /usr/bin/chromium ]; then packages+=(chromium); fi
+# - the real-client matrix (test/clients/): s3cmd, rclone, s3fs (FUSE; brings fusermount) and boto3 for
+#   Debian's own Python (/usr/bin/python3, which the boto3 test runs whatever python3 is first on PATH).
+if [ ! -x /usr/bin/s3cmd ]; then packages+=(s3cmd); fi
+if [ ! -x /usr/bin/rclone ]; then packages+=(rclone); fi
+if [ ! -x /usr/bin/s3fs ]; then packages+=(s3fs); fi
+if ! /usr/bin/python3 -c 'import boto3' >/dev/null 2>&1; then packages+=(python3-boto3); fi
 if [ "${#packages[@]}" -gt 0 ]; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${packages[@]}" >/dev/null
 fi

@@ -75,6 +75,11 @@ function fail(error: S3ErrorSpec): ParseS3RequestResult {
  * and port: routing by one name while S3 sees another would let a client reach an upstream the
  * allowlist was not asked about. Names compare case-insensitively and a port left out is the scheme's
  * default (RFC 9110 §4.2.3), so `http://host:80/k` with `Host: host` agrees.
+ *
+ * One exception, for the AWS Common Runtime's HTTP client (the AWS CLI v2's CRT transfer client): it
+ * writes the scheme's default port into the target whatever the endpoint's port, and signs the
+ * endpoint's own `Host: host:9000`. When the names agree and the target's port is that explicit default,
+ * the request goes where Host says, which is where Kura routes anyway (by Host, the name S3 checks).
  */
 function checkAuthority(target: SplitTarget, hostHeader: string): S3ErrorSpec | null {
   if (target.authority === null) return null;
@@ -83,9 +88,12 @@ function checkAuthority(target: SplitTarget, hostHeader: string): S3ErrorSpec | 
   const host = parseHost(hostHeader);
   if (host === null) return invalidHost(hostHeader);
   const defaultPort = target.scheme === 'https' ? 443 : 80;
-  const same =
-    authority.hostname === host.hostname && (authority.port ?? defaultPort) === (host.port ?? defaultPort);
-  return same ? null : badRequest('The request-target authority does not match the Host header.');
+  const sameName = authority.hostname === host.hostname;
+  const samePort = (authority.port ?? defaultPort) === (host.port ?? defaultPort);
+  const crtDefaultPort = authority.port === defaultPort;
+  return sameName && (samePort || crtDefaultPort)
+    ? null
+    : badRequest('The request-target authority does not match the Host header.');
 }
 
 /**

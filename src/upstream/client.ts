@@ -5,6 +5,7 @@ import type { Readable } from 'node:stream';
 import { Agent, type Dispatcher, errors } from 'undici';
 import type { KuraConfig } from '../config/schema.js';
 import { badGateway, gatewayTimeout, slowDown } from '../s3/errors.js';
+import { headerValues } from '../s3/headers.js';
 import type { S3ErrorSpec } from '../s3/types.js';
 import { UpstreamAdmission, UpstreamBusyError } from './admission.js';
 import { ContinueSender } from './continue-request.js';
@@ -35,6 +36,18 @@ export interface UpstreamResponse {
   /** Flat `[name, value, …]` as S3 sent them. */
   headers: string[];
   body: Readable;
+}
+
+/** Methods undici sends a `Content-Length: 0` for (`expectsPayload` in its lib/dispatcher/client-h1.js). */
+const UNDICI_PAYLOAD_METHODS = new Set(['PUT', 'POST', 'PATCH', 'QUERY', 'PROPFIND', 'PROPPATCH']);
+
+/**
+ * A bodiless request with `Content-Length: 0` on a method undici would send without that header: it goes
+ * through node:http instead (src/upstream/continue-request.ts), which writes the headers as given.
+ */
+function undiciDropsContentLength(req: UpstreamRequest): boolean {
+  if (req.body !== null || UNDICI_PAYLOAD_METHODS.has(req.method)) return false;
+  return headerValues(req.headers, 'content-length').some((value) => value.trim() === '0');
 }
 
 /** Idempotent requests without a body may be sent once more when a pooled connection was already dead. */
@@ -131,7 +144,9 @@ export class UpstreamClient implements UpstreamSender {
     const dispatcher = this.#dispatcherFor(route);
     const attempt = async (): Promise<UpstreamResponse> => {
       if (req.onContinue) return this.#continuing.send(route, req);
+      // Kura's own client writes the head as given, Content-Length included.
       if (isPlainRead(route, req)) return this.#plain.request(route.origin, req);
+      if (undiciDropsContentLength(req)) return this.#continuing.send(route, req);
       const res = await dispatcher.request({
         origin: route.origin,
         path: req.path,

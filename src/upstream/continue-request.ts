@@ -9,6 +9,11 @@
 // among the headers and reports S3's 100 as a 'continue' event; the body is written only after it. These
 // requests are uploads of some size (the AWS SDKs send `Expect` above a threshold), so a second pool costs
 // little, and undici keeps every other request.
+//
+// The same way carries, without waiting, the few requests undici would change otherwise: a
+// `Content-Length: 0` on a method undici sends without a body (GET, HEAD, DELETE, OPTIONS), which it
+// leaves out (client-h1.js, after RFC 9110 §8.6's "SHOULD NOT"). A client may have signed it: the AWS
+// CRT signs `content-length` on DeleteObject, and S3 refuses the request without it.
 
 import { once } from 'node:events';
 import http from 'node:http';
@@ -61,7 +66,8 @@ export class ContinueSender {
   /**
    * Sends the head, then the body once S3 answers `100 Continue` (reported through `req.onContinue`) or
    * after CONTINUE_WAIT_MS of silence. A final answer that comes first is resolved with the body unsent,
-   * and the connection is closed once that answer is read: it cannot carry another request.
+   * and the connection is closed once that answer is read: it cannot carry another request. Without
+   * `req.onContinue` the request expects nothing and goes whole at once.
    */
   send(route: Route, req: UpstreamRequest): Promise<UpstreamResponse> {
     const url = new URL(route.origin);
@@ -100,7 +106,9 @@ export class ContinueSender {
       }
     };
     outgoing.on('socket', (socket: Socket) => {
-      const waitForContinue = () => after(CONTINUE_WAIT_MS, sendBody);
+      const waitForContinue = () => {
+        if (state === 'waiting') after(CONTINUE_WAIT_MS, sendBody);
+      };
       if (!socket.connecting) return waitForContinue();
       after(this.#opts.connectTimeout, () => fail(new errors.ConnectTimeoutError()));
       void once(socket, secure ? 'secureConnect' : 'connect').then(
@@ -125,6 +133,8 @@ export class ContinueSender {
       if (signal instanceof AbortSignal) signal.removeEventListener('abort', abort);
       else signal.off('abort', abort);
     });
+
+    if (req.onContinue === undefined) sendBody();
 
     return new Promise<UpstreamResponse>((resolve, reject) => {
       outgoing.on('error', (err) => {

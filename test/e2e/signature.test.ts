@@ -178,6 +178,28 @@ describe('a request whose signature was tampered with gets 403 through Kura exac
     assert.equal(r.kura.headers.etag, etag);
   });
 
+  test('a signed Content-Length: 0 on DELETE, GET and HEAD reaches S3 with the header, as direct', async () => {
+    // The AWS CRT (AWS CLI v2's CRT transfer client) signs `content-length;host;…` on DeleteObject.
+    const body = randomBytes(700);
+    for (const method of ['GET', 'HEAD', 'DELETE']) {
+      const key = `sig/content-length zero ${method}`;
+      await putDirect(key, body);
+      const signed = await signRequest(kura.url, {
+        method,
+        path: s3Path(BUCKET, key),
+        headers: { 'content-length': '0' },
+      });
+      assert.match(headerOf(signed.headers, 'authorization') ?? '', /SignedHeaders=content-length;host;/);
+      const res = await sendRaw(kura.url, signed);
+      assert.equal(res.status, method === 'DELETE' ? 204 : 200, `${method}: ${res.body.toString()}`);
+      if (method === 'GET') assert.ok(res.body.equals(body), 'GET: other bytes');
+      const [rec] = originRecords(signed.rawUrl).filter((r) => r.method === method);
+      assert.ok(rec, `${method} did not reach the origin`);
+      assert.equal(rec.verdict, 'ok', `${method}: the origin refused the signature`);
+      assert.equal(headerOf(rec.rawHeaders, 'content-length'), '0', `${method}: Content-Length left out`);
+    }
+  });
+
   test('one changed character of the signature: 403 SignatureDoesNotMatch through Kura as direct', async () => {
     await putDirect('sig/bad signature', randomBytes(512));
     const signed = await signedGet('sig/bad signature');

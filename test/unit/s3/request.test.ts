@@ -222,6 +222,13 @@ const ok: OkCase[] = [
     expect: { kind: 'aws-s3', bucket: 'b', key: 'k', operation: 'GetObject', absoluteForm: true },
   },
   {
+    // The AWS CRT's HTTP client through HTTP_PROXY: the target's port is always the scheme's default.
+    name: "absolute-form with the scheme's default port written out, Host with the endpoint's port",
+    target: 'http://localhost:80/b/k',
+    host: 'localhost:9000',
+    expect: { kind: 'custom', bucket: 'b', key: 'k', operation: 'GetObject', absoluteForm: true },
+  },
+  {
     name: 'absolute-form https with :443, Host without it',
     target: 'https://b.s3.amazonaws.com:443/k',
     host: 'b.s3.amazonaws.com',
@@ -356,6 +363,22 @@ describe('parseS3Request: refused', () => {
       'absolute-form port differs from Host',
       'GET',
       'http://localhost:9001/b/k',
+      ['Host', 'localhost:9000'],
+      400,
+      'InvalidRequest',
+    ],
+    [
+      'absolute-form with the default port written out, Host naming another host',
+      'GET',
+      'http://localhost:80/b/k',
+      ['Host', 'evil.example:9000'],
+      400,
+      'InvalidRequest',
+    ],
+    [
+      'absolute-form without a port, Host with another port',
+      'GET',
+      'http://localhost/b/k',
       ['Host', 'localhost:9000'],
       400,
       'InvalidRequest',
