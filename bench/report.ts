@@ -61,7 +61,10 @@ const METHOD = `- Every target runs in its own process on loopback, started and 
 - **kura cold** is the first read of an object on a fresh volume; **kura warm ram** the same process
   afterwards (the RAM tier sized to hold every object of the run); **kura warm disk** a second Kura
   process on the same volume, running beside the first, with \`cache.ram_size: 0\` (the files are in the
-  OS page cache: this is Kura's own file-serving path, not the disk's speed).
+  OS page cache: this is Kura's own file-serving path, not the disk's speed). In the small cells,
+  **kura 2 workers** is a group of two worker processes, and **kura gateway** a Kura of one worker whose
+  gateway listener serves the bucket on a public route (docs/gateway.md): plain GETs, Kura holding the
+  credentials, hits of the same entries from its RAM tier.
 - Warm cells interleave the targets: large objects in rounds (each target once per round), small ones in
   slices of a third of the cell's time, so that a burst of load from the machine's other users falls on
   every target alike; figures are summed over rounds or slices.

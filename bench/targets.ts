@@ -3,9 +3,9 @@
 
 import { type ChildProcess, fork, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, KURA_BIN } from '../test/support/kura.js';
 import type { MemoryOriginOptions } from '../test/support/memory-origin.js';
@@ -16,6 +16,11 @@ import { cpuOfTree } from './proc.js';
 /** A server the workloads send requests to. */
 export interface Target {
   url: string;
+  /**
+   * Set for a gateway listener: objects are read with plain GETs of `{gatewayPrefix}{key}` (Kura holds the
+   * credentials), not with presigned S3 URLs.
+   */
+  gatewayPrefix?: string;
   pid: number;
   /** CPU seconds of the server process (and its workers) so far. */
   cpu(): number;
@@ -155,12 +160,63 @@ export async function startKura(
   return startKuraWith(origin, dir, env, opts.nodeArgs ?? []);
 }
 
+/** The route prefix of the gateway Kura `startGatewayKura` starts. */
+const GATEWAY_PREFIX = '/bench/';
+
+/**
+ * A Kura (one worker) whose gateway listener serves the origin's bucket on a public route, with the
+ * origin's credentials held by Kura (docs/gateway.md), on volume `dir`: a transparent Kura on the same
+ * volume and origin shares its entries. The target's URL is the gateway listener's.
+ */
+export async function startGatewayKura(
+  origin: string,
+  dir: string,
+  bucket: string,
+  credentials: { accessKeyId: string; secretAccessKey: string },
+  ramSize: number,
+): Promise<KuraTarget> {
+  const port = await freePort();
+  const config = join(await mkdtemp(join(tmpdir(), 'kura-bench-gateway-')), 'kura.yaml');
+  await writeFile(
+    config,
+    [
+      'gateway:',
+      `  listen: ["127.0.0.1:${port}"]`,
+      '  routes:',
+      `    - prefix: ${GATEWAY_PREFIX}`,
+      `      origin: { url: "${origin}" }`,
+      `      bucket: ${bucket}`,
+      `      credentials: { access_key_id: ${credentials.accessKeyId}, secret_access_key: ${credentials.secretAccessKey} }`,
+      '      auth: none',
+      '',
+    ].join('\n'),
+  );
+  const env = {
+    KURA_LOG_LEVEL: 'warn',
+    KURA_LOG_ACCESS: 'off',
+    KURA_WORKERS: '1',
+    KURA_RAM_SIZE: String(ramSize),
+  };
+  const kura = await startKuraWith(origin, dir, env, [], ['--config', config]);
+  const url = `http://127.0.0.1:${port}`;
+  return {
+    ...kura,
+    url,
+    gatewayPrefix: GATEWAY_PREFIX,
+    stop: async () => {
+      await kura.stop();
+      await rm(dirname(config), { recursive: true, force: true });
+    },
+  };
+}
+
 /** Starts it on a free loopback port and waits until it answers. */
 async function startKuraWith(
   origin: string,
   dir: string,
   env: NodeJS.ProcessEnv,
   nodeArgs: string[],
+  extraArgs: string[] = [],
 ): Promise<KuraTarget> {
   const port = await freePort();
   const child = spawn(
@@ -181,6 +237,7 @@ async function startKuraWith(
       origin,
       '--cache-dir',
       dir,
+      ...extraArgs,
     ],
     { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] },
   );

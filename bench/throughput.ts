@@ -3,10 +3,11 @@
 // the origin directly, the Node ceiling, nginx cold and warm, Kura cold, warm from RAM and warm from disk.
 
 import { rm } from 'node:fs/promises';
-import { GiB, KiB, MiB, type ObjectSpec } from './data.js';
+import { BUCKET, GiB, KiB, MiB, type ObjectSpec } from './data.js';
+import { CREDENTIALS } from './engines.js';
 import type { Plan, Results } from './plan.js';
 import type { Origin, Target } from './targets.js';
-import { startKura, tempDir } from './targets.js';
+import { startGatewayKura, startKura, tempDir } from './targets.js';
 import { curlClients, wrk } from './tools.js';
 import { presignAll, presignUrls } from './urls.js';
 
@@ -119,7 +120,7 @@ async function smallCell(ctx: Context, targets: [string, Target][], size: number
   // wrk takes whole seconds.
   const sliceSeconds = Math.max(1, Math.round(plan.seconds / slices));
   const keys = Array.from({ length: plan.small.objects }, (_, i) => smallKey(size, i));
-  const paths = await Promise.all(targets.map(([, t]) => presignAll(t.url, keys)));
+  const paths = await Promise.all(targets.map(([, t]) => presignAll(t.url, keys, t.gatewayPrefix)));
   for (const [i, [, t]] of targets.entries()) await wrk(t.url, paths[i] as string[], c, 1, ctx.workDir);
   const tallies = targets.map(() => new Tally());
   for (let s = 0; s < slices; s++) {
@@ -155,7 +156,7 @@ async function smallCell(ctx: Context, targets: [string, Target][], size: number
 async function readAllSmall(ctx: Context, target: Target): Promise<void> {
   for (const size of ctx.plan.small.sizes) {
     const keys = Array.from({ length: ctx.plan.small.objects }, (_, i) => smallKey(size, i));
-    const urls = await presignUrls(target.url, keys);
+    const urls = await presignUrls(target.url, keys, target.gatewayPrefix);
     const lists = Array.from({ length: 8 }, (_, i) => urls.filter((_, j) => j % 8 === i));
     await curlClients(lists, size);
   }
@@ -212,6 +213,12 @@ export async function runThroughput(ctx: Context): Promise<void> {
       kuras.push(group);
       for (let pass = 0; pass < 2; pass++) await readAllSmall(ctx, group);
       small.push(['kura 2 workers', group]);
+      // The gateway (Kura holds the credentials and authorizes its clients): hits of the same entries,
+      // its RAM tier warmed by one pass.
+      const gateway = await startGatewayKura(origin.url, volume, BUCKET, CREDENTIALS, plan.ramSize);
+      kuras.push(gateway);
+      await readAllSmall(ctx, gateway);
+      small.push(['kura gateway', gateway]);
     }
     console.log('small objects, warm (slices interleaved across targets)');
     for (const size of smallSizes) {
