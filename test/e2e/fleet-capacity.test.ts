@@ -133,7 +133,16 @@ test('leader failover: kill -9 of the leader mid-eviction; another leads within 
   const staleMs = 2_000;
   const fleet = await startFleet({
     origin: origin.url,
-    cacheYaml: fleetYaml({ max_size: String(max), admission_window: '0s', scan_interval: '1h' }),
+    cacheYaml: fleetYaml({
+      max_size: String(max),
+      // Well below max_size: with three instances each space gate keeps three times its pending bytes
+      // (and a chunk and 64 KiB per write) within max_size, which can hold the volume just under a 90 %
+      // trigger for good, and then the leader never has to evict.
+      eviction_trigger: '50%',
+      eviction_target: '30%',
+      admission_window: '0s',
+      scan_interval: '1h',
+    }),
   });
   try {
     const keys = Array.from({ length: 64 }, (_, i) => `failover/object-${i}.bin`);
