@@ -115,6 +115,21 @@ export function decorate(
     end(body);
   };
 
+  /**
+   * The held head on its way (the sniff is asynchronous) and whatever the cache wrote meanwhile: these
+   * go out in order after it, never before the head.
+   */
+  let pending: Promise<void> | null = null;
+  const queue = (run: () => void) => {
+    const p = (pending ?? Promise.resolve()).then(() => {
+      if (!res.destroyed) run();
+    });
+    pending = p;
+    void p.then(() => {
+      if (pending === p) pending = null;
+    });
+  };
+
   res.write = ((chunk: unknown, ...rest: unknown[]) => {
     if (error !== null) {
       const bytes = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
@@ -128,12 +143,13 @@ export function decorate(
       }
       return true;
     }
-    if (held === null) return write(chunk, ...rest);
-    const first = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
-    void release(first).then(() => {
-      if (res.destroyed) return;
-      // The caller was told to wait for 'drain' (false below): tell it when the held chunk is written.
-      if (write(first, ...rest)) res.emit('drain');
+    if (held === null && pending === null) return write(chunk, ...rest);
+    const bytes = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
+    // The first bytes decide the held head's type; they and all after them go once the head is out.
+    if (held !== null) pending = release(bytes);
+    queue(() => {
+      // The caller was told to wait for 'drain' (false below): tell it when this chunk is written.
+      if (write(bytes, ...rest)) res.emit('drain');
     });
     return false;
   }) as ServerResponse['write'];
@@ -144,12 +160,12 @@ export function decorate(
       rewrite(chunk === null || chunk === undefined ? null : Buffer.from(chunk));
       return res;
     }
-    if (held === null) return end(...args);
-    const chunk = typeof args[0] === 'function' ? null : (args[0] as Buffer | string | null | undefined);
-    const first = chunk === null || chunk === undefined ? null : Buffer.from(chunk);
-    void release(first).then(() => {
-      if (!res.destroyed) end(...args);
-    });
+    if (held === null && pending === null) return end(...args);
+    if (held !== null) {
+      const chunk = typeof args[0] === 'function' ? null : (args[0] as Buffer | string | null | undefined);
+      pending = release(chunk === null || chunk === undefined ? null : Buffer.from(chunk));
+    }
+    queue(() => end(...args));
     return res;
   }) as ServerResponse['end'];
 }
