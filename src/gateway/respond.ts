@@ -86,11 +86,16 @@ function allowedOrigin(cors: GatewayCors, origin: string | undefined): string | 
 /** CORS headers for an actual (not preflight) request's answer, as a flat list. */
 export function corsHeaders(cors: GatewayCors | null, req: IncomingMessage): string[] {
   if (cors === null) return [];
+  // A `*` route's answer does not depend on the Origin, so every answer carries the same headers: a
+  // browser that cached the answer to a load without CORS (an <img>) may serve that copy to a later
+  // cross-origin fetch of the same URL, which fails without them.
+  if (cors.origins.includes('*')) {
+    return ['access-control-allow-origin', '*', 'access-control-expose-headers', EXPOSED];
+  }
   const origin = allowedOrigin(cors, req.headers.origin);
-  if (origin === null) return cors.origins.includes('*') ? [] : ['vary', 'Origin'];
-  const out = ['access-control-allow-origin', origin, 'access-control-expose-headers', EXPOSED];
-  if (origin !== '*') out.push('vary', 'Origin');
-  return out;
+  // Listed origins: the answer varies with the Origin, and says so to every cache.
+  if (origin === null) return ['vary', 'Origin'];
+  return ['access-control-allow-origin', origin, 'access-control-expose-headers', EXPOSED, 'vary', 'Origin'];
 }
 
 /** Answers an OPTIONS preflight (Fetch §4.8): 204 with what is allowed, or 403 when nothing is. */

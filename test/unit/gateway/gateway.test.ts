@@ -3,10 +3,11 @@
 
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import { describe, test } from 'node:test';
 import { encodeKeyPath, publicKeysOf, signLink, verifyLink } from '../../../src/gateway/link.js';
 import { CircuitBreaker } from '../../../src/gateway/replicas.js';
-import { errorFormat, renderError } from '../../../src/gateway/respond.js';
+import { corsHeaders, errorFormat, renderError } from '../../../src/gateway/respond.js';
 
 describe('circuit breaker', () => {
   test('opens after N failures in a row, lets one probe through after the open time, closes on success', () => {
@@ -88,5 +89,26 @@ describe('error formats', () => {
       error: { code: 'AccessDenied', message: 'no <way>', requestId: 'R1', resource: '/p' },
     });
     assert.equal(renderError('text', e, 'R1', '/p').body.toString(), '403 AccessDenied: no <way>\n');
+  });
+});
+
+describe('CORS headers of an answer', () => {
+  const req = (origin?: string) => ({ headers: origin === undefined ? {} : { origin } }) as IncomingMessage;
+  const any = { origins: ['*'], maxAgeSeconds: 600 };
+  const listed = { origins: ['https://app.test'], maxAgeSeconds: 600 };
+  const allow = (h: string[]) => h[h.indexOf('access-control-allow-origin') + 1];
+
+  test('a * route: every answer allows any origin, with or without an Origin (a cached <img> copy serves a later fetch)', () => {
+    assert.equal(allow(corsHeaders(any, req())), '*');
+    assert.equal(allow(corsHeaders(any, req('https://elsewhere.test'))), '*');
+  });
+
+  test('listed origins: echoed when listed, and Vary: Origin on every answer', () => {
+    const ok = corsHeaders(listed, req('https://app.test'));
+    assert.equal(allow(ok), 'https://app.test');
+    assert.ok(ok.includes('vary'));
+    assert.deepEqual(corsHeaders(listed, req()), ['vary', 'Origin']);
+    assert.deepEqual(corsHeaders(listed, req('https://elsewhere.test')), ['vary', 'Origin']);
+    assert.deepEqual(corsHeaders(null, req('https://app.test')), []);
   });
 });
