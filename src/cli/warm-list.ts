@@ -1,5 +1,6 @@
 // ListObjectsV2, page by page, for `kura warm`: the keys under a prefix, signed by the sender given.
 
+import { decodeXmlText } from '../s3/delete-objects.js';
 import type { UpstreamSender } from '../upstream/client.js';
 import type { Route } from '../upstream/route.js';
 
@@ -34,25 +35,14 @@ export async function listKeys(
       throw new Error(`ListObjectsV2 answered ${res.status} ${code}`.trim());
     }
     for (const m of xml.matchAll(/<Contents>[\s\S]*?<Key>([^<]*)<\/Key>[\s\S]*?<\/Contents>/g)) {
-      const key = unescapeXml(m[1] as string);
+      const key = decodeXmlText(m[1] as string);
       if (!key.endsWith('/')) keys.push(key);
     }
     const truncated = /<IsTruncated>true<\/IsTruncated>/.test(xml);
     token = truncated
-      ? unescapeXml(/<NextContinuationToken>([^<]*)<\/NextContinuationToken>/.exec(xml)?.[1] ?? '')
+      ? decodeXmlText(/<NextContinuationToken>([^<]*)<\/NextContinuationToken>/.exec(xml)?.[1] ?? '')
       : null;
     if (token === null || token === '') return keys;
   }
   return keys;
-}
-
-function unescapeXml(text: string): string {
-  return text
-    .replace(/&lt;/g, '<')
-    .replace(/&gt;/g, '>')
-    .replace(/&quot;/g, '"')
-    .replace(/&apos;/g, "'")
-    .replace(/&#(\d+);/g, (_, n: string) => String.fromCodePoint(Number(n)))
-    .replace(/&#x([0-9a-f]+);/gi, (_, n: string) => String.fromCodePoint(Number.parseInt(n, 16)))
-    .replace(/&amp;/g, '&');
 }

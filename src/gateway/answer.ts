@@ -7,6 +7,8 @@
 
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { fileTypeFromBuffer } from 'file-type';
+import { decodeXmlText } from '../s3/delete-objects.js';
+import { headerValue } from '../s3/headers.js';
 import { type ErrorFormat, renderError } from './respond.js';
 
 /** An error body longer than this is not S3's: it goes on as it is. */
@@ -61,10 +63,10 @@ export function decorate(
       | undefined;
     const headers = flat(given).concat(opts.extra);
     seen.status = status;
-    seen.xCache = headerIn(headers, 'x-cache');
+    seen.xCache = headerValue(headers, 'x-cache') ?? null;
     held = null;
     error = null;
-    const type = (headerIn(headers, 'content-type') ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+    const type = (headerValue(headers, 'content-type') ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
     if (status >= 400 && opts.errors !== 'xml' && type === 'application/xml' && res.req?.method !== 'HEAD') {
       error = { status, statusText, headers, chunks: [], size: 0 };
       return res;
@@ -102,7 +104,7 @@ export function decorate(
     const requestId = /<RequestId>([^<]*)<\/RequestId>/.exec(xml)?.[1] ?? '';
     const { type, body } = renderError(
       opts.errors,
-      { status: e.status, code, message: unescapeXml(message) },
+      { status: e.status, code, message: decodeXmlText(message) },
       requestId,
       opts.resource,
     );
@@ -170,16 +172,6 @@ export function decorate(
   }) as ServerResponse['end'];
 }
 
-/** The five entities XML escapes (src/s3/errors.ts writes no others). */
-function unescapeXml(text: string): string {
-  return text
-    .replace(/&lt;/g, '<')
-    .replace(/&gt;/g, '>')
-    .replace(/&quot;/g, '"')
-    .replace(/&apos;/g, "'")
-    .replace(/&amp;/g, '&');
-}
-
 async function sniff(bytes: Buffer) {
   try {
     return await fileTypeFromBuffer(bytes);
@@ -191,7 +183,7 @@ async function sniff(bytes: Buffer) {
 /** The body begins at the object's first byte: a 200, or a 206 whose range starts at 0. */
 function startsAtZero(status: number, headers: string[]): boolean {
   if (status === 200) return true;
-  return status === 206 && /^bytes 0-/.test(headerIn(headers, 'content-range') ?? '');
+  return status === 206 && /^bytes 0-/.test(headerValue(headers, 'content-range') ?? '');
 }
 
 function flat(given: OutgoingHttpHeaders | string[] | undefined): string[] {
@@ -204,13 +196,6 @@ function flat(given: OutgoingHttpHeaders | string[] | undefined): string[] {
     else out.push(name, String(value));
   }
   return out;
-}
-
-function headerIn(headers: readonly string[], lower: string): string | null {
-  for (let i = 0; i + 1 < headers.length; i += 2) {
-    if ((headers[i] as string).toLowerCase() === lower) return headers[i + 1] as string;
-  }
-  return null;
 }
 
 function setValue(headers: readonly string[], lower: string, value: string): string[] {
