@@ -54,9 +54,12 @@ export class Cache {
       this.stats.corruptChunks += 1;
       log.warn('corrupt chunk removed; served from S3 instead', { path, reason });
     });
-    this.records = new RecordStore(volume, (path, reason) => {
-      this.stats.corruptRecords += 1;
-      log.warn('damaged object record removed; the read is a miss', { path, reason });
+    this.records = new RecordStore(volume, {
+      onDamaged: (path, reason) => {
+        this.stats.corruptRecords += 1;
+        log.warn('damaged object record removed; the read is a miss', { path, reason });
+      },
+      recheckMs: config.record_recheck,
     });
     this.uploads = new UploadStaging(volume);
     this.writeMaxSize = config.write_max_object_size;

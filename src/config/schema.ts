@@ -188,6 +188,10 @@ export const schema = {
       30_000,
       'a maintenance leader silent this long is replaced; keep it well above NFS attribute caching',
     ),
+    record_recheck: duration(
+      1_000,
+      "how long a record read from the volume answers hits without a look at its file; another instance's change is seen within this time",
+    ),
     journal_flush: duration(2_000, 'how often each instance appends its events to its journal'),
     journal_segment_size: size(4 * 2 ** 20, 'a journal segment is closed at this size...', {
       min: 4096,

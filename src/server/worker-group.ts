@@ -170,7 +170,7 @@ export async function startWorkerGroup(
       } else if (m.kind === 'failed') {
         log.error('worker could not start', { worker: slot.worker, pid: slot.pid, error: m.error });
         if (!started) startFailed(new Error(m.error));
-      } else if (m.kind === 'hit-auth') {
+      } else if (m.kind === 'hit-auth' || m.kind === 'record') {
         for (const other of slots) {
           if (other !== slot && other.listening !== null) other.process?.send(m satisfies ToWorker);
         }

@@ -15,6 +15,8 @@ export type ToWorker =
   | { kind: 'reload' }
   /** What another worker learnt of who may read a hit (src/cache/hit-auth.ts). */
   | { kind: 'hit-auth'; change: HitAuthChange }
+  /** Another worker wrote or removed the object record at this path (src/store/records.ts). */
+  | { kind: 'record'; path: string }
   /** Stop accepting, drain for up to graceMs, then exit. */
   | { kind: 'stop'; graceMs: number }
   /** Exit at once, removing this worker's unfinished temp files. */
@@ -34,4 +36,6 @@ export type FromWorker =
   | { kind: 'failed'; error: string }
   /** What this worker learnt of who may read a hit: the primary tells the other workers. */
   | { kind: 'hit-auth'; change: HitAuthChange }
+  /** This worker wrote or removed the object record at this path: the other workers forget theirs. */
+  | { kind: 'record'; path: string }
   | { kind: 'answer'; id: number; value?: unknown; error?: string };

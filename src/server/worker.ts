@@ -36,6 +36,7 @@ export async function runWorker(extra: ExtraViews = {}): Promise<void> {
   }
   // The group shares what each worker learns of who may read a hit.
   kura.cache.hitAuth.onChange = (change) => send({ kind: 'hit-auth', change });
+  kura.cache.records.onChange = (path) => send({ kind: 'record', path });
   const views: Record<string, () => unknown> = {
     ready: () => kura.views.ready(),
     // The resource is the primary's to describe; the points are what it adds up.
@@ -73,6 +74,7 @@ export async function runWorker(extra: ExtraViews = {}): Promise<void> {
         .then((value) => send({ kind: 'answer', id: m.id, value }))
         .catch((err: Error) => send({ kind: 'answer', id: m.id, error: err.message }));
     } else if (m.kind === 'hit-auth') kura.cache.hitAuth.apply(m.change);
+    else if (m.kind === 'record') kura.cache.records.forget(m.path);
     else if (m.kind === 'reload') void reload();
     else if (m.kind === 'stop') stop(m.graceMs);
     else if (m.kind === 'now') now();

@@ -49,8 +49,18 @@ export type RecordUpdate = (current: ObjectRecord | null) => ObjectRecord | null
  */
 const TOMBSTONE_CLOCK_MARGIN_MS = 0;
 
-/** Parsed records remembered for the stat check of `read`: a few MB at most. */
+/** Parsed records remembered for `read`: a few MB at most. */
 const SEEN_RECORDS = 10_000;
+
+export interface RecordStoreOptions {
+  /** Told of every damaged record file removed. */
+  onDamaged?: OnDamagedRecord;
+  /**
+   * How long a remembered record answers `read` without a look at its file (0: a `stat` on every read).
+   * Changes made through this store are seen at once; those of other processes within this time.
+   */
+  recheckMs?: number;
+}
 
 /** Remembered records are shared by every reader: frozen, so that no caller can change another's copy. */
 function deepFreeze<T>(value: T): T {
@@ -59,6 +69,16 @@ function deepFreeze<T>(value: T): T {
     for (const v of Object.values(value)) deepFreeze(v);
   }
   return value;
+}
+
+/** A parsed record file, the file's identity when it was read, and when that was last checked. */
+interface Seen {
+  ino: number;
+  size: number;
+  mtimeMs: number;
+  record: ObjectRecord;
+  /** performance.now() of the last read that found the file unchanged. */
+  checkedAt: number;
 }
 
 interface QueuedUpdate {
@@ -71,12 +91,30 @@ export class RecordStore {
   readonly #volume: Volume;
   /** Updates waiting for the lock of a record, by lock path; present while a batch is running. */
   readonly #queues = new Map<string, QueuedUpdate[]>();
-  readonly #seen = new Map<string, { ino: number; size: number; mtimeMs: number; record: ObjectRecord }>();
+  readonly #seen = new Map<string, Seen>();
   readonly #onDamaged: OnDamagedRecord;
+  readonly #recheckMs: number;
+  /**
+   * Counts changes; a read remembers what it found only if none happened meanwhile, since the file it
+   * stat'ed may be one a change has replaced since.
+   */
+  #generation = 0;
+  /**
+   * Told the path of every record file this store wrote or removed, so that the other processes of an
+   * instance (its workers) forget what they remember of it at once (`forget`).
+   */
+  onChange: (path: string) => void = () => {};
 
-  constructor(volume: Volume, onDamaged: OnDamagedRecord = () => {}) {
+  constructor(volume: Volume, opts: RecordStoreOptions = {}) {
     this.#volume = volume;
-    this.#onDamaged = onDamaged;
+    this.#onDamaged = opts.onDamaged ?? (() => {});
+    this.#recheckMs = opts.recheckMs ?? 0;
+  }
+
+  /** Drops what is remembered of the record file at `path`, which another process has changed. */
+  forget(path: string): void {
+    this.#generation += 1;
+    this.#seen.delete(path);
   }
 
   /**
@@ -85,9 +123,17 @@ export class RecordStore {
    *
    * A record file is never changed in place (updates rename a new file over it), so an unchanged inode,
    * size and mtime mean the parsed record seen last is still the one on the volume: one stat instead of
-   * open, fstat, read and close on the hot path of every hit.
+   * open, fstat, read and close. A record checked less than `recheckMs` ago is not even stat'ed: a hit
+   * makes no file-system call. Its own changes this store forgets at once, and tells its instance's other
+   * processes of (`onChange`); another instance's are seen within `recheckMs`.
    */
   async read(k: ObjectKey): Promise<ObjectRecord | null> {
+    const path = this.#volume.recordPath(k);
+    const seen = this.#seen.get(path);
+    if (seen !== undefined && performance.now() - seen.checkedAt < this.#recheckMs) {
+      this.#volume.events.objectRead(k);
+      return seen.record;
+    }
     const found = await this.#read(k);
     if (found.damage !== null) {
       // The update reads the file again under the lock and removes it if it is still damaged.
@@ -100,6 +146,7 @@ export class RecordStore {
 
   async #read(k: ObjectKey): Promise<Found> {
     const path = this.#volume.recordPath(k);
+    const generation = this.#generation;
     let st: Stats;
     try {
       st = await stat(path);
@@ -111,6 +158,7 @@ export class RecordStore {
     if (!st.isFile()) return { record: null, damage: 'not a file' };
     const seen = this.#seen.get(path);
     if (seen && seen.ino === st.ino && seen.size === st.size && seen.mtimeMs === st.mtimeMs) {
+      if (generation === this.#generation) seen.checkedAt = performance.now();
       return { record: seen.record, damage: null };
     }
     this.#seen.delete(path);
@@ -131,13 +179,19 @@ export class RecordStore {
       return { record: null, damage: 'the record of another key' };
     }
     // Only a read whose length matches the stat's size is known to be that file's content.
-    if (file.length === st.size) this.#remember(path, st, r);
+    if (file.length === st.size && generation === this.#generation) this.#remember(path, st, r);
     return { record: r, damage: null };
   }
 
   #remember(path: string, st: Stats, record: ObjectRecord): void {
     this.#seen.delete(path);
-    this.#seen.set(path, { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, record: deepFreeze(record) });
+    this.#seen.set(path, {
+      ino: st.ino,
+      size: st.size,
+      mtimeMs: st.mtimeMs,
+      record: deepFreeze(record),
+      checkedAt: performance.now(),
+    });
     if (this.#seen.size > SEEN_RECORDS) {
       const oldest = this.#seen.keys().next().value;
       if (oldest !== undefined) this.#seen.delete(oldest);
@@ -250,13 +304,20 @@ export class RecordStore {
       if (removedAt !== null) {
         await this.#writeTombstone(k, removedAt);
       }
+      this.#changed(path);
       if (state === null) {
         await rm(path, { force: true });
         if (initial !== null) this.#volume.events.recordRemoved(k);
         return results;
       }
       const file = encodeRecordFile(state);
-      await writeFileAtomic(this.#volume, path, file, checkStillHeld);
+      try {
+        await writeFileAtomic(this.#volume, path, file, checkStillHeld);
+      } finally {
+        // Forgotten again once the file is in place: a read while it was written may have remembered the
+        // file it replaced.
+        this.#changed(path);
+      }
       this.#volume.events.recordWritten(k, file.length, state.source);
       return results;
     } finally {
@@ -277,9 +338,15 @@ export class RecordStore {
     }
   }
 
+  #changed(path: string): void {
+    this.#generation += 1;
+    this.#seen.delete(path);
+    this.onChange(path);
+  }
+
   /** Removes a damaged record file, or the file standing where one of its directories belongs. */
   async #removeDamaged(k: ObjectKey, path: string, reason: string): Promise<void> {
-    this.#seen.delete(path);
+    this.#changed(path);
     const removed = await clearPath(join(this.#volume.dir, 'objects'), path);
     if (removed === null) return;
     this.#volume.events.recordRemoved(k);
@@ -302,7 +369,7 @@ export class RecordStore {
         if (decoded.kind === 'previous-format') return false;
         if (decoded.kind === 'record' && this.#volume.objectId(decoded.record) === objectId) return false;
       }
-      this.#seen.delete(path);
+      this.#changed(path);
       return (await clearPath(join(this.#volume.dir, 'objects'), path)) !== null;
     } finally {
       await release().catch(() => {});

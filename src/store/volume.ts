@@ -152,11 +152,22 @@ let tmpCounter = 0;
  * share a file. The key itself never appears in a path: it may hold any bytes.
  */
 export function keyHash(k: ObjectKey): string {
+  const name = `${k.namespace}\n${k.bucket}\n${k.key}`;
+  const known = recentHashes.get(name);
+  if (known !== undefined) return known;
   if (!isStorableBucket(k.bucket)) {
     throw new VolumeError(`bucket name ${JSON.stringify(k.bucket)} cannot be stored on the volume`);
   }
-  return sha256Hex(`${k.namespace}\n${k.bucket}\n${k.key}`);
+  const h = sha256Hex(name);
+  // Every hit needs its key's hash (the record's path, the journal's object id): a hot key hashes once.
+  if (recentHashes.size >= RECENT_HASHES) recentHashes.clear();
+  recentHashes.set(name, h);
+  return h;
 }
+
+/** Hashes of the keys used last; cleared whole when full, which costs a hash per key to refill. */
+const recentHashes = new Map<string, string>();
+const RECENT_HASHES = 10_000;
 
 /** An ETag as a directory name: quotes, slashes and length are S3's business, not the file system's. */
 export function etagName(etag: string): string {

@@ -34,7 +34,14 @@ before(async () => {
   origin = await startMemoryOrigin();
   kura = await startTestKura({
     origin: origin.url,
-    settings: { 'cache.chunk_size': '64KiB', 'cache.get_ttl': '1d', 'cache.ram_size': '0B' },
+    // record_recheck 0: each planted file must be looked at by the very next read, as a record another
+    // instance replaced is once the recheck time has passed.
+    settings: {
+      'cache.chunk_size': '64KiB',
+      'cache.get_ttl': '1d',
+      'cache.ram_size': '0B',
+      'cache.record_recheck': '0s',
+    },
   });
   origin.put(BUCKET, KEY, BODY);
   const first = await sdkGet(sdkClient(kura.url), BUCKET, KEY);

@@ -12,6 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { sdkClient } from '../support/cache-client.js';
 import { waitUntil } from '../support/fleet.js';
 import { freePort, type KuraProcess, spawnKura } from '../support/kura.js';
 import { type MemoryOrigin, startMemoryOrigin } from '../support/memory-origin.js';
@@ -122,6 +124,23 @@ describe('two workers on one port', () => {
       return d.totals.fromCache >= 8;
     }, 5_000);
     assert.ok(counted, `the dashboard counts both workers: ${JSON.stringify(totals)}`);
+  });
+
+  test('a write through one worker is seen by the next read through either', async () => {
+    // Both workers remember the record of the object they served (cache.record_recheck, 1 s by
+    // default); the PUT's worker tells the other to forget it, or that one would answer the old bytes.
+    const first = randomBytes(200 * KiB);
+    origin.put(BUCKET, 'spread/rewritten.bin', first);
+    for (let i = 0; i < 8; i++) assert.ok((await get(kura, 'spread/rewritten.bin')).body.equals(first));
+    const second = randomBytes(200 * KiB);
+    const client = sdkClient(kura.url);
+    await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'spread/rewritten.bin', Body: second }));
+    client.destroy();
+    for (let i = 0; i < 8; i++) {
+      const got = await get(kura, 'spread/rewritten.bin');
+      assert.equal(got.status, 200);
+      assert.ok(got.body.equals(second), `read ${i} after the write has the written bytes`);
+    }
   });
 
   test('/metrics before and after known traffic moves by exactly that traffic, over both workers', async () => {

@@ -51,7 +51,7 @@ const present = (path: string) =>
 before(async () => {
   root = await mkdtemp(join(tmpdir(), 'kura-records-'));
   volume = await openVolume({ dir: join(root, 'vol'), chunkSize: 1024, instanceId: 'test' });
-  records = new RecordStore(volume, (path, reason) => damaged.push([path, reason]));
+  records = new RecordStore(volume, { onDamaged: (path, reason) => damaged.push([path, reason]) });
 });
 
 /** `text` in a record file's envelope with a checksum that matches: only the content can be wrong. */
@@ -330,5 +330,64 @@ describe('RecordStore', () => {
 
   test('updates leave no temp files', async () => {
     assert.deepEqual(await readdir(volume.tmpDir), []);
+  });
+});
+
+describe('RecordStore with a recheck time', () => {
+  const RECHECK_MS = 300;
+  let store: RecordStore;
+  let changed: string[];
+  before(() => {
+    store = new RecordStore(volume, { recheckMs: RECHECK_MS });
+    changed = [];
+    store.onChange = (path) => changed.push(path);
+  });
+
+  test('a record read within the recheck time answers without a look at its file', async () => {
+    const k = key();
+    const r = record(k);
+    await store.update(k, () => r);
+    assert.deepEqual(await store.read(k), r);
+    // Removed behind the store's back, as another instance's eviction would: the read still answers
+    // from memory, which shows it made no file-system call.
+    await rm(volume.recordPath(k));
+    assert.deepEqual(await store.read(k), r);
+    await new Promise((resolve) => setTimeout(resolve, RECHECK_MS + 50));
+    assert.equal(await store.read(k), null);
+  });
+
+  test('a file replaced by another process is seen once the recheck time has passed', async () => {
+    const k = key();
+    await store.update(k, () => record(k));
+    await store.read(k);
+    const replaced = record(k, { etag: '"another version"' });
+    const path = volume.recordPath(k);
+    await writeFile(`${path}.new`, encodeRecordFile(replaced));
+    await rename(`${path}.new`, path);
+    assert.equal((await store.read(k))?.etag, '"0123456789abcdef"');
+    await new Promise((resolve) => setTimeout(resolve, RECHECK_MS + 50));
+    assert.equal((await store.read(k))?.etag, '"another version"');
+  });
+
+  test('its own changes are seen at once and told to onChange', async () => {
+    const k = key();
+    await store.update(k, () => record(k));
+    await store.read(k);
+    changed.length = 0;
+    await store.update(k, () => record(k, { etag: '"second"' }));
+    assert.equal((await store.read(k))?.etag, '"second"');
+    await store.remove(k);
+    assert.equal(await store.read(k), null);
+    assert.ok(changed.length >= 2);
+    assert.ok(changed.every((p) => p === volume.recordPath(k)));
+  });
+
+  test('forget: the next read looks at the file, as a change relayed from another worker asks', async () => {
+    const k = key();
+    await store.update(k, () => record(k));
+    await store.read(k);
+    await rm(volume.recordPath(k));
+    store.forget(volume.recordPath(k));
+    assert.equal(await store.read(k), null);
   });
 });
