@@ -13,7 +13,8 @@ export function redactTarget(target: string): string {
     .map((piece) => {
       const eq = piece.indexOf('=');
       const name = eq === -1 ? piece : piece.slice(0, eq);
-      return SECRET_PARAMS.has(safeDecode(name).toLowerCase()) ? `${name}=REDACTED` : piece;
+      const plain = name.includes('%') ? safeDecode(name) : name;
+      return SECRET_PARAMS.has(plain.toLowerCase()) ? `${name}=REDACTED` : piece;
     });
   return `${target.slice(0, q)}?${params.join('&')}`;
 }

@@ -42,5 +42,8 @@ function withinSkew(date: Date | null, now: number): boolean {
 
 /** `YYYYMMDD` of an instant, in UTC: the first field of a SigV4 credential scope. */
 function dayOf(date: Date): string {
-  return date.toISOString().slice(0, 10).replaceAll('-', '');
+  const y = date.getUTCFullYear();
+  const m = date.getUTCMonth() + 1;
+  const d = date.getUTCDate();
+  return `${String(y).padStart(4, '0')}${m < 10 ? '0' : ''}${m}${d < 10 ? '0' : ''}${d}`;
 }

@@ -137,12 +137,14 @@ function parseAuthParams(params: string): Map<string, string> | null {
   return fields;
 }
 
+const V4_QUERY_NAMES: ReadonlySet<string> = new Set([...V4_QUERY_REQUIRED, 'X-Amz-Region-Set']);
+
 function readPresignedV4(query: readonly QueryParam[], headers: readonly string[]): SignatureFacts {
   const values = new Map<string, string>();
-  for (const name of [...V4_QUERY_REQUIRED, 'X-Amz-Region-Set']) {
-    const found = query.filter((param) => param.name === name);
-    if (found.length > 1) return unreadable(`${name} appears more than once`);
-    if (found[0] !== undefined) values.set(name, found[0].value);
+  for (const param of query) {
+    if (!V4_QUERY_NAMES.has(param.name)) continue;
+    if (values.has(param.name)) return unreadable(`${param.name} appears more than once`);
+    values.set(param.name, param.value);
   }
   const missing = V4_QUERY_REQUIRED.find((name) => !values.has(name));
   if (missing !== undefined) return unreadable(`presigned URL without ${missing}`);
@@ -181,9 +183,13 @@ interface V4Parts {
 }
 
 function buildV4Facts(kind: Sigv4Kind, location: SigV4Facts['location'], parts: V4Parts): SignatureFacts {
-  const credential = parseCredential(kind, parts.credential);
+  const credential = remembered(credentials, `${kind} ${parts.credential}`, () =>
+    parseCredential(kind, parts.credential),
+  );
   if (credential === null) return unreadable('malformed Credential');
-  const signedHeaders = parseSignedHeaders(parts.signedHeaders);
+  const signedHeaders = remembered(signedHeaderLists, parts.signedHeaders, () =>
+    parseSignedHeaders(parts.signedHeaders),
+  );
   if (signedHeaders === null) return unreadable('malformed SignedHeaders');
   if (!HEX.test(parts.signature)) return unreadable('malformed Signature');
   const regionSet = parts.regionSet === undefined ? null : parseRegionSet(parts.regionSet);
@@ -203,6 +209,22 @@ function buildV4Facts(kind: Sigv4Kind, location: SigV4Facts['location'], parts: 
   };
 }
 
+/**
+ * Parses of the credentials and signed-header lists seen last: a client signs request after request with
+ * the same ones. The results are frozen or read-only, so one parse may serve every request that repeats it.
+ */
+const credentials = new Map<string, Pick<SigV4Facts, 'accessKeyId' | 'scope'> | null>();
+const signedHeaderLists = new Map<string, ReadonlySet<string> | null>();
+const REMEMBERED = 1_000;
+
+function remembered<T>(memo: Map<string, T>, text: string, parse: () => T): T {
+  if (memo.has(text)) return memo.get(text) as T;
+  const value = parse();
+  if (memo.size >= REMEMBERED) memo.clear();
+  memo.set(text, value);
+  return value;
+}
+
 /** SigV4 `AKID/YYYYMMDD/REGION/SERVICE/aws4_request`; SigV4A drops the region (it signs a region set). */
 function parseCredential(kind: Sigv4Kind, text: string): Pick<SigV4Facts, 'accessKeyId' | 'scope'> | null {
   const parts = text.split('/');
@@ -212,7 +234,10 @@ function parseCredential(kind: Sigv4Kind, text: string): Pick<SigV4Facts, 'acces
   if (!VISIBLE.test(accessKeyId) || !VISIBLE.test(service)) return null;
   if (kind === 'sigv4' && !VISIBLE.test(region)) return null;
   if (parseAmzDate(`${date}T000000Z`) === null) return null; // rejects non-digits and 20240231 alike
-  return { accessKeyId, scope: { date, region: kind === 'sigv4' ? region : null, service } };
+  return Object.freeze({
+    accessKeyId,
+    scope: Object.freeze({ date, region: kind === 'sigv4' ? region : null, service }),
+  });
 }
 
 /** `host;range;x-amz-date`: tokens, lower-cased (S3 requires lower case; Kura compares lower case). */
