@@ -4,6 +4,7 @@
 import { RulesFile } from '../config/rules.js';
 import type { KuraConfig } from '../config/schema.js';
 import type { S3Request } from '../s3/types.js';
+import { BufferPool } from '../store/buffer-pool.js';
 import { ChunkStore } from '../store/chunks.js';
 import { capacityLimits } from '../store/eviction.js';
 import { Fleet } from '../store/fleet.js';
@@ -23,6 +24,8 @@ import { WriteBudget } from './write-budget.js';
 
 /** Records removed at once by a bucket-wide invalidation: enough to overlap the file system's latency. */
 const BUCKET_INVALIDATION_BATCH = 16;
+/** Read-pool slabs kept free at most: 8 answers streaming from the volume at full speed. */
+const READ_POOL_SLABS = 32;
 
 export class Cache {
   readonly stats = new CacheStats();
@@ -32,6 +35,8 @@ export class Cache {
   readonly uploads: UploadStaging;
   readonly ram: RamTier;
   readonly budget: WriteBudget;
+  /** Buffers for chunk files read to be sent and not kept in RAM (cached-body.ts releases them). */
+  readonly readPool: BufferPool;
   /** Which credentials S3 recently let read which buckets (cache.hit_auth). */
   readonly hitAuth = new HitAuthMemo();
   /** This instance's part in the fleet sharing the volume: journal, leases, maintenance leader. */
@@ -64,6 +69,9 @@ export class Cache {
     this.uploads = new UploadStaging(volume);
     this.writeMaxSize = config.write_max_object_size;
     this.ram = new RamTier(ramSize);
+    // A full chunk with a few extents' header fits a slab. Enough for a few answers' read-ahead; more at
+    // once allocate as before.
+    this.readPool = new BufferPool(volume.chunkSize + 4096, READ_POOL_SLABS);
     // Enough for bursts from a fast origin onto a slower volume; a fixed bound on memory all the same.
     this.budget = new WriteBudget(Math.max(64 * 2 ** 20, 16 * volume.chunkSize));
     this.fleet = new Fleet(volume, this.records, this.chunks, {

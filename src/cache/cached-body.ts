@@ -39,6 +39,8 @@ export type CellState = 'cached' | 'pending' | 'leased' | 'missing';
 interface Slice {
   bytes: Buffer;
   ram: boolean;
+  /** A view of a read-pool buffer that nothing else holds: released once the socket has the bytes. */
+  pooled: boolean;
 }
 
 export interface Plan {
@@ -159,13 +161,17 @@ async function cachedSlice(
   }
   let piece = content && coveringPiece(content.pieces, from, to);
   const ram = piece !== undefined;
+  // Bytes the RAM tier will not keep are read into a pooled buffer, which goes back once they are sent.
+  const keep = job.ram && cache.ram.accepts(length);
   if (ram) cache.stats.ramHits += 1;
   else {
-    content = (await cache.chunks.read(job.version, index, length)) ?? undefined;
+    content =
+      (await cache.chunks.read(job.version, index, length, keep ? undefined : cache.readPool)) ?? undefined;
     piece = content && coveringPiece(content.pieces, from, to);
-    if (content?.full && job.ram) cache.ram.set(id, content);
+    if (content?.full && keep) cache.ram.set(id, content);
   }
-  return piece ? { bytes: piece.bytes.subarray(from - piece.start, to - piece.start), ram } : null;
+  if (!piece) return null;
+  return { bytes: piece.bytes.subarray(from - piece.start, to - piece.start), ram, pooled: !ram && !keep };
 }
 
 /** A run of cells to fetch with one ranged request: from `first` to `last`, inclusive. */
@@ -293,7 +299,8 @@ async function streamCells(
       }
       const slice = await reading;
       if (slice) {
-        await write(ex.res, slice.bytes);
+        const bytes = slice.bytes;
+        await write(ex.res, bytes, slice.pooled ? () => cache.readPool.release(bytes) : undefined);
         if (slice.ram) cache.stats.bytesFromRam += slice.bytes.length;
         else cache.stats.bytesFromDisk += slice.bytes.length;
         pos = upto + 1;
@@ -384,10 +391,14 @@ async function pump(job: BodyJob, res: UpstreamResponse, bodyStart: number, from
   }
 }
 
-/** Writes with back-pressure; rejects when the client has gone. */
-export function write(res: ServerResponse, data: Buffer): Promise<void> {
+/**
+ * Writes with back-pressure; rejects when the client has gone. `sent` runs once the socket has taken the
+ * bytes (never when the write fails: the buffer may still be in use then).
+ */
+export function write(res: ServerResponse, data: Buffer, sent?: () => void): Promise<void> {
   if (res.destroyed) return Promise.reject(new Error('the client closed the connection'));
-  if (res.write(data)) return Promise.resolve();
+  const done = sent && ((err?: Error | null) => (err ? undefined : sent()));
+  if (res.write(data, done)) return Promise.resolve();
   return new Promise((resolve, reject) => {
     const onDrain = () => {
       res.off('close', onClose);

@@ -6,6 +6,7 @@ import { unlink } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from './atomic-file.js';
+import type { BufferPool } from './buffer-pool.js';
 import {
   type ChunkPlace,
   CorruptChunkError,
@@ -66,12 +67,19 @@ export class ChunkStore {
    * The cell's cached bytes: the full chunk if present, else the partial one; null when neither is usable.
    * `cellLength` is the cell's length as the object's record implies it: a full chunk of another length,
    * or a partial one with bytes past it, does not belong to that object and is removed, never served.
+   * With a `pool`, the file is read into one of its buffers: the pieces may be views of it, and the
+   * caller releases it once done with them (or leaves it to the garbage collector).
    */
-  async read(v: ObjectVersion, index: number, cellLength: number): Promise<ChunkContent | null> {
+  async read(
+    v: ObjectVersion,
+    index: number,
+    cellLength: number,
+    pool?: BufferPool,
+  ): Promise<ChunkContent | null> {
     const place = { index, tag: this.#volume.versionTag(v) };
     return (
-      (await this.#load(this.#volume.chunkPath(v, index, false), place, true, cellLength)) ??
-      (await this.#load(this.#volume.chunkPath(v, index, true), place, false, cellLength))
+      (await this.#load(this.#volume.chunkPath(v, index, false), place, true, cellLength, pool)) ??
+      (await this.#load(this.#volume.chunkPath(v, index, true), place, false, cellLength, pool))
     );
   }
 
@@ -263,10 +271,11 @@ export class ChunkStore {
     place: ChunkPlace,
     full: boolean,
     cellLength: number,
+    pool?: BufferPool,
   ): Promise<ChunkContent | null> {
     let file: Buffer | null;
     try {
-      file = await readWholeFile(path, this.#maxFileBytes);
+      file = await readWholeFile(path, this.#maxFileBytes, pool);
     } catch (err) {
       if (err instanceof CorruptChunkError) await this.#discard(path, err.reason);
       else await this.#unreadable(path, err as NodeJS.ErrnoException);
@@ -277,9 +286,12 @@ export class ChunkStore {
     try {
       content = await decodeChunk(file, place, full);
     } catch (err) {
+      pool?.release(file);
       await this.#discard(path, reasonOf(err));
       return null;
     }
+    // Decompressed: the pieces are views of another buffer, and the file's can go back at once.
+    if (content.pieces[0]?.bytes.buffer !== file.buffer) pool?.release(file);
     const last = content.pieces[content.pieces.length - 1] as ChunkPiece;
     const end = last.start + last.bytes.length;
     if (full ? end !== cellLength : end > cellLength) {
@@ -311,7 +323,7 @@ async function exists(path: string): Promise<boolean> {
 }
 
 /** The whole file, or null when it does not exist. Throws CorruptChunkError when it is too large. */
-async function readWholeFile(path: string, maxBytes: number): Promise<Buffer | null> {
+async function readWholeFile(path: string, maxBytes: number, pool?: BufferPool): Promise<Buffer | null> {
   const fd = await openOrNull(path);
   if (fd === null) return null;
   try {
@@ -319,7 +331,7 @@ async function readWholeFile(path: string, maxBytes: number): Promise<Buffer | n
     if (!st.isFile()) throw new CorruptChunkError('not a file');
     const size = st.size;
     if (size > maxBytes) throw new CorruptChunkError(`file of ${size} bytes is larger than any chunk`);
-    const file = Buffer.allocUnsafe(size);
+    const file = pool ? pool.take(size) : Buffer.allocUnsafe(size);
     let filled = 0;
     while (filled < size) {
       const bytesRead = await read(fd, file, filled, size - filled, filled);

@@ -1,0 +1,121 @@
+// Hits read from the volume with the RAM tier off: chunk files are read into buffers that are used
+// again once their bytes are sent (src/store/buffer-pool.ts). Many answers at once, of several objects,
+// whole and ranged, raw and LZ4 chunks alike, must each carry exactly the origin's bytes: a buffer handed
+// out again too early would put one answer's bytes into another.
+
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import http from 'node:http';
+import { after, before, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { expectedRange, presignedGet, prng } from '../support/cache-client.js';
+import { startTestKura, type TestKura } from '../support/kura.js';
+import { type MemoryOrigin, startMemoryOrigin } from '../support/memory-origin.js';
+import { presign, s3Path } from '../support/signing.js';
+
+const BUCKET = 'kura-test';
+const KiB = 1024;
+
+let origin: MemoryOrigin;
+let kura: TestKura;
+const objects = new Map<string, Buffer>();
+
+before(async () => {
+  origin = await startMemoryOrigin();
+  kura = await startTestKura({
+    origin: origin.url,
+    settings: { 'cache.chunk_size': '64KiB', 'cache.ram_size': '0B' },
+  });
+  for (let i = 0; i < 8; i++) {
+    // Random bytes are stored raw; repeated text as LZ4 (whose file buffer goes back at once).
+    // Two large ones, more than the sockets' buffers hold, so that writes to a slow reader wait.
+    const body =
+      i >= 6
+        ? randomBytes(24 * 2 ** 20 + i)
+        : i % 2 === 0
+          ? randomBytes(700 * KiB + i * 1000)
+          : Buffer.from(`line ${i} of text that compresses well\n`.repeat(20_000)).subarray(0, 650 * KiB);
+    const key = `volume-reads/${i}.bin`;
+    origin.put(BUCKET, key, body);
+    objects.set(key, body);
+    const fill = await presignedGet(kura.url, BUCKET, key);
+    assert.ok(fill.body.equals(body));
+  }
+  // The fills write their chunks after the answers: wait until every object reads as a whole HIT.
+  for (const [key, body] of objects) {
+    for (let tries = 0; ; tries++) {
+      const got = await presignedGet(kura.url, BUCKET, key);
+      assert.ok(got.body.equals(body));
+      if (got.xCache === 'HIT') break;
+      assert.ok(tries < 100, `${key} never became a HIT`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+});
+after(async () => {
+  await kura?.close();
+  await origin?.close();
+});
+
+test('answers from the volume at once, whole and ranged, each byte-exact', async () => {
+  const random = prng(7);
+  const keys = [...objects.keys()];
+  for (let round = 0; round < 4; round++) {
+    const reads = Array.from({ length: 24 }, (_, n) => {
+      const key = keys[(n + round) % keys.length] as string;
+      const body = objects.get(key) as Buffer;
+      const start = Math.floor(random() * body.length);
+      const range = n % 3 === 0 ? undefined : `bytes=${start}-${start + Math.floor(random() * 300 * KiB)}`;
+      return { key, body, range };
+    });
+    const answers = await Promise.all(
+      reads.map((r) => presignedGet(kura.url, BUCKET, r.key, r.range ? { range: r.range } : {})),
+    );
+    for (const [n, got] of answers.entries()) {
+      const { key, body, range } = reads[n] as (typeof reads)[number];
+      assert.equal(got.xCache, 'HIT', `${key} ${range ?? 'whole'}`);
+      if (range === undefined) {
+        assert.equal(got.status, 200);
+        assert.ok(got.body.equals(body), `${key} whole: the origin's bytes`);
+      } else {
+        const want = expectedRange(body.length, range) as { start: number; end: number };
+        assert.equal(got.status, 206);
+        assert.ok(got.body.equals(body.subarray(want.start, want.end + 1)), `${key} ${range}`);
+      }
+    }
+  }
+});
+
+/** A GET that reads nothing for `pauseMs`, then everything. */
+async function slowGet(key: string, pauseMs: number): Promise<Buffer> {
+  const path = await presign(kura.url, { method: 'GET', path: s3Path(BUCKET, key) });
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host: '127.0.0.1', port: new URL(kura.url).port, path, agent: false }, (res) => {
+      res.pause();
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve(Buffer.concat(chunks)));
+      res.on('error', reject);
+      void sleep(pauseMs).then(() => res.resume());
+    });
+    req.on('error', reject);
+  });
+}
+
+test('slow readers of large objects, while others read at full speed: each byte-exact', async () => {
+  const large = ['volume-reads/6.bin', 'volume-reads/7.bin'];
+  const small = [...objects.keys()].filter((k) => !large.includes(k));
+  const slow = large.flatMap((key, n) => [slowGet(key, 300 + n * 100), slowGet(key, 500)]);
+  // Meanwhile, other answers take buffers from the pool and give them back.
+  for (let round = 0; round < 3; round++) {
+    const fast = await Promise.all(small.map((key) => presignedGet(kura.url, BUCKET, key)));
+    for (const [n, got] of fast.entries()) {
+      assert.ok(got.body.equals(objects.get(small[n] as string) as Buffer), `${small[n]}, round ${round}`);
+    }
+  }
+  const bodies = await Promise.all(slow);
+  for (const [n, body] of bodies.entries()) {
+    const key = large[Math.floor(n / 2)] as string;
+    assert.ok(body.equals(objects.get(key) as Buffer), `${key}, slow reader ${n % 2}: the origin's bytes`);
+  }
+});

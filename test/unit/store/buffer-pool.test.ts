@@ -1,0 +1,43 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { BufferPool } from '../../../src/store/buffer-pool.js';
+
+describe('BufferPool', () => {
+  test('a released slab is handed out again, once', () => {
+    const pool = new BufferPool(1024, 4);
+    const a = pool.take(1000);
+    assert.equal(a.length, 1000);
+    pool.release(a.subarray(10, 20));
+    assert.equal(pool.free, 1);
+    pool.release(a); // twice: the second is ignored, or two readers would share one slab
+    assert.equal(pool.free, 1);
+    const b = pool.take(900);
+    assert.equal(b.buffer, a.buffer);
+    const c = pool.take(900);
+    assert.notEqual(c.buffer, a.buffer);
+  });
+
+  test('small and oversized lengths get buffers of their own, never pooled', () => {
+    const pool = new BufferPool(1024, 4);
+    const small = pool.take(100);
+    const big = pool.take(2048);
+    pool.release(small);
+    pool.release(big);
+    assert.equal(pool.free, 0);
+    assert.notEqual(small.buffer.byteLength, 1024);
+  });
+
+  test('buffers the pool did not make are not taken back', () => {
+    const pool = new BufferPool(8192, 4);
+    pool.release(Buffer.allocUnsafe(16)); // a view of Node's shared pool
+    pool.release(Buffer.alloc(8192));
+    assert.equal(pool.free, 0);
+  });
+
+  test('at most max slabs wait free', () => {
+    const pool = new BufferPool(1024, 2);
+    const taken = [pool.take(1024), pool.take(1024), pool.take(1024)];
+    for (const b of taken) pool.release(b);
+    assert.equal(pool.free, 2);
+  });
+});
