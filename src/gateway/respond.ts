@@ -87,13 +87,15 @@ function allowedOrigin(cors: GatewayCors, origin: string | undefined): string | 
 export function corsHeaders(cors: GatewayCors | null, req: IncomingMessage): string[] {
   if (cors === null) return [];
   // A `*` route's answer does not depend on the Origin, so every answer carries the same headers: a
-  // browser that cached the answer to a load without CORS (an <img>) may serve that copy to a later
-  // cross-origin fetch of the same URL, which fails without them.
+  // browser that cached the answer to a load without CORS (an <img>) serves that copy, while it is
+  // fresh, to a cross-origin fetch of the same URL, which fails without them. Chromium does so even when
+  // the two start at once: the fetch waits for the image's cache entry (docs/gateway.md, Errors and CORS).
   if (cors.origins.includes('*')) {
     return ['access-control-allow-origin', '*', 'access-control-expose-headers', EXPOSED];
   }
   const origin = allowedOrigin(cors, req.headers.origin);
-  // Listed origins: the answer varies with the Origin, and says so to every cache.
+  // Listed origins: the answer varies with the Origin, and says so to every cache, so that a browser
+  // asks again for a fetch rather than reuse an <img>'s answer.
   if (origin === null) return ['vary', 'Origin'];
   return ['access-control-allow-origin', origin, 'access-control-expose-headers', EXPOSED, 'vary', 'Origin'];
 }

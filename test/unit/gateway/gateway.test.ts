@@ -98,9 +98,10 @@ describe('CORS headers of an answer', () => {
   const listed = { origins: ['https://app.test'], maxAgeSeconds: 600 };
   const allow = (h: string[]) => h[h.indexOf('access-control-allow-origin') + 1];
 
-  test('a * route: every answer allows any origin, with or without an Origin (a cached <img> copy serves a later fetch)', () => {
+  test('a * route: every answer carries the same CORS headers, with or without an Origin (a cached <img> copy serves a fetch)', () => {
     assert.equal(allow(corsHeaders(any, req())), '*');
     assert.equal(allow(corsHeaders(any, req('https://elsewhere.test'))), '*');
+    assert.deepEqual(corsHeaders(any, req()), corsHeaders(any, req('https://elsewhere.test')));
   });
 
   test('listed origins: echoed when listed, and Vary: Origin on every answer', () => {
