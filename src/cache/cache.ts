@@ -24,8 +24,11 @@ import { WriteBudget } from './write-budget.js';
 
 /** Records removed at once by a bucket-wide invalidation: enough to overlap the file system's latency. */
 const BUCKET_INVALIDATION_BATCH = 16;
-/** Read-pool slabs kept free at most: 8 answers streaming from the volume at full speed. */
-const READ_POOL_SLABS = 32;
+/**
+ * Cell buffers kept free at most: enough for a few answers streaming at full speed (their read-ahead, the
+ * chunks on their way to the disk); beyond that, buffers are allocated and collected as before.
+ */
+const CELL_POOL_SLABS = 16;
 
 export class Cache {
   readonly stats = new CacheStats();
@@ -35,8 +38,12 @@ export class Cache {
   readonly uploads: UploadStaging;
   readonly ram: RamTier;
   readonly budget: WriteBudget;
-  /** Buffers for chunk files read to be sent and not kept in RAM (cached-body.ts releases them). */
-  readonly readPool: BufferPool;
+  /**
+   * Buffers of one cell (and a chunk file's header): for cells read from plain-HTTP origins, and chunk
+   * files read to be sent and not kept in RAM. Fills, answers and the chunk writer count their holds
+   * (src/store/buffer-pool.ts); a buffer the RAM tier keeps never goes back.
+   */
+  readonly cellPool: BufferPool;
   /** Which credentials S3 recently let read which buckets (cache.hit_auth). */
   readonly hitAuth = new HitAuthMemo();
   /** This instance's part in the fleet sharing the volume: journal, leases, maintenance leader. */
@@ -69,9 +76,8 @@ export class Cache {
     this.uploads = new UploadStaging(volume);
     this.writeMaxSize = config.write_max_object_size;
     this.ram = new RamTier(ramSize);
-    // A full chunk with a few extents' header fits a slab. Enough for a few answers' read-ahead; more at
-    // once allocate as before.
-    this.readPool = new BufferPool(volume.chunkSize + 4096, READ_POOL_SLABS);
+    // A full chunk with a few extents' header fits a slab.
+    this.cellPool = new BufferPool(volume.chunkSize + 4096, CELL_POOL_SLABS);
     // Enough for bursts from a fast origin onto a slower volume; a fixed bound on memory all the same.
     this.budget = new WriteBudget(Math.max(64 * 2 ** 20, 16 * volume.chunkSize));
     this.fleet = new Fleet(volume, this.records, this.chunks, {
@@ -165,6 +171,7 @@ export class Cache {
       chunkSize: this.volume.chunkSize,
       codec: object.codec,
       sniff: null,
+      pool: this.cellPool,
     };
   }
 

@@ -166,7 +166,7 @@ async function cachedSlice(
   if (ram) cache.stats.ramHits += 1;
   else {
     content =
-      (await cache.chunks.read(job.version, index, length, keep ? undefined : cache.readPool)) ?? undefined;
+      (await cache.chunks.read(job.version, index, length, keep ? undefined : cache.cellPool)) ?? undefined;
     piece = content && coveringPiece(content.pieces, from, to);
     if (content?.full && keep) cache.ram.set(id, content);
   }
@@ -300,7 +300,7 @@ async function streamCells(
       const slice = await reading;
       if (slice) {
         const bytes = slice.bytes;
-        await write(ex.res, bytes, slice.pooled ? () => cache.readPool.release(bytes) : undefined);
+        await write(ex.res, bytes, slice.pooled ? () => cache.cellPool.release(bytes) : undefined);
         if (slice.ram) cache.stats.bytesFromRam += slice.bytes.length;
         else cache.stats.bytesFromDisk += slice.bytes.length;
         pos = upto + 1;
@@ -378,8 +378,12 @@ async function pump(job: BodyJob, res: UpstreamResponse, bodyStart: number, from
       sink.write(data);
       const a = Math.max(from, offset);
       const b = Math.min(to + 1, offset + data.length);
-      if (b > a) {
-        await write(job.ex.res, data.subarray(a - offset, b - offset));
+      const view = b > a ? data.subarray(a - offset, b - offset) : null;
+      if (view) cache.cellPool.hold(view);
+      // Every holder of the buffer has its own hold by now: the reader's goes (src/upstream/plain-http.ts).
+      cache.cellPool.releaseAtEnd(data);
+      if (view) {
+        await write(job.ex.res, view, () => cache.cellPool.release(view));
         cache.stats.bytesFromOrigin += b - a;
       }
       offset += data.length;

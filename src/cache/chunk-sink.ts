@@ -2,6 +2,7 @@
 // committed to the volume. A chunk is committed only when every byte of it arrived; the client is never
 // held back by the disk: when the process's write budget is spent, the chunk is skipped instead.
 
+import type { BufferPool } from '../store/buffer-pool.js';
 import type { ChunkStore } from '../store/chunks.js';
 import { CODEC_SAMPLE_BYTES, chooseCodec, sampleCodec } from '../store/compression.js';
 import type { ChunkPiece, Codec, ObjectVersion } from '../store/types.js';
@@ -30,6 +31,8 @@ export interface SinkTarget {
   sniff: { key: string; contentType: string | null; contentEncoding: string | null } | null;
   /** Told once when the first bytes changed the codec, so an upload's record can keep it. */
   onCodec?: (codec: Codec) => void;
+  /** The pool the answer's buffers may come from: the sink holds each piece until its cell is settled. */
+  pool?: BufferPool;
 }
 
 export class ChunkSink {
@@ -93,6 +96,7 @@ export class ChunkSink {
       if (cell !== this.#cell) this.#openCell(cell);
       const take = Math.min(data.length - offset, this.#cellWant - this.#filled);
       const bytes = offset === 0 && take === data.length ? data : data.subarray(offset, offset + take);
+      this.#t.pool?.hold(bytes);
       this.#pieces.push({ start: this.#cellFrom + this.#filled, bytes });
       this.#filled += take;
       this.#pos += take;
@@ -113,11 +117,18 @@ export class ChunkSink {
   /** The answer ended: a complete one commits its trailing partial chunk, a cut one drops it. */
   async finish(complete: boolean): Promise<void> {
     if (this.#filled > 0 && complete && this.#pos === this.#end) this.#commitCell();
+    this.#let(this.#pieces);
     this.#pieces = [];
     this.#cell = -1;
     await Promise.all(this.#pending);
     for (const release of this.#releases.values()) release();
     this.#releases.clear();
+  }
+
+  /** Lets go of the holds `write` took on these pieces' buffers. */
+  #let(pieces: readonly ChunkPiece[]): void {
+    const pool = this.#t.pool;
+    if (pool) for (const p of pieces) pool.release(p.bytes);
   }
 
   /** The disk is behind: this chunk is not cached, and whoever waits for it fetches it. */
@@ -152,6 +163,7 @@ export class ChunkSink {
     if (!t.budget.tryTake(length)) {
       if (!this.#patient) {
         this.#skipCell(cell);
+        this.#let(pieces);
         return;
       }
       // Bounded all the same: a patient writer keeps at most a few of its own chunks pending.
@@ -160,8 +172,10 @@ export class ChunkSink {
     const cellLength = Math.min(t.chunkSize, t.size - cell * t.chunkSize);
     const whole = pieces[0]?.start === 0 && length === cellLength;
     // A cell read from a plain-HTTP origin arrives as views of one buffer (src/upstream/plain-http.ts).
+    const held = pieces;
     const joined = joinViews(pieces, length);
     if (joined !== null) pieces = [joined];
+    let kept = false;
     const commit = (async () => {
       try {
         const codec = await this.#codecFor(cell, pieces);
@@ -175,6 +189,8 @@ export class ChunkSink {
           // The RAM tier serves a cell from one buffer.
           const bytes = pieces.length === 1 ? (pieces[0] as ChunkPiece).bytes : concat(pieces, length);
           t.ram.set(id, { index: cell, full: true, pieces: [{ start: 0, bytes }] });
+          // The RAM tier holds it for good (its copy, when the cell came in several buffers).
+          kept = pieces.length === 1;
         } else {
           t.ram?.delete(id);
         }
@@ -186,6 +202,7 @@ export class ChunkSink {
           error: (err as Error).message,
         });
       } finally {
+        if (!kept) this.#let(held);
         this.#releases.get(cell)?.();
         this.#releases.delete(cell);
       }

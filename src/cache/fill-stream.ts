@@ -51,18 +51,34 @@ export async function streamFill(f: FillStream): Promise<void> {
   };
   client.once('close', clientGone);
 
+  const pool = f.body.cache.cellPool;
+  /** Sends a view of a pooled cell buffer, holding the buffer until the socket is done with it. */
+  const send = (view: Buffer) => {
+    pool.hold(view);
+    client.write(view, (err) => {
+      if (!err) pool.release(view);
+    });
+  };
   const onData = (data: Buffer) => {
     sink.write(data);
     received += data.length;
     f.onBytes(data.length);
+    try {
+      forClient(data);
+    } finally {
+      // Every holder of the buffer has its own hold by now: the reader's goes (src/upstream/plain-http.ts).
+      pool.releaseAtEnd(data);
+    }
+  };
+  const forClient = (data: Buffer) => {
     if (catchUp === null) {
       if (received === f.length) {
         // The last piece: all but its last byte now, that byte once the record is written.
-        if (data.length > 1) client.write(data.subarray(0, -1));
-        lastByte = data.subarray(-1);
+        if (data.length > 1) send(data.subarray(0, -1));
+        lastByte = Buffer.from(data.subarray(-1));
         return;
       }
-      client.write(data);
+      send(data);
       sent += data.length;
       if (client.writableLength > lagLimit) {
         sink.bePatient();

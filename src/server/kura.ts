@@ -87,7 +87,7 @@ export async function startKura(config: KuraConfig, opts: StartOptions = {}): Pr
   const cache = await Cache.open(config, log);
   const fleetView = opts.fleet ? null : watchFleet(cache, config.cache.leader_stale);
   const fleet: FleetStatus = opts.fleet ?? fleetView ?? UNKNOWN_FLEET;
-  const upstream = new UpstreamClient(config.upstream, cache.volume.chunkSize);
+  const upstream = new UpstreamClient(config.upstream, cache.volume.chunkSize, cache.cellPool);
   const traffic = new TrafficStats();
   const topKeys = new TopKeys();
 

@@ -9,7 +9,7 @@ import { headerValues } from '../s3/headers.js';
 import type { S3ErrorSpec } from '../s3/types.js';
 import { UpstreamAdmission, UpstreamBusyError } from './admission.js';
 import { ContinueSender } from './continue-request.js';
-import { PlainHttpPool } from './plain-http.js';
+import { type PlainHttpOptions, PlainHttpPool } from './plain-http.js';
 import { S3Resolver } from './resolver.js';
 import type { Route } from './route.js';
 
@@ -95,8 +95,11 @@ export class UpstreamClient implements UpstreamSender {
   /** Kura's own DNS for S3 names, shared with the raw TCP relays. */
   readonly resolver: S3Resolver;
 
-  /** `cellSize` is the volume's chunk grid, on which bodies read from plain-HTTP origins are laid. */
-  constructor(config: KuraConfig['upstream'], cellSize: number) {
+  /**
+   * `cellSize` is the volume's chunk grid, on which bodies read from plain-HTTP origins are laid, in
+   * buffers from `cells` for whole cells.
+   */
+  constructor(config: KuraConfig['upstream'], cellSize: number, cells?: PlainHttpOptions['cells']) {
     const resolver = new S3Resolver(config.dns_servers);
     this.resolver = resolver;
     this.admission = new UpstreamAdmission({
@@ -132,6 +135,7 @@ export class UpstreamClient implements UpstreamSender {
       firstByteTimeout: config.first_byte_timeout,
       idleTimeout: config.idle_timeout,
       cellSize,
+      ...(cells ? { cells } : {}),
     });
   }
 

@@ -28,6 +28,11 @@ export interface PlainHttpOptions {
   idleTimeout: number;
   /** The chunk grid: body buffers end on its boundaries. */
   cellSize: number;
+  /**
+   * Where buffers of whole cells come from (src/store/buffer-pool.ts). The reader of the body owns each:
+   * whoever consumes the view that ends one gives back its reference (`releaseAtEnd`).
+   */
+  cells?: { take(length: number): Buffer };
 }
 
 /** Idle connections close after 4 s, as undici's (src/upstream/client.ts): origins drop them later. */
@@ -203,7 +208,10 @@ class Connection {
     const toCellEnd = cell - (this.#offset % cell);
     const size =
       this.#framing.kind === 'length' ? Math.min(toCellEnd, this.#left) : Math.min(toCellEnd, SCRATCH_BYTES);
-    this.#buffer = Buffer.allocUnsafeSlow(size);
+    const whole = size === cell && this.#framing.kind === 'length' && this.#opts.cells !== undefined;
+    this.#buffer = whole
+      ? (this.#opts.cells as { take(length: number): Buffer }).take(size)
+      : Buffer.allocUnsafeSlow(size);
     this.#filled = 0;
     return this.#buffer;
   }

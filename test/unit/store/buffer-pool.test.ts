@@ -41,3 +41,32 @@ describe('BufferPool', () => {
     assert.equal(pool.free, 2);
   });
 });
+
+describe('BufferPool references', () => {
+  test('a slab goes back once every holder has released it', () => {
+    const pool = new BufferPool(1024, 4);
+    const cell = pool.take(1024);
+    const client = cell.subarray(0, 512);
+    pool.hold(client); // the socket
+    pool.hold(cell); // the chunk writer
+    pool.release(cell); // the taker
+    pool.release(client);
+    assert.equal(pool.free, 0, 'the chunk writer still holds it');
+    pool.release(cell);
+    assert.equal(pool.free, 1);
+    pool.release(cell); // one release too many: ignored, the slab stays free once
+    assert.equal(pool.free, 1);
+    pool.hold(cell); // a hold on a free slab is no hold
+    assert.equal(pool.take(1024).buffer, cell.buffer);
+    assert.equal(pool.free, 0);
+  });
+
+  test('releaseAtEnd gives back the taker’s reference only with the view that ends the buffer', () => {
+    const pool = new BufferPool(1024, 4);
+    const cell = pool.take(1000);
+    pool.releaseAtEnd(cell.subarray(0, 600));
+    assert.equal(pool.free, 0);
+    pool.releaseAtEnd(cell.subarray(600, 1000));
+    assert.equal(pool.free, 1);
+  });
+});

@@ -1,6 +1,7 @@
-// Hits read from the volume with the RAM tier off: chunk files are read into buffers that are used
-// again once their bytes are sent (src/store/buffer-pool.ts). Many answers at once, of several objects,
-// whole and ranged, raw and LZ4 chunks alike, must each carry exactly the origin's bytes: a buffer handed
+// Cell buffers used again (src/store/buffer-pool.ts), with the RAM tier off: cells a fill reads from the
+// origin, and chunk files read to be sent, go back to the pool once the socket and the chunk writer are
+// done with them. Many answers at once, of several objects, cold and warm, whole and ranged, raw and LZ4
+// chunks alike, to fast and to slow readers, must each carry exactly the origin's bytes: a buffer handed
 // out again too early would put one answer's bytes into another.
 
 import assert from 'node:assert/strict';
@@ -83,6 +84,30 @@ test('answers from the volume at once, whole and ranged, each byte-exact', async
         assert.ok(got.body.equals(body.subarray(want.start, want.end + 1)), `${key} ${range}`);
       }
     }
+  }
+});
+
+test('cold fills to slow and fast readers at once: each byte-exact, and so are the hits after', async () => {
+  const cold = [0, 1, 2].map((i) => {
+    const key = `buffer-reuse/cold-${i}.bin`;
+    const body = randomBytes(20 * 2 ** 20 + i * 777);
+    origin.put(BUCKET, key, body);
+    objects.set(key, body);
+    return key;
+  });
+  const fills = await Promise.all([
+    slowGet(cold[0] as string, 400),
+    presignedGet(kura.url, BUCKET, cold[1] as string).then((r) => r.body),
+    slowGet(cold[2] as string, 250),
+    presignedGet(kura.url, BUCKET, 'volume-reads/1.bin').then((r) => r.body),
+  ]);
+  const want = [cold[0], cold[1], cold[2], 'volume-reads/1.bin'] as string[];
+  for (const [n, body] of fills.entries()) {
+    assert.ok(body.equals(objects.get(want[n] as string) as Buffer), `${want[n]}: the origin's bytes`);
+  }
+  for (const key of cold) {
+    const again = await slowGet(key, 100);
+    assert.ok(again.equals(objects.get(key) as Buffer), `${key} again: the origin's bytes`);
   }
 });
 
