@@ -5,6 +5,7 @@
 import { access } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { KuraConfig } from '../config/schema.js';
 import { describeDuration, describeSize } from '../config/units.js';
 import { ChunkStore } from '../store/chunks.js';
@@ -129,6 +130,9 @@ export async function cachePurge(config: KuraConfig, target: string, io: CacheIO
       bucket,
       prefix,
     );
+    // Running instances answer from a record they read within cache.record_recheck without looking at
+    // its file again: the purge is done once that time has passed (src/store/records.ts).
+    if (report.objects > 0) await sleep(config.cache.record_recheck);
     io.out(
       `purged ${report.objects} object${report.objects === 1 ? '' : 's'} under ${bucket}/${prefix}` +
         `${report.orphanDirs > 0 ? ` (and the bucket's data directories)` : ''}\n`,
