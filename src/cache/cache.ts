@@ -75,9 +75,9 @@ export class Cache {
     });
     this.uploads = new UploadStaging(volume);
     this.writeMaxSize = config.write_max_object_size;
-    this.ram = new RamTier(ramSize);
     // A full chunk with a few extents' header fits a slab.
     this.cellPool = new BufferPool(volume.chunkSize + 4096, CELL_POOL_SLABS);
+    this.ram = new RamTier(ramSize, this.cellPool);
     // Enough for bursts from a fast origin onto a slower volume; a fixed bound on memory all the same.
     this.budget = new WriteBudget(Math.max(64 * 2 ** 20, 16 * volume.chunkSize));
     this.fleet = new Fleet(volume, this.records, this.chunks, {

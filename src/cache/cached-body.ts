@@ -35,12 +35,13 @@ export interface BodyJob {
 /** `leased`: another instance announced it is fetching the cell; its file is waited for. */
 export type CellState = 'cached' | 'pending' | 'leased' | 'missing';
 
-/** Bytes of a cell read from RAM or the volume, ready to send. */
+/**
+ * Bytes of a cell read from RAM or the volume, ready to send. When they are a view of a pooled buffer,
+ * the slice holds a reference to it, given back once the socket has the bytes.
+ */
 interface Slice {
   bytes: Buffer;
   ram: boolean;
-  /** A view of a read-pool buffer that nothing else holds: released once the socket has the bytes. */
-  pooled: boolean;
 }
 
 export interface Plan {
@@ -163,15 +164,18 @@ async function cachedSlice(
   const ram = piece !== undefined;
   // Bytes the RAM tier will not keep are read into a pooled buffer, which goes back once they are sent.
   const keep = job.ram && cache.ram.accepts(length);
-  if (ram) cache.stats.ramHits += 1;
-  else {
+  if (piece) {
+    // Held until sent: the tier may let the chunk go meanwhile, and its buffer must not be used again.
+    cache.cellPool.hold(piece.bytes);
+    cache.stats.ramHits += 1;
+  } else {
     content =
       (await cache.chunks.read(job.version, index, length, keep ? undefined : cache.cellPool)) ?? undefined;
     piece = content && coveringPiece(content.pieces, from, to);
     if (content?.full && keep) cache.ram.set(id, content);
   }
   if (!piece) return null;
-  return { bytes: piece.bytes.subarray(from - piece.start, to - piece.start), ram, pooled: !ram && !keep };
+  return { bytes: piece.bytes.subarray(from - piece.start, to - piece.start), ram };
 }
 
 /** A run of cells to fetch with one ranged request: from `first` to `last`, inclusive. */
@@ -300,7 +304,7 @@ async function streamCells(
       const slice = await reading;
       if (slice) {
         const bytes = slice.bytes;
-        await write(ex.res, bytes, slice.pooled ? () => cache.cellPool.release(bytes) : undefined);
+        await write(ex.res, bytes, () => cache.cellPool.release(bytes));
         if (slice.ram) cache.stats.bytesFromRam += slice.bytes.length;
         else cache.stats.bytesFromDisk += slice.bytes.length;
         pos = upto + 1;

@@ -188,9 +188,10 @@ export class ChunkSink {
         if (whole && t.ram?.accepts(length)) {
           // The RAM tier serves a cell from one buffer.
           const bytes = pieces.length === 1 ? (pieces[0] as ChunkPiece).bytes : concat(pieces, length);
-          t.ram.set(id, { index: cell, full: true, pieces: [{ start: 0, bytes }] });
-          // The RAM tier holds it for good (its copy, when the cell came in several buffers).
+          // The tier takes over one of the holds on a buffer it keeps whole (src/cache/ram-tier.ts).
           kept = pieces.length === 1;
+          if (kept) this.#let(held.slice(1));
+          t.ram.set(id, { index: cell, full: true, pieces: [{ start: 0, bytes }] });
         } else {
           t.ram?.delete(id);
         }

@@ -2,16 +2,23 @@
 // It is consulted only once freshness is decided (DESIGN.md invariant 3): it saves disk reads, never
 // a question to S3.
 
+import type { BufferPool } from '../store/buffer-pool.js';
 import type { ChunkContent } from '../store/types.js';
 
+/**
+ * The tier holds one reference to each pooled buffer it keeps (src/store/buffer-pool.ts), given back when
+ * the chunk leaves: a readers' holds keep it from being used again while an answer still sends it.
+ */
 export class RamTier {
   readonly #capacity: number;
+  readonly #pool: BufferPool | null;
   // A Map iterates in insertion order: re-inserting on use makes its first entry the least recent.
   readonly #entries = new Map<string, ChunkContent>();
   #bytes = 0;
 
-  constructor(capacityBytes: number) {
+  constructor(capacityBytes: number, pool: BufferPool | null = null) {
     this.#capacity = capacityBytes;
+    this.#pool = pool;
   }
 
   get bytes(): number {
@@ -31,9 +38,14 @@ export class RamTier {
     return size <= this.#capacity / 10;
   }
 
+  /** Keeps `content` (taking over one reference to each of its pooled buffers), or gives it back. */
   set(id: string, content: ChunkContent): void {
+    if (this.#entries.get(id) === content) return; // kept already, with its reference
     const size = sizeOf(content);
-    if (!this.accepts(size)) return;
+    if (!this.accepts(size)) {
+      this.#let(content);
+      return;
+    }
     this.delete(id);
     this.#entries.set(id, content);
     this.#bytes += size;
@@ -41,6 +53,7 @@ export class RamTier {
       if (this.#bytes <= this.#capacity) break;
       this.#entries.delete(oldest);
       this.#bytes -= sizeOf(old);
+      this.#let(old);
     }
   }
 
@@ -49,6 +62,11 @@ export class RamTier {
     if (old === undefined) return;
     this.#entries.delete(id);
     this.#bytes -= sizeOf(old);
+    this.#let(old);
+  }
+
+  #let(content: ChunkContent): void {
+    if (this.#pool) for (const piece of content.pieces) this.#pool.release(piece.bytes);
   }
 
   /** Drops every chunk whose id starts with `prefix` (a version or an object). */
