@@ -16,7 +16,6 @@ import {
 import { headerValue } from '../s3/headers.js';
 import type { FetchLease } from '../store/leases.js';
 import type { ObjectKey, ObjectRecord, ObjectVersion } from '../store/types.js';
-import { isStorableBucket } from '../store/volume.js';
 import type { UpstreamResponse } from '../upstream/client.js';
 import { type Cache, namespaceOf, objectIdOf, versionIdOf } from './cache.js';
 import {
@@ -31,7 +30,7 @@ import {
 } from './cached-body.js';
 import { leaseColdFill } from './fetch-lease.js';
 import { fillFromAnswer } from './fill.js';
-import { isFresh, mayReadHit, mayServeStale } from './freshness.js';
+import { isConfirmationWorthWriting, isFresh, mayReadHit, mayServeStale } from './freshness.js';
 import { settleWithin } from './inflight.js';
 import { learnLastModified } from './last-modified.js';
 import { askS3, discard, failed, relay } from './origin-fetch.js';
@@ -64,9 +63,9 @@ export async function readPath(ex: Exchange, opts: PassOptions, cache: Cache): P
   const now = Date.now();
   const reason = bypassReason(s3, ex.req.rawHeaders, new Date(now));
   if (reason !== null) return bypass(ex, opts, cache, reason);
+  // bypassReason has checked the bucket name (src/s3/bucket-name.ts) and that there is a key.
   const bucket = s3.bucket as string;
   const key = s3.key as string;
-  if (!isStorableBucket(bucket)) return bypass(ex, opts, cache, 'bucket-name');
   const ruled = cache.rules.rules.ruleFor(bucket, key);
   if (!ruled.read) return bypass(ex, opts, cache, 'rule');
   const rule = ex.hitAuth === undefined ? ruled : { ...ruled, hitAuth: ex.hitAuth };
@@ -190,7 +189,7 @@ async function revalidateGet(job: ReadJob, body: BodyJob, answer: RangeRequest, 
       if (learned.kind === 'unknown') return fill(job, record);
       learnedFrom = ['last-modified', learned.lastModified];
     }
-    body.record = confirm(job, record, 'get', learnedFrom);
+    body.record = confirm(job, record, learnedFrom);
     return serve(job, body, answer, plan, 'REVALIDATED', false);
   }
   return afterRevalidation(job, record, res, () => serve(job, body, answer, plan, 'HIT', false));
@@ -237,21 +236,15 @@ function conditionalOn(record: ObjectRecord) {
  * S3 confirmed the version to this request: the record is fresh again (not worth a write at TTL 0). A
  * record made by an upload learns its Last-Modified here, from the 304, which is why it is made stale.
  */
-function confirm(
-  job: ReadJob,
-  record: ObjectRecord,
-  by: 'get' | 'head',
-  answer: readonly string[],
-): ObjectRecord {
+function confirm(job: ReadJob, record: ObjectRecord, answer: readonly string[]): ObjectRecord {
   const learned = record.lastModified === null ? (headerValue(answer, 'last-modified') ?? null) : null;
-  const ttl = by === 'get' ? job.rule.getTtl : job.rule.headTtl;
-  // Nothing to write when the record is fresh anyway (a revalidation that hit_auth asked for).
-  if ((ttl === 0 || isFresh(record, job)) && learned === null) return record;
+  if (!isConfirmationWorthWriting(record, job) && learned === null) return record;
   const at = Date.now();
   const written = job.cache.records
     .update(job.key, (current) => {
       if (current?.etag !== record.etag) return undefined;
-      const next = by === 'get' ? { ...current, validatedGet: at } : { ...current, validatedHead: at };
+      const next =
+        job.method === 'GET' ? { ...current, validatedGet: at } : { ...current, validatedHead: at };
       if (current.lastModified === null && learned !== null) next.lastModified = learned;
       return next;
     })
@@ -297,7 +290,7 @@ async function serve(
       }
       if (authorize) {
         cache.stats.revalidations['not-modified'] += 1;
-        body.record = confirm(job, body.record, 'get', fetched.res.headers);
+        body.record = confirm(job, body.record, fetched.res.headers);
       }
       first = { run, fetched };
     }
@@ -340,7 +333,7 @@ async function headFromRecord(
   if (asked.res.status === 304) {
     discard(asked.res);
     cache.stats.revalidations['not-modified'] += 1;
-    return headAnswer(job, confirm(job, record, 'head', asked.res.headers), answer, 'REVALIDATED');
+    return headAnswer(job, confirm(job, record, asked.res.headers), answer, 'REVALIDATED');
   }
   return afterRevalidation(job, record, asked.res, async () => headAnswer(job, record, answer, 'HIT'));
 }

@@ -2,6 +2,7 @@
 
 import { headerValue } from '../s3/headers.js';
 import type { ObjectKey, ObjectRecord } from '../store/types.js';
+import { forbidsStoring } from './freshness.js';
 
 /**
  * Headers that describe one response, not the object: never replayed from a record. Everything else S3
@@ -64,9 +65,7 @@ export function readAnswer(
 ): AnswerFacts | Uncacheable {
   const etag = headerValue(raw, 'etag');
   if (etag === undefined || etag === '') return 'no-etag';
-  // RFC 9111 §5.2.2.5 and §5.2.2.7: a shared cache stores neither.
-  const cacheControl = headerValue(raw, 'cache-control')?.toLowerCase() ?? '';
-  if (/(^|[\s,])(no-store|private)([\s,=]|$)/.test(cacheControl)) return 'no-store';
+  if (forbidsStoring(raw)) return 'no-store';
   let size: number;
   let range: AnswerFacts['range'];
   if (status === 206) {
