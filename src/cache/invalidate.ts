@@ -99,7 +99,7 @@ export async function readSmallBody(ex: Exchange): Promise<Buffer | Outcome> {
   const read = await readLimited(ex.req, SMALL_BODY_LIMIT);
   if (read !== null) return read;
   const error = { status: 400, code: 'MaxMessageLengthExceeded', message: 'Your request was too big.' };
-  replyError(ex.res, error, { requestId: ex.requestId, resource: ex.s3.rawPath, hasBody: true });
+  replyError(ex, error, { requestId: ex.requestId, resource: ex.s3.rawPath, hasBody: true });
   return { status: 400, error: error.code };
 }
 

@@ -5,8 +5,9 @@
 import type { S3ErrorSpec } from '../s3/types.js';
 import { type UpstreamResponse, upstreamFailure } from '../upstream/client.js';
 import { requestHeadersForUpstream, responseHeadersForClient } from '../upstream/headers.js';
+import { type CacheOutcome, NO_ANSWER, pushXCache } from './outcome.js';
 import type { Exchange, Outcome, PassOptions } from './pass.js';
-import { replyError } from './reply.js';
+import { replyError, sendHead } from './reply.js';
 import { sendBody } from './send-body.js';
 
 export interface HeaderEdits {
@@ -57,32 +58,37 @@ function withoutHeader(headers: string[], lower: string): string[] {
   return out;
 }
 
-/** S3's answer goes to the client as it is, with X-Cache added. */
-export async function relay(ex: Exchange, res: UpstreamResponse, xCache: string): Promise<Outcome> {
+/** S3's answer goes to the client as it is, with the X-Cache of what the cache did. */
+export async function relay(ex: Exchange, res: UpstreamResponse, cache: CacheOutcome): Promise<Outcome> {
   const headers = responseHeadersForClient(res.headers);
-  headers.push('x-cache', xCache);
-  ex.res.writeHead(res.status, res.statusText || undefined, headers);
+  pushXCache(headers, cache);
+  sendHead(ex, res.status, headers, res.statusText);
   try {
     await sendBody(res.body, ex.res);
-    return { status: res.status };
+    return { status: res.status, cache };
   } catch (err) {
     ex.res.destroy();
-    return { status: res.status, error: `body: ${(err as Error).message}` };
+    return { status: res.status, error: `body: ${(err as Error).message}`, cache };
   }
 }
 
-/** The answer when S3 could not be asked: S3-shaped, or nothing when the client is gone. */
-export function failed(ex: Exchange, error: S3ErrorSpec | null): Outcome {
+/**
+ * The answer when S3 could not be asked: S3-shaped, or nothing when the client is gone. `revalidation`
+ * when S3 was asked to confirm a stale record.
+ */
+export function failed(ex: Exchange, error: S3ErrorSpec | null, revalidation?: 'error'): Outcome {
+  const cache: CacheOutcome =
+    revalidation === undefined ? NO_ANSWER : { ...NO_ANSWER, revalidations: [revalidation] };
   if (error === null || ex.res.headersSent || ex.res.destroyed) {
     ex.res.destroy();
-    return { status: 0, error: error?.code ?? 'ClientGone' };
+    return { status: 0, error: error?.code ?? 'ClientGone', cache };
   }
-  replyError(ex.res, error, {
+  replyError(ex, error, {
     requestId: ex.requestId,
     resource: ex.s3.rawPath,
     head: ex.s3.method === 'HEAD',
   });
-  return { status: error.status, error: `${error.code}: ${error.message}` };
+  return { status: error.status, error: `${error.code}: ${error.message}`, cache };
 }
 
 /** Reads and drops a body Kura does not pass on, so its connection returns to the pool. */

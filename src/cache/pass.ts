@@ -16,8 +16,10 @@ import {
 import { bodyForUpstream } from '../upstream/request-body.js';
 import type { Route } from '../upstream/route.js';
 import { readAnswerBody } from './answer-body.js';
-import { replyError } from './reply.js';
+import { bypassed, type CacheOutcome, noAnswer, pushXCache } from './outcome.js';
+import { replyError, sendHead } from './reply.js';
 import { sendBody } from './send-body.js';
+import type { CacheBypass } from './stats.js';
 
 export interface Exchange {
   req: IncomingMessage;
@@ -27,6 +29,8 @@ export interface Exchange {
   requestId: string;
   /** Emits 'abort' when the client goes away, which aborts the upstream request with it. */
   signal: EventEmitter;
+  /** When the response head went out (performance.now()), set by sendHead: the access log's ttfb. */
+  headAt?: number;
   /**
    * Set by a caller that authorized the client itself (the gateway, which signs for its routes): who may
    * read a fresh hit, in place of the rule's hit_auth.
@@ -44,15 +48,19 @@ export interface PassOptions {
   heard?: (ex: Exchange, status: number) => void;
 }
 
-/** What happened, for the access log: `error` names why the exchange did not complete normally. */
+/**
+ * What happened, for the access log and the counters: `error` names why the exchange did not complete
+ * normally; `cache` is what the cache did with a GetObject or HeadObject (outcome.ts).
+ */
 export interface Outcome {
   status: number;
   error?: string;
+  cache?: CacheOutcome;
 }
 
 export interface PassExtras {
-  /** Set on GetObject and HeadObject answers, which the cache could have served. */
-  xCache?: 'BYPASS';
+  /** Set on GetObject and HeadObject requests, which the cache could have served: why it did not. */
+  bypass?: CacheBypass;
   /**
    * The request body when it is not the client's stream itself: read first (DeleteObjects, for the keys
    * it names), or teed (an upload whose bytes the cache keeps).
@@ -68,8 +76,9 @@ export interface PassExtras {
 }
 
 export async function pass(ex: Exchange, opts: PassOptions, extras: PassExtras = {}): Promise<Outcome> {
-  const { xCache } = extras;
   const { req, res, s3 } = ex;
+  const cache = extras.bypass === undefined ? undefined : bypassed(extras.bypass);
+  const unanswered = noAnswer(cache);
   const withBody = hasRequestBody(req.rawHeaders);
   const reply = {
     requestId: ex.requestId,
@@ -84,8 +93,8 @@ export async function pass(ex: Exchange, opts: PassOptions, extras: PassExtras =
   const relayContinue = Buffer.isBuffer(extras.body) ? () => {} : () => res.writeContinue();
   const headers = requestHeadersForUpstream(req.rawHeaders, s3.signature, opts.identify, expectation);
   if (!headers.ok) {
-    replyError(res, headers.error, reply);
-    return { status: headers.error.status, error: headers.error.code };
+    replyError(ex, headers.error, reply);
+    return { status: headers.error.status, error: headers.error.code, cache: unanswered };
   }
 
   let upstreamRes: Awaited<ReturnType<UpstreamClient['send']>>;
@@ -102,10 +111,10 @@ export async function pass(ex: Exchange, opts: PassOptions, extras: PassExtras =
     const failure = upstreamFailure(err, ex.route);
     if (!failure || res.headersSent || res.destroyed) {
       res.destroy();
-      return { status: 0, error: failure?.code ?? 'ClientGone' };
+      return { status: 0, error: failure?.code ?? 'ClientGone', cache: unanswered };
     }
-    replyError(res, failure, reply);
-    return { status: failure.status, error: `${failure.code}: ${failure.message}` };
+    replyError(ex, failure, reply);
+    return { status: failure.status, error: `${failure.code}: ${failure.message}`, cache: unanswered };
   }
 
   opts.heard?.(ex, upstreamRes.status);
@@ -116,23 +125,23 @@ export async function pass(ex: Exchange, opts: PassOptions, extras: PassExtras =
       ({ bytes: answerBody, rest: body } = await readAnswerBody(upstreamRes.body, extras.answerBodyLimit));
     } catch (err) {
       res.destroy();
-      return { status: upstreamRes.status, error: `body: ${(err as Error).message}` };
+      return { status: upstreamRes.status, error: `body: ${(err as Error).message}`, cache: unanswered };
     }
   }
   await extras.beforeReply?.(upstreamRes.status, upstreamRes.headers, answerBody);
   const responseHeaders = responseHeadersForClient(upstreamRes.headers);
-  if (xCache) responseHeaders.push('x-cache', xCache);
+  pushXCache(responseHeaders, cache);
   // S3 answered before the whole body came in (refused on the head, or mid-upload): the rest cannot be
   // skipped without reading it, so this connection carries no further request (RFC 9112 §9.6).
   if (withBody && !req.complete) responseHeaders.push('Connection', 'close');
-  res.writeHead(upstreamRes.status, upstreamRes.statusText || undefined, responseHeaders);
+  sendHead(ex, upstreamRes.status, responseHeaders, upstreamRes.statusText);
   try {
     const traffic = opts.traffic;
     await sendBody(body, res, traffic ? (n) => (traffic.passBytesFromS3 += n) : undefined);
-    return { status: upstreamRes.status };
+    return { status: upstreamRes.status, cache };
   } catch (err) {
     // Headers are sent: the only honest signal left is a broken connection, never a short 200.
     res.destroy();
-    return { status: upstreamRes.status, error: `body: ${(err as Error).message}` };
+    return { status: upstreamRes.status, error: `body: ${(err as Error).message}`, cache };
   }
 }
