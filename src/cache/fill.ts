@@ -10,13 +10,13 @@ import { responseHeadersForClient } from '../upstream/headers.js';
 import { objectIdOf, versionIdOf } from './cache.js';
 import type { BodyJob } from './cached-body.js';
 import { ChunkSink } from './chunk-sink.js';
+import type { Outcome } from './exchange.js';
 import { announceFetch } from './fetch-lease.js';
 import { streamFill } from './fill-stream.js';
 import { relay } from './origin-fetch.js';
 import { MISS_NOT_STORED, MISS_STORED, pushXCache } from './outcome.js';
-import type { Outcome } from './pass.js';
 import { isRangeHeaderSigned } from './range-request.js';
-import type { ReadJob } from './read-path.js';
+import type { ReadJob } from './read-job.js';
 import { type AnswerFacts, newRecord, readAnswer, wantsChecksums } from './record-headers.js';
 import { sendHead } from './reply.js';
 

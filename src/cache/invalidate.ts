@@ -6,7 +6,8 @@ import { deleteObjectsKeys } from '../s3/delete-objects.js';
 import type { OperationName } from '../s3/types.js';
 import { expectsContinue } from '../upstream/headers.js';
 import { type Cache, namespaceOf } from './cache.js';
-import { type Exchange, type Outcome, type PassOptions, pass } from './pass.js';
+import type { Exchange, Outcome, PassOptions } from './exchange.js';
+import { pass } from './pass.js';
 import { replyError } from './reply.js';
 
 const CHANGES_KEY: ReadonlySet<OperationName> = new Set([

@@ -15,7 +15,8 @@ export type UnstoredAnswer = Extract<CacheBypass, 'response-no-store' | 'cache-e
  * - `REVALIDATED`: S3 confirmed the record (`revalidated`);
  * - `PARTIAL`: some bytes fetched from S3, the record `fresh` or just `revalidated` by that fetch;
  * - `MISS`: S3's answer relayed and `stored`, or `not-stored` (an error status, a revalidation S3
- *   refused), or one a shared cache must not keep (counted with the bypasses, as before it was answered);
+ *   refused), or one a shared cache must not keep or cannot place (`response-no-store`, `cache-error`,
+ *   counted with the bypasses);
  * - `BYPASS`: passed through, for the bypass reason;
  * - `NONE`: no X-Cache, because Kura answered itself: S3 could not be asked, or the request could not be
  *   forwarded (`no-answer`); `bypass` keeps the bypass that was decided before that, which is counted.

@@ -6,17 +6,11 @@
 //   pass        → not cacheable: forwarded and relayed, counted by reason
 // Each state returns the request's outcome (outcome.ts); readPath counts it, once, as it ends.
 
-import type { EffectiveRule } from '../config/rules.js';
 import { bypassReason, requestWantsRevalidation } from '../s3/cacheable.js';
-import {
-  type Conditionals,
-  evaluateConditionals,
-  hasConditionals,
-  readConditionals,
-} from '../s3/conditionals.js';
+import { evaluateConditionals, hasConditionals, readConditionals } from '../s3/conditionals.js';
 import { headerValue } from '../s3/headers.js';
 import type { FetchLease } from '../store/leases.js';
-import type { ObjectKey, ObjectRecord, ObjectVersion } from '../store/types.js';
+import type { ObjectRecord, ObjectVersion } from '../store/types.js';
 import type { UpstreamResponse } from '../upstream/client.js';
 import { type Cache, namespaceOf, objectIdOf, versionIdOf } from './cache.js';
 import {
@@ -29,39 +23,30 @@ import {
   runFrom,
   streamPlan,
 } from './cached-body.js';
+import type { Exchange, Outcome, PassOptions } from './exchange.js';
 import { leaseColdFill } from './fetch-lease.js';
 import { fillFromAnswer } from './fill.js';
 import { isConfirmationWorthWriting, isFresh, mayReadHit, mayServeStale } from './freshness.js';
 import { settleWithin } from './inflight.js';
 import { learnLastModified } from './last-modified.js';
-import { askS3, discard, failed, relay } from './origin-fetch.js';
+import { askS3, discard, failed, REVALIDATION_FAILED, relay } from './origin-fetch.js';
 import {
   type CacheOutcome,
   countOutcome,
   HIT_FRESH,
   MISS_NOT_STORED,
   MISS_STORED,
+  NO_ANSWER,
   PARTIAL_FRESH,
   PARTIAL_REVALIDATED,
   REVALIDATED,
   STALE_SERVED,
   withRevalidation,
 } from './outcome.js';
-import { type Exchange, type Outcome, type PassOptions, pass } from './pass.js';
+import { pass } from './pass.js';
 import { isRangeHeaderSigned, type RangeRequest, rangeRequestOf } from './range-request.js';
+import type { ReadJob } from './read-job.js';
 import { headAnswer, notModified, preconditionFailed, writeHeadFromRecord } from './record-answer.js';
-
-export interface ReadJob {
-  ex: Exchange;
-  opts: PassOptions;
-  cache: Cache;
-  key: ObjectKey;
-  rule: EffectiveRule;
-  method: 'GET' | 'HEAD';
-  part: number | null;
-  conditionals: Conditionals;
-  now: number;
-}
 
 // ---- lookup ----------------------------------------------------------------------------------------
 
@@ -188,7 +173,7 @@ async function revalidateGet(job: ReadJob, body: BodyJob, answer: RangeRequest, 
     if (mayServeStale(record, job) && asked.error !== null) {
       return serve(job, body, answer, plan, STALE_SERVED, false);
     }
-    return failed(job.ex, asked.error, 'error');
+    return failed(job.ex, asked.error, REVALIDATION_FAILED);
   }
   const res = asked.res;
   if (res.status === 304) {
@@ -289,7 +274,8 @@ async function serve(
         await cache.forget(body.version);
         return withRevalidation(await fill(job, null), 'changed');
       }
-      if (fetched.kind === 'failed') return failed(ex, fetched.error, authorize ? 'error' : undefined);
+      if (fetched.kind === 'failed')
+        return failed(ex, fetched.error, authorize ? REVALIDATION_FAILED : NO_ANSWER);
       if (fetched.kind === 'answer') {
         if (!authorize) return relay(ex, fetched.res, MISS_NOT_STORED);
         return afterRevalidation(job, body.record, fetched.res, null);
@@ -330,7 +316,7 @@ async function headFromRecord(
   if (!asked.ok) {
     if (mayServeStale(record, job) && asked.error !== null)
       return headAnswer(job, record, answer, STALE_SERVED);
-    return failed(job.ex, asked.error, 'error');
+    return failed(job.ex, asked.error, REVALIDATION_FAILED);
   }
   if (asked.res.status === 304) {
     discard(asked.res);

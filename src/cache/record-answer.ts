@@ -3,10 +3,10 @@
 
 import { renderS3Error } from '../s3/errors.js';
 import type { ObjectRecord } from '../store/types.js';
+import type { Outcome } from './exchange.js';
 import { type CacheOutcome, HIT_CONDITIONAL, pushXCache } from './outcome.js';
-import type { Outcome } from './pass.js';
 import type { RangeRequest } from './range-request.js';
-import type { ReadJob } from './read-path.js';
+import type { ReadJob } from './read-job.js';
 import { headersFromRecord, wantsChecksums } from './record-headers.js';
 import { sendHead } from './reply.js';
 

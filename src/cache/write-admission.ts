@@ -4,7 +4,7 @@
 import { isStorableBucket } from '../s3/bucket-name.js';
 import { headerValue } from '../s3/headers.js';
 import { type Cache, namespaceOf } from './cache.js';
-import type { Exchange } from './pass.js';
+import type { Exchange } from './exchange.js';
 import type { WriteRefusal } from './stats.js';
 
 export type WriteAdmission =

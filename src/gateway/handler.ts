@@ -7,9 +7,9 @@
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Cache } from '../cache/cache.js';
+import type { Exchange, Outcome, PassOptions } from '../cache/exchange.js';
 import { writeThrough } from '../cache/invalidate.js';
 import { resultOf, xCacheOf } from '../cache/outcome.js';
-import type { Exchange, Outcome, PassOptions } from '../cache/pass.js';
 import { putThrough } from '../cache/put-through.js';
 import { readPath } from '../cache/read-path.js';
 import { newRequestId } from '../cache/reply.js';
