@@ -3,6 +3,7 @@
 
 import { RulesFile } from '../config/rules.js';
 import type { KuraConfig } from '../config/schema.js';
+import { isStorableBucket } from '../s3/bucket-name.js';
 import type { S3Request } from '../s3/types.js';
 import { BufferPool } from '../store/buffer-pool.js';
 import { ChunkStore } from '../store/chunks.js';
@@ -12,10 +13,11 @@ import { recordedKeys } from '../store/purge.js';
 import { RecordStore } from '../store/records.js';
 import type { ObjectKey, ObjectRecord, ObjectVersion } from '../store/types.js';
 import { UploadStaging } from '../store/upload-staging.js';
-import { isStorableBucket, openVolume, type Volume } from '../store/volume.js';
+import { openVolume, type Volume } from '../store/volume.js';
 import type { Logger } from '../telemetry/log.js';
 import type { Route } from '../upstream/route.js';
 import type { SinkTarget } from './chunk-sink.js';
+import { isExpired } from './freshness.js';
 import { HitAuthMemo } from './hit-auth.js';
 import { Inflight } from './inflight.js';
 import { RamTier } from './ram-tier.js';
@@ -96,20 +98,16 @@ export class Cache {
       leaseMs: config.lease_time,
       scanIntervalMs: config.scan_interval,
       uploadTtlMs: config.upload_ttl,
-      isExpired: config.expiration === 'active' ? (record, now) => this.#isExpired(record, now) : null,
+      isExpired:
+        config.expiration === 'active'
+          ? (record, now) => isExpired(record, this.rules.rules.ruleFor(record.bucket, record.key), now)
+          : null,
       onEvicted: (report) => {
         this.stats.evictions += report.objects;
         this.stats.evictedBytes += report.bytes;
       },
       log,
     });
-  }
-
-  /** Expired for every request: past its GET and HEAD TTLs and any stale-if-error allowance. */
-  #isExpired(record: ObjectRecord, now: number): boolean {
-    const rule = this.rules.rules.ruleFor(record.bucket, record.key);
-    const confirmed = Math.max(record.validatedGet ?? 0, record.validatedHead ?? 0, record.createdAt);
-    return now - confirmed > Math.max(rule.getTtl, rule.headTtl) + rule.staleIfError;
   }
 
   static async open(config: KuraConfig, log: Logger): Promise<Cache> {

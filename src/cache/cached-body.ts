@@ -8,10 +8,10 @@ import type { ObjectRecord, ObjectVersion } from '../store/types.js';
 import type { UpstreamResponse } from '../upstream/client.js';
 import type { Cache } from './cache.js';
 import { ChunkSink } from './chunk-sink.js';
+import type { Exchange, PassOptions } from './exchange.js';
 import { announceFetch, awaitLeasedCell, cellsLeasedElsewhere } from './fetch-lease.js';
 import { settleWithin } from './inflight.js';
 import { askS3, discard } from './origin-fetch.js';
-import type { Exchange, PassOptions } from './pass.js';
 import { parseContentRange } from './record-headers.js';
 
 export interface BodyJob {

@@ -10,13 +10,15 @@ import { responseHeadersForClient } from '../upstream/headers.js';
 import { objectIdOf, versionIdOf } from './cache.js';
 import type { BodyJob } from './cached-body.js';
 import { ChunkSink } from './chunk-sink.js';
+import type { Outcome } from './exchange.js';
 import { announceFetch } from './fetch-lease.js';
 import { streamFill } from './fill-stream.js';
 import { relay } from './origin-fetch.js';
-import type { Outcome } from './pass.js';
+import { MISS_NOT_STORED, MISS_STORED, pushXCache } from './outcome.js';
 import { isRangeHeaderSigned } from './range-request.js';
-import type { ReadJob } from './read-path.js';
+import type { ReadJob } from './read-job.js';
 import { type AnswerFacts, newRecord, readAnswer, wantsChecksums } from './record-headers.js';
+import { sendHead } from './reply.js';
 
 export async function fillFromAnswer(
   job: ReadJob,
@@ -29,15 +31,17 @@ export async function fillFromAnswer(
   if (res.status === 404 && old !== null) await cache.forget({ ...job.key, etag: old.etag });
   if (res.status !== 200 && res.status !== 206) {
     recordWritten?.();
-    return relay(ex, res, 'MISS');
+    return relay(ex, res, MISS_NOT_STORED);
   }
   const facts = readAnswer(res.status, res.headers, job.method);
   if (typeof facts === 'string') {
     recordWritten?.();
-    cache.stats.bypass(facts === 'no-store' ? 'response-no-store' : 'cache-error');
-    return relay(ex, res, 'MISS');
+    return relay(ex, res, {
+      result: 'MISS',
+      reason: facts === 'no-store' ? 'response-no-store' : 'cache-error',
+    });
   }
-  cache.stats.misses += 1;
+  const decided = MISS_STORED;
   const contentType = headerValue(res.headers, 'content-type') ?? null;
   const contentEncoding = headerValue(res.headers, 'content-encoding') ?? null;
   const codec = await chooseCodec({
@@ -80,15 +84,15 @@ export async function fillFromAnswer(
   cache.inflight.trackRecordWrite(objectIdOf(job.key), recorded);
 
   const headers = responseHeadersForClient(res.headers);
-  headers.push('x-cache', 'MISS');
-  ex.res.writeHead(res.status, res.statusText || undefined, headers);
+  pushXCache(headers, decided);
+  sendHead(ex, res.status, headers, res.statusText);
   if (job.method === 'HEAD' || facts.range === null) {
     releaseLease();
     res.body.resume();
     // The head is the whole answer: sent once the record is written, for the reason streamFill gives.
     await recorded;
     ex.res.end();
-    return { status: res.status };
+    return { status: res.status, cache: decided };
   }
 
   const version = { ...job.key, etag: facts.etag };
@@ -131,10 +135,10 @@ export async function fillFromAnswer(
       beforeLastByte: recorded,
     });
     ex.res.end();
-    return { status: res.status };
+    return { status: res.status, cache: decided };
   } catch (err) {
     ex.res.destroy();
-    return { status: res.status, error: `body: ${(err as Error).message}` };
+    return { status: res.status, error: `body: ${(err as Error).message}`, cache: decided };
   }
 }
 

@@ -6,7 +6,8 @@ import { deleteObjectsKeys } from '../s3/delete-objects.js';
 import type { OperationName } from '../s3/types.js';
 import { expectsContinue } from '../upstream/headers.js';
 import { type Cache, namespaceOf } from './cache.js';
-import { type Exchange, type Outcome, type PassOptions, pass } from './pass.js';
+import type { Exchange, Outcome, PassOptions } from './exchange.js';
+import { pass } from './pass.js';
 import { replyError } from './reply.js';
 
 const CHANGES_KEY: ReadonlySet<OperationName> = new Set([
@@ -99,7 +100,7 @@ export async function readSmallBody(ex: Exchange): Promise<Buffer | Outcome> {
   const read = await readLimited(ex.req, SMALL_BODY_LIMIT);
   if (read !== null) return read;
   const error = { status: 400, code: 'MaxMessageLengthExceeded', message: 'Your request was too big.' };
-  replyError(ex.res, error, { requestId: ex.requestId, resource: ex.s3.rawPath, hasBody: true });
+  replyError(ex, error, { requestId: ex.requestId, resource: ex.s3.rawPath, hasBody: true });
   return { status: 400, error: error.code };
 }
 

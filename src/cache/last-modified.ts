@@ -13,8 +13,8 @@
 import { headerValue } from '../s3/headers.js';
 import type { ObjectRecord } from '../store/types.js';
 import type { UpstreamResponse } from '../upstream/client.js';
+import type { Exchange, PassOptions } from './exchange.js';
 import { askS3, discard } from './origin-fetch.js';
-import type { Exchange, PassOptions } from './pass.js';
 
 /**
  * The search looks at most 2^GALLOP - 1 seconds away from the guess (about 4 minutes: an upload's

@@ -1,12 +1,15 @@
-// Asking S3 on behalf of a read: the client's own signed request, with at most the unsigned headers
-// DESIGN.md invariant 1 lets Kura add (a Range the client did not sign, If-Match, If-None-Match,
-// If-Modified-Since, If-Unmodified-Since), and relaying S3's answer when it is the client's answer.
+// Asking S3 on behalf of a client: the client's own signed request (and its body, when it has one), with
+// at most the unsigned headers DESIGN.md invariant 1 lets Kura add to a read (a Range the client did not
+// sign, If-Match, If-None-Match, If-Modified-Since, If-Unmodified-Since), and relaying S3's answer when it
+// is the client's answer. The read states and the pass state (pass.ts) share both.
 
+import type { Readable } from 'node:stream';
 import type { S3ErrorSpec } from '../s3/types.js';
 import { type UpstreamResponse, upstreamFailure } from '../upstream/client.js';
 import { requestHeadersForUpstream, responseHeadersForClient } from '../upstream/headers.js';
-import type { Exchange, Outcome, PassOptions } from './pass.js';
-import { replyError } from './reply.js';
+import type { Exchange, Outcome, PassOptions } from './exchange.js';
+import { type CacheOutcome, NO_ANSWER, pushXCache } from './outcome.js';
+import { replyError, sendHead } from './reply.js';
 import { sendBody } from './send-body.js';
 
 export interface HeaderEdits {
@@ -18,11 +21,31 @@ export interface HeaderEdits {
   ifUnmodifiedSince?: string;
 }
 
-export type Asked = { ok: true; res: UpstreamResponse } | { ok: false; error: S3ErrorSpec | null };
+/** The body a request carries to S3 (the pass state's), and whether the client waits for a `100`. */
+export interface Upload {
+  body: Readable | Buffer | null;
+  expectation: boolean;
+  /** Relays S3's `100 Continue` to the client. */
+  onContinue: () => void;
+}
 
-export async function askS3(ex: Exchange, opts: PassOptions, edits: HeaderEdits = {}): Promise<Asked> {
-  const built = requestHeadersForUpstream(ex.req.rawHeaders, ex.s3.signature, opts.identify);
-  if (!built.ok) return { ok: false, error: built.error };
+/**
+ * S3's answer, or why there is none: `error` null when the client went away; `unsent` when the request
+ * could not be forwarded at all (a header S3 must not see), rather than S3 failing.
+ */
+export type Asked =
+  | { ok: true; res: UpstreamResponse }
+  | { ok: false; error: S3ErrorSpec | null; unsent?: true };
+
+export async function askS3(
+  ex: Exchange,
+  opts: PassOptions,
+  edits: HeaderEdits = {},
+  upload: Upload | null = null,
+): Promise<Asked> {
+  const expectation = upload?.expectation ?? false;
+  const built = requestHeadersForUpstream(ex.req.rawHeaders, ex.s3.signature, opts.identify, expectation);
+  if (!built.ok) return { ok: false, error: built.error, unsent: true };
   let headers = built.headers;
   if (edits.range !== undefined) {
     headers = withoutHeader(headers, 'range');
@@ -38,8 +61,9 @@ export async function askS3(ex: Exchange, opts: PassOptions, edits: HeaderEdits 
       method: s3.method,
       path: s3.rawQuery === null ? s3.rawPath : `${s3.rawPath}?${s3.rawQuery}`,
       headers,
-      body: null,
+      body: upload?.body ?? null,
       signal: ex.signal,
+      ...(expectation && upload !== null ? { onContinue: upload.onContinue } : {}),
     });
     opts.heard?.(ex, res.status);
     return { ok: true, res };
@@ -57,32 +81,59 @@ function withoutHeader(headers: string[], lower: string): string[] {
   return out;
 }
 
-/** S3's answer goes to the client as it is, with X-Cache added. */
-export async function relay(ex: Exchange, res: UpstreamResponse, xCache: string): Promise<Outcome> {
+export interface RelayOptions {
+  /** S3's answer body when part of it was read already (answer-body.ts); else `res.body`. */
+  body?: Readable;
+  /** Adds `Connection: close`: the client's request body was not all read (pass.ts says why). */
+  close?: boolean;
+  /** Told the size of each body chunk passed on. */
+  onBytes?: (n: number) => void;
+}
+
+/** S3's answer goes to the client as it is, with the X-Cache of what the cache did (if anything). */
+export async function relay(
+  ex: Exchange,
+  res: UpstreamResponse,
+  cache: CacheOutcome | undefined,
+  opts: RelayOptions = {},
+): Promise<Outcome> {
   const headers = responseHeadersForClient(res.headers);
-  headers.push('x-cache', xCache);
-  ex.res.writeHead(res.status, res.statusText || undefined, headers);
+  pushXCache(headers, cache);
+  if (opts.close) headers.push('Connection', 'close');
+  sendHead(ex, res.status, headers, res.statusText);
   try {
-    await sendBody(res.body, ex.res);
-    return { status: res.status };
+    await sendBody(opts.body ?? res.body, ex.res, opts.onBytes);
+    return { status: res.status, cache };
   } catch (err) {
     ex.res.destroy();
-    return { status: res.status, error: `body: ${(err as Error).message}` };
+    return { status: res.status, error: `body: ${(err as Error).message}`, cache };
   }
 }
 
-/** The answer when S3 could not be asked: S3-shaped, or nothing when the client is gone. */
-export function failed(ex: Exchange, error: S3ErrorSpec | null): Outcome {
+/** A revalidation S3 did not answer: Kura's own error, no X-Cache. */
+export const REVALIDATION_FAILED: CacheOutcome = { ...NO_ANSWER, revalidations: ['error'] };
+
+/**
+ * The answer when S3 could not be asked: S3-shaped, or nothing when the client is gone. `cache` is what
+ * the cache did (NO_ANSWER for a read); `hasBody` when the client's request body may be unread.
+ */
+export function failed(
+  ex: Exchange,
+  error: S3ErrorSpec | null,
+  cache: CacheOutcome | undefined = NO_ANSWER,
+  hasBody = false,
+): Outcome {
   if (error === null || ex.res.headersSent || ex.res.destroyed) {
     ex.res.destroy();
-    return { status: 0, error: error?.code ?? 'ClientGone' };
+    return { status: 0, error: error?.code ?? 'ClientGone', cache };
   }
-  replyError(ex.res, error, {
+  replyError(ex, error, {
     requestId: ex.requestId,
     resource: ex.s3.rawPath,
     head: ex.s3.method === 'HEAD',
+    hasBody,
   });
-  return { status: error.status, error: `${error.code}: ${error.message}` };
+  return { status: error.status, error: `${error.code}: ${error.message}`, cache };
 }
 
 /** Reads and drops a body Kura does not pass on, so its connection returns to the pool. */

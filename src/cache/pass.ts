@@ -1,58 +1,21 @@
 // The pass state: forward the client's request to S3 untouched and stream S3's answer back, with
-// back-pressure both ways, so memory stays bounded whatever the body size (DESIGN.md invariant 5).
+// back-pressure both ways, so memory stays bounded whatever the body size (DESIGN.md invariant 5). The
+// asking and relaying are origin-fetch.ts's, shared with the read states; this adds the request body,
+// the hooks writes need around S3's answer, and the bypass a read passed for.
 
-import type { EventEmitter } from 'node:events';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
-import type { HitAuth } from '../config/access.js';
-import type { S3Request } from '../s3/types.js';
-import { type UpstreamClient, type UpstreamSender, upstreamFailure } from '../upstream/client.js';
-import {
-  expectsContinue,
-  hasRequestBody,
-  requestHeadersForUpstream,
-  responseHeadersForClient,
-} from '../upstream/headers.js';
+import { expectsContinue, hasRequestBody } from '../upstream/headers.js';
 import { bodyForUpstream } from '../upstream/request-body.js';
-import type { Route } from '../upstream/route.js';
 import { readAnswerBody } from './answer-body.js';
+import type { Exchange, Outcome, PassOptions } from './exchange.js';
+import { askS3, failed, relay } from './origin-fetch.js';
+import { bypassed, noAnswer } from './outcome.js';
 import { replyError } from './reply.js';
-import { sendBody } from './send-body.js';
-
-export interface Exchange {
-  req: IncomingMessage;
-  res: ServerResponse;
-  s3: S3Request;
-  route: Route;
-  requestId: string;
-  /** Emits 'abort' when the client goes away, which aborts the upstream request with it. */
-  signal: EventEmitter;
-  /**
-   * Set by a caller that authorized the client itself (the gateway, which signs for its routes): who may
-   * read a fresh hit, in place of the rule's hit_auth.
-   */
-  hitAuth?: HitAuth;
-}
-
-export interface PassOptions {
-  /** The upstream client, or one that signs each request first (the gateway's, src/gateway/). */
-  upstream: UpstreamSender;
-  identify: { name: string; value: string } | null;
-  /** Counts the body bytes of S3 answers passed on. */
-  traffic?: { passBytesFromS3: number };
-  /** Told the status of every answer S3 gives (the hit authorization memo learns from them). */
-  heard?: (ex: Exchange, status: number) => void;
-}
-
-/** What happened, for the access log: `error` names why the exchange did not complete normally. */
-export interface Outcome {
-  status: number;
-  error?: string;
-}
+import type { CacheBypass } from './stats.js';
 
 export interface PassExtras {
-  /** Set on GetObject and HeadObject answers, which the cache could have served. */
-  xCache?: 'BYPASS';
+  /** Set on GetObject and HeadObject requests, which the cache could have served: why it did not. */
+  bypass?: CacheBypass;
   /**
    * The request body when it is not the client's stream itself: read first (DeleteObjects, for the keys
    * it names), or teed (an upload whose bytes the cache keeps).
@@ -68,71 +31,54 @@ export interface PassExtras {
 }
 
 export async function pass(ex: Exchange, opts: PassOptions, extras: PassExtras = {}): Promise<Outcome> {
-  const { xCache } = extras;
   const { req, res, s3 } = ex;
+  const cache = extras.bypass === undefined ? undefined : bypassed(extras.bypass);
+  const unanswered = noAnswer(cache);
   const withBody = hasRequestBody(req.rawHeaders);
-  const reply = {
-    requestId: ex.requestId,
-    resource: s3.rawPath,
-    head: s3.method === 'HEAD',
-    hasBody: withBody,
-  };
   // The client's `Expect: 100-continue` goes to S3, and S3's `100 Continue` back to the client, which
   // sends its body only then. A body Kura has read already (DeleteObjects, CompleteMultipartUpload:
   // src/cache/invalidate.ts) followed Kura's own 100, so the client hears no second one.
-  const expectation = expectsContinue(req.rawHeaders, req.httpVersion);
-  const relayContinue = Buffer.isBuffer(extras.body) ? () => {} : () => res.writeContinue();
-  const headers = requestHeadersForUpstream(req.rawHeaders, s3.signature, opts.identify, expectation);
-  if (!headers.ok) {
-    replyError(res, headers.error, reply);
-    return { status: headers.error.status, error: headers.error.code };
-  }
-
-  let upstreamRes: Awaited<ReturnType<UpstreamClient['send']>>;
-  try {
-    upstreamRes = await opts.upstream.send(ex.route, {
-      method: s3.method,
-      path: s3.rawQuery === null ? s3.rawPath : `${s3.rawPath}?${s3.rawQuery}`,
-      headers: headers.headers,
+  const asked = await askS3(
+    ex,
+    opts,
+    {},
+    {
       body: bodyForUpstream(req.rawHeaders, extras.body ?? (withBody ? req : null)),
-      signal: ex.signal,
-      ...(expectation ? { onContinue: relayContinue } : {}),
+      expectation: expectsContinue(req.rawHeaders, req.httpVersion),
+      onContinue: Buffer.isBuffer(extras.body) ? () => {} : () => res.writeContinue(),
+    },
+  );
+  if (!asked.ok) {
+    if (!asked.unsent || asked.error === null) return failed(ex, asked.error, unanswered, withBody);
+    // Not forwardable as it is (a header S3 must not see): refused by its code alone.
+    const { error } = asked;
+    replyError(ex, error, {
+      requestId: ex.requestId,
+      resource: s3.rawPath,
+      head: s3.method === 'HEAD',
+      hasBody: withBody,
     });
-  } catch (err) {
-    const failure = upstreamFailure(err, ex.route);
-    if (!failure || res.headersSent || res.destroyed) {
-      res.destroy();
-      return { status: 0, error: failure?.code ?? 'ClientGone' };
-    }
-    replyError(res, failure, reply);
-    return { status: failure.status, error: `${failure.code}: ${failure.message}` };
+    return { status: error.status, error: error.code, cache: unanswered };
   }
 
-  opts.heard?.(ex, upstreamRes.status);
-  let body: Readable = upstreamRes.body;
+  const answer = asked.res;
+  let body: Readable = answer.body;
   let answerBody: Buffer | null = null;
   if (extras.answerBodyLimit !== undefined) {
     try {
-      ({ bytes: answerBody, rest: body } = await readAnswerBody(upstreamRes.body, extras.answerBodyLimit));
+      ({ bytes: answerBody, rest: body } = await readAnswerBody(answer.body, extras.answerBodyLimit));
     } catch (err) {
       res.destroy();
-      return { status: upstreamRes.status, error: `body: ${(err as Error).message}` };
+      return { status: answer.status, error: `body: ${(err as Error).message}`, cache: unanswered };
     }
   }
-  await extras.beforeReply?.(upstreamRes.status, upstreamRes.headers, answerBody);
-  const responseHeaders = responseHeadersForClient(upstreamRes.headers);
-  if (xCache) responseHeaders.push('x-cache', xCache);
-  // S3 answered before the whole body came in (refused on the head, or mid-upload): the rest cannot be
-  // skipped without reading it, so this connection carries no further request (RFC 9112 §9.6).
-  if (withBody && !req.complete) responseHeaders.push('Connection', 'close');
-  res.writeHead(upstreamRes.status, upstreamRes.statusText || undefined, responseHeaders);
-  try {
-    const traffic = opts.traffic;
-    await sendBody(body, res, traffic ? (n) => (traffic.passBytesFromS3 += n) : undefined);
-    return { status: upstreamRes.status };
-  } catch (err) {
-    // Headers are sent: the only honest signal left is a broken connection, never a short 200.
-    res.destroy();
-    return { status: upstreamRes.status, error: `body: ${(err as Error).message}` };
-  }
+  await extras.beforeReply?.(answer.status, answer.headers, answerBody);
+  const traffic = opts.traffic;
+  return relay(ex, answer, cache, {
+    body,
+    // S3 answered before the whole body came in (refused on the head, or mid-upload): the rest cannot be
+    // skipped without reading it, so this connection carries no further request (RFC 9112 §9.6).
+    close: withBody && !req.complete,
+    ...(traffic ? { onBytes: (n: number) => (traffic.passBytesFromS3 += n) } : {}),
+  });
 }

@@ -4,19 +4,13 @@
 //   revalidate  → stale record: the client's own request, with If-None-Match, decides
 //   fill        → no usable record: the client's request goes to S3 untouched; its answer is cached
 //   pass        → not cacheable: forwarded and relayed, counted by reason
+// Each state returns the request's outcome (outcome.ts); readPath counts it, once, as it ends.
 
-import type { EffectiveRule } from '../config/rules.js';
 import { bypassReason, requestWantsRevalidation } from '../s3/cacheable.js';
-import {
-  type Conditionals,
-  evaluateConditionals,
-  hasConditionals,
-  readConditionals,
-} from '../s3/conditionals.js';
+import { evaluateConditionals, hasConditionals, readConditionals } from '../s3/conditionals.js';
 import { headerValue } from '../s3/headers.js';
 import type { FetchLease } from '../store/leases.js';
-import type { ObjectKey, ObjectRecord, ObjectVersion } from '../store/types.js';
-import { isStorableBucket } from '../store/volume.js';
+import type { ObjectRecord, ObjectVersion } from '../store/types.js';
 import type { UpstreamResponse } from '../upstream/client.js';
 import { type Cache, namespaceOf, objectIdOf, versionIdOf } from './cache.js';
 import {
@@ -29,46 +23,61 @@ import {
   runFrom,
   streamPlan,
 } from './cached-body.js';
+import type { Exchange, Outcome, PassOptions } from './exchange.js';
 import { leaseColdFill } from './fetch-lease.js';
 import { fillFromAnswer } from './fill.js';
-import { isFresh, mayReadHit, mayServeStale } from './freshness.js';
+import { isConfirmationWorthWriting, isFresh, mayReadHit, mayServeStale } from './freshness.js';
 import { settleWithin } from './inflight.js';
 import { learnLastModified } from './last-modified.js';
-import { askS3, discard, failed, relay } from './origin-fetch.js';
-import { type Exchange, type Outcome, type PassOptions, pass } from './pass.js';
-import { isRangeHeaderSigned, type RangeRequest, rangeRequestOf } from './range-request.js';
+import { askS3, discard, failed, REVALIDATION_FAILED, relay } from './origin-fetch.js';
 import {
-  headAnswer,
-  notModified,
-  preconditionFailed,
-  writeHeadFromRecord,
-  type XCache,
-} from './record-answer.js';
-
-export interface ReadJob {
-  ex: Exchange;
-  opts: PassOptions;
-  cache: Cache;
-  key: ObjectKey;
-  rule: EffectiveRule;
-  method: 'GET' | 'HEAD';
-  part: number | null;
-  conditionals: Conditionals;
-  now: number;
-}
+  type CacheOutcome,
+  countOutcome,
+  HIT_FRESH,
+  MISS_NOT_STORED,
+  MISS_STORED,
+  NO_ANSWER,
+  PARTIAL_FRESH,
+  PARTIAL_REVALIDATED,
+  REVALIDATED,
+  STALE_SERVED,
+  withRevalidation,
+} from './outcome.js';
+import { pass } from './pass.js';
+import { isRangeHeaderSigned, type RangeRequest, rangeRequestOf } from './range-request.js';
+import type { ReadJob } from './read-job.js';
+import { headAnswer, notModified, preconditionFailed, writeHeadFromRecord } from './record-answer.js';
 
 // ---- lookup ----------------------------------------------------------------------------------------
 
+/** A GetObject or HeadObject, served by the state lookup picks; its outcome counted in /stats. */
 export async function readPath(ex: Exchange, opts: PassOptions, cache: Cache): Promise<Outcome> {
+  let outcome: Outcome;
+  try {
+    outcome = await lookup(ex, opts, cache);
+  } catch (err) {
+    // Invariant 4: the cache can fail, the request cannot. A GET or HEAD has no body: ask S3 afresh.
+    if (ex.res.headersSent || ex.res.destroyed) throw err;
+    cache.log.warn('cache failed; request passed to S3', {
+      requestId: ex.requestId,
+      error: (err as Error).message,
+    });
+    outcome = await pass(ex, opts, { bypass: 'cache-error' });
+  }
+  countOutcome(cache.stats, outcome.cache);
+  return outcome;
+}
+
+async function lookup(ex: Exchange, opts: PassOptions, cache: Cache): Promise<Outcome> {
   const s3 = ex.s3;
   const now = Date.now();
   const reason = bypassReason(s3, ex.req.rawHeaders, new Date(now));
-  if (reason !== null) return bypass(ex, opts, cache, reason);
+  if (reason !== null) return pass(ex, opts, { bypass: reason });
+  // bypassReason has checked the bucket name (src/s3/bucket-name.ts) and that there is a key.
   const bucket = s3.bucket as string;
   const key = s3.key as string;
-  if (!isStorableBucket(bucket)) return bypass(ex, opts, cache, 'bucket-name');
   const ruled = cache.rules.rules.ruleFor(bucket, key);
-  if (!ruled.read) return bypass(ex, opts, cache, 'rule');
+  if (!ruled.read) return pass(ex, opts, { bypass: 'rule' });
   const rule = ex.hitAuth === undefined ? ruled : { ...ruled, hitAuth: ex.hitAuth };
 
   const job: ReadJob = {
@@ -121,16 +130,6 @@ function fromRecord(job: ReadJob, record: ObjectRecord): Promise<Outcome> | Outc
     : getFromRecord(job, record, answer, fresh);
 }
 
-function bypass(
-  ex: Exchange,
-  opts: PassOptions,
-  cache: Cache,
-  reason: Parameters<Cache['stats']['bypass']>[0],
-) {
-  cache.stats.bypass(reason);
-  return pass(ex, opts, { xCache: 'BYPASS' });
-}
-
 function versionOf(job: ReadJob, record: ObjectRecord): ObjectVersion {
   return { ...job.key, etag: record.etag };
 }
@@ -159,41 +158,41 @@ async function getFromRecord(
   const missing = plan === null ? 0 : missingCells(plan);
   if (missing > 0 && !body.flexible) return fill(job, record);
   // With none of the bytes on hand (a record made by a HEAD), the answer is all S3's: a miss.
-  const fetched = plan !== null && missing === plan.cells.length ? 'MISS' : 'PARTIAL';
-  if (fresh) return serve(job, body, answer, plan, missing > 0 ? fetched : 'HIT', false);
-  if (missing > 0) return serve(job, body, answer, plan, fetched, true);
-  return revalidateGet(job, body, answer, plan);
+  const allFetched = plan !== null && missing === plan.cells.length;
+  if (missing === 0) {
+    return fresh ? serve(job, body, answer, plan, HIT_FRESH, false) : revalidateGet(job, body, answer, plan);
+  }
+  if (fresh) return serve(job, body, answer, plan, allFetched ? MISS_STORED : PARTIAL_FRESH, false);
+  return serve(job, body, answer, plan, allFetched ? MISS_STORED : PARTIAL_REVALIDATED, true);
 }
 
 async function revalidateGet(job: ReadJob, body: BodyJob, answer: RangeRequest, plan: Plan | null) {
-  const { cache } = job;
   const record = body.record;
   const asked = await askS3(job.ex, job.opts, conditionalOn(record));
   if (!asked.ok) {
     if (mayServeStale(record, job) && asked.error !== null) {
-      cache.stats.revalidations['stale-served'] += 1;
-      return serve(job, body, answer, plan, 'HIT', false);
+      return serve(job, body, answer, plan, STALE_SERVED, false);
     }
-    cache.stats.revalidations.error += 1;
-    return failed(job.ex, asked.error);
+    return failed(job.ex, asked.error, REVALIDATION_FAILED);
   }
   const res = asked.res;
   if (res.status === 304) {
     discard(res);
-    cache.stats.revalidations['not-modified'] += 1;
     let learnedFrom: readonly string[] = res.headers;
     // A 304 need not carry Last-Modified (RFC 9110 §15.4.5): an upload's record learns it from S3 at no
     // body cost when it can, else S3's full answer refreshes it, so that no answer lacks it.
     if (record.lastModified === null && headerValue(res.headers, 'last-modified') === undefined) {
       const learned = await learnLastModified(job.ex, job.opts, record, res.headers);
-      if (learned.kind === 'answer') return afterRevalidation(job, record, learned.res, null);
-      if (learned.kind === 'unknown') return fill(job, record);
+      if (learned.kind === 'answer') {
+        return withRevalidation(await afterRevalidation(job, record, learned.res, null), 'not-modified');
+      }
+      if (learned.kind === 'unknown') return withRevalidation(await fill(job, record), 'not-modified');
       learnedFrom = ['last-modified', learned.lastModified];
     }
-    body.record = confirm(job, record, 'get', learnedFrom);
-    return serve(job, body, answer, plan, 'REVALIDATED', false);
+    body.record = confirm(job, record, learnedFrom);
+    return serve(job, body, answer, plan, { ...REVALIDATED, revalidations: ['not-modified'] }, false);
   }
-  return afterRevalidation(job, record, res, () => serve(job, body, answer, plan, 'HIT', false));
+  return afterRevalidation(job, record, res, () => serve(job, body, answer, plan, STALE_SERVED, false));
 }
 
 /** Revalidation answered with something else than 304: the answer decides what the client gets. */
@@ -204,27 +203,21 @@ async function afterRevalidation(
   /** null when the cached bytes do not cover the answer. */
   serveStale: (() => Promise<Outcome>) | null,
 ): Promise<Outcome> {
-  const { cache } = job;
   if (res.status === 200 || res.status === 206) {
-    cache.stats.revalidations.changed += 1;
-    return fillFromAnswer(job, record, res);
+    return withRevalidation(await fillFromAnswer(job, record, res), 'changed');
   }
   if (res.status === 401 || res.status === 403) {
-    cache.stats.revalidations.denied += 1;
-    return relay(job.ex, res, 'MISS');
+    return relay(job.ex, res, { ...MISS_NOT_STORED, revalidations: ['denied'] });
   }
   if (res.status === 404) {
-    cache.stats.revalidations.gone += 1;
-    await cache.forget(versionOf(job, record));
-    return relay(job.ex, res, 'MISS');
+    await job.cache.forget(versionOf(job, record));
+    return relay(job.ex, res, { ...MISS_NOT_STORED, revalidations: ['gone'] });
   }
   if (res.status >= 500 && serveStale !== null && mayServeStale(record, job)) {
     discard(res);
-    cache.stats.revalidations['stale-served'] += 1;
     return serveStale();
   }
-  cache.stats.revalidations.error += 1;
-  return relay(job.ex, res, 'MISS');
+  return relay(job.ex, res, { ...MISS_NOT_STORED, revalidations: ['error'] });
 }
 
 function conditionalOn(record: ObjectRecord) {
@@ -237,21 +230,15 @@ function conditionalOn(record: ObjectRecord) {
  * S3 confirmed the version to this request: the record is fresh again (not worth a write at TTL 0). A
  * record made by an upload learns its Last-Modified here, from the 304, which is why it is made stale.
  */
-function confirm(
-  job: ReadJob,
-  record: ObjectRecord,
-  by: 'get' | 'head',
-  answer: readonly string[],
-): ObjectRecord {
+function confirm(job: ReadJob, record: ObjectRecord, answer: readonly string[]): ObjectRecord {
   const learned = record.lastModified === null ? (headerValue(answer, 'last-modified') ?? null) : null;
-  const ttl = by === 'get' ? job.rule.getTtl : job.rule.headTtl;
-  // Nothing to write when the record is fresh anyway (a revalidation that hit_auth asked for).
-  if ((ttl === 0 || isFresh(record, job)) && learned === null) return record;
+  if (!isConfirmationWorthWriting(record, job) && learned === null) return record;
   const at = Date.now();
   const written = job.cache.records
     .update(job.key, (current) => {
       if (current?.etag !== record.etag) return undefined;
-      const next = by === 'get' ? { ...current, validatedGet: at } : { ...current, validatedHead: at };
+      const next =
+        job.method === 'GET' ? { ...current, validatedGet: at } : { ...current, validatedHead: at };
       if (current.lastModified === null && learned !== null) next.lastModified = learned;
       return next;
     })
@@ -272,10 +259,11 @@ async function serve(
   body: BodyJob,
   answer: RangeRequest,
   plan: Plan | null,
-  xCache: XCache,
+  decided: CacheOutcome,
   authorize: boolean,
 ): Promise<Outcome> {
   const { ex, cache } = job;
+  let outcome = decided;
   let first: { run: ReturnType<typeof runFrom>; fetched: RunFetch } | null = null;
   if (plan !== null) {
     const i = plan.cells.findIndex((c) => c.state === 'missing');
@@ -283,37 +271,34 @@ async function serve(
       const run = runFrom(plan, i, cache.volume.chunkSize, cache.mergeGap);
       const fetched = await fetchRun(body, run);
       if (fetched.kind === 'changed') {
-        cache.stats.revalidations.changed += 1;
         await cache.forget(body.version);
-        return fill(job, null);
+        return withRevalidation(await fill(job, null), 'changed');
       }
-      if (fetched.kind === 'failed') {
-        if (authorize) cache.stats.revalidations.error += 1;
-        return failed(ex, fetched.error);
-      }
+      if (fetched.kind === 'failed')
+        return failed(ex, fetched.error, authorize ? REVALIDATION_FAILED : NO_ANSWER);
       if (fetched.kind === 'answer') {
-        if (!authorize) return relay(ex, fetched.res, 'MISS');
+        if (!authorize) return relay(ex, fetched.res, MISS_NOT_STORED);
         return afterRevalidation(job, body.record, fetched.res, null);
       }
       if (authorize) {
-        cache.stats.revalidations['not-modified'] += 1;
-        body.record = confirm(job, body.record, 'get', fetched.res.headers);
+        outcome = { ...decided, revalidations: ['not-modified'] };
+        body.record = confirm(job, body.record, fetched.res.headers);
       }
       first = { run, fetched };
     }
   }
-  writeHeadFromRecord(job, body.record, answer, xCache);
+  writeHeadFromRecord(job, body.record, answer, outcome);
   if (plan === null) {
     ex.res.end();
-    return { status: answer.status };
+    return { status: answer.status, cache: outcome };
   }
   try {
     await streamPlan(body, plan, first);
     ex.res.end();
-    return { status: answer.status };
+    return { status: answer.status, cache: outcome };
   } catch (err) {
     ex.res.destroy();
-    return { status: answer.status, error: `cache: ${(err as Error).message}` };
+    return { status: answer.status, error: `cache: ${(err as Error).message}`, cache: outcome };
   }
 }
 
@@ -325,24 +310,20 @@ async function headFromRecord(
   answer: RangeRequest,
   fresh: boolean,
 ): Promise<Outcome> {
-  const { cache } = job;
-  if (fresh) return headAnswer(job, record, answer, 'HIT');
+  if (fresh) return headAnswer(job, record, answer, HIT_FRESH);
 
   const asked = await askS3(job.ex, job.opts, conditionalOn(record));
   if (!asked.ok) {
-    if (mayServeStale(record, job) && asked.error !== null) {
-      cache.stats.revalidations['stale-served'] += 1;
-      return headAnswer(job, record, answer, 'HIT');
-    }
-    cache.stats.revalidations.error += 1;
-    return failed(job.ex, asked.error);
+    if (mayServeStale(record, job) && asked.error !== null)
+      return headAnswer(job, record, answer, STALE_SERVED);
+    return failed(job.ex, asked.error, REVALIDATION_FAILED);
   }
   if (asked.res.status === 304) {
     discard(asked.res);
-    cache.stats.revalidations['not-modified'] += 1;
-    return headAnswer(job, confirm(job, record, 'head', asked.res.headers), answer, 'REVALIDATED');
+    const confirmed = confirm(job, record, asked.res.headers);
+    return headAnswer(job, confirmed, answer, { ...REVALIDATED, revalidations: ['not-modified'] });
   }
-  return afterRevalidation(job, record, asked.res, async () => headAnswer(job, record, answer, 'HIT'));
+  return afterRevalidation(job, record, asked.res, async () => headAnswer(job, record, answer, STALE_SERVED));
 }
 
 // ---- fill ------------------------------------------------------------------------------------------

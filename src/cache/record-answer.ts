@@ -3,27 +3,23 @@
 
 import { renderS3Error } from '../s3/errors.js';
 import type { ObjectRecord } from '../store/types.js';
-import type { Outcome } from './pass.js';
+import type { Outcome } from './exchange.js';
+import { type CacheOutcome, HIT_CONDITIONAL, pushXCache } from './outcome.js';
 import type { RangeRequest } from './range-request.js';
-import type { ReadJob } from './read-path.js';
+import type { ReadJob } from './read-job.js';
 import { headersFromRecord, wantsChecksums } from './record-headers.js';
+import { sendHead } from './reply.js';
 
-export type XCache = 'HIT' | 'REVALIDATED' | 'PARTIAL' | 'MISS';
-
-/** The response head S3 would send for `answer`, from the record; counted by how it was served. */
+/** The response head S3 would send for `answer`, from the record, with the X-Cache of `cache`. */
 export function writeHeadFromRecord(
   job: ReadJob,
   record: ObjectRecord,
   answer: RangeRequest,
-  xCache: XCache,
+  cache: CacheOutcome,
 ): void {
-  const { stats } = job.cache;
-  if (xCache === 'PARTIAL') stats.partial += 1;
-  else if (xCache === 'MISS') stats.misses += 1;
-  else stats.hits += 1;
-  const headers = headersFromRecord(record, shapeOf(job, answer), xCache);
+  const headers = headersFromRecord(record, shapeOf(job, answer), cache);
   headers.push('x-amz-request-id', job.ex.requestId);
-  job.ex.res.writeHead(answer.status, headers);
+  sendHead(job.ex, answer.status, headers);
 }
 
 /** A HEAD answered from the record alone. */
@@ -31,11 +27,11 @@ export function headAnswer(
   job: ReadJob,
   record: ObjectRecord,
   answer: RangeRequest,
-  xCache: XCache,
+  cache: CacheOutcome,
 ): Outcome {
-  writeHeadFromRecord(job, record, answer, xCache);
+  writeHeadFromRecord(job, record, answer, cache);
   job.ex.res.end();
-  return { status: answer.status };
+  return { status: answer.status, cache };
 }
 
 function shapeOf(job: ReadJob, answer: RangeRequest) {
@@ -49,16 +45,17 @@ function shapeOf(job: ReadJob, answer: RangeRequest) {
 }
 
 export function notModified(job: ReadJob, record: ObjectRecord): Outcome {
-  job.cache.stats.hits += 1;
-  const headers = ['etag', record.etag, 'x-amz-request-id', job.ex.requestId, 'x-cache', 'HIT'];
+  const cache = HIT_CONDITIONAL;
+  const headers = ['etag', record.etag, 'x-amz-request-id', job.ex.requestId];
+  pushXCache(headers, cache);
   if (record.lastModified !== null) headers.push('last-modified', record.lastModified);
-  job.ex.res.writeHead(304, headers);
+  sendHead(job.ex, 304, headers);
   job.ex.res.end();
-  return { status: 304 };
+  return { status: 304, cache };
 }
 
 export function preconditionFailed(job: ReadJob): Outcome {
-  job.cache.stats.hits += 1;
+  const cache = HIT_CONDITIONAL;
   const xml = renderS3Error({
     code: 'PreconditionFailed',
     message: 'At least one of the pre-conditions you specified did not hold',
@@ -66,12 +63,16 @@ export function preconditionFailed(job: ReadJob): Outcome {
     resource: job.ex.s3.rawPath,
   });
   const body = Buffer.from(xml);
-  job.ex.res.writeHead(412, {
-    'content-type': 'application/xml',
-    'content-length': body.length,
-    'x-amz-request-id': job.ex.requestId,
-    'x-cache': 'HIT',
-  });
+  const headers: (string | number)[] = [
+    'content-type',
+    'application/xml',
+    'content-length',
+    body.length,
+    'x-amz-request-id',
+    job.ex.requestId,
+  ];
+  pushXCache(headers, cache);
+  sendHead(job.ex, 412, headers);
   job.ex.res.end(job.method === 'HEAD' ? undefined : body);
-  return { status: 412 };
+  return { status: 412, cache };
 }

@@ -2,6 +2,8 @@
 
 import { headerValue } from '../s3/headers.js';
 import type { ObjectKey, ObjectRecord } from '../store/types.js';
+import { forbidsStoring } from './freshness.js';
+import { type CacheOutcome, pushXCache } from './outcome.js';
 
 /**
  * Headers that describe one response, not the object: never replayed from a record. Everything else S3
@@ -64,9 +66,7 @@ export function readAnswer(
 ): AnswerFacts | Uncacheable {
   const etag = headerValue(raw, 'etag');
   if (etag === undefined || etag === '') return 'no-etag';
-  // RFC 9111 §5.2.2.5 and §5.2.2.7: a shared cache stores neither.
-  const cacheControl = headerValue(raw, 'cache-control')?.toLowerCase() ?? '';
-  if (/(^|[\s,])(no-store|private)([\s,=]|$)/.test(cacheControl)) return 'no-store';
+  if (forbidsStoring(raw)) return 'no-store';
   let size: number;
   let range: AnswerFacts['range'];
   if (status === 206) {
@@ -160,7 +160,7 @@ export interface AnswerShape {
 }
 
 /** The headers S3 would send with this answer, from the record; Content-Length recomputed. */
-export function headersFromRecord(record: ObjectRecord, shape: AnswerShape, xCache: string): string[] {
+export function headersFromRecord(record: ObjectRecord, shape: AnswerShape, cache: CacheOutcome): string[] {
   const out: string[] = [];
   for (const [name, value] of record.headers) out.push(name, value);
   out.push('etag', record.etag);
@@ -175,7 +175,7 @@ export function headersFromRecord(record: ObjectRecord, shape: AnswerShape, xCac
     out.push('content-range', `bytes ${shape.range.start}-${shape.range.end}/${record.size}`);
   }
   out.push('content-length', String(length));
-  out.push('x-cache', xCache);
+  pushXCache(out, cache);
   return out;
 }
 

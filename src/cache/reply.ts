@@ -1,7 +1,8 @@
-// Answers Kura gives itself: S3-shaped XML errors, so that every S3 client can read them.
+// Answers Kura gives itself (S3-shaped XML errors, so that every S3 client can read them), and the one
+// way a response head goes out, which notes when.
 
 import { randomBytes } from 'node:crypto';
-import type { ServerResponse } from 'node:http';
+import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { renderS3Error } from '../s3/errors.js';
 import type { S3ErrorSpec } from '../s3/types.js';
 
@@ -16,8 +17,26 @@ export function newRequestId(): string {
   return ID_PREFIX + idCounter.toString(16).toUpperCase().padStart(8, '0');
 }
 
+/** A response, and where the time its head went out is noted (an Exchange is one). */
+export interface HeadTarget {
+  res: ServerResponse;
+  headAt?: number;
+}
+
+/** Sends the response head and notes when: the access log's and the metrics' time to first byte. */
+export function sendHead(
+  to: HeadTarget,
+  status: number,
+  headers: OutgoingHttpHeaders | (string | number)[],
+  statusText?: string,
+): void {
+  to.headAt = performance.now();
+  if (statusText) to.res.writeHead(status, statusText, headers);
+  else to.res.writeHead(status, headers);
+}
+
 export function replyError(
-  res: ServerResponse,
+  to: HeadTarget,
   error: S3ErrorSpec,
   opts: { requestId: string; resource?: string; head?: boolean; hasBody?: boolean },
 ): void {
@@ -36,6 +55,6 @@ export function replyError(
   };
   // An unread request body (a refused 5 GiB PUT) is not worth reading just to keep the connection.
   if (opts.hasBody) headers.connection = 'close';
-  res.writeHead(error.status, headers);
-  res.end(opts.head ? undefined : body);
+  sendHead(to, error.status, headers);
+  to.res.end(opts.head ? undefined : body);
 }

@@ -1,5 +1,5 @@
 // The life of one request: parse it as S3, choose where it may go, then run the state that serves it.
-// Every request ends in exactly one access-log line.
+// Every request ends in exactly one access-log line, and is counted by its outcome (outcome.ts).
 
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -12,17 +12,19 @@ import { parseS3Request } from '../s3/request.js';
 import type { S3ErrorSpec } from '../s3/types.js';
 import type { AccessLog, AccessRecord } from '../telemetry/access-log.js';
 import type { Logger } from '../telemetry/log.js';
-import { cacheResultOf, type TrafficStats } from '../telemetry/traffic.js';
+import type { TrafficStats } from '../telemetry/traffic.js';
 import type { UpstreamClient } from '../upstream/client.js';
 import { hasRequestBody } from '../upstream/headers.js';
 import { routeRequest } from '../upstream/route.js';
 import { type Cache, namespaceOf } from './cache.js';
+import type { Exchange, Outcome, PassOptions } from './exchange.js';
 import { changesObjects, writeThrough } from './invalidate.js';
 import { abortThrough, completeThrough, createThrough, partThrough } from './multipart-through.js';
-import { type Exchange, type Outcome, type PassOptions, pass } from './pass.js';
+import { resultOf, xCacheOf } from './outcome.js';
+import { pass } from './pass.js';
 import { putThrough } from './put-through.js';
 import { readPath } from './read-path.js';
-import { newRequestId, replyError } from './reply.js';
+import { type HeadTarget, newRequestId, replyError } from './reply.js';
 
 export interface RequestPathDeps {
   config: KuraConfig;
@@ -75,14 +77,27 @@ export function createRequestHandler(deps: RequestPathDeps) {
         resolve();
       }),
     );
-    const facts: RequestFacts = { operation: 'Other', upstream: null, bucket: null, key: null };
-    const head = watchHead(res, started);
+    const facts: RequestFacts = {
+      operation: 'Other',
+      upstream: null,
+      bucket: null,
+      key: null,
+      res,
+      exchange: null,
+    };
 
-    const served = (
-      allowed(remote)
-        ? serve(deps, req, res, requestId, clientGone, facts, heard)
-        : refuseClient(req, res, requestId)
-    ).catch((err: Error): Outcome => {
+    // serve is not async (one promise less per request): a synchronous throw is caught here.
+    let serving: Promise<Outcome>;
+    try {
+      serving = Promise.resolve(
+        allowed(remote)
+          ? serve(deps, req, res, requestId, clientGone, facts, heard)
+          : refuseClient(req, facts, requestId),
+      );
+    } catch (err) {
+      serving = Promise.reject(err);
+    }
+    const served = serving.catch((err: Error): Outcome => {
       deps.log.error('request failed', { requestId, error: err.stack ?? err.message });
       res.destroy();
       return { status: 500, error: err.message };
@@ -93,8 +108,8 @@ export function createRequestHandler(deps: RequestPathDeps) {
       const sent = socket.bytesWritten - bytesOut;
       traffic.clientBytesIn += received;
       traffic.clientBytesOut += sent;
-      const cache = head.xCache;
-      traffic.ended(facts.operation, cacheResultOf(cache));
+      traffic.ended(facts.operation, resultOf(outcome.cache));
+      const headAt = facts.exchange?.headAt ?? facts.headAt;
       const record: AccessRecord = {
         requestId,
         remote,
@@ -108,8 +123,8 @@ export function createRequestHandler(deps: RequestPathDeps) {
         status: outcome.status,
         bytesIn: received,
         bytesOut: sent,
-        cache,
-        ttfbMs: head.ttfbMs,
+        cache: xCacheOf(outcome.cache),
+        ttfbMs: headAt === undefined ? null : Math.round((headAt - started) * 10) / 10,
         durationMs: Math.round((performance.now() - started) * 10) / 10,
         upstream: facts.upstream,
         userAgent: req.headers['user-agent'] ?? null,
@@ -139,52 +154,20 @@ export function createRequestHandler(deps: RequestPathDeps) {
   return Object.assign(handler, { refused });
 }
 
-interface RequestFacts {
+/** What the access-log line needs to know of a request, filled in as it is served. */
+interface RequestFacts extends HeadTarget {
   operation: string;
   upstream: string | null;
   bucket: string | null;
   key: string | null;
-}
-
-/**
- * Notes when the response head goes out and its X-Cache value. Every head passes through writeHead
- * (Node calls it for implicit heads too), with headers given as an object, a flat array, or set before.
- */
-function watchHead(res: ServerResponse, started: number): { ttfbMs: number | null; xCache: string | null } {
-  const seen = { ttfbMs: null as number | null, xCache: null as string | null };
-  const writeHead = res.writeHead;
-  res.writeHead = function (this: ServerResponse, ...args: unknown[]) {
-    seen.ttfbMs = Math.round((performance.now() - started) * 10) / 10;
-    const headers = args.find((a) => typeof a === 'object' && a !== null);
-    seen.xCache = xCacheIn(headers) ?? headerText(res.getHeader('x-cache'));
-    return (writeHead as (...a: unknown[]) => ServerResponse).apply(this, args);
-  } as ServerResponse['writeHead'];
-  return seen;
-}
-
-function xCacheIn(headers: unknown): string | null {
-  if (Array.isArray(headers)) {
-    for (let i = 0; i + 1 < headers.length; i += 2) {
-      if (String(headers[i]).toLowerCase() === 'x-cache') return String(headers[i + 1]);
-    }
-    return null;
-  }
-  if (headers && typeof headers === 'object') {
-    for (const [name, value] of Object.entries(headers)) {
-      if (name.toLowerCase() === 'x-cache') return headerText(value);
-    }
-  }
-  return null;
-}
-
-function headerText(v: unknown): string | null {
-  return v === undefined || v === null ? null : String(v);
+  /** Its exchange once it has one, whose head time counts then. */
+  exchange: Exchange | null;
 }
 
 /** `server.allow_clients` leaves this client out: refused before anything is parsed or forwarded. */
-async function refuseClient(req: IncomingMessage, res: ServerResponse, requestId: string): Promise<Outcome> {
+async function refuseClient(req: IncomingMessage, to: HeadTarget, requestId: string): Promise<Outcome> {
   const error = clientRefused();
-  replyError(res, error, {
+  replyError(to, error, {
     requestId,
     resource: (req.url ?? '').split('?')[0],
     head: req.method === 'HEAD',
@@ -203,7 +186,7 @@ function hearing(cache: Cache): NonNullable<PassOptions['heard']> {
   };
 }
 
-async function serve(
+function serve(
   deps: RequestPathDeps,
   req: IncomingMessage,
   res: ServerResponse,
@@ -211,9 +194,9 @@ async function serve(
   signal: EventEmitter,
   facts: RequestFacts,
   heard: PassOptions['heard'],
-): Promise<Outcome> {
+): Outcome | Promise<Outcome> {
   const refuse = (error: S3ErrorSpec): Outcome => {
-    replyError(res, error, {
+    replyError(facts, error, {
       requestId,
       resource: (req.url ?? '').split('?')[0],
       head: req.method === 'HEAD',
@@ -238,7 +221,8 @@ async function serve(
   // A client that sent `Expect: 100-continue` hears S3's answer to it, relayed by pass (src/cache/pass.ts):
   // S3 refuses on the head alone, before the body is sent.
 
-  const ex: Exchange = { req, res, s3, route: route.route, requestId, signal };
+  const ex: Exchange = { req, res, s3, route: route.route, requestId, signal, headAt: undefined };
+  facts.exchange = ex;
   const opts: PassOptions = {
     upstream: deps.upstream,
     identify: deps.config.upstream.identify,
@@ -248,17 +232,7 @@ async function serve(
   const cache = deps.cache;
   if (cache === null) return pass(ex, opts);
   const op = s3.operation.name;
-  if (op === 'GetObject' || op === 'HeadObject') {
-    try {
-      return await readPath(ex, opts, cache);
-    } catch (err) {
-      // Invariant 4: the cache can fail, the request cannot. A GET or HEAD has no body: ask S3 afresh.
-      if (res.headersSent || res.destroyed) throw err;
-      deps.log.warn('cache failed; request passed to S3', { requestId, error: (err as Error).message });
-      cache.stats.bypass('cache-error');
-      return pass(ex, opts, { xCache: 'BYPASS' });
-    }
-  }
+  if (op === 'GetObject' || op === 'HeadObject') return readPath(ex, opts, cache);
   switch (op) {
     case 'PutObject':
       return putThrough(ex, opts, cache);

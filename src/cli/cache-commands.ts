@@ -8,13 +8,14 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { KuraConfig } from '../config/schema.js';
 import { describeDuration, describeSize } from '../config/units.js';
+import { isStorableBucket } from '../s3/bucket-name.js';
 import { ChunkStore } from '../store/chunks.js';
 import { type FleetStatus, readFleetStatus } from '../store/fleet-status.js';
 import { Journal } from '../store/journal.js';
 import { purgeVolume } from '../store/purge.js';
 import { RecordStore } from '../store/records.js';
 import { type VerifyReport, verifyVolume } from '../store/verify.js';
-import { isStorableBucket, MANIFEST_NAME, openVolume } from '../store/volume.js';
+import { MANIFEST_NAME, openVolume } from '../store/volume.js';
 
 export interface CacheIO {
   out: (s: string) => void;

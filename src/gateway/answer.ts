@@ -19,7 +19,6 @@ const GENERIC_TYPES = new Set(['', 'application/octet-stream', 'binary/octet-str
 
 export interface Seen {
   status: number | null;
-  xCache: string | null;
   ttfbMs: number | null;
 }
 
@@ -63,7 +62,6 @@ export function decorate(
       | undefined;
     const headers = flat(given).concat(opts.extra);
     seen.status = status;
-    seen.xCache = headerValue(headers, 'x-cache') ?? null;
     held = null;
     error = null;
     const type = (headerValue(headers, 'content-type') ?? '').split(';')[0]?.trim().toLowerCase() ?? '';

@@ -7,8 +7,9 @@
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Cache } from '../cache/cache.js';
+import type { Exchange, Outcome, PassOptions } from '../cache/exchange.js';
 import { writeThrough } from '../cache/invalidate.js';
-import { type Exchange, type Outcome, type PassOptions, pass } from '../cache/pass.js';
+import { resultOf, xCacheOf } from '../cache/outcome.js';
 import { putThrough } from '../cache/put-through.js';
 import { readPath } from '../cache/read-path.js';
 import { newRequestId } from '../cache/reply.js';
@@ -17,7 +18,7 @@ import type { KuraConfig } from '../config/schema.js';
 import { parseS3Request } from '../s3/request.js';
 import type { AccessLog } from '../telemetry/access-log.js';
 import type { Logger } from '../telemetry/log.js';
-import { cacheResultOf, type TrafficStats } from '../telemetry/traffic.js';
+import type { TrafficStats } from '../telemetry/traffic.js';
 import type { UpstreamSender } from '../upstream/client.js';
 import { decorate, type Seen } from './answer.js';
 import { LINK_SIGNATURE } from './link.js';
@@ -78,7 +79,7 @@ export function createGatewayHandler(deps: GatewayDeps) {
       }),
     );
     const facts: Facts = { route: null, bucket: null, key: null };
-    const seen: Seen = { status: null, xCache: null, ttfbMs: null };
+    const seen: Seen = { status: null, ttfbMs: null };
     const served = (
       allowed(remote)
         ? serve(deps, table, req, res, requestId, clientGone, facts, seen, started)
@@ -90,7 +91,7 @@ export function createGatewayHandler(deps: GatewayDeps) {
     });
     void Promise.all([served, closed]).then(([outcome]) => {
       deps.traffic.active -= 1;
-      deps.traffic.ended(facts.key === null ? 'Other' : 'GatewayRead', cacheResultOf(seen.xCache));
+      deps.traffic.ended(facts.key === null ? 'Other' : 'GatewayRead', resultOf(outcome.cache));
       deps.access.write({
         requestId,
         remote,
@@ -104,7 +105,7 @@ export function createGatewayHandler(deps: GatewayDeps) {
         status: outcome.status,
         bytesIn: req.socket.bytesRead - bytesIn,
         bytesOut: req.socket.bytesWritten - bytesOut,
-        cache: seen.xCache,
+        cache: xCacheOf(outcome.cache),
         ttfbMs: seen.ttfbMs,
         durationMs: Math.round((performance.now() - started) * 10) / 10,
         upstream: facts.route,
@@ -264,18 +265,8 @@ async function forward(
   if (ask.method === 'PUT') return putThrough(ex, opts, cache);
   if (ask.method === 'DELETE') return writeThrough(ex, opts, cache);
   if (ask.prefetch) prefetch(deps, ex, opts, path, target.host);
-  try {
-    return await readPath(ex, opts, cache);
-  } catch (err) {
-    // The cache can fail; the request cannot (DESIGN.md invariant 4): ask S3 afresh.
-    if (res.headersSent || res.destroyed) throw err;
-    deps.log.warn('cache failed; gateway request passed to S3', {
-      requestId: ask.requestId,
-      error: (err as Error).message,
-    });
-    cache.stats.bypass('cache-error');
-    return pass(ex, opts, { xCache: 'BYPASS' });
-  }
+  // A failing cache passes the request to S3 (read-path.ts): the request does not fail with it.
+  return readPath(ex, opts, cache);
 }
 
 /**

@@ -6,7 +6,7 @@ import { EventEmitter } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import { Writable } from 'node:stream';
 import type { Cache } from '../cache/cache.js';
-import type { Exchange, PassOptions } from '../cache/pass.js';
+import type { Exchange, PassOptions } from '../cache/exchange.js';
 import { readPath } from '../cache/read-path.js';
 import { newRequestId } from '../cache/reply.js';
 import { parseS3Request } from '../s3/request.js';

@@ -1,5 +1,6 @@
 // Whether a request may be answered from the cache at all (DESIGN §5 "Cacheable"), and if not, why. A
 // request that is not cacheable passes through untouched; the reason is counted, never shown to clients.
+import { isStorableBucket } from './bucket-name.js';
 import { hasHeader, headerValues } from './headers.js';
 import { isPresignParam } from './operation.js';
 import { parseRange } from './range.js';
@@ -37,12 +38,6 @@ const CACHEABLE_ENDPOINTS: ReadonlySet<EndpointKind> = new Set([
 /** Query names that select or sign the cached answer without changing it; the SDK v3 adds `x-id`. */
 const CACHEABLE_PARAMS: ReadonlySet<string> = new Set(['partNumber', 'x-id']);
 
-/**
- * A bucket name Kura can use as one directory on any filesystem the volume may live on: lower case only
- * (case-insensitive filesystems exist), no `.`/`..`, no leading `-` (option-like) or `.` (hidden).
- */
-const STORABLE_BUCKET = /^[a-z0-9_][a-z0-9._-]{1,253}[a-z0-9_]$/;
-
 const SSE_C_PREFIX = 'x-amz-server-side-encryption-customer-';
 
 /**
@@ -67,7 +62,7 @@ function operationBypass(s3: S3Request): BypassReason | null {
     return 'operation';
   }
   if (!CACHEABLE_ENDPOINTS.has(s3.endpoint.kind)) return 'endpoint';
-  if (!STORABLE_BUCKET.test(s3.bucket)) return 'bucket-name';
+  if (!isStorableBucket(s3.bucket)) return 'bucket-name';
   return null;
 }
 
@@ -139,7 +134,7 @@ export function requestWantsRevalidation(rawHeaders: readonly string[]): boolean
  * RFC 9111 §5.2: `Cache-Control` directives over every field line, names lower-cased, values as sent
  * (`''` for a bare name). A comma inside a quoted value is split too: no directive Kura reads has one.
  */
-function cacheDirectives(rawHeaders: readonly string[]): Map<string, string> {
+export function cacheDirectives(rawHeaders: readonly string[]): Map<string, string> {
   const directives = new Map<string, string>();
   for (const value of headerValues(rawHeaders, 'cache-control')) {
     for (const element of value.split(',')) {

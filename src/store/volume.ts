@@ -6,6 +6,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { chmod, link, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
+import { isStorableBucket } from '../s3/bucket-name.js';
 import { isSafeUploadId } from '../s3/multipart.js';
 import { ALWAYS_ROOM, NO_VOLUME_EVENTS, type SpaceGate, type VolumeEvents } from './events.js';
 import type { ObjectKey, ObjectVersion } from './types.js';
@@ -18,18 +19,6 @@ export const MAX_CHUNK_SIZE = 2 ** 30;
 /** A volume that cannot be used, or a name that must never become a path. */
 export class VolumeError extends Error {
   override name = 'VolumeError';
-}
-
-/**
- * Bucket names that may become a directory name: S3 bucket names (legacy us-east-1 ones may hold upper
- * case and `_`), access point aliases (`name-account`), MRAP aliases (`abc123.mrap`) and Express One Zone
- * names (`name--usw2-az1--x-s3`). Starting and ending with a letter or digit rules out `.` and `..`, and
- * the trailing dot or hyphen that some file systems drop; `/`, `\` and NUL are outside the set.
- */
-const STORABLE_BUCKET = /^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,253}[A-Za-z0-9])?$/;
-
-export function isStorableBucket(name: string): boolean {
-  return STORABLE_BUCKET.test(name);
 }
 
 export interface VolumeManifest {

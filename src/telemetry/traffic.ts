@@ -1,23 +1,11 @@
 // What passed through the listeners, counted where each request ends: requests by operation and
 // X-Cache, wire bytes to and from clients, requests in flight. The metrics observe these numbers.
 
-/** The X-Cache value of a response, or `NONE` when the request was not one the cache could serve. */
+/**
+ * The X-Cache value of a response, or `NONE` when none was sent (a request the cache had no part in, or
+ * one Kura answered itself). The cache's outcome of a read carries it (src/cache/outcome.ts).
+ */
 export type CacheResult = 'HIT' | 'REVALIDATED' | 'MISS' | 'PARTIAL' | 'BYPASS' | 'NONE';
-
-export const CACHE_RESULTS: readonly CacheResult[] = [
-  'HIT',
-  'REVALIDATED',
-  'MISS',
-  'PARTIAL',
-  'BYPASS',
-  'NONE',
-];
-
-export function cacheResultOf(xCache: unknown): CacheResult {
-  return typeof xCache === 'string' && (CACHE_RESULTS as readonly string[]).includes(xCache)
-    ? (xCache as CacheResult)
-    : 'NONE';
-}
 
 export class TrafficStats {
   /** Ended requests, keyed `operation\tresult`. */

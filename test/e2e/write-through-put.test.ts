@@ -17,13 +17,15 @@ import { s3Path, signRequest } from '../support/signing.js';
 import { listFiles, originBodyBytesDuring } from '../support/volume-files.js';
 
 const BUCKET = 'kura-test';
+/** A legacy us-east-1 name: upper case and `_` are allowed in those. */
+const LEGACY_BUCKET = 'Legacy_Bucket';
 const KiB = 1024;
 
 let origin: MemoryOrigin;
 let kura: TestKura;
 
 before(async () => {
-  origin = await startMemoryOrigin();
+  origin = await startMemoryOrigin({ buckets: [BUCKET, LEGACY_BUCKET] });
   kura = await startTestKura({
     origin: origin.url,
     settings: { 'cache.chunk_size': '64KiB', 'cache.write_max_object_size': '1MiB' },
@@ -108,6 +110,21 @@ describe('PutObject is cached as it streams to S3', () => {
     assert.equal(first.status, 200);
     assert.equal(first.body.length, 0);
     assert.equal(first.xCache, 'REVALIDATED');
+  });
+
+  test('a legacy bucket with upper case: kept by the PUT, and read from the cache', async () => {
+    const body = randomBytes(100 * KiB + 3);
+    const client = sdkClient(kura.url);
+    await client.send(new PutObjectCommand({ Bucket: LEGACY_BUCKET, Key: 'legacy.bin', Body: body }));
+    const reads = await originBodyBytesDuring(origin, async () => {
+      const first = await sdkGet(client, LEGACY_BUCKET, 'legacy.bin');
+      assert.equal(first.xCache, 'REVALIDATED');
+      assert.ok(first.body.equals(body), 'byte-exact');
+      const again = await sdkGet(client, LEGACY_BUCKET, 'legacy.bin', 'bytes=5-70004');
+      assert.equal(again.xCache, 'HIT');
+      assert.ok(again.body.equals(body.subarray(5, 70005)), 'range byte-exact');
+    });
+    assert.equal(reads.bodyBytes, 0, 'no body byte came from the origin');
   });
 });
 

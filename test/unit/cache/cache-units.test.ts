@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { type Plan, runFrom } from '../../../src/cache/cached-body.js';
+import { HIT_FRESH } from '../../../src/cache/outcome.js';
 import { RamTier } from '../../../src/cache/ram-tier.js';
 import { headersFromRecord, parseContentRange, readAnswer } from '../../../src/cache/record-headers.js';
 import type { ChunkContent, ObjectRecord } from '../../../src/store/types.js';
@@ -137,7 +138,7 @@ describe('record headers', () => {
     const ranged = headersFromRecord(
       record,
       { status: 206, range: { start: 10, end: 19 }, withChecksums: false, partsCount: null },
-      'HIT',
+      HIT_FRESH,
     );
     const map = new Map<string, string>();
     for (let i = 0; i < ranged.length; i += 2) map.set(ranged[i] as string, ranged[i + 1] as string);
@@ -148,7 +149,7 @@ describe('record headers', () => {
     const whole = headersFromRecord(
       record,
       { status: 200, range: { start: 0, end: 999 }, withChecksums: true, partsCount: null },
-      'HIT',
+      HIT_FRESH,
     );
     assert.ok(whole.includes('x-amz-checksum-crc32'));
     assert.equal(whole[whole.indexOf('content-length') + 1], '1000');

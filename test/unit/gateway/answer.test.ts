@@ -12,7 +12,7 @@ import { solidPng } from '../../support/gateway.js';
 test('bytes written while the sniffed head is on its way follow it, in order, with the found type', async () => {
   const png = solidPng(24, 16, [10, 160, 40]);
   const server = http.createServer((req, res) => {
-    const seen: Seen = { status: null, xCache: null, ttfbMs: null };
+    const seen: Seen = { status: null, ttfbMs: null };
     decorate(
       res,
       {

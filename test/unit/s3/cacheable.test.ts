@@ -166,7 +166,8 @@ const cases: Case[] = [
     host: 'olap-111122223333.s3-object-lambda.us-east-1.amazonaws.com',
     expected: 'endpoint',
   },
-  { name: 'upper-case legacy bucket', target: '/MyBucket/key', expected: 'bucket-name' },
+  // Legacy us-east-1 names may hold upper case; the volume keeps them apart (src/s3/bucket-name.ts).
+  { name: 'upper-case legacy bucket', target: '/MyBucket/key', expected: null },
   { name: 'two-character bucket', target: '/ab/key', expected: 'bucket-name' },
   { name: 'bucket ending in -', target: '/bucket-/key', expected: 'bucket-name' },
   { name: 'bucket ending in .', target: '/bucket./key', expected: 'bucket-name' },

@@ -3,8 +3,9 @@ import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/
 import { tmpdir } from 'node:os';
 import { join, sep } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { isStorableBucket } from '../../../src/s3/bucket-name.js';
 import type { ObjectVersion } from '../../../src/store/types.js';
-import { isStorableBucket, openVolume, VolumeError } from '../../../src/store/volume.js';
+import { openVolume, VolumeError } from '../../../src/store/volume.js';
 
 let root: string;
 let serial = 0;
