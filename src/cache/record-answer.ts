@@ -1,7 +1,7 @@
 // Answers made from an object record alone: the response head S3 would send, a HEAD, and the 304 and
 // 412 that client conditionals get from a fresh record (RFC 9110 §13.2.2).
 
-import { renderS3Error } from '../s3/errors.js';
+import { preconditionFailed as failedPrecondition, renderS3Error } from '../s3/errors.js';
 import type { ObjectRecord } from '../store/types.js';
 import type { Outcome } from './pass.js';
 import type { RangeRequest } from './range-request.js';
@@ -59,19 +59,20 @@ export function notModified(job: ReadJob, record: ObjectRecord): Outcome {
 
 export function preconditionFailed(job: ReadJob): Outcome {
   job.cache.stats.hits += 1;
+  const error = failedPrecondition();
   const xml = renderS3Error({
-    code: 'PreconditionFailed',
-    message: 'At least one of the pre-conditions you specified did not hold',
+    code: error.code,
+    message: error.message,
     requestId: job.ex.requestId,
     resource: job.ex.s3.rawPath,
   });
   const body = Buffer.from(xml);
-  job.ex.res.writeHead(412, {
+  job.ex.res.writeHead(error.status, {
     'content-type': 'application/xml',
     'content-length': body.length,
     'x-amz-request-id': job.ex.requestId,
     'x-cache': 'HIT',
   });
   job.ex.res.end(job.method === 'HEAD' ? undefined : body);
-  return { status: 412 };
+  return { status: error.status };
 }

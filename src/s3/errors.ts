@@ -164,3 +164,45 @@ export function slowDown(): S3ErrorSpec {
 export function notImplemented(message: string): S3ErrorSpec {
   return { status: 501, code: 'NotImplemented', message };
 }
+
+/** S3's answer when a body ends before its Content-Length. */
+export function incompleteBody(): S3ErrorSpec {
+  return {
+    status: 400,
+    code: 'IncompleteBody',
+    message: 'You did not provide the number of bytes specified by the Content-Length HTTP header',
+  };
+}
+
+/** A client slower than `server.header_timeout` with its request headers: S3's wording for an idle socket. */
+export function requestTimeout(): S3ErrorSpec {
+  return {
+    status: 400,
+    code: 'RequestTimeout',
+    message:
+      'Your socket connection to the server was not read from or written to within the timeout period.',
+  };
+}
+
+/** A body Kura must read whole before forwarding (DeleteObjects, CompleteMultipartUpload) is over its limit. */
+export function maxMessageLengthExceeded(): S3ErrorSpec {
+  return { status: 400, code: 'MaxMessageLengthExceeded', message: 'Your request was too big.' };
+}
+
+/** A client conditional that a fresh record answers with 412 (RFC 9110 §13.1.1, §13.1.4). */
+export function preconditionFailed(): S3ErrorSpec {
+  return {
+    status: 412,
+    code: 'PreconditionFailed',
+    message: 'At least one of the pre-conditions you specified did not hold',
+  };
+}
+
+/** CONNECT on the TLS listener relays to S3's HTTPS port and nowhere else. */
+export function connectPortRefused(port: number | null): S3ErrorSpec {
+  return {
+    status: 403,
+    code: 'AccessDenied',
+    message: `Kura relays CONNECT to port 443 only, not ${port ?? '(none)'}`,
+  };
+}

@@ -3,15 +3,20 @@ import { describe, it } from 'node:test';
 import {
   badGateway,
   badRequest,
+  connectPortRefused,
   entityTooLarge,
   escapeXml,
   gatewayTimeout,
   headersTooLarge,
+  incompleteBody,
   invalidHost,
   invalidUri,
+  maxMessageLengthExceeded,
   methodNotAllowed,
   notImplemented,
+  preconditionFailed,
   renderS3Error,
+  requestTimeout,
   slowDown,
   upstreamRefused,
 } from '../../../src/s3/errors.js';
@@ -102,6 +107,11 @@ describe('error catalogue', () => {
     ['gatewayTimeout', gatewayTimeout('30s'), 504, 'GatewayTimeout'],
     ['slowDown', slowDown(), 503, 'SlowDown'],
     ['notImplemented', notImplemented('No.'), 501, 'NotImplemented'],
+    ['incompleteBody', incompleteBody(), 400, 'IncompleteBody'],
+    ['requestTimeout', requestTimeout(), 400, 'RequestTimeout'],
+    ['maxMessageLengthExceeded', maxMessageLengthExceeded(), 400, 'MaxMessageLengthExceeded'],
+    ['preconditionFailed', preconditionFailed(), 412, 'PreconditionFailed'],
+    ['connectPortRefused', connectPortRefused(8443), 403, 'AccessDenied'],
   ];
   for (const [name, spec, status, code] of cases) {
     it(`${name} → ${status} ${code}`, () => {
