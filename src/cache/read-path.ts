@@ -256,7 +256,7 @@ function confirm(
       return next;
     })
     .catch((err: Error) =>
-      job.cache.log.debug('record not refreshed', { key: job.key.key, error: err.message }),
+      job.cache.log.warn('object record not refreshed', { key: job.key.key, error: err.message }),
     );
   // The client's next request may come before the write lands: it waits for it rather than ask again.
   job.cache.inflight.trackRecordWrite(objectIdOf(job.key), written);

@@ -43,6 +43,7 @@ export function watchVolume(cache: Cache, leaderStaleMs: number, given?: FleetSt
       .then((r) => {
         walked = { bytes: r.bytes, storedBefore };
       })
+      // A walk that fails leaves the last size standing; the next one, five minutes on, tries again.
       .catch(() => {})
       .finally(() => {
         scanning = false;

@@ -26,6 +26,8 @@ export async function writeFileAtomic(
     beforeRename?.();
     await renameInto(tmp, dest);
   } catch (err) {
+    // The write's own error is the one reported; a temp file left behind is removed at stop or by the
+    // temp-file sweep.
     await unlink(tmp).catch(() => {});
     throw err;
   }

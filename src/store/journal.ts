@@ -116,6 +116,7 @@ export class Journal implements VolumeEvents {
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = null;
     await this.flush(true);
+    // Best effort on the way out: without the stopped mark the instance is taken for dead by age.
     await this.#writeHeartbeat(true).catch(() => {});
   }
 

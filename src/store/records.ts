@@ -90,7 +90,8 @@ export class RecordStore {
   async read(k: ObjectKey): Promise<ObjectRecord | null> {
     const found = await this.#read(k);
     if (found.damage !== null) {
-      // The update reads the file again under the lock and removes it if it is still damaged.
+      // The update reads the file again under the lock and removes it if it is still damaged. If that
+      // fails, this read is a miss all the same and the next read finds the damage and tries again.
       await this.update(k, () => undefined).catch(() => {});
       return null;
     }
@@ -260,6 +261,7 @@ export class RecordStore {
       this.#volume.events.recordWritten(k, file.length, state.source);
       return results;
     } finally {
+      // A lock that could not be released goes stale and the next updater takes it over (acquire).
       await release().catch(() => {});
     }
   }
@@ -305,6 +307,7 @@ export class RecordStore {
       this.#seen.delete(path);
       return (await clearPath(join(this.#volume.dir, 'objects'), path)) !== null;
     } finally {
+      // A lock that could not be released goes stale and the next updater takes it over (acquire).
       await release().catch(() => {});
     }
   }

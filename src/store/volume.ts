@@ -231,6 +231,8 @@ async function establishManifest(
       throw new VolumeError(`${path}: cannot write the volume manifest: ${describe(err)}`, { cause: err });
     }
   } finally {
+    // Best effort: the temp name goes whether the link was made or not; one left in tmp/{instance}/ is
+    // removed at stop or by the temp-file sweep.
     await unlink(tmp).catch(() => {});
   }
   return readManifest(path);
