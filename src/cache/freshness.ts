@@ -1,6 +1,6 @@
-// Whether a record may answer a read without S3 (DESIGN.md §2, the hit and revalidate states): fresh by
-// the rule's TTL (RFC 9111 §4.2), servable stale when S3 fails (RFC 5861 §4), and readable by this
-// request under the rule's hit_auth (hit-auth.ts).
+// Whether a record may answer a read without S3 (the hit and revalidate states of
+// docs/caching.md#the-states-of-a-read): fresh by the rule's TTL (RFC 9111 §4.2), servable stale when S3
+// fails (RFC 5861 §4), and readable by this request under the rule's hit_auth (hit-auth.ts).
 
 import type { EffectiveRule } from '../config/rules.js';
 import type { S3Request } from '../s3/types.js';

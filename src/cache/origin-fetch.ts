@@ -1,5 +1,5 @@
 // Asking S3 on behalf of a read: the client's own signed request, with at most the unsigned headers
-// DESIGN.md invariant 1 lets Kura add (a Range the client did not sign, If-Match, If-None-Match,
+// Rule 1 of docs/architecture.md lets Kura add (a Range the client did not sign, If-Match, If-None-Match,
 // If-Modified-Since, If-Unmodified-Since), and relaying S3's answer when it is the client's answer.
 
 import type { S3ErrorSpec } from '../s3/types.js';

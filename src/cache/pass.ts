@@ -1,5 +1,5 @@
 // The pass state: forward the client's request to S3 untouched and stream S3's answer back, with
-// back-pressure both ways, so memory stays bounded whatever the body size (DESIGN.md invariant 5).
+// back-pressure both ways, so memory stays bounded whatever the body size (docs/architecture.md, rule 5).
 
 import type { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';

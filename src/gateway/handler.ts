@@ -267,7 +267,7 @@ async function forward(
   try {
     return await readPath(ex, opts, cache);
   } catch (err) {
-    // The cache can fail; the request cannot (DESIGN.md invariant 4): ask S3 afresh.
+    // The cache can fail; the request cannot (docs/architecture.md, rule 4): ask S3 afresh.
     if (res.headersSent || res.destroyed) throw err;
     deps.log.warn('cache failed; gateway request passed to S3', {
       requestId: ask.requestId,

@@ -122,7 +122,10 @@ export function methodNotAllowed(method: string): S3ErrorSpec {
   };
 }
 
-/** DESIGN §1.8: Kura is not an open proxy; the refusal is S3-shaped so clients report it plainly. */
+/**
+ * docs/architecture.md, rule 8: Kura is not an open proxy; the refusal is S3-shaped so clients report it
+ * plainly.
+ */
 export function upstreamRefused(host: string): S3ErrorSpec {
   return {
     status: 403,
@@ -136,7 +139,7 @@ export function clientRefused(): S3ErrorSpec {
   return { status: 403, code: 'AccessDenied', message: 'Access Denied' };
 }
 
-/** S3 itself answers 400 EntityTooLarge; DESIGN §5 asks for 413, the status a proxy's limit warrants. */
+/** S3 itself answers 400 EntityTooLarge; 413 is the status a proxy's own limit warrants. */
 export function entityTooLarge(): S3ErrorSpec {
   return {
     status: 413,
@@ -184,7 +187,9 @@ export function requestTimeout(): S3ErrorSpec {
   };
 }
 
-/** A body Kura must read whole before forwarding (DeleteObjects, CompleteMultipartUpload) is over its limit. */
+/**
+ * A body Kura must read whole before forwarding (DeleteObjects, CompleteMultipartUpload) is over its limit.
+ */
 export function maxMessageLengthExceeded(): S3ErrorSpec {
   return { status: 400, code: 'MaxMessageLengthExceeded', message: 'Your request was too big.' };
 }

@@ -1,5 +1,5 @@
 // Object records: one JSON file per key, read without a lock, replaced whole under the record's lock file
-// (DESIGN.md §4). Each file carries a CRC32 of the record's bytes (record-file.ts). A file that fails it,
+// (docs/volume.md). Each file carries a CRC32 of the record's bytes (record-file.ts). A file that fails it,
 // does not parse, names another key, or is no file at all is damage: the caller sees a miss, and the file
 // is removed under the record's lock (and counted) so that the next fill writes a good one.
 

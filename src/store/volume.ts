@@ -1,4 +1,5 @@
-// The shared volume: its manifest, its directories, and where each file of an object lives (DESIGN.md §4).
+// The shared volume: its manifest, its directories, and where each file of an object lives
+// (docs/volume.md#layout).
 // Every path the store touches comes from here, so this is also where a name from a request is checked
 // before it can become part of a path.
 
