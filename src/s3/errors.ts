@@ -211,3 +211,40 @@ export function connectPortRefused(port: number | null): S3ErrorSpec {
     message: `Kura relays CONNECT to port 443 only, not ${port ?? '(none)'}`,
   };
 }
+
+// Gateway mode (docs/gateway.md#errors-and-cors): Kura authenticates the client and maps paths to
+// buckets itself, so these answers are its own, in S3's shape and with S3's codes where S3 has one.
+
+export function accessDenied(message: string): S3ErrorSpec {
+  return { status: 403, code: 'AccessDenied', message };
+}
+
+/** A route's client authentication found no credential, or one that does not verify. */
+export function unauthorized(message: string): S3ErrorSpec {
+  return { status: 401, code: 'Unauthorized', message };
+}
+
+export function noSuchRoute(): S3ErrorSpec {
+  return { status: 404, code: 'NoSuchRoute', message: 'No gateway route serves this path' };
+}
+
+export function noSuchKey(message: string): S3ErrorSpec {
+  return { status: 404, code: 'NoSuchKey', message };
+}
+
+export function invalidPath(message: string): S3ErrorSpec {
+  return { status: 400, code: 'InvalidURI', message };
+}
+
+export function methodNotAllowedOnRoute(method: string): S3ErrorSpec {
+  return { status: 405, code: 'MethodNotAllowed', message: `${method} is not allowed on this route` };
+}
+
+export function missingContentLength(): S3ErrorSpec {
+  return { status: 411, code: 'MissingContentLength', message: 'An upload needs a Content-Length' };
+}
+
+/** A CORS preflight the route's `cors` settings do not allow. */
+export function corsForbidden(): S3ErrorSpec {
+  return { status: 403, code: 'CORSForbidden', message: 'This CORS request is not allowed' };
+}
