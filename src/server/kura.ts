@@ -124,8 +124,8 @@ export async function startKura(config: KuraConfig, opts: StartOptions = {}): Pr
     admin = await publishing.listen();
   } catch (err) {
     // Nothing is in flight yet: close what was made, the last made first.
-    listeners.close();
     await publishing.close();
+    listeners.close();
     await telemetry.close();
     await upstream.close();
     volume.close();
