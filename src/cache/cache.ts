@@ -206,6 +206,7 @@ export class Cache {
       });
     }
     this.ram.deletePrefix(`${objectIdOf(key)}\n`);
+    // Best effort: with the record gone nothing reads these chunks; the rolling scan removes them.
     await this.chunks.removeObject(key).catch(() => {});
   }
 

@@ -55,7 +55,7 @@ export interface Plan {
 /**
  * Cached bytes read before the response head is sent, so that a chunk found damaged among them (a miss,
  * fetched from S3) makes the answer PARTIAL rather than a HIT that S3 had to complete. At least one cell,
- * the one sent first anyway; memory per request stays a few chunks (DESIGN.md §1.5).
+ * the one sent first anyway; memory per request stays a few chunks (docs/architecture.md, rule 5).
  */
 const READ_AHEAD_BYTES = 4 * 2 ** 20;
 /** Small chunks: the reads run at once, and a request must not fill the file system's thread pool. */

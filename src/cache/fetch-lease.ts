@@ -22,6 +22,7 @@ export async function leaseColdFill(
   cache: Cache,
   key: ObjectKey,
 ): Promise<{ lease: FetchLease | null; record: ObjectRecord | null }> {
+  // A lease that cannot be taken is one nobody holds: fetch without it (one more S3 fetch at most).
   const lease = await cache.fleet.leases.takeObjectFill(key).catch(() => null);
   if (lease !== null) return { lease, record: null };
   const deadline = Date.now() + cache.waitMs;
@@ -44,6 +45,7 @@ export function announceFetch(cache: Cache, v: ObjectVersion, first: number, las
 
 /** Cells of `v` among `indexes` that another instance is bringing now. */
 export async function cellsLeasedElsewhere(cache: Cache, v: ObjectVersion, indexes: number[]) {
+  // Leases that cannot be read count as none: this instance fetches the cells itself (a duplicate at most).
   const runs = await cache.fleet.leases.heldRuns(v).catch(() => []);
   return new Set(indexes.filter((i) => runs.some((r) => r.first <= i && i <= r.last)));
 }

@@ -53,7 +53,8 @@ export async function fillFromAnswer(
   });
   const now = Date.now();
   // Announced before the record is written, so that instances that read the record wait for these
-  // cells; neither is waited for by the client, whose answer starts at once.
+  // cells; neither is waited for by the client, whose answer starts at once. An announcement that fails
+  // costs the fleet a duplicate fetch at most: the fill goes on without it.
   const cs = cache.volume.chunkSize;
   const lease =
     facts.range !== null && job.method === 'GET'

@@ -1,7 +1,7 @@
 // What the cache may keep and for how long, decided here and nowhere else, without I/O: the TTL of a
-// method under its rule, when S3 last confirmed a record, whether it is fresh (RFC 9111 §4.2), servable
-// stale when S3 fails (RFC 5861 §4), readable by this request under the rule's hit_auth (hit-auth.ts),
-// expired for everyone (cache.expiration `active`), and whether an S3 answer may be stored at all
+// method under its rule, when S3 last confirmed a record, whether it is fresh (RFC 9111 §4.2; the hit
+// and revalidate states of docs/caching.md#the-states-of-a-read), servable stale when S3 fails (RFC 5861
+// §4), readable by this request under the rule's hit_auth (hit-auth.ts), expired for everyone (cache.expiration `active`), and whether an S3 answer may be stored at all
 // (RFC 9111 §5.2.2). Which bucket names are cached is S3 naming: src/s3/bucket-name.ts, checked by the
 // read path through src/s3/cacheable.ts and by write-through through write-admission.ts.
 

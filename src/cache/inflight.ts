@@ -1,6 +1,7 @@
 // Coalescing inside one process: who is already bringing which chunk, and which cold object's first
-// answer is on its way. Waiting here saves bytes, never authorization (DESIGN.md invariant 3): a waiter
-// is only ever served under a record that is fresh for it, or after its own request was answered by S3.
+// answer is on its way. Waiting here saves bytes, never authorization (docs/architecture.md, rule 3): a
+// waiter is only ever served under a record that is fresh for it, or after its own request was answered
+// by S3.
 
 export class Inflight {
   readonly #chunks = new Map<string, { done: Promise<void>; release: () => void }>();

@@ -3,6 +3,7 @@
 
 import type { IncomingMessage } from 'node:http';
 import { deleteObjectsKeys } from '../s3/delete-objects.js';
+import { maxMessageLengthExceeded } from '../s3/errors.js';
 import type { OperationName } from '../s3/types.js';
 import { expectsContinue } from '../upstream/headers.js';
 import { type Cache, namespaceOf } from './cache.js';
@@ -99,7 +100,7 @@ export async function readSmallBody(ex: Exchange): Promise<Buffer | Outcome> {
   if (expectsContinue(ex.req.rawHeaders, ex.req.httpVersion)) ex.res.writeContinue();
   const read = await readLimited(ex.req, SMALL_BODY_LIMIT);
   if (read !== null) return read;
-  const error = { status: 400, code: 'MaxMessageLengthExceeded', message: 'Your request was too big.' };
+  const error = maxMessageLengthExceeded();
   replyError(ex, error, { requestId: ex.requestId, resource: ex.s3.rawPath, hasBody: true });
   return { status: 400, error: error.code };
 }

@@ -101,6 +101,7 @@ export async function abortThrough(ex: Exchange, opts: PassOptions, cache: Cache
     beforeReply: async (status) => {
       // Gone at S3 either way (aborted now, or NoSuchUpload): its staging has no use left.
       if ((status === 204 || status === 404) && uploadId !== null && isSafeUploadId(uploadId)) {
+        // Best effort: staging left behind is removed after cache.upload_ttl by the uploads sweep.
         await cache.uploads.remove(uploadId).catch(() => {});
       }
     },
@@ -128,6 +129,7 @@ export async function completeThrough(ex: Exchange, opts: PassOptions, cache: Ca
       if (meta !== null) {
         cache.stats.writesNotCached[verdict.ok ? 'unknown-upload' : 'rejected'] += 1;
         // S3 answered: the upload is complete, or the client will retry a fixed list — not cached then.
+        // Best effort: staging left behind is removed after cache.upload_ttl by the uploads sweep.
         await cache.uploads.remove(uploadId).catch(() => {});
       }
     },
@@ -175,6 +177,7 @@ async function commitUpload(
   } finally {
     if (refusal !== null) cache.stats.writesNotCached[refusal] += 1;
     await upload?.staging.discard();
+    // Best effort: staging left behind is removed after cache.upload_ttl by the uploads sweep.
     await cache.uploads.remove(uploadId).catch(() => {});
   }
 }

@@ -1,7 +1,7 @@
 // Asking S3 on behalf of a client: the client's own signed request (and its body, when it has one), with
-// at most the unsigned headers DESIGN.md invariant 1 lets Kura add to a read (a Range the client did not
-// sign, If-Match, If-None-Match, If-Modified-Since, If-Unmodified-Since), and relaying S3's answer when it
-// is the client's answer. The read states and the pass state (pass.ts) share both.
+// at most the unsigned headers Rule 1 of docs/architecture.md lets Kura add to a read (a Range the client
+// did not sign, If-Match, If-None-Match, If-Modified-Since, If-Unmodified-Since), and relaying S3's answer
+// when it is the client's answer. The read states and the pass state (pass.ts) share both.
 
 import type { Readable } from 'node:stream';
 import type { S3ErrorSpec } from '../s3/types.js';

@@ -1,6 +1,6 @@
 // The pass state: forward the client's request to S3 untouched and stream S3's answer back, with
-// back-pressure both ways, so memory stays bounded whatever the body size (DESIGN.md invariant 5). The
-// asking and relaying are origin-fetch.ts's, shared with the read states; this adds the request body,
+// back-pressure both ways, so memory stays bounded whatever the body size (docs/architecture.md, rule 5).
+// The asking and relaying are origin-fetch.ts's, shared with the read states; this adds the request body,
 // the hooks writes need around S3's answer, and the bypass a read passed for.
 
 import type { Readable } from 'node:stream';

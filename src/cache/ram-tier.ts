@@ -1,5 +1,5 @@
 // The RAM tier: decoded chunks of hot objects, bounded by bytes, least recently used first out.
-// It is consulted only once freshness is decided (DESIGN.md invariant 3): it saves disk reads, never
+// It is consulted only once freshness is decided (docs/architecture.md, rule 3): it saves disk reads, never
 // a question to S3.
 
 import type { BufferPool } from '../store/buffer-pool.js';

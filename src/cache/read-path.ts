@@ -1,4 +1,4 @@
-// The read path of GetObject and HeadObject, as a few named states (DESIGN.md §2):
+// The read path of GetObject and HeadObject, as a few named states (docs/architecture.md#a-requests-states):
 //   lookup      → which rule, bypass or not, which record
 //   hit         → fresh record: answer from it, fetching only missing chunks when the Range allows
 //   revalidate  → stale record: the client's own request, with If-None-Match, decides
@@ -112,7 +112,8 @@ function fromRecord(job: ReadJob, record: ObjectRecord): Promise<Outcome> | Outc
   // A fresh record answers only a request the rule's hit_auth admits; any other is S3's to judge.
   const fresh =
     isFresh(record, job) && !requestWantsRevalidation(job.ex.req.rawHeaders) && mayReadHit(job, 0);
-  // Client conditionals are answered from a fresh record only; a stale one cannot know (DESIGN.md §5).
+  // Client conditionals are answered from a fresh record only; a stale one cannot know
+  // (docs/caching.md#the-states-of-a-read).
   if (hasConditionals(job.conditionals)) {
     if (!fresh) return fill(job, record);
     const verdict = evaluateConditionals(job.conditionals, record, job.method);
@@ -243,7 +244,7 @@ function confirm(job: ReadJob, record: ObjectRecord, answer: readonly string[]):
       return next;
     })
     .catch((err: Error) =>
-      job.cache.log.debug('record not refreshed', { key: job.key.key, error: err.message }),
+      job.cache.log.warn('object record not refreshed', { key: job.key.key, error: err.message }),
     );
   // The client's next request may come before the write lands: it waits for it rather than ask again.
   job.cache.inflight.trackRecordWrite(objectIdOf(job.key), written);

@@ -1,7 +1,7 @@
 // Answers made from an object record alone: the response head S3 would send, a HEAD, and the 304 and
 // 412 that client conditionals get from a fresh record (RFC 9110 §13.2.2).
 
-import { renderS3Error } from '../s3/errors.js';
+import { preconditionFailed as failedPrecondition, renderS3Error } from '../s3/errors.js';
 import type { ObjectRecord } from '../store/types.js';
 import type { Outcome } from './exchange.js';
 import { type CacheOutcome, HIT_CONDITIONAL, pushXCache } from './outcome.js';
@@ -56,9 +56,10 @@ export function notModified(job: ReadJob, record: ObjectRecord): Outcome {
 
 export function preconditionFailed(job: ReadJob): Outcome {
   const cache = HIT_CONDITIONAL;
+  const error = failedPrecondition();
   const xml = renderS3Error({
-    code: 'PreconditionFailed',
-    message: 'At least one of the pre-conditions you specified did not hold',
+    code: error.code,
+    message: error.message,
     requestId: job.ex.requestId,
     resource: job.ex.s3.rawPath,
   });
@@ -72,7 +73,7 @@ export function preconditionFailed(job: ReadJob): Outcome {
     job.ex.requestId,
   ];
   pushXCache(headers, cache);
-  sendHead(job.ex, 412, headers);
+  sendHead(job.ex, error.status, headers);
   job.ex.res.end(job.method === 'HEAD' ? undefined : body);
-  return { status: 412, cache };
+  return { status: error.status, cache };
 }

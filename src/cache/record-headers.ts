@@ -1,6 +1,7 @@
 // From S3's answer to an object record, and from a record back to the answer S3 would give.
 
 import { headerValue } from '../s3/headers.js';
+import { contentRange } from '../s3/range.js';
 import type { ObjectKey, ObjectRecord } from '../store/types.js';
 import { forbidsStoring } from './freshness.js';
 import { type CacheOutcome, pushXCache } from './outcome.js';
@@ -57,7 +58,7 @@ export interface AnswerFacts {
   partsCount: number | null;
 }
 
-export type Uncacheable = 'no-etag' | 'no-length' | 'no-store' | 'encoding';
+export type Uncacheable = 'no-etag' | 'no-length' | 'no-store';
 
 export function readAnswer(
   status: number,
@@ -172,7 +173,7 @@ export function headersFromRecord(record: ObjectRecord, shape: AnswerShape, cach
   out.push('accept-ranges', 'bytes');
   const length = shape.range === null ? 0 : shape.range.end - shape.range.start + 1;
   if (shape.status === 206 && shape.range !== null) {
-    out.push('content-range', `bytes ${shape.range.start}-${shape.range.end}/${record.size}`);
+    out.push('content-range', contentRange(shape.range, record.size));
   }
   out.push('content-length', String(length));
   pushXCache(out, cache);

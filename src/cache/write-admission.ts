@@ -17,7 +17,8 @@ export function admitWrite(ex: Exchange, cache: Cache): WriteAdmission {
   if (!isStorableBucket(s3.bucket)) return { ok: false, reason: 'bucket-name' };
   const rule = cache.rules.rules.ruleFor(s3.bucket, s3.key);
   if (!rule.writeCache || !rule.read) return { ok: false, reason: 'rule' };
-  // Reads of SSE-C objects need the customer's key and always pass (DESIGN.md §5): nothing to serve.
+  // Reads of SSE-C objects need the customer's key and always pass (docs/caching.md#bypasses): nothing to
+  // serve.
   if (headerValue(ex.req.rawHeaders, 'x-amz-server-side-encryption-customer-algorithm') !== undefined) {
     return { ok: false, reason: 'sse-c' };
   }

@@ -8,6 +8,8 @@ import type { IncomingMessage } from 'node:http';
 import { createRemoteJWKSet, errors, type JWTVerifyGetKey, jwtVerify } from 'jose';
 import type { ClientAuth } from '../config/gateway.js';
 import { tokenDigest } from '../config/gateway-auth.js';
+import { accessDenied, unauthorized as unauthorizedError } from '../s3/errors.js';
+import type { S3ErrorSpec } from '../s3/types.js';
 import { publicKeysOf, verifyLink } from './link.js';
 
 export type AuthVerdict =
@@ -15,7 +17,7 @@ export type AuthVerdict =
       ok: true /** Key prefixes below the route the client may use; null: all of them. */;
       prefixes: string[] | null;
     }
-  | { ok: false; status: 401 | 403; code: string; message: string; challenge?: string };
+  | (S3ErrorSpec & { ok: false; challenge?: string });
 
 export interface AuthRequest {
   method: string;
@@ -49,7 +51,7 @@ function bearerToken(req: IncomingMessage): string | null {
 
 function unauthorized(message: string, error?: string): AuthVerdict {
   const challenge = error ? `Bearer realm="kura", error="${error}"` : 'Bearer realm="kura"';
-  return { ok: false, status: 401, code: 'Unauthorized', message, challenge };
+  return { ok: false, ...unauthorizedError(message), challenge };
 }
 
 function bearerAuth(hashes: readonly string[]): Authenticator {
@@ -103,12 +105,7 @@ function jwtAuth(auth: JwtAuth): Authenticator {
     if (auth.prefixesClaim === null) return ALLOW_ALL;
     const prefixes = claimList(payload[auth.prefixesClaim]);
     if (prefixes === null) {
-      return {
-        ok: false,
-        status: 403,
-        code: 'AccessDenied',
-        message: `The token has no ${auth.prefixesClaim} claim`,
-      };
+      return { ok: false, ...accessDenied(`The token has no ${auth.prefixesClaim} claim`) };
     }
     return { ok: true, prefixes };
   };
@@ -138,12 +135,7 @@ function linkAuth(keys: readonly KeyObject[]): Authenticator {
     try {
       decoded = decodeURIComponent(path);
     } catch {
-      return {
-        ok: false,
-        status: 403,
-        code: 'AccessDenied',
-        message: 'The path is not valid percent-encoding',
-      };
+      return { ok: false, ...accessDenied('The path is not valid percent-encoding') };
     }
     const verdict = verifyLink(keys, method, decoded, query, Math.floor(Date.now() / 1000));
     if (verdict.ok) return ALLOW_ALL;
@@ -153,6 +145,6 @@ function linkAuth(keys: readonly KeyObject[]): Authenticator {
       expired: 'The link has expired',
       'bad-signature': 'The link signature does not match this method and path',
     }[verdict.reason];
-    return { ok: false, status: 403, code: 'AccessDenied', message };
+    return { ok: false, ...accessDenied(message) };
   };
 }

@@ -15,6 +15,14 @@ import { readPath } from '../cache/read-path.js';
 import { newRequestId } from '../cache/reply.js';
 import { clientFilter } from '../config/access.js';
 import type { KuraConfig } from '../config/schema.js';
+import {
+  accessDenied,
+  invalidPath,
+  methodNotAllowedOnRoute,
+  missingContentLength,
+  noSuchKey,
+  noSuchRoute,
+} from '../s3/errors.js';
 import { parseS3Request } from '../s3/request.js';
 import type { AccessLog } from '../telemetry/access-log.js';
 import type { Logger } from '../telemetry/log.js';
@@ -134,7 +142,7 @@ function redactLink(target: string): string {
 
 /** `server.allow_clients` leaves this client out, on the gateway's ports as on the others. */
 async function refuseClient(req: IncomingMessage, res: ServerResponse, requestId: string): Promise<Outcome> {
-  const e = { status: 403, code: 'AccessDenied', message: 'This client address is not allowed' };
+  const e = accessDenied('This client address is not allowed');
   replyGatewayError(req, res, e, requestId, (req.url ?? '').split('?')[0] ?? '');
   return { status: 403, error: 'client not allowed' };
 }
@@ -159,12 +167,12 @@ async function serve(
     return { status: e.status, error: e.code };
   };
   if (!rawPath.startsWith('/')) {
-    return fail({ status: 400, code: 'InvalidURI', message: 'The request target is not a path' });
+    return fail(invalidPath('The request target is not a path'));
   }
   const hostname = (req.headers.host ?? '').replace(/:\d+$/, '').toLowerCase();
   const live = table.match(hostname, rawPath);
   if (live === null) {
-    return fail({ status: 404, code: 'NoSuchRoute', message: 'No gateway route serves this path' });
+    return fail(noSuchRoute());
   }
   const route = live.config;
   facts.route = route.name;
@@ -184,21 +192,21 @@ async function serve(
   decorate(res, decoration, seen);
   if (!methods.includes(method)) {
     res.setHeader('allow', methods.join(', '));
-    return fail({ status: 405, code: 'MethodNotAllowed', message: `${method} is not allowed on this route` });
+    return fail(methodNotAllowedOnRoute(method));
   }
   let relative: string;
   try {
     relative = decodeURIComponent(rawPath.slice(route.prefix.length));
   } catch {
-    return fail({ status: 400, code: 'InvalidURI', message: 'The path is not valid percent-encoded UTF-8' });
+    return fail(invalidPath('The path is not valid percent-encoded UTF-8'));
   }
   if (relative === '') {
-    return fail({ status: 404, code: 'NoSuchKey', message: 'The gateway serves objects, not listings' });
+    return fail(noSuchKey('The gateway serves objects, not listings'));
   }
   const verdict = await live.authenticate({ method, path: rawPath, query, req });
   if (!verdict.ok) return fail(verdict);
   if (verdict.prefixes !== null && !verdict.prefixes.some((p) => relative.startsWith(p))) {
-    return fail({ status: 403, code: 'AccessDenied', message: 'The token does not cover this key' });
+    return fail(accessDenied('The token does not cover this key'));
   }
   const key = route.keyPrefix + relative;
   facts.bucket = route.bucket;
@@ -243,7 +251,7 @@ async function forward(
     if (typeof value === 'string') headers.push(name, value);
   }
   if (write && req.headers['content-length'] === undefined) {
-    return fail({ status: 411, code: 'MissingContentLength', message: 'An upload needs a Content-Length' });
+    return fail(missingContentLength());
   }
   const parsed = parseS3Request({ method: ask.method, target: path, headers });
   if (!parsed.ok) return fail(parsed.error);

@@ -4,7 +4,7 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { GatewayCors } from '../config/gateway.js';
-import { renderS3Error } from '../s3/errors.js';
+import { corsForbidden, renderS3Error } from '../s3/errors.js';
 
 export interface GatewayError {
   status: number;
@@ -120,7 +120,7 @@ export function replyPreflight(
     !methods.includes(method) ||
     !asked.every((h) => ALLOWED_HEADERS.has(h))
   ) {
-    const e = { status: 403, code: 'CORSForbidden', message: 'This CORS request is not allowed' };
+    const e = corsForbidden();
     replyGatewayError(req, res, e, requestId, req.url ?? '');
     return;
   }

@@ -1,4 +1,4 @@
-// Whether a request may be answered from the cache at all (DESIGN §5 "Cacheable"), and if not, why. A
+// Whether a request may be answered from the cache at all (docs/caching.md#bypasses), and if not, why. A
 // request that is not cacheable passes through untouched; the reason is counted, never shown to clients.
 import { isStorableBucket } from './bucket-name.js';
 import { hasHeader, headerValues } from './headers.js';
@@ -55,7 +55,10 @@ export function bypassReason(s3: S3Request, rawHeaders: readonly string[], now: 
   );
 }
 
-/** DESIGN §5: only GetObject and HeadObject of a current version, on a front door Kura can key by name. */
+/**
+ * docs/caching.md#bypasses: only GetObject and HeadObject of a current version, on a front door Kura can key
+ * by name.
+ */
 function operationBypass(s3: S3Request): BypassReason | null {
   const { name } = s3.operation;
   if ((name !== 'GetObject' && name !== 'HeadObject') || s3.bucket === null || s3.key === null) {
@@ -67,8 +70,9 @@ function operationBypass(s3: S3Request): BypassReason | null {
 }
 
 /**
- * DESIGN §5: a version is addressed by `versionId`, which the cache does not key on; `response-*`
- * parameters rewrite the answer's headers; HEAD `?partNumber` describes a part, not the object record.
+ * docs/caching.md#bypasses: a version is addressed by `versionId`, which the cache does not key on;
+ * `response-*` parameters rewrite the answer's headers; HEAD `?partNumber` describes a part, not the
+ * object record.
  */
 function queryBypass(s3: S3Request): BypassReason | null {
   if (s3.query.some((param) => param.name === 'versionId')) return 'version-id';
@@ -107,7 +111,7 @@ function rangeBypass(s3: S3Request, rawHeaders: readonly string[]): BypassReason
   return s3.operation.partNumber !== null ? 'range-with-part' : null;
 }
 
-/** DESIGN §5: an expired presigned URL is never answered from cache; S3 would refuse it. */
+/** docs/caching.md#bypasses: an expired presigned URL is never answered from cache; S3 would refuse it. */
 function presignExpired(s3: S3Request, now: Date): boolean {
   const signature = s3.signature;
   if (signature.kind === 'anonymous' || signature.kind === 'unreadable') return false;

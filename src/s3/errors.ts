@@ -122,7 +122,10 @@ export function methodNotAllowed(method: string): S3ErrorSpec {
   };
 }
 
-/** DESIGN §1.8: Kura is not an open proxy; the refusal is S3-shaped so clients report it plainly. */
+/**
+ * docs/architecture.md, rule 8: Kura is not an open proxy; the refusal is S3-shaped so clients report it
+ * plainly.
+ */
 export function upstreamRefused(host: string): S3ErrorSpec {
   return {
     status: 403,
@@ -136,7 +139,7 @@ export function clientRefused(): S3ErrorSpec {
   return { status: 403, code: 'AccessDenied', message: 'Access Denied' };
 }
 
-/** S3 itself answers 400 EntityTooLarge; DESIGN §5 asks for 413, the status a proxy's limit warrants. */
+/** S3 itself answers 400 EntityTooLarge; 413 is the status a proxy's own limit warrants. */
 export function entityTooLarge(): S3ErrorSpec {
   return {
     status: 413,
@@ -163,4 +166,85 @@ export function slowDown(): S3ErrorSpec {
 
 export function notImplemented(message: string): S3ErrorSpec {
   return { status: 501, code: 'NotImplemented', message };
+}
+
+/** S3's answer when a body ends before its Content-Length. */
+export function incompleteBody(): S3ErrorSpec {
+  return {
+    status: 400,
+    code: 'IncompleteBody',
+    message: 'You did not provide the number of bytes specified by the Content-Length HTTP header',
+  };
+}
+
+/** A client slower than `server.header_timeout` with its request headers: S3's wording for an idle socket. */
+export function requestTimeout(): S3ErrorSpec {
+  return {
+    status: 400,
+    code: 'RequestTimeout',
+    message:
+      'Your socket connection to the server was not read from or written to within the timeout period.',
+  };
+}
+
+/**
+ * A body Kura must read whole before forwarding (DeleteObjects, CompleteMultipartUpload) is over its limit.
+ */
+export function maxMessageLengthExceeded(): S3ErrorSpec {
+  return { status: 400, code: 'MaxMessageLengthExceeded', message: 'Your request was too big.' };
+}
+
+/** A client conditional that a fresh record answers with 412 (RFC 9110 §13.1.1, §13.1.4). */
+export function preconditionFailed(): S3ErrorSpec {
+  return {
+    status: 412,
+    code: 'PreconditionFailed',
+    message: 'At least one of the pre-conditions you specified did not hold',
+  };
+}
+
+/** CONNECT on the TLS listener relays to S3's HTTPS port and nowhere else. */
+export function connectPortRefused(port: number | null): S3ErrorSpec {
+  return {
+    status: 403,
+    code: 'AccessDenied',
+    message: `Kura relays CONNECT to port 443 only, not ${port ?? '(none)'}`,
+  };
+}
+
+// Gateway mode (docs/gateway.md#errors-and-cors): Kura authenticates the client and maps paths to
+// buckets itself, so these answers are its own, in S3's shape and with S3's codes where S3 has one.
+
+export function accessDenied(message: string): S3ErrorSpec {
+  return { status: 403, code: 'AccessDenied', message };
+}
+
+/** A route's client authentication found no credential, or one that does not verify. */
+export function unauthorized(message: string): S3ErrorSpec {
+  return { status: 401, code: 'Unauthorized', message };
+}
+
+export function noSuchRoute(): S3ErrorSpec {
+  return { status: 404, code: 'NoSuchRoute', message: 'No gateway route serves this path' };
+}
+
+export function noSuchKey(message: string): S3ErrorSpec {
+  return { status: 404, code: 'NoSuchKey', message };
+}
+
+export function invalidPath(message: string): S3ErrorSpec {
+  return { status: 400, code: 'InvalidURI', message };
+}
+
+export function methodNotAllowedOnRoute(method: string): S3ErrorSpec {
+  return { status: 405, code: 'MethodNotAllowed', message: `${method} is not allowed on this route` };
+}
+
+export function missingContentLength(): S3ErrorSpec {
+  return { status: 411, code: 'MissingContentLength', message: 'An upload needs a Content-Length' };
+}
+
+/** A CORS preflight the route's `cors` settings do not allow. */
+export function corsForbidden(): S3ErrorSpec {
+  return { status: 403, code: 'CORSForbidden', message: 'This CORS request is not allowed' };
 }

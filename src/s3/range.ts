@@ -89,8 +89,3 @@ export function resolveRange(spec: ByteRangeSpec, size: number): ResolvedRange |
 export function contentRange(r: ResolvedRange, size: number): string {
   return `bytes ${r.start}-${r.end}/${size}`;
 }
-
-/** `Content-Range` of a 416 (RFC 9110 §14.4): `bytes *` then `/size`. */
-export function unsatisfiedContentRange(size: number): string {
-  return `bytes */${size}`;
-}

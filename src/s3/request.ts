@@ -125,8 +125,3 @@ function plausible(location: Location): Location {
   if (location.bucket === null || PLAUSIBLE_BUCKET.test(location.bucket)) return location;
   return { bucket: null, key: null };
 }
-
-/** Exposed for callers that build cache paths from a bucket they did not get from `parseS3Request`. */
-export function isPlausibleBucket(name: string): boolean {
-  return PLAUSIBLE_BUCKET.test(name);
-}

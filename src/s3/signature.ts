@@ -1,8 +1,8 @@
 // What a request's signature tells Kura without verifying it: who signed, when, until when, and which
-// headers the signature covers (the headers Kura must never touch, DESIGN §1.1). Verification is S3's;
-// anything Kura cannot read exactly is `unreadable`, which makes every header count as signed (Kura adds
-// and changes none), is forwarded for S3 to judge with its hop-by-hop headers dropped as for any request
-// (src/upstream/headers.ts), and is never answered from the cache (src/s3/cacheable.ts).
+// headers the signature covers (the headers Kura must never touch: rule 1 of docs/architecture.md).
+// Verification is S3's; anything Kura cannot read exactly is `unreadable`, which makes every header count
+// as signed (Kura adds and changes none), is forwarded for S3 to judge with its hop-by-hop headers dropped
+// as for any request (src/upstream/headers.ts), and is never answered from the cache (src/s3/cacheable.ts).
 import { headerValues } from './headers.js';
 import { parseAmzDate, parseHttpDate } from './http-date.js';
 import type { QueryParam, SignatureFacts, SigV4Facts } from './types.js';

@@ -40,6 +40,7 @@ export function watchFleet(cache: Cache, leaderStaleMs: number): FleetView {
         const e = s.lastEviction;
         lastEviction = e && { at: new Date(e.at).toISOString(), objects: e.objects, bytes: e.bytes };
       })
+      // Status files being rewritten or swept: the last view stands until the next read, 5 s on.
       .catch(() => {})
       .finally(() => {
         reading = false;

@@ -12,7 +12,14 @@ import type net from 'node:net';
 import type { AddressInfo, Socket } from 'node:net';
 import { newRequestId } from '../cache/reply.js';
 import type { KuraConfig } from '../config/schema.js';
-import { badRequest, headersTooLarge, invalidUri, methodNotAllowed, renderS3Error } from '../s3/errors.js';
+import {
+  badRequest,
+  headersTooLarge,
+  invalidUri,
+  methodNotAllowed,
+  renderS3Error,
+  requestTimeout,
+} from '../s3/errors.js';
 import type { S3ErrorSpec } from '../s3/types.js';
 import type { Logger } from '../telemetry/log.js';
 
@@ -121,12 +128,7 @@ function clientErrorAnswer(err: NodeJS.ErrnoException): S3ErrorSpec | null {
       return method ? methodNotAllowed(method) : badRequest('The request is not HTTP/1.1');
     }
     case 'ERR_HTTP_REQUEST_TIMEOUT':
-      return {
-        status: 400,
-        code: 'RequestTimeout',
-        message:
-          'Your socket connection to the server was not read from or written to within the timeout period.',
-      };
+      return requestTimeout();
     default:
       return badRequest(`Malformed HTTP request (${err.code ?? 'parse error'})`);
   }

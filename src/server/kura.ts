@@ -1,31 +1,30 @@
-// One Kura instance: its listeners, its upstream pools, its telemetry; started and stopped as a whole.
+// One Kura instance, started and stopped as a whole. It is made of parts, each with its own close():
+//   volume-watch.ts        the fleet's status files and the walk of data/ (the cache size)
+//   instance-telemetry.ts  readiness, the meter, the request counters and top keys
+//   listeners.ts           the ports clients use and the handlers behind them
+//   publishing.ts          the views, the dashboard and the admin listener
+// with the cache (the volume) and the upstream pools between them. docs/architecture.md#an-instance.
 
 import { readFileSync } from 'node:fs';
-import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { hostname } from 'node:os';
 import { Cache } from '../cache/cache.js';
-import { createRequestHandler } from '../cache/request-path.js';
 import type { KuraConfig } from '../config/schema.js';
-import { createGatewayHandler } from '../gateway/handler.js';
-import { removeOwnTempFiles, scanDataBytes, volumeProblem } from '../store/volume-health.js';
+import { removeOwnTempFiles } from '../store/volume-health.js';
 import { type AccessLog, createAccessLog } from '../telemetry/access-log.js';
-import { DashboardData } from '../telemetry/dashboard-data.js';
-import { type FleetStatus, UNKNOWN_FLEET } from '../telemetry/fleet.js';
-import { Readiness } from '../telemetry/health.js';
+import type { FleetStatus } from '../telemetry/fleet.js';
+import type { Readiness } from '../telemetry/health.js';
 import { createLogger, type Logger } from '../telemetry/log.js';
-import { KuraMetrics, type MetricSources } from '../telemetry/metrics.js';
-import { TopKeys } from '../telemetry/top-keys.js';
-import { TrafficStats } from '../telemetry/traffic.js';
+import type { KuraMetrics } from '../telemetry/metrics.js';
+import type { TrafficStats } from '../telemetry/traffic.js';
 import { UpstreamClient } from '../upstream/client.js';
-import { namesToResolve, resolverProblem } from '../upstream/resolvable.js';
-import { createAdminListener } from './admin-listener.js';
-import { watchFleet } from './fleet-view.js';
-import { createHttpListener, listen } from './http-listener.js';
-import { type InstanceViews, instanceViews } from './instance-views.js';
-import { createPassthrough, type Passthrough } from './passthrough.js';
+import type { RelayStats } from './admin-listener.js';
+import { startTelemetry } from './instance-telemetry.js';
+import type { InstanceViews } from './instance-views.js';
+import { type Addresses, createListeners } from './listeners.js';
+import { startPublishing } from './publishing.js';
 import { ShutdownHooks } from './shutdown-hooks.js';
-import { createTlsListener, readTlsFiles, type TlsListener } from './tls-listener.js';
+import { readTlsFiles } from './tls-listener.js';
+import { watchVolume } from './volume-watch.js';
 
 export const KURA_VERSION = (
   JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }
@@ -38,7 +37,7 @@ export interface RunningKura {
   /** The TLS listener; null unless server.tls.cert and server.tls.key are set (and tls_port is not 0). */
   tls: AddressInfo | null;
   /** Counters of the passthrough and of CONNECT tunnels on the TLS listener (null where off). */
-  relays: { passthrough: Passthrough['stats'] | null; connect: TlsListener['stats'] | null };
+  relays: RelayStats;
   /** null when admin.port is 0. */
   admin: AddressInfo | null;
   /** The gateway listeners, in the order of gateway.listen (none when it is empty). */
@@ -76,208 +75,60 @@ export interface StartOptions {
   dashboardSampleMs?: number;
 }
 
-/** How often an instance without the leader's accounting walks data/ to report the cache size. */
-const SCAN_INTERVAL_MS = 5 * 60_000;
-
 export async function startKura(config: KuraConfig, opts: StartOptions = {}): Promise<RunningKura> {
   const log = opts.log ?? createLogger(config.log.level);
   const access = opts.access ?? createAccessLog(config.log.access, { format: config.log.access_format });
   // Read before anything opens, so that a wrong path stops Kura with nothing to undo.
   const tlsFiles = config.server.tls_port === 0 ? null : readTlsFiles(config.server.tls);
   const cache = await Cache.open(config, log);
-  const fleetView = opts.fleet ? null : watchFleet(cache, config.cache.leader_stale);
-  const fleet: FleetStatus = opts.fleet ?? fleetView ?? UNKNOWN_FLEET;
+  const volume = watchVolume(cache, config.cache.leader_stale, opts.fleet);
   const upstream = new UpstreamClient(config.upstream, cache.volume.chunkSize, cache.cellPool);
-  const traffic = new TrafficStats();
-  const topKeys = new TopKeys();
-
-  // Between two walks of data/, the size is the last walk plus what this instance stored since it began.
-  let walked: { bytes: number; storedBefore: number } | null = null;
-  const scanned = () =>
-    walked === null ? null : walked.bytes + cache.stats.bytesStoredOnDisk - walked.storedBefore;
-  let scanning = false;
-  const scan = () => {
-    if (scanning || fleet.volumeBytes() !== null) return;
-    scanning = true;
-    const storedBefore = cache.stats.bytesStoredOnDisk;
-    scanDataBytes(cache.volume)
-      .then((r) => {
-        walked = { bytes: r.bytes, storedBefore };
-      })
-      .catch(() => {})
-      .finally(() => {
-        scanning = false;
-      });
-  };
-  scan();
-  const scanTimer = setInterval(scan, SCAN_INTERVAL_MS);
-  scanTimer.unref();
-
-  const relayDeps = { config, resolver: upstream.resolver, log };
-  const passthroughRelay = config.server.https_port === 0 ? null : createPassthrough(relayDeps);
-  const relays = {
-    passthrough: passthroughRelay?.stats ?? null,
-    connect: null as TlsListener['stats'] | null,
-  };
-
-  let draining = false;
-  const upstreamNames = namesToResolve(config.upstream);
-  const readiness = new Readiness([
-    { name: 'shutdown', run: async () => (draining ? 'shutting down' : null) },
-    { name: 'volume', run: () => volumeProblem(cache.volume) },
-    { name: 'upstream-dns', run: () => resolverProblem(upstream.resolver, upstreamNames) },
-  ]);
-  const sources: MetricSources = {
-    traffic,
-    cache: cache.stats,
+  const relays: RelayStats = { passthrough: null, connect: null };
+  // The meter reads the gateway's origins only when it reports, by which time the listeners exist.
+  const gatewayOrigins = () => listeners.gatewayOrigins();
+  const telemetry = startTelemetry({
+    config,
+    cache,
     upstream,
+    volume,
     relays,
-    fleet,
-    scannedBytes: scanned,
-    ramBytes: () => cache.ram.bytes,
-    capacity: config.cache.max_size,
-    ramCapacity: config.cache.ram_size,
-    ready: async () => (await readiness.report()).ready,
-    refusedChunks: () => cache.fleet.space.refused,
-    gatewayOrigins: () => gatewayHandler?.originStates() ?? [],
-  };
-  const otlp = config.telemetry.otlp;
-  const metrics = new KuraMetrics(sources, {
-    serviceVersion: KURA_VERSION,
-    instanceId: cache.volume.instanceId,
+    gatewayOrigins,
     log,
-    otlp:
-      otlp.endpoint === null
-        ? null
-        : {
-            endpoint: otlp.endpoint,
-            headers: otlp.headers,
-            intervalMs: otlp.interval,
-            timeoutMs: otlp.timeout,
-          },
+    version: KURA_VERSION,
   });
-  const handler = createRequestHandler({
+  const listeners = createListeners({
     config,
     cache,
     upstream,
     log,
     access,
-    traffic,
-    onEnd: (r) => {
-      const result = r.cache ?? 'NONE';
-      metrics.requestEnded(
-        r.method,
-        r.status,
-        result as Parameters<KuraMetrics['requestEnded']>[2],
-        r.ttfbMs ?? null,
-        r.durationMs,
-      );
-      if (
-        r.bucket &&
-        r.key !== null &&
-        r.key !== undefined &&
-        (r.operation === 'GetObject' || r.operation === 'HeadObject')
-      ) {
-        topKeys.add(r.bucket, r.key, r.bytesOut, result === 'HIT' || result === 'REVALIDATED');
-      }
-    },
-  });
-  const server = createHttpListener(config.server, handler, log);
-  const tlsListener = tlsFiles ? createTlsListener(tlsFiles, { ...relayDeps, handler }) : null;
-  relays.connect = tlsListener?.stats ?? null;
-  // Ports of their own (docs/gateway.md): gateway clients never meet the transparent listener's rules.
-  const gatewayHandler =
-    config.gateway.listen.length === 0
-      ? null
-      : createGatewayHandler({ config, cache, upstream, log, access, traffic });
-  const gatewayServers = gatewayHandler
-    ? config.gateway.listen.map(() => createHttpListener(config.server, gatewayHandler, log))
-    : [];
-
-  const views = instanceViews({
-    cache,
-    traffic,
+    traffic: telemetry.traffic,
+    tlsFiles,
     relays,
-    metrics,
-    readiness,
-    topKeys,
-    fleet,
-    scanned,
+    requestEnded: telemetry.requestEnded,
   });
-  // In a worker the admin port is the primary's (src/server/worker-group.ts): admin.port is 0 here.
-  const dashboard =
-    config.admin.port === 0
-      ? null
-      : new DashboardData(
-          {
-            read: views.dashboard,
-            capacity: config.cache.max_size,
-            ramCapacity: config.cache.ram_size,
-            instance: {
-              id: cache.volume.instanceId,
-              version: KURA_VERSION,
-              volume: cache.volume.dir,
-              chunkSize: cache.volume.chunkSize,
-              startedAt: new Date().toISOString(),
-              workers: 1,
-              host: hostname(),
-              pid: process.pid,
-            },
-          },
-          opts.dashboardSampleMs,
-        );
-  const adminServer =
-    config.admin.port === 0
-      ? null
-      : createAdminListener({
-          ready: views.ready,
-          metricsText: () => metrics.prometheusText(),
-          stats: views.stats,
-          dashboard,
-        });
-  const host = config.server.http_host;
-  let http: AddressInfo;
-  let https: AddressInfo | null = null;
-  let tls: AddressInfo | null = null;
-  let admin: AddressInfo | null = null;
-  const gateway: AddressInfo[] = [];
-  const stopTelemetry = async (withinMs?: number) => {
-    clearInterval(scanTimer);
-    fleetView?.close();
-    await dashboard?.close();
-    await metrics.shutdown(withinMs);
-  };
+  const publishing = startPublishing({
+    config,
+    cache,
+    telemetry,
+    volume,
+    relays,
+    version: KURA_VERSION,
+    dashboardSampleMs: opts.dashboardSampleMs,
+  });
+
+  let addresses: Addresses;
+  let admin: AddressInfo | null;
   try {
-    http = await listen(server, host, config.server.http_port, 'the HTTP listener');
-    if (passthroughRelay) {
-      https = await listen(passthroughRelay.server, host, config.server.https_port, 'the HTTPS passthrough', {
-        flag: '--https-port',
-        env: 'KURA_HTTPS_PORT',
-        field: 'server.https_port',
-        example: '0 (off) or 8443',
-      });
-    }
-    if (tlsListener) {
-      tls = await listen(tlsListener.server, host, config.server.tls_port, 'the TLS listener', {
-        env: 'KURA_TLS_PORT',
-        field: 'server.tls_port',
-        example: '8443',
-      });
-    }
-    if (adminServer) {
-      admin = await listen(adminServer, config.admin.host, config.admin.port, 'the admin listener');
-    }
-    for (const [i, g] of config.gateway.listen.entries()) {
-      const where = `the gateway listener ${g.host}:${g.port}`;
-      gateway.push(await listen(gatewayServers[i] as Server, g.host, g.port, where));
-    }
+    addresses = await listeners.listen();
+    admin = await publishing.listen();
   } catch (err) {
-    server.close();
-    for (const g of gatewayServers) g.close();
-    passthroughRelay?.server.close();
-    tlsListener?.server.close();
+    // Nothing is in flight yet: close what was made, the last made first.
+    await publishing.close();
+    listeners.close();
+    await telemetry.close();
     await upstream.close();
-    await stopTelemetry();
+    volume.close();
     await cache.close();
     throw err;
   }
@@ -285,17 +136,14 @@ export async function startKura(config: KuraConfig, opts: StartOptions = {}): Pr
 
   const shutdownHooks = new ShutdownHooks(log);
   return {
-    http,
-    https,
-    tls,
+    ...addresses,
     relays,
     admin,
-    gateway,
     cache,
-    metrics,
-    traffic,
-    readiness,
-    views,
+    metrics: telemetry.metrics,
+    traffic: telemetry.traffic,
+    readiness: telemetry.readiness,
+    views: publishing.views,
     shutdownHooks,
     async reload() {
       await Promise.all([access.reopen?.(), cache.rules.reload()]);
@@ -304,15 +152,12 @@ export async function startKura(config: KuraConfig, opts: StartOptions = {}): Pr
       removeOwnTempFiles(cache.volume);
     },
     fleet: cache.fleet,
+    // The order is that of a request's life backwards: clients first, then what served them, then the
+    // volume, and what reports on all of them last, so that the last metrics and log lines are complete.
     async close(graceMs = 10_000) {
-      draining = true;
+      telemetry.drain();
       const deadline = Date.now() + graceMs;
-      await Promise.all([
-        drain(server, deadline),
-        ...gatewayServers.map((g) => drain(g, deadline)),
-        passthroughRelay?.close(graceMs),
-        tlsListener?.close(graceMs),
-      ]);
+      await listeners.drain(deadline, graceMs);
       // Chunk writes of finished answers run on after the response; let them land (they are bounded
       // by the write budget), then clear what aborted writes left in this instance's temp directory.
       await chunkWritesSettled(cache, Math.max(deadline, Date.now() + 5_000));
@@ -321,27 +166,13 @@ export async function startKura(config: KuraConfig, opts: StartOptions = {}): Pr
       await upstream.close();
       // Flushes the journal and releases the leader lock: another instance takes over at once.
       await cache.close();
+      volume.close();
+      await publishing.close();
       // The last OTLP push gets a short bound: an unreachable collector must not hold up the stop.
-      await stopTelemetry(Math.min(otlp.timeout, 2_000));
+      await telemetry.close(Math.min(config.telemetry.otlp.timeout, 2_000));
       await access.close();
-      adminServer?.close();
-      adminServer?.closeAllConnections();
     },
   };
-}
-
-/**
- * Stops accepting and waits for requests in flight until `deadline`, then cuts the connections left.
- * Keep-alive connections are closed as soon as they fall idle, so clients reconnect elsewhere.
- */
-async function drain(server: Server, deadline: number): Promise<void> {
-  const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
-  server.closeIdleConnections();
-  const idle = setInterval(() => server.closeIdleConnections(), 100);
-  const cut = setTimeout(() => server.closeAllConnections(), Math.max(0, deadline - Date.now()));
-  await stopped;
-  clearInterval(idle);
-  clearTimeout(cut);
 }
 
 async function chunkWritesSettled(cache: Cache, until: number): Promise<void> {

@@ -9,7 +9,7 @@ import https from 'node:https';
 import type net from 'node:net';
 import { createSecureContext } from 'node:tls';
 import type { KuraConfig } from '../config/schema.js';
-import { badGateway, upstreamRefused } from '../s3/errors.js';
+import { badGateway, connectPortRefused, upstreamRefused } from '../s3/errors.js';
 import { parseHost } from '../s3/host.js';
 import type { S3ErrorSpec } from '../s3/types.js';
 import type { Logger } from '../telemetry/log.js';
@@ -113,11 +113,7 @@ async function connect(
     return refuse('not-allowed', upstreamRefused(req.url ?? ''), 'not host:port with a host name');
   }
   if (target.port !== 443) {
-    return refuse('bad-port', {
-      status: 403,
-      code: 'AccessDenied',
-      message: `Kura relays CONNECT to port 443 only, not ${target.port ?? '(none)'}`,
-    });
+    return refuse('bad-port', connectPortRefused(target.port));
   }
   const opened = await openTunnel(target.hostname, deps, socket);
   if (!opened.ok) {

@@ -11,8 +11,9 @@ import type { Volume } from './volume.js';
  * `dest`'s directory when the rename finds it missing (new versions, or a directory maintenance removed
  * meanwhile). The temp file never outlives a failure. `beforeRename` may throw to abandon the write (a lock that was lost).
  *
- * No fsync: a file that a crash leaves short or zeroed fails its checksum and is a miss (DESIGN.md §1.2),
- * and the cache must not pay a disk flush per chunk for what a refill repairs.
+ * No fsync: a file that a crash leaves short or zeroed fails its checksum and is a miss
+ * (docs/architecture.md, rule 2), and the cache must not pay a disk flush per chunk for what a refill
+ * repairs.
  */
 export async function writeFileAtomic(
   volume: Volume,
@@ -26,6 +27,8 @@ export async function writeFileAtomic(
     beforeRename?.();
     await renameInto(tmp, dest);
   } catch (err) {
+    // The write's own error is the one reported; a temp file left behind is removed at stop or by the
+    // temp-file sweep.
     await unlink(tmp).catch(() => {});
     throw err;
   }

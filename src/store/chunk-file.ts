@@ -1,5 +1,5 @@
 // The chunk file codec. A chunk file is trusted only after every check below passes: a file that is short,
-// long, flipped or from another cell is a miss (DESIGN.md §1.2), never bytes sent to a client.
+// long, flipped or from another cell is a miss (docs/architecture.md, rule 2), never bytes sent to a client.
 //
 // Layout, little-endian:
 //   0      4   magic "KURC"

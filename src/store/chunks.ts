@@ -308,6 +308,7 @@ export class ChunkStore {
 
   async #discard(path: string, reason: string): Promise<void> {
     // A directory in the file's place, or a file in place of one of its directories (ENOTDIR), goes too.
+    // If it cannot go, the read is a miss all the same; it is reported below with its path.
     const removed = await clearPath(join(this.#volume.dir, 'data'), path).catch(() => null);
     this.#onCorrupt(removed ?? path, reason);
   }
@@ -341,6 +342,7 @@ async function readWholeFile(path: string, maxBytes: number, pool?: BufferPool):
     // Shorter than its stat: the decoder's length checks reject it.
     return filled === size ? file : file.subarray(0, filled);
   } finally {
+    // Closing a descriptor opened for reading fails only if it is already closed: nothing to lose.
     await close(fd).catch(() => {});
   }
 }
@@ -364,6 +366,7 @@ async function readHeaderBytes(path: string): Promise<Buffer | null> {
     const more = await read(fd, whole, 0, need, 0);
     return whole.subarray(0, more);
   } finally {
+    // Closing a descriptor opened for reading fails only if it is already closed: nothing to lose.
     await close(fd).catch(() => {});
   }
 }

@@ -1,4 +1,5 @@
-// Whether an object version's chunks are worth compressing, decided once per version (DESIGN.md §4).
+// Whether an object version's chunks are worth compressing, decided once per version
+// (docs/caching.md#writing-chunks).
 // Trying LZ4 on bytes that are already compressed costs CPU on every fill for nothing; the per-chunk
 // "store raw when LZ4 does not shrink it" rule still catches what these guesses miss.
 

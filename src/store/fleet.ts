@@ -133,6 +133,7 @@ export class Fleet {
     if (this.#timer) clearInterval(this.#timer);
     await this.#round;
     await this.journal.close();
+    // Best effort on the way out: the next leader rebuilds the accounting from the journals and a scan.
     await this.#maintenance.saveState().catch(() => {});
     await this.#leader.release();
   }

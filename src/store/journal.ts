@@ -2,7 +2,7 @@
 // read, files removed) to its own segment files under `journal/{instance}/`, buffered in memory and
 // flushed every few seconds. The segment being written is `{name}.open`; rotation renames it to
 // `{name}.log`, which only the leader reads (and deletes once consolidated). Losing an unflushed tail on
-// a crash only makes eviction slightly less informed (DESIGN.md §4); the rolling scan repairs sizes.
+// a crash only makes eviction slightly less informed (docs/volume.md#journal); the scan repairs sizes.
 // Each line is `TAG object [version chunk bytes | bytes source] time`; a torn last line is skipped (its
 // field count is short), and `T time` lines date the read counts (`H object count`) that follow.
 
@@ -116,6 +116,7 @@ export class Journal implements VolumeEvents {
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = null;
     await this.flush(true);
+    // Best effort on the way out: without the stopped mark the instance is taken for dead by age.
     await this.#writeHeartbeat(true).catch(() => {});
   }
 

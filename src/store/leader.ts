@@ -83,6 +83,7 @@ export class LeaderLock {
   async release(): Promise<void> {
     const release = this.#release;
     this.#release = null;
+    // A lock that could not be released goes stale: another instance takes over after cache.leader_stale.
     if (release) await release().catch(() => {});
   }
 }

@@ -59,7 +59,8 @@ export class FetchLeases {
     for (let attempt = 0; attempt < 2; attempt++) {
       if (await this.#createExclusive(path)) return this.#leaseAt(path);
       if (await this.#stands(await readLease(path))) return null;
-      // Expired, unreadable (torn by a crash) or its holder dead: take it over.
+      // Expired, unreadable (torn by a crash) or its holder dead: take it over. If the unlink fails, the
+      // exclusive create below fails too and this fill goes without a lease (one more S3 fetch at most).
       await unlink(path).catch(() => {});
     }
     return null;
@@ -137,7 +138,8 @@ export class FetchLeases {
       });
       return true;
     } catch (err) {
-      // Created but not written (a full volume, say): a lease nobody can read must not stand.
+      // Created but not written (a full volume, say): a lease nobody can read must not stand. Best effort:
+      // one that stays is torn, promises nothing once WRITING_MS old, and the lease sweep removes it.
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') await unlink(path).catch(() => {});
       return false;
     }
@@ -149,6 +151,7 @@ export class FetchLeases {
       release: async () => {
         if (released) return;
         released = true;
+        // Best effort: a lease left behind expires (waiters stop waiting) and the lease sweep removes it.
         await unlink(path).catch(() => {});
       },
     };
@@ -188,11 +191,13 @@ export async function sweepExpiredLeases(volumeDir: string, now: number): Promis
       const path = join(dir, e.name);
       if (e.isDirectory()) {
         await walk(path, depth + 1);
-        // Empty lease directories go too; a writer that loses the race recreates its directory.
+        // Empty lease directories go too; a writer that loses the race recreates its directory. One that
+        // is not empty (or already gone) stays, and the next sweep tries again.
         if (depth >= 1) await rmdir(path).catch(() => {});
       } else {
         const body = await readBody(path);
         if (body === null || body.expiresAt < now) {
+          // Best effort: an expired lease promises nothing; the next sweep tries again.
           await unlink(path).catch(() => {});
           removed += 1;
         }
@@ -214,6 +219,7 @@ export async function removeLeasesOf(volumeDir: string, instance: string): Promi
         e.name.includes(`.${instance}.`) ||
         (e.name === 'fill' && (await readBody(path))?.instance === instance)
       ) {
+        // Best effort: a dead instance's lease is ignored anyway, and expires for the lease sweep.
         await unlink(path).catch(() => {});
         removed += 1;
       }

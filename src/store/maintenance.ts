@@ -136,6 +136,8 @@ export class Maintenance {
     this.#lastSave = Date.now();
     // Only once the state that includes them is saved: a leader that dies before this re-reads them.
     for (const path of applied) {
+      // Best effort: a segment that stays is consolidated again, which changes nothing (sizes are set,
+      // not added), and deleted after the next save.
       await unlink(path).catch(() => {});
       this.#applied.delete(path);
     }
@@ -186,6 +188,7 @@ export class Maintenance {
       isExpired: this.#opts.isExpired,
       mayDelete: () => this.#leader.stillLeader(),
       removeTree: async (path) => {
+        // Best effort: what a sweep could not remove is still there for the next pass.
         await removeTree(this.#volume, path).catch(() => {});
       },
       removeObject: (id) => this.#removeObject(id),
@@ -302,12 +305,15 @@ export class Maintenance {
     const record = await readRecordLoosely(recordPath);
     if (record !== null) {
       const k = { namespace: record.namespace, bucket: record.bucket, key: record.key };
+      // Without its lock (a holder that hangs, say) the record goes all the same: eviction must make room.
       await this.#records.remove(k).catch(() => rm(recordPath, { force: true }));
+      // Best effort: chunks no record names are removed by the rolling scan (stale versions).
       await this.#chunks.removeObject(k).catch(() => {});
     } else {
       await rm(recordPath, { force: true });
     }
     // Data of a record that was unreadable (or already gone): the tree still goes, moved away first.
+    // Best effort, like the line above: the rolling scan removes versions no record names.
     await removeTree(this.#volume, join(this.#volume.dir, 'data', id)).catch(() => {});
   }
 

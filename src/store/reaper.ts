@@ -47,6 +47,7 @@ export async function reapDeadInstances(
     if (!(await mayDelete())) return report;
     const dir = join(root, instance);
     report.tempFiles += (await readdir(dir).catch(() => [] as string[])).length;
+    // Best effort: what stays is tried again next round, and the temp-file sweep removes it by age.
     await rm(dir, { recursive: true, force: true, maxRetries: 3 }).catch(() => {});
     report.leases += await removeLeasesOf(volumeDir, instance);
     report.instances.push(instance);

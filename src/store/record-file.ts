@@ -1,6 +1,6 @@
 // The record file codec. A record is trusted only when the CRC32 beside it matches its bytes: a flipped
 // bit that still parses (a lower `size`, another ETag) would otherwise answer for the object with wrong
-// or missing bytes (DESIGN.md §1.2).
+// or missing bytes (docs/architecture.md, rule 2).
 //
 // Layout: JSON, so that operators can still read it, with the record's own bytes checksummed exactly as
 // they are stored (no re-serialisation, whose output could differ from the bytes written):

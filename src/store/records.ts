@@ -1,5 +1,5 @@
 // Object records: one JSON file per key, read without a lock, replaced whole under the record's lock file
-// (DESIGN.md §4). Each file carries a CRC32 of the record's bytes (record-file.ts). A file that fails it,
+// (docs/volume.md). Each file carries a CRC32 of the record's bytes (record-file.ts). A file that fails it,
 // does not parse, names another key, or is no file at all is damage: the caller sees a miss, and the file
 // is removed under the record's lock (and counted) so that the next fill writes a good one.
 
@@ -136,7 +136,8 @@ export class RecordStore {
     }
     const found = await this.#read(k);
     if (found.damage !== null) {
-      // The update reads the file again under the lock and removes it if it is still damaged.
+      // The update reads the file again under the lock and removes it if it is still damaged. If that
+      // fails, this read is a miss all the same and the next read finds the damage and tries again.
       await this.update(k, () => undefined).catch(() => {});
       return null;
     }
@@ -321,6 +322,7 @@ export class RecordStore {
       this.#volume.events.recordWritten(k, file.length, state.source);
       return results;
     } finally {
+      // A lock that could not be released goes stale and the next updater takes it over (acquire).
       await release().catch(() => {});
     }
   }
@@ -372,6 +374,7 @@ export class RecordStore {
       this.#changed(path);
       return (await clearPath(join(this.#volume.dir, 'objects'), path)) !== null;
     } finally {
+      // A lock that could not be released goes stale and the next updater takes it over (acquire).
       await release().catch(() => {});
     }
   }

@@ -162,6 +162,7 @@ async function sweepTemp(opts: SweepOptions, beats: Heartbeat[], now: number): P
     for (const name of await readdir(dir).catch(() => [] as string[])) {
       const st = await stat(join(dir, name)).catch(() => null);
       if (st && now - st.mtimeMs > TEMP_MAX_AGE_MS) {
+        // Best effort: a temp file is never read; the next pass tries again.
         await unlink(join(dir, name)).catch(() => {});
         removed += 1;
       }
@@ -207,6 +208,7 @@ async function removeOldTombstones(root: string, now: number): Promise<number> {
       else if (e.name.endsWith('.gone')) {
         const st = await stat(path).catch(() => null);
         if (st && now - st.mtimeMs > TOMBSTONE_KEEP_MS) {
+          // Best effort: an old tombstone only keeps a late fill out a little longer; the next pass retries.
           await unlink(path).catch(() => {});
           removed += 1;
         }

@@ -150,6 +150,8 @@ export class PartWriter {
     this.#out = null;
     // A re-sent part replaces the earlier one: only the ETag the client lists at completion counts.
     for (const other of await readdir(this.#dir)) {
+      // Best effort: a stale copy is never read (completion takes the listed ETag's file) and goes with
+      // the upload's directory.
       if (other.startsWith(prefix) && other !== name) await unlink(join(this.#dir, other)).catch(() => {});
     }
     return true;
@@ -161,6 +163,7 @@ export class PartWriter {
     this.#out = null;
     if (out === null) return;
     // The file may not be open yet: unlink only once the stream has closed, or it would come back.
+    // Best effort: a temp file left in tmp/{instance}/ is removed at stop or by the temp-file sweep.
     out.once('close', () => void unlink(this.#tmp).catch(() => {}));
     out.destroy();
   }

@@ -78,6 +78,8 @@ export class VersionStaging {
       if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw err;
     }
     for (const name of await readdir(this.dir)) {
+      // A chunk that cannot join the version is not cached (a later read fetches it); it stays in the
+      // staging directory, which is discarded after this.
       await rename(join(this.dir, name), join(target, name)).catch(() => {});
     }
     this.#journal(v);

@@ -26,6 +26,7 @@ export async function volumeProblem(volume: Volume): Promise<string | null> {
   } catch (err) {
     return `${volume.tmpDir}: the volume is not writable (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`;
   }
+  // Best effort: a probe left in tmp/{instance}/ is removed at stop or by the temp-file sweep.
   await unlink(probe).catch(() => {});
   return null;
 }

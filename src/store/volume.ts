@@ -1,4 +1,5 @@
-// The shared volume: its manifest, its directories, and where each file of an object lives (DESIGN.md §4).
+// The shared volume: its manifest, its directories, and where each file of an object lives
+// (docs/volume.md#layout).
 // Every path the store touches comes from here, so this is also where a name from a request is checked
 // before it can become part of a path.
 
@@ -231,6 +232,8 @@ async function establishManifest(
       throw new VolumeError(`${path}: cannot write the volume manifest: ${describe(err)}`, { cause: err });
     }
   } finally {
+    // Best effort: the temp name goes whether the link was made or not; one left in tmp/{instance}/ is
+    // removed at stop or by the temp-file sweep.
     await unlink(tmp).catch(() => {});
   }
   return readManifest(path);

@@ -68,6 +68,7 @@ export class DashboardData {
     this.#keep = Math.ceil(windowMs / sampleMs) + 1;
     this.#startedAt = Date.parse(sources.instance.startedAt);
     this.#fleet = new FleetStats(sources.instance.volume, sources.instance.id, sampleMs);
+    // A failed sample is a gap in the history; the page asks again and shows the error itself.
     const sample = () => void this.sample().catch(() => {});
     sample();
     this.#timer = setInterval(sample, sampleMs);

@@ -98,10 +98,12 @@ export class FleetStats {
   async exchange(own: MemberStats, at: number): Promise<FleetSample> {
     const file: InstanceStatsFile = { id: this.id, at, everyMs: this.#everyMs, stats: own };
     if (!this.#closed) {
+      // Telemetry of telemetry: a missed write is a gap in the fleet's page, not worth a line every 5 s.
       this.#writing = writeInstanceStats(this.#volumeDir, file).catch(() => {});
       await this.#writing;
     }
     const members = new Map<string, Member>([[this.id, { ...own, id: this.id, at }]]);
+    // Other members' files unreadable (a volume hiccup): this sample shows this instance alone.
     for (const f of await readInstanceStats(this.#volumeDir, at).catch(() => [])) {
       if (f.id === this.id) continue;
       const m = memberOf(f);
@@ -114,6 +116,7 @@ export class FleetStats {
   async close(): Promise<void> {
     this.#closed = true;
     await this.#writing;
+    // Best effort: a file left behind stops being fresh and drops off the page (and the volume's sweeps).
     await removeInstanceStats(this.#volumeDir, this.id).catch(() => {});
   }
 }

@@ -1,6 +1,6 @@
 // What an instance knows of the other instances on its shared volume. The journal, the leader lock and
-// eviction live in the store; telemetry only asks this interface, which reports "not known" until the
-// fleet machinery provides its own implementation.
+// eviction live in the store; telemetry only asks this interface, which src/server/fleet-view.ts answers
+// from the volume's status files ("not known" until it has read them).
 
 export interface FleetInstance {
   id: string;
@@ -25,11 +25,3 @@ export interface FleetStatus {
   volumeBytes(): number | null;
   lastEviction(): LastEviction | null;
 }
-
-/** The status of an instance without fleet machinery: it knows only itself. */
-export const UNKNOWN_FLEET: FleetStatus = {
-  isLeader: () => null,
-  instances: () => null,
-  volumeBytes: () => null,
-  lastEviction: () => null,
-};

@@ -202,6 +202,7 @@ export class KuraMetrics {
   async shutdown(withinMs = 2_000): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
+      // Failed exports are already logged through the SDK's diagnostic logger (constructor).
       this.#provider.shutdown().catch(() => {}),
       new Promise<void>((resolve) => {
         timer = setTimeout(resolve, withinMs);

@@ -4,7 +4,7 @@ import type { EventEmitter } from 'node:events';
 import type { Readable } from 'node:stream';
 import { Agent, type Dispatcher, errors } from 'undici';
 import type { KuraConfig } from '../config/schema.js';
-import { badGateway, gatewayTimeout, slowDown } from '../s3/errors.js';
+import { badGateway, gatewayTimeout, incompleteBody, slowDown } from '../s3/errors.js';
 import { headerValues } from '../s3/headers.js';
 import type { S3ErrorSpec } from '../s3/types.js';
 import { UpstreamAdmission, UpstreamBusyError } from './admission.js';
@@ -248,12 +248,6 @@ export function upstreamFailure(err: unknown, route: Route): S3ErrorSpec | null 
   if (err instanceof errors.HeadersTimeoutError)
     return gatewayTimeout(`${route.origin} sent no response headers`);
   if (err instanceof errors.ConnectTimeoutError) return gatewayTimeout(`connecting to ${route.origin}`);
-  if (err instanceof errors.RequestContentLengthMismatchError) {
-    return {
-      status: 400,
-      code: 'IncompleteBody',
-      message: 'You did not provide the number of bytes specified by the Content-Length HTTP header',
-    };
-  }
+  if (err instanceof errors.RequestContentLengthMismatchError) return incompleteBody();
   return badGateway(`${route.origin}: ${code || e.message}`);
 }

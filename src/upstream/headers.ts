@@ -1,5 +1,5 @@
 // Which headers cross the proxy. Toward S3: every end-to-end header as sent, in order, duplicates kept
-// (DESIGN.md invariant 1); hop-by-hop headers belong to the client's connection and are dropped.
+// (docs/architecture.md, rule 1); hop-by-hop headers belong to the client's connection and are dropped.
 
 import { notImplemented } from '../s3/errors.js';
 import { connectionListed, HOP_BY_HOP, headerValues } from '../s3/headers.js';

@@ -1,5 +1,5 @@
 // Where a request goes: an operator's override, or S3 itself at https://<Host>:443. Anything else is
-// refused before a connection is made, so Kura is never an open proxy (DESIGN.md invariant 8).
+// refused before a connection is made, so Kura is never an open proxy (docs/architecture.md, rule 8).
 
 import type { KuraConfig, Override } from '../config/schema.js';
 import type { EndpointKind, HostPort } from '../s3/types.js';

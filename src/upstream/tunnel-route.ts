@@ -1,6 +1,6 @@
 // Where a raw TCP tunnel (the :443 passthrough, CONNECT on the TLS listener) may go. The same overrides
-// and allowlist as HTTP routing decide (DESIGN.md invariant 8); an override's URL gives the host and port
-// to connect to, whatever its scheme, since the bytes are relayed, not spoken.
+// and allowlist as HTTP routing decide (rule 8 of docs/architecture.md); an override's URL gives the host
+// and port to connect to, whatever its scheme, since the bytes are relayed, not spoken.
 
 import { lookup } from 'node:dns/promises';
 import { BlockList, isIP } from 'node:net';

@@ -1,5 +1,5 @@
 // Three real instances on one volume, a cold object wanted by every client of every instance at once:
-// fetch leases make the fleet fetch it from S3 about once (DESIGN.md §4, Leases).
+// fetch leases make the fleet fetch it from S3 about once (docs/volume.md#fetch-leases).
 
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';

@@ -1,4 +1,4 @@
-// Bodies stream through Kura with back-pressure both ways (DESIGN.md invariant 5): a 1 GiB upload and
+// Bodies stream through Kura with back-pressure both ways (docs/architecture.md, rule 5): a 1 GiB upload and
 // a 1 GiB download, each with a side that stops reading for a while, leave Kura's peak RSS nearly flat.
 // Kura runs as the real `kura serve` process so that its memory is measured apart from the test's.
 

@@ -8,8 +8,8 @@
 // header as received.
 //
 // Each tampered request uses a key that Kura has never fetched: a fresh cache entry may be served without
-// asking S3 (DESIGN.md section 5), and what is checked here is that Kura forwards what it cannot serve
-// without altering it, so S3's verdict is the client's own.
+// asking S3 (docs/architecture.md, rule 3), and what is checked here is that Kura forwards what it cannot
+// serve without altering it, so S3's verdict is the client's own.
 
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';

@@ -1,18 +1,31 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
+  accessDenied,
   badGateway,
   badRequest,
+  connectPortRefused,
+  corsForbidden,
   entityTooLarge,
   escapeXml,
   gatewayTimeout,
   headersTooLarge,
+  incompleteBody,
   invalidHost,
+  invalidPath,
   invalidUri,
+  maxMessageLengthExceeded,
   methodNotAllowed,
+  methodNotAllowedOnRoute,
+  missingContentLength,
+  noSuchKey,
+  noSuchRoute,
   notImplemented,
+  preconditionFailed,
   renderS3Error,
+  requestTimeout,
   slowDown,
+  unauthorized,
   upstreamRefused,
 } from '../../../src/s3/errors.js';
 import type { S3ErrorSpec } from '../../../src/s3/types.js';
@@ -102,6 +115,19 @@ describe('error catalogue', () => {
     ['gatewayTimeout', gatewayTimeout('30s'), 504, 'GatewayTimeout'],
     ['slowDown', slowDown(), 503, 'SlowDown'],
     ['notImplemented', notImplemented('No.'), 501, 'NotImplemented'],
+    ['incompleteBody', incompleteBody(), 400, 'IncompleteBody'],
+    ['requestTimeout', requestTimeout(), 400, 'RequestTimeout'],
+    ['maxMessageLengthExceeded', maxMessageLengthExceeded(), 400, 'MaxMessageLengthExceeded'],
+    ['preconditionFailed', preconditionFailed(), 412, 'PreconditionFailed'],
+    ['connectPortRefused', connectPortRefused(8443), 403, 'AccessDenied'],
+    ['accessDenied', accessDenied('No.'), 403, 'AccessDenied'],
+    ['unauthorized', unauthorized('No token.'), 401, 'Unauthorized'],
+    ['noSuchRoute', noSuchRoute(), 404, 'NoSuchRoute'],
+    ['noSuchKey', noSuchKey('Not here.'), 404, 'NoSuchKey'],
+    ['invalidPath', invalidPath('Bad path.'), 400, 'InvalidURI'],
+    ['methodNotAllowedOnRoute', methodNotAllowedOnRoute('PATCH'), 405, 'MethodNotAllowed'],
+    ['missingContentLength', missingContentLength(), 411, 'MissingContentLength'],
+    ['corsForbidden', corsForbidden(), 403, 'CORSForbidden'],
   ];
   for (const [name, spec, status, code] of cases) {
     it(`${name} → ${status} ${code}`, () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { contentRange, parseRange, resolveRange, unsatisfiedContentRange } from '../../../src/s3/range.js';
+import { contentRange, parseRange, resolveRange } from '../../../src/s3/range.js';
 import type { ByteRangeSpec, RangeHeader, ResolvedRange } from '../../../src/s3/types.js';
 
 const bounded = (first: number, last: number): ByteRangeSpec => ({ kind: 'bounded', first, last });
@@ -121,8 +121,4 @@ describe('contentRange', () => {
       assert.equal(contentRange(range, size), expected);
     });
   }
-  it('unsatisfied', () => {
-    assert.equal(unsatisfiedContentRange(1000), 'bytes */1000');
-    assert.equal(unsatisfiedContentRange(0), 'bytes */0');
-  });
 });
