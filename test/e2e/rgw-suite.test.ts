@@ -11,7 +11,7 @@ import { once } from 'node:events';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
-const NAMES = ['sdk-parity', 'signature', 'aws-cli', 'cache-read', 'cache-ranges'];
+const NAMES = ['sdk-parity', 'signature', 'aws-cli', 'cache-read', 'cache-ranges', 'fleet-herd'];
 const FILES = NAMES.map((name) => fileURLToPath(new URL(`./${name}.test.js`, import.meta.url)));
 
 test(`${NAMES.join(', ')} pass against Ceph RGW`, async () => {
@@ -30,6 +30,9 @@ test(`${NAMES.join(', ')} pass against Ceph RGW`, async () => {
     out += s;
   });
   const [code] = (await once(child, 'exit')) as [number | null];
+  // The herd's line (origin bytes per object), which a passing run would otherwise not show.
+  for (const line of out.split('\n').filter((l) => /herd: origin body bytes/.test(l)))
+    console.log(line.trim());
   const summary = out.split('\n').filter((l) => /^\S*\s*(ℹ|✖)/u.test(l) || /failing tests/.test(l));
   assert.equal(code, 0, `against RGW:\n${summary.join('\n')}\n${out.slice(-6000)}`);
   assert.match(out, /ℹ fail 0/);
