@@ -88,23 +88,40 @@ export async function planRange(job: BodyJob, start: number, end: number): Promi
       } else if (job.cache.inflight.chunkWritten(id)) {
         cell.state = 'pending';
       } else {
-        const extents = await job.cache.chunks.probe(
-          job.version,
-          cell.index,
-          cellLength(job.record, cs, cell.index),
-        );
-        cell.state = extents.some((e) => e.start <= from && e.end >= to) ? 'cached' : 'missing';
+        cell.state = (await onVolume(job, cell.index, start, end)) ? 'cached' : 'missing';
       }
     }),
   );
   const plan = { start, end, cells };
   await readAhead(job, plan);
-  const missing = cells.filter((c) => c.state === 'missing').map((c) => c.index);
+  const missing = cells.filter((c) => c.state === 'missing');
   if (missing.length > 0) {
-    const leased = await cellsLeasedElsewhere(job.cache, job.version, missing);
-    for (const cell of cells) if (leased.has(cell.index)) cell.state = 'leased';
+    const leased = await cellsLeasedElsewhere(
+      job.cache,
+      job.version,
+      missing.map((c) => c.index),
+    );
+    // A fill commits its cells before it lets go of its lease: a cell found missing above and leased by
+    // nobody now may have been committed in between. A second look costs a stat; fetching it again
+    // costs S3 the cell (a herd on a busy host did that, every reader planning as a fill ended).
+    await Promise.all(
+      missing.map(async (cell) => {
+        if (leased.has(cell.index)) cell.state = 'leased';
+        else if (await onVolume(job, cell.index, start, end)) cell.state = 'cached';
+      }),
+    );
   }
   return plan;
+}
+
+/** Whether the volume holds the bytes of `start..end` that fall in cell `index`. */
+async function onVolume(job: BodyJob, index: number, start: number, end: number): Promise<boolean> {
+  const cs = job.cache.volume.chunkSize;
+  const cellStart = index * cs;
+  const from = Math.max(start, cellStart) - cellStart;
+  const to = Math.min(end + 1, cellStart + cellLength(job.record, cs, index)) - cellStart;
+  const extents = await job.cache.chunks.probe(job.version, index, cellLength(job.record, cs, index));
+  return extents.some((e) => e.start <= from && e.end >= to);
 }
 
 /** Reads the first cached cells of the plan (up to READ_AHEAD_BYTES); those that fail are missing. */

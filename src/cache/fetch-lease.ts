@@ -33,7 +33,14 @@ export async function leaseColdFill(
       return { lease: null, record };
     }
     const heldUntil = await cache.fleet.leases.objectFillHeld(key);
-    if (heldUntil === null || Date.now() >= deadline) return { lease: null, record: null };
+    if (heldUntil === null) {
+      // The holder writes its record before it lets go of the lease: one gone since the read above may
+      // have left the record behind it, and fetching the object again would be a second fill.
+      const written = await cache.records.read(key);
+      if (written !== null) cache.stats.coalesced += 1;
+      return { lease: null, record: written };
+    }
+    if (Date.now() >= deadline) return { lease: null, record: null };
     await sleep(POLL_MS);
   }
 }

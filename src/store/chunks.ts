@@ -218,13 +218,15 @@ export class ChunkStore {
 
   /** Removes every chunk of one version. */
   async removeVersion(v: ObjectVersion): Promise<void> {
-    await removeTree(this.#volume, this.#volume.versionDir(v), () => this.#volume.events.versionRemoved(v));
+    await removeTree(this.#volume, this.#volume.versionDir(v), (at) =>
+      this.#volume.events.versionRemoved(v, at),
+    );
   }
 
   /** Removes every chunk of every version of an object. */
   async removeObject(k: ObjectKey): Promise<void> {
-    await removeTree(this.#volume, this.#volume.objectDataDir(k), () =>
-      this.#volume.events.objectDataRemoved(k),
+    await removeTree(this.#volume, this.#volume.objectDataDir(k), (at) =>
+      this.#volume.events.objectDataRemoved(k, at),
     );
   }
 
@@ -243,9 +245,11 @@ export class ChunkStore {
     // Only garbage now: a full chunk always wins over its partial. Usually there is none: the callback
     // API keeps that common ENOENT cheap, and nothing waits for it. A merge that just read the partial
     // waits, so that the partial is gone when the write settles (probes and accounting agree at once).
+    // Timed before the unlink: a partial another instance merges in right after it is not taken for this one.
+    const at = Date.now();
     const removal = new Promise<void>((resolve) =>
       unlink(partialPath, (err) => {
-        if (!err) this.#volume.events.chunkRemoved(v, `${index}.p`);
+        if (!err) this.#volume.events.chunkRemoved(v, `${index}.p`, at);
         resolve();
       }),
     );

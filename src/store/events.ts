@@ -6,10 +6,16 @@ import type { ObjectKey, ObjectRecord, ObjectVersion } from './types.js';
 export interface VolumeEvents {
   /** A chunk file (`{index}` or `{index}.p`) of `v` now holds `bytes` bytes on the volume. */
   chunkWritten(v: ObjectVersion, name: string, bytes: number): void;
-  chunkRemoved(v: ObjectVersion, name: string): void;
-  versionRemoved(v: ObjectVersion): void;
+  /**
+   * Removals carry `at`: when the removal began, taken before the file left its path. A chunk renamed
+   * into the path afterwards is journaled later than that and stays counted; a time taken once the
+   * removal's callback runs (after any event-loop delay) would make the leader drop such a chunk while
+   * its file is on the volume, and the space gate would then not see it (accounting.ts).
+   */
+  chunkRemoved(v: ObjectVersion, name: string, at: number): void;
+  versionRemoved(v: ObjectVersion, at: number): void;
   /** Every version of `k` was removed (not its record). */
-  objectDataRemoved(k: ObjectKey): void;
+  objectDataRemoved(k: ObjectKey, at: number): void;
   recordWritten(k: ObjectKey, bytes: number, source: ObjectRecord['source']): void;
   recordRemoved(k: ObjectKey): void;
   /** A request read `k`'s record: the unit of recency and frequency for eviction. */

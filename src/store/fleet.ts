@@ -101,9 +101,9 @@ export class Fleet {
         journal.chunkWritten(v, name, bytes);
         space.wrote(bytes);
       },
-      chunkRemoved: (v, name) => journal.chunkRemoved(v, name),
-      versionRemoved: (v) => journal.versionRemoved(v),
-      objectDataRemoved: (k) => journal.objectDataRemoved(k),
+      chunkRemoved: (v, name, at) => journal.chunkRemoved(v, name, at),
+      versionRemoved: (v, at) => journal.versionRemoved(v, at),
+      objectDataRemoved: (k, at) => journal.objectDataRemoved(k, at),
       recordWritten: (k, bytes, source) => {
         journal.recordWritten(k, bytes, source);
         space.wrote(bytes);

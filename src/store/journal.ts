@@ -83,14 +83,14 @@ export class Journal implements VolumeEvents {
   chunkWritten(v: ObjectVersion, name: string, bytes: number): void {
     this.#push(`C ${this.#volume.objectId(v)} ${etagName(v.etag)} ${name} ${bytes} ${Date.now()}`);
   }
-  chunkRemoved(v: ObjectVersion, name: string): void {
-    this.#push(`X ${this.#volume.objectId(v)} ${etagName(v.etag)} ${name} ${Date.now()}`);
+  chunkRemoved(v: ObjectVersion, name: string, at: number): void {
+    this.#push(`X ${this.#volume.objectId(v)} ${etagName(v.etag)} ${name} ${at}`);
   }
-  versionRemoved(v: ObjectVersion): void {
-    this.#push(`V ${this.#volume.objectId(v)} ${etagName(v.etag)} ${Date.now()}`);
+  versionRemoved(v: ObjectVersion, at: number): void {
+    this.#push(`V ${this.#volume.objectId(v)} ${etagName(v.etag)} ${at}`);
   }
-  objectDataRemoved(k: ObjectKey): void {
-    this.#push(`O ${this.#volume.objectId(k)} ${Date.now()}`);
+  objectDataRemoved(k: ObjectKey, at: number): void {
+    this.#push(`O ${this.#volume.objectId(k)} ${at}`);
   }
   recordWritten(k: ObjectKey, bytes: number, source: ObjectRecord['source']): void {
     this.#push(`R ${this.#volume.objectId(k)} ${bytes} ${source} ${Date.now()}`);

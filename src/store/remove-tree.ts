@@ -9,11 +9,20 @@ import type { Volume } from './volume.js';
 
 /**
  * Removes the file or directory tree at `path`. `gone` runs as soon as nothing is left at `path` (before
- * the moved tree is deleted): the removal is journaled at that moment, so that a chunk written into a
- * new directory at `path` right after is not taken for one the removal took (accounting.ts).
+ * the moved tree is deleted), told when the removal began: the removal is journaled with that time, so
+ * that a chunk written into a new directory at `path` right after is not taken for one the removal took
+ * (accounting.ts). The time is taken before the rename, not when `gone` runs: a busy event loop may run
+ * it long after, and a chunk renamed in meanwhile, journaled earlier than that, would be dropped from
+ * the accounting while its file stays on the volume. A chunk journaled between the two and moved away
+ * with the tree stays counted instead, until the next scan: too much, never too little.
  */
-export async function removeTree(volume: Volume, path: string, gone: () => void = () => {}): Promise<void> {
+export async function removeTree(
+  volume: Volume,
+  path: string,
+  gone: (at: number) => void = () => {},
+): Promise<void> {
   const away = `${volume.tmpFile()}.removed`;
+  const at = Date.now();
   try {
     await rename(path, away);
   } catch (err) {
@@ -21,7 +30,7 @@ export async function removeTree(volume: Volume, path: string, gone: () => void 
     if (code !== 'ENOENT') {
       // Another file system, or a name that cannot move: remove it in place (rare; may race).
       await rm(path, { recursive: true, force: true, maxRetries: 3 });
-      gone();
+      gone(at);
       return;
     }
     // Either `path` is gone or this instance's temp directory is (a sweep took it): recreate, retry once.
@@ -30,10 +39,10 @@ export async function removeTree(volume: Volume, path: string, gone: () => void 
       await rename(path, away);
     } catch (again) {
       if ((again as NodeJS.ErrnoException).code !== 'ENOENT') throw again;
-      gone();
+      gone(at);
       return;
     }
   }
-  gone();
+  gone(at);
   await rm(away, { recursive: true, force: true, maxRetries: 3 });
 }

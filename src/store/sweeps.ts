@@ -92,8 +92,10 @@ export async function sweepShard(
     const record = o.recordPath ? await readRecordLoosely(o.recordPath) : null;
     if (record && opts.isExpired?.(record, now)) {
       if (!(await opts.mayDelete())) return false;
+      // Timed before the removal, as eviction is: a refill written while it runs stays counted.
+      const at = Date.now();
       await opts.removeObject(id);
-      acc.evicted(id, Date.now());
+      acc.evicted(id, at);
       report.expiredObjects += 1;
       continue;
     }

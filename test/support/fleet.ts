@@ -89,7 +89,11 @@ export async function startFleet(opts: {
   return fleet;
 }
 
-/** Bytes of chunk files and records on the volume: what `cache.max_size` bounds. */
+/**
+ * Bytes of chunk files and records on the volume: what `cache.max_size` bounds. Record tombstones
+ * (`{h}.gone`, a timestamp each, swept after ten minutes) sit beside the records but are not records:
+ * like leases and locks they live in the room `min_free` leaves (docs/volume.md).
+ */
 export async function volumeBytes(dir: string): Promise<number> {
   let total = 0;
   const walk = async (path: string): Promise<void> => {
@@ -97,7 +101,7 @@ export async function volumeBytes(dir: string): Promise<number> {
     for (const e of entries) {
       const p = join(path, e.name);
       if (e.isDirectory()) await walk(p);
-      else total += (await stat(p).catch(() => ({ size: 0 }))).size;
+      else if (!e.name.endsWith('.gone')) total += (await stat(p).catch(() => ({ size: 0 }))).size;
     }
   };
   await walk(join(dir, 'data'));
@@ -148,6 +152,7 @@ export function sampleVolume(dir: string, intervalMs: number): { stop(): Promise
       for (const e of entries) {
         const q = path.join(p, e.name);
         if (e.isDirectory()) total += walk(q);
+        else if (e.name.endsWith('.gone')) continue;
         else { try { total += fs.statSync(q).size; } catch {} }
       }
       return total;
