@@ -152,7 +152,8 @@ describe('freshness', () => {
     const changed = await sdkGet(client, BUCKET, 'fresh/object.bin');
     assert.ok(changed.body.equals(v2), 'the new version is served');
     const again = await sdkGet(client, BUCKET, 'fresh/object.bin');
-    assert.equal(again.xCache, 'HIT');
+    // From the cache: a HIT, or on a slow machine where the 300 ms TTL has passed again, a 304 from S3.
+    assert.ok(['HIT', 'REVALIDATED'].includes(again.xCache ?? ''), `again: ${again.xCache}`);
     assert.ok(again.body.equals(v2));
     // The old version's directory is removed (in the background) once the record names the new one.
     for (let i = 0; i < 50; i++) {
