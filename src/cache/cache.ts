@@ -197,6 +197,8 @@ export class Cache {
   /** A write through Kura changed the object: forget everything about it. */
   async invalidate(key: ObjectKey): Promise<void> {
     this.stats.invalidations += 1;
+    // A bucket name the volume cannot hold has nothing cached (the read path bypasses it).
+    if (!isStorableBucket(key.bucket)) return;
     try {
       await this.records.remove(key);
     } catch (err) {

@@ -133,7 +133,7 @@ export async function cachePurge(config: KuraConfig, target: string, io: CacheIO
     );
     // Running instances answer from a record they read within cache.record_recheck without looking at
     // its file again: the purge is done once that time has passed (src/store/records.ts).
-    if (report.objects > 0) await sleep(config.cache.record_recheck);
+    if (report.objects > 0 && config.cache.record_recheck > 0) await sleep(config.cache.record_recheck);
     io.out(
       `purged ${report.objects} object${report.objects === 1 ? '' : 's'} under ${bucket}/${prefix}` +
         `${report.orphanDirs > 0 ? ` (and the bucket's data directories)` : ''}\n`,

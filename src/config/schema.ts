@@ -189,8 +189,8 @@ export const schema = {
       'a maintenance leader silent this long is replaced; keep it well above NFS attribute caching',
     ),
     record_recheck: duration(
-      1_000,
-      "how long a record read from the volume answers hits without a look at its file; another instance's change is seen within this time",
+      0,
+      "how long a record read from the volume answers hits without a look at its file (0: a stat on every hit); another instance's change is seen within this time",
     ),
     journal_flush: duration(2_000, 'how often each instance appends its events to its journal'),
     journal_segment_size: size(4 * 2 ** 20, 'a journal segment is closed at this size...', {

@@ -95,7 +95,7 @@ test('tls_verify: false reaches it, and Kura warns about it at start', async () 
     assert.deepEqual(put.interim, [100]);
     assert.equal(put.response?.status, 200);
     assert.equal(put.response?.headers['x-body-bytes'], String(upload.length));
-    assert.equal(warnings.length, 1);
+    assert.equal(warnings.length, 1, warnings.join(' / '));
     assert.match(warnings[0] as string, /TLS certificates of https:\/\/127\.0\.0\.1:\d+ are NOT verified/);
   } finally {
     await kura.close(1_000);

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { mkdtemp, readFile, rename, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -77,9 +77,13 @@ describe('two workers on one port', () => {
   let admin: string;
   before(async () => {
     const adminPort = await freePort();
-    kura = await spawnKura(['--workers', '2', '--origin', origin.url, '--admin-port', String(adminPort)], {
-      KURA_LOG_LEVEL: 'info',
-    });
+    // Records answer hits from memory for a second (cache.record_recheck): the workers relay their changes.
+    const config = join(await mkdtemp(join(tmpdir(), 'kura-workers-config-')), 'kura.yaml');
+    await writeFile(config, 'cache:\n  record_recheck: 1s\n');
+    kura = await spawnKura(
+      ['--workers', '2', '--origin', origin.url, '--admin-port', String(adminPort), '--config', config],
+      { KURA_LOG_LEVEL: 'info' },
+    );
     admin = `http://127.0.0.1:${adminPort}`;
     // The start-up lines come once every worker listens.
     assert.ok(await waitUntil(async () => (await stats(admin)).workers.length === 2, 10_000));
@@ -127,8 +131,8 @@ describe('two workers on one port', () => {
   });
 
   test('a write through one worker is seen by the next read through either', async () => {
-    // Both workers remember the record of the object they served (cache.record_recheck, 1 s by
-    // default); the PUT's worker tells the other to forget it, or that one would answer the old bytes.
+    // Both workers remember the record of the object they served (cache.record_recheck, 1 s here); the
+    // PUT's worker tells the other to forget it, or that one would answer the old bytes.
     const first = randomBytes(200 * KiB);
     origin.put(BUCKET, 'spread/rewritten.bin', first);
     for (let i = 0; i < 8; i++) assert.ok((await get(kura, 'spread/rewritten.bin')).body.equals(first));

@@ -54,7 +54,7 @@ test('the leader accounts journaled writes, and its rolling scan corrects what n
   const bytes = Buffer.alloc(65536, 7);
   for (let i = 0; i < 5; i++) {
     await chunks.write(
-      { namespace: 'aws', bucket: 'b', key: `k${i}`, etag: '"e"' },
+      { namespace: 'aws', bucket: 'bkt', key: `k${i}`, etag: '"e"' },
       0,
       65536,
       [{ start: 0, bytes }],
@@ -67,9 +67,9 @@ test('the leader accounts journaled writes, and its rolling scan corrects what n
 
   // Removed behind Kura's back (an operator, a crash before the journal flushed): only a scan knows.
   volume.events = NO_VOLUME_EVENTS;
-  await chunks.removeObject({ namespace: 'aws', bucket: 'b', key: 'k0' });
+  await chunks.removeObject({ namespace: 'aws', bucket: 'bkt', key: 'k0' });
   await chunks.write(
-    { namespace: 'aws', bucket: 'b', key: 'k9', etag: '"e"' },
+    { namespace: 'aws', bucket: 'bkt', key: 'k9', etag: '"e"' },
     0,
     65536,
     [{ start: 0, bytes }],

@@ -39,7 +39,7 @@ function busy(ms: number): void {
 }
 
 test('a chunk written just after a removal moved its version away stays counted', async () => {
-  const v = { namespace: '', bucket: 'b', key: 'racing', etag: '"e1"' };
+  const v = { namespace: '', bucket: 'bkt', key: 'racing', etag: '"e1"' };
   const chunks = new ChunkStore(volume);
   await chunks.write(v, 0, 65536, [{ start: 0, bytes: Buffer.alloc(65536, 1) }], 'raw');
 

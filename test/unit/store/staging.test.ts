@@ -33,7 +33,7 @@ async function readAll(gen: AsyncGenerator<Buffer>): Promise<Buffer> {
 describe('multipart staging', () => {
   const meta = {
     namespace: 'aws',
-    bucket: 'b',
+    bucket: 'bkt',
     key: 'k',
     headers: [['content-type', 'text/plain']] as [string, string][],
     createdAt: 1,
@@ -109,7 +109,7 @@ describe('version staging', () => {
     const staging = new VersionStaging(volume);
     const a = randomBytes(CELL);
     const b = randomBytes(1000);
-    const v = { namespace: 'aws', bucket: 'b', key: 'staged', etag: '"v1"' };
+    const v = { namespace: 'aws', bucket: 'bkt', key: 'staged', etag: '"v1"' };
     await staging.write(v, 0, CELL, [{ start: 0, bytes: a }], 'lz4');
     await staging.write(v, 1, 1000, [{ start: 0, bytes: b }], 'raw');
     await staging.publish(v);
@@ -120,7 +120,7 @@ describe('version staging', () => {
 
   test('publishing where a reader already cached some chunks adds the missing ones', async () => {
     const chunks = new ChunkStore(volume);
-    const v = { namespace: 'aws', bucket: 'b', key: 'raced', etag: '"v1"' };
+    const v = { namespace: 'aws', bucket: 'bkt', key: 'raced', etag: '"v1"' };
     const a = randomBytes(CELL);
     const b = randomBytes(CELL);
     await chunks.write(v, 0, CELL, [{ start: 0, bytes: a }], 'raw');
@@ -136,7 +136,7 @@ describe('version staging', () => {
   test('discard leaves nothing', async () => {
     const staging = new VersionStaging(volume);
     await staging.write(
-      { namespace: 'aws', bucket: 'b', key: 'x', etag: '' },
+      { namespace: 'aws', bucket: 'bkt', key: 'x', etag: '' },
       0,
       10,
       [{ start: 0, bytes: Buffer.alloc(10) }],
