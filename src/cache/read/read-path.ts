@@ -6,30 +6,15 @@
 //   pass        → not cacheable: forwarded and relayed, counted by reason
 // Each state returns the request's outcome (outcome.ts); readPath counts it, once, as it ends.
 
-import { bypassReason, requestWantsRevalidation } from '../s3/cacheable.js';
-import { evaluateConditionals, hasConditionals, readConditionals } from '../s3/conditionals.js';
-import { headerValue } from '../s3/headers.js';
-import type { FetchLease } from '../store/leases.js';
-import type { ObjectRecord, ObjectVersion } from '../store/types.js';
-import type { UpstreamResponse } from '../upstream/client.js';
-import { type Cache, namespaceOf, objectIdOf, versionIdOf } from './cache.js';
-import {
-  type BodyJob,
-  fetchRun,
-  missingCells,
-  type Plan,
-  planRange,
-  type RunFetch,
-  runFrom,
-  streamPlan,
-} from './cached-body.js';
-import type { Exchange, Outcome, PassOptions } from './exchange.js';
-import { leaseColdFill } from './fetch-lease.js';
-import { fillFromAnswer } from './fill.js';
-import { isConfirmationWorthWriting, isFresh, mayReadHit, mayServeStale } from './freshness.js';
-import { settleWithin } from './inflight.js';
-import { learnLastModified } from './last-modified.js';
-import { askS3, discard, failed, REVALIDATION_FAILED, relay } from './origin-fetch.js';
+import { bypassReason, requestWantsRevalidation } from '../../s3/cacheable.js';
+import { evaluateConditionals, hasConditionals, readConditionals } from '../../s3/conditionals.js';
+import { headerValue } from '../../s3/headers.js';
+import type { FetchLease } from '../../store/leases.js';
+import type { ObjectRecord, ObjectVersion } from '../../store/types.js';
+import type { UpstreamResponse } from '../../upstream/client.js';
+import { type Cache, namespaceOf, objectIdOf, versionIdOf } from '../cache.js';
+import type { Exchange, Outcome, PassOptions } from '../exchange/exchange.js';
+import { askS3, discard, failed, REVALIDATION_FAILED, relay } from '../exchange/origin-fetch.js';
 import {
   type CacheOutcome,
   countOutcome,
@@ -42,8 +27,23 @@ import {
   REVALIDATED,
   STALE_SERVED,
   withRevalidation,
-} from './outcome.js';
-import { pass } from './pass.js';
+} from '../exchange/outcome.js';
+import { pass } from '../exchange/pass.js';
+import { isConfirmationWorthWriting, isFresh, mayReadHit, mayServeStale } from '../freshness.js';
+import { settleWithin } from '../inflight.js';
+import {
+  type BodyJob,
+  fetchRun,
+  missingCells,
+  type Plan,
+  planRange,
+  type RunFetch,
+  runFrom,
+  streamPlan,
+} from './cached-body.js';
+import { leaseColdFill } from './fetch-lease.js';
+import { fillFromAnswer } from './fill.js';
+import { learnLastModified } from './last-modified.js';
 import { isRangeHeaderSigned, type RangeRequest, rangeRequestOf } from './range-request.js';
 import type { ReadJob } from './read-job.js';
 import { headAnswer, notModified, preconditionFailed, writeHeadFromRecord } from './record-answer.js';

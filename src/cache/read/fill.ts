@@ -1,24 +1,24 @@
 // The fill state's second half: S3 answered the client's request; the answer streams to the client
 // while its bytes are cut into chunks and its headers become (or refresh) the object record.
 
-import { hasConditionals } from '../s3/conditionals.js';
-import { headerValue } from '../s3/headers.js';
-import { chooseCodec } from '../store/compression.js';
-import type { Codec, ObjectRecord } from '../store/types.js';
-import type { UpstreamResponse } from '../upstream/client.js';
-import { responseHeadersForClient } from '../upstream/headers.js';
-import { objectIdOf, versionIdOf } from './cache.js';
+import { hasConditionals } from '../../s3/conditionals.js';
+import { headerValue } from '../../s3/headers.js';
+import { chooseCodec } from '../../store/compression.js';
+import type { Codec, ObjectRecord } from '../../store/types.js';
+import type { UpstreamResponse } from '../../upstream/client.js';
+import { responseHeadersForClient } from '../../upstream/headers.js';
+import { objectIdOf, versionIdOf } from '../cache.js';
+import { ChunkSink } from '../chunk-sink.js';
+import type { Outcome } from '../exchange/exchange.js';
+import { relay } from '../exchange/origin-fetch.js';
+import { MISS_NOT_STORED, MISS_STORED, pushXCache } from '../exchange/outcome.js';
+import { sendHead } from '../exchange/reply.js';
 import type { BodyJob } from './cached-body.js';
-import { ChunkSink } from './chunk-sink.js';
-import type { Outcome } from './exchange.js';
 import { announceFetch } from './fetch-lease.js';
 import { streamFill } from './fill-stream.js';
-import { relay } from './origin-fetch.js';
-import { MISS_NOT_STORED, MISS_STORED, pushXCache } from './outcome.js';
 import { isRangeHeaderSigned } from './range-request.js';
 import type { ReadJob } from './read-job.js';
 import { type AnswerFacts, newRecord, readAnswer, wantsChecksums } from './record-headers.js';
-import { sendHead } from './reply.js';
 
 export async function fillFromAnswer(
   job: ReadJob,
