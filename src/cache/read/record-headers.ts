@@ -130,7 +130,7 @@ export function newRecord(
 /**
  * The record of a version written through Kura (a PUT or a completed multipart upload). S3's answer to a
  * write carries no Last-Modified, so the record starts unvalidated: the first read asks S3, whose answer
- * completes it at no body cost (cache/read-path.ts).
+ * completes it at no body cost (read-path.ts, revalidate.ts).
  */
 export function uploadRecord(
   key: ObjectKey,
