@@ -68,7 +68,7 @@ function recordOf(k: ObjectKey, size: number): ObjectRecord {
 }
 
 test('a cold fill whose holder writes its record and lets go between two looks is waited for', async () => {
-  const k = { namespace: 'aws', bucket: 'b', key: 'cold' };
+  const k = { namespace: 'aws', bucket: 'bkt', key: 'cold' };
   const lease = await other.leases.takeObjectFill(k);
   assert.ok(lease, 'the other instance holds the first fetch');
   const read = cache.records.read.bind(cache.records);
@@ -93,7 +93,7 @@ test('a cold fill whose holder writes its record and lets go between two looks i
 });
 
 test('cells a fill commits between the probe and the lease check are planned as cached', async () => {
-  const k = { namespace: 'aws', bucket: 'b', key: 'warm' };
+  const k = { namespace: 'aws', bucket: 'bkt', key: 'warm' };
   const record = recordOf(k, 2 * CS);
   const v = { ...k, etag: record.etag };
   const lease = await other.leases.announceRun(v, 0, 1);
