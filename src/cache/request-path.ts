@@ -17,14 +17,14 @@ import type { UpstreamClient } from '../upstream/client.js';
 import { hasRequestBody } from '../upstream/headers.js';
 import { routeRequest } from '../upstream/route.js';
 import { type Cache, namespaceOf } from './cache.js';
-import type { Exchange, Outcome, PassOptions } from './exchange.js';
-import { changesObjects, writeThrough } from './invalidate.js';
-import { abortThrough, completeThrough, createThrough, partThrough } from './multipart-through.js';
-import { resultOf, xCacheOf } from './outcome.js';
-import { pass } from './pass.js';
-import { putThrough } from './put-through.js';
-import { readPath } from './read-path.js';
-import { type HeadTarget, newRequestId, replyError } from './reply.js';
+import type { Exchange, Outcome, PassOptions } from './exchange/exchange.js';
+import { resultOf, xCacheOf } from './exchange/outcome.js';
+import { pass } from './exchange/pass.js';
+import { type HeadTarget, newRequestId, replyError } from './exchange/reply.js';
+import { readPath } from './read/read-path.js';
+import { changesObjects, writeThrough } from './write/invalidate.js';
+import { abortThrough, completeThrough, createThrough, partThrough } from './write/multipart-through.js';
+import { putThrough } from './write/put-through.js';
 
 export interface RequestPathDeps {
   config: KuraConfig;
@@ -218,7 +218,7 @@ function serve(
     return refuse(upstreamRefused(s3.host.hostname));
   }
   facts.upstream = route.route.origin;
-  // A client that sent `Expect: 100-continue` hears S3's answer to it, relayed by pass (src/cache/pass.ts):
+  // A client that sent `Expect: 100-continue` hears S3's answer to it, relayed by pass (src/cache/exchange/pass.ts):
   // S3 refuses on the head alone, before the body is sent.
 
   const ex: Exchange = { req, res, s3, route: route.route, requestId, signal, headAt: undefined };

@@ -1,18 +1,18 @@
 // The gateway's request path (docs/gateway.md): find the route, answer CORS preflights, authenticate the
 // client by the route's kind, then hand an S3 request of Kura's making to the cache's own states
-// (src/cache/read-path.ts for reads, put-through.ts and invalidate.ts for writes). That request carries
+// (src/cache/read/read-path.ts for reads, put-through.ts and invalidate.ts for writes). That request carries
 // no client credentials: the route's signer (signer.ts) signs each upstream request as it leaves.
 // Because Kura authorized the client, a fresh hit is served without asking S3 (hit_auth `any`).
 
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Cache } from '../cache/cache.js';
-import type { Exchange, Outcome, PassOptions } from '../cache/exchange.js';
-import { writeThrough } from '../cache/invalidate.js';
-import { resultOf, xCacheOf } from '../cache/outcome.js';
-import { putThrough } from '../cache/put-through.js';
-import { readPath } from '../cache/read-path.js';
-import { newRequestId } from '../cache/reply.js';
+import type { Exchange, Outcome, PassOptions } from '../cache/exchange/exchange.js';
+import { resultOf, xCacheOf } from '../cache/exchange/outcome.js';
+import { newRequestId } from '../cache/exchange/reply.js';
+import { readPath } from '../cache/read/read-path.js';
+import { writeThrough } from '../cache/write/invalidate.js';
+import { putThrough } from '../cache/write/put-through.js';
 import { clientFilter } from '../config/access.js';
 import type { KuraConfig } from '../config/schema.js';
 import {

@@ -6,9 +6,9 @@ import { EventEmitter } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import { Writable } from 'node:stream';
 import type { Cache } from '../cache/cache.js';
-import type { Exchange, PassOptions } from '../cache/exchange.js';
-import { readPath } from '../cache/read-path.js';
-import { newRequestId } from '../cache/reply.js';
+import type { Exchange, PassOptions } from '../cache/exchange/exchange.js';
+import { newRequestId } from '../cache/exchange/reply.js';
+import { readPath } from '../cache/read/read-path.js';
 import { parseS3Request } from '../s3/request.js';
 import type { Logger } from '../telemetry/log.js';
 

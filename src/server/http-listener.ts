@@ -10,7 +10,7 @@ import {
 } from 'node:http';
 import type net from 'node:net';
 import type { AddressInfo, Socket } from 'node:net';
-import { newRequestId } from '../cache/reply.js';
+import { newRequestId } from '../cache/exchange/reply.js';
 import type { KuraConfig } from '../config/schema.js';
 import {
   badRequest,

@@ -3,7 +3,7 @@
 
 /**
  * The X-Cache value of a response, or `NONE` when none was sent (a request the cache had no part in, or
- * one Kura answered itself). The cache's outcome of a read carries it (src/cache/outcome.ts).
+ * one Kura answered itself). The cache's outcome of a read carries it (src/cache/exchange/outcome.ts).
  */
 export type CacheResult = 'HIT' | 'REVALIDATED' | 'MISS' | 'PARTIAL' | 'BYPASS' | 'NONE';
 

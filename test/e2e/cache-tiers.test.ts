@@ -1,7 +1,7 @@
 // Where a cached object's bytes live and how they are stored: the codec of each chunk file a read fill
 // writes (LZ4 for compressible bytes, raw for random ones and for formats file-type recognises as
 // compressed from the first chunk, src/store/compression.ts), and hits served from the RAM tier without
-// touching the chunk files (src/cache/cached-body.ts).
+// touching the chunk files (src/cache/read/cached-body.ts).
 
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';

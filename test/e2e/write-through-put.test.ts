@@ -264,7 +264,7 @@ describe('against Ceph RGW, whose 304 carries no Last-Modified', () => {
 });
 
 describe('a 304 without Last-Modified: the upload record learns it at no body cost', () => {
-  // As RGW's and s3rver's 304s; the If-Unmodified-Since search is src/cache/last-modified.ts.
+  // As RGW's and s3rver's 304s; the If-Unmodified-Since search is src/cache/read/last-modified.ts.
   let bare: MemoryOrigin;
   let viaBare: TestKura;
   before(async () => {

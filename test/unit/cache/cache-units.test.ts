@@ -3,10 +3,10 @@
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { type Plan, runFrom } from '../../../src/cache/cached-body.js';
-import { HIT_FRESH } from '../../../src/cache/outcome.js';
+import { HIT_FRESH } from '../../../src/cache/exchange/outcome.js';
 import { RamTier } from '../../../src/cache/ram-tier.js';
-import { headersFromRecord, parseContentRange, readAnswer } from '../../../src/cache/record-headers.js';
+import { type Plan, runFrom } from '../../../src/cache/read/cached-body.js';
+import { headersFromRecord, parseContentRange, readAnswer } from '../../../src/cache/read/record-headers.js';
 import type { ChunkContent, ObjectRecord } from '../../../src/store/types.js';
 
 const chunk = (index: number, size: number): ChunkContent => ({

@@ -17,7 +17,7 @@ import {
   STALE_SERVED,
   withRevalidation,
   xCacheOf,
-} from '../../../src/cache/outcome.js';
+} from '../../../src/cache/exchange/outcome.js';
 import { CacheStats } from '../../../src/cache/stats.js';
 
 /** The counters an outcome moves, as `name: delta` (zeros left out). */

@@ -4,14 +4,14 @@
 // the hooks writes need around S3's answer, and the bypass a read passed for.
 
 import type { Readable } from 'node:stream';
-import { expectsContinue, hasRequestBody } from '../upstream/headers.js';
-import { bodyForUpstream } from '../upstream/request-body.js';
+import { expectsContinue, hasRequestBody } from '../../upstream/headers.js';
+import { bodyForUpstream } from '../../upstream/request-body.js';
+import type { CacheBypass } from '../stats.js';
 import { readAnswerBody } from './answer-body.js';
 import type { Exchange, Outcome, PassOptions } from './exchange.js';
 import { askS3, failed, relay } from './origin-fetch.js';
 import { bypassed, noAnswer } from './outcome.js';
 import { replyError } from './reply.js';
-import type { CacheBypass } from './stats.js';
 
 export interface PassExtras {
   /** Set on GetObject and HeadObject requests, which the cache could have served: why it did not. */
@@ -37,7 +37,7 @@ export async function pass(ex: Exchange, opts: PassOptions, extras: PassExtras =
   const withBody = hasRequestBody(req.rawHeaders);
   // The client's `Expect: 100-continue` goes to S3, and S3's `100 Continue` back to the client, which
   // sends its body only then. A body Kura has read already (DeleteObjects, CompleteMultipartUpload:
-  // src/cache/invalidate.ts) followed Kura's own 100, so the client hears no second one.
+  // src/cache/write/invalidate.ts) followed Kura's own 100, so the client hears no second one.
   const asked = await askS3(
     ex,
     opts,

@@ -1,14 +1,14 @@
 // Answers made from an object record alone: the response head S3 would send, a HEAD, and the 304 and
 // 412 that client conditionals get from a fresh record (RFC 9110 §13.2.2).
 
-import { preconditionFailed as failedPrecondition, renderS3Error } from '../s3/errors.js';
-import type { ObjectRecord } from '../store/types.js';
-import type { Outcome } from './exchange.js';
-import { type CacheOutcome, HIT_CONDITIONAL, pushXCache } from './outcome.js';
+import { preconditionFailed as failedPrecondition, renderS3Error } from '../../s3/errors.js';
+import type { ObjectRecord } from '../../store/types.js';
+import type { Outcome } from '../exchange/exchange.js';
+import { type CacheOutcome, HIT_CONDITIONAL, pushXCache } from '../exchange/outcome.js';
+import { sendHead } from '../exchange/reply.js';
 import type { RangeRequest } from './range-request.js';
 import type { ReadJob } from './read-job.js';
 import { headersFromRecord, wantsChecksums } from './record-headers.js';
-import { sendHead } from './reply.js';
 
 /** The response head S3 would send for `answer`, from the record, with the X-Cache of `cache`. */
 export function writeHeadFromRecord(

@@ -3,11 +3,11 @@
 // for LZ4, from its first bytes. PutObject feeds it as the body streams; CompleteMultipartUpload from
 // the staged parts.
 
-import { chooseCodec } from '../store/compression.js';
-import type { Codec, ObjectKey } from '../store/types.js';
-import { VersionStaging } from '../store/version-staging.js';
-import { type Cache, objectIdOf } from './cache.js';
-import { ChunkSink } from './chunk-sink.js';
+import { chooseCodec } from '../../store/compression.js';
+import type { Codec, ObjectKey } from '../../store/types.js';
+import { VersionStaging } from '../../store/version-staging.js';
+import { type Cache, objectIdOf } from '../cache.js';
+import { ChunkSink } from '../chunk-sink.js';
 
 export interface UploadSink {
   sink: ChunkSink;

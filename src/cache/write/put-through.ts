@@ -4,15 +4,15 @@
 // so its next read is served from the volume. Any other end drops the staging; the key is invalidated
 // whatever S3 said, so an old version is never served after a write was attempted.
 
-import { headerValue } from '../s3/headers.js';
-import { confirmedChecksums, storedAnswerHeaders, storedRequestHeaders } from '../s3/stored-headers.js';
+import { headerValue } from '../../s3/headers.js';
+import { confirmedChecksums, storedAnswerHeaders, storedRequestHeaders } from '../../s3/stored-headers.js';
+import type { Cache } from '../cache.js';
+import type { Exchange, Outcome, PassOptions } from '../exchange/exchange.js';
+import { pass } from '../exchange/pass.js';
+import { uploadRecord } from '../read/record-headers.js';
+import type { WriteRefusal } from '../stats.js';
 import { declaredObjectSize, teeBody } from './body-tee.js';
-import type { Cache } from './cache.js';
-import type { Exchange, Outcome, PassOptions } from './exchange.js';
 import { writeThrough } from './invalidate.js';
-import { pass } from './pass.js';
-import { uploadRecord } from './record-headers.js';
-import type { WriteRefusal } from './stats.js';
 import { openUploadSink } from './upload-sink.js';
 import { admitWrite } from './write-admission.js';
 

@@ -3,10 +3,10 @@
 
 import type { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { HitAuth } from '../config/access.js';
-import type { S3Request } from '../s3/types.js';
-import type { UpstreamSender } from '../upstream/client.js';
-import type { Route } from '../upstream/route.js';
+import type { HitAuth } from '../../config/access.js';
+import type { S3Request } from '../../s3/types.js';
+import type { UpstreamSender } from '../../upstream/client.js';
+import type { Route } from '../../upstream/route.js';
 import type { CacheOutcome } from './outcome.js';
 
 export interface Exchange {

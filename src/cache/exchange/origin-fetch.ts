@@ -4,9 +4,9 @@
 // when it is the client's answer. The read states and the pass state (pass.ts) share both.
 
 import type { Readable } from 'node:stream';
-import type { S3ErrorSpec } from '../s3/types.js';
-import { type UpstreamResponse, upstreamFailure } from '../upstream/client.js';
-import { requestHeadersForUpstream, responseHeadersForClient } from '../upstream/headers.js';
+import type { S3ErrorSpec } from '../../s3/types.js';
+import { type UpstreamResponse, upstreamFailure } from '../../upstream/client.js';
+import { requestHeadersForUpstream, responseHeadersForClient } from '../../upstream/headers.js';
 import type { Exchange, Outcome, PassOptions } from './exchange.js';
 import { type CacheOutcome, NO_ANSWER, pushXCache } from './outcome.js';
 import { replyError, sendHead } from './reply.js';

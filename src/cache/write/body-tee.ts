@@ -4,8 +4,8 @@
 
 import type { IncomingMessage } from 'node:http';
 import { pipeline, Transform } from 'node:stream';
-import { AwsChunkedDecoder, AwsChunkedError, isAwsChunked } from '../s3/aws-chunked.js';
-import { headerValue } from '../s3/headers.js';
+import { AwsChunkedDecoder, AwsChunkedError, isAwsChunked } from '../../s3/aws-chunked.js';
+import { headerValue } from '../../s3/headers.js';
 
 export interface TeeState {
   /** Why the copy stopped (bad framing, a cut body…); null while it is whole. */

@@ -3,8 +3,8 @@
 
 import { randomBytes } from 'node:crypto';
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
-import { renderS3Error } from '../s3/errors.js';
-import type { S3ErrorSpec } from '../s3/types.js';
+import { renderS3Error } from '../../s3/errors.js';
+import type { S3ErrorSpec } from '../../s3/types.js';
 
 // A random per-process prefix and a counter: unique across instances and restarts without a random
 // draw (a syscall) per request, which cost 3% of small-object throughput.

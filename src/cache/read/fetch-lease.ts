@@ -3,9 +3,9 @@
 // bringing waits for their files instead of fetching them again. Every wait is bounded, and a waiter
 // that ends up without the bytes fetches them itself: leases save S3 egress, never correctness.
 
-import type { FetchLease } from '../store/leases.js';
-import type { ObjectKey, ObjectRecord, ObjectVersion } from '../store/types.js';
-import type { Cache } from './cache.js';
+import type { FetchLease } from '../../store/leases.js';
+import type { ObjectKey, ObjectRecord, ObjectVersion } from '../../store/types.js';
+import type { Cache } from '../cache.js';
 
 /** How often a waiter looks for the file another instance is writing. */
 const POLL_MS = 20;

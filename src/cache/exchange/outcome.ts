@@ -2,8 +2,8 @@
 // that reports it is derived from it here: the X-Cache header, the /stats counters (which the metrics
 // observe), and the result the access log and the request counters show.
 
-import type { CacheResult } from '../telemetry/traffic.js';
-import type { CacheBypass, CacheStats, RevalidationOutcome } from './stats.js';
+import type { CacheResult } from '../../telemetry/traffic.js';
+import type { CacheBypass, CacheStats, RevalidationOutcome } from '../stats.js';
 
 /** Why an S3 answer relayed with X-Cache MISS was not stored: S3 forbade it, or it could not be kept. */
 export type UnstoredAnswer = Extract<CacheBypass, 'response-no-store' | 'cache-error'>;

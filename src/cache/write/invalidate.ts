@@ -2,14 +2,14 @@
 // So do permission changes: a cached answer may be one S3 would now refuse.
 
 import type { IncomingMessage } from 'node:http';
-import { deleteObjectsKeys } from '../s3/delete-objects.js';
-import { maxMessageLengthExceeded } from '../s3/errors.js';
-import type { OperationName } from '../s3/types.js';
-import { expectsContinue } from '../upstream/headers.js';
-import { type Cache, namespaceOf } from './cache.js';
-import type { Exchange, Outcome, PassOptions } from './exchange.js';
-import { pass } from './pass.js';
-import { replyError } from './reply.js';
+import { deleteObjectsKeys } from '../../s3/delete-objects.js';
+import { maxMessageLengthExceeded } from '../../s3/errors.js';
+import type { OperationName } from '../../s3/types.js';
+import { expectsContinue } from '../../upstream/headers.js';
+import { type Cache, namespaceOf } from '../cache.js';
+import type { Exchange, Outcome, PassOptions } from '../exchange/exchange.js';
+import { pass } from '../exchange/pass.js';
+import { replyError } from '../exchange/reply.js';
 
 const CHANGES_KEY: ReadonlySet<OperationName> = new Set([
   'PutObject',

@@ -1,10 +1,10 @@
 // From S3's answer to an object record, and from a record back to the answer S3 would give.
 
-import { headerValue } from '../s3/headers.js';
-import { contentRange } from '../s3/range.js';
-import type { ObjectKey, ObjectRecord } from '../store/types.js';
-import { forbidsStoring } from './freshness.js';
-import { type CacheOutcome, pushXCache } from './outcome.js';
+import { headerValue } from '../../s3/headers.js';
+import { contentRange } from '../../s3/range.js';
+import type { ObjectKey, ObjectRecord } from '../../store/types.js';
+import { type CacheOutcome, pushXCache } from '../exchange/outcome.js';
+import { forbidsStoring } from '../freshness.js';
 
 /**
  * Headers that describe one response, not the object: never replayed from a record. Everything else S3
@@ -130,7 +130,7 @@ export function newRecord(
 /**
  * The record of a version written through Kura (a PUT or a completed multipart upload). S3's answer to a
  * write carries no Last-Modified, so the record starts unvalidated: the first read asks S3, whose answer
- * completes it at no body cost (cache/read-path.ts).
+ * completes it at no body cost (read-path.ts, revalidate.ts).
  */
 export function uploadRecord(
   key: ObjectKey,

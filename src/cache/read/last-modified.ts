@@ -10,11 +10,11 @@
 // back at any time after its upload costs two such requests; a Last-Modified beyond the search's reach
 // (or an S3 that ignores If-Unmodified-Since) leaves it to a whole refetch, as before.
 
-import { headerValue } from '../s3/headers.js';
-import type { ObjectRecord } from '../store/types.js';
-import type { UpstreamResponse } from '../upstream/client.js';
-import type { Exchange, PassOptions } from './exchange.js';
-import { askS3, discard } from './origin-fetch.js';
+import { headerValue } from '../../s3/headers.js';
+import type { ObjectRecord } from '../../store/types.js';
+import type { UpstreamResponse } from '../../upstream/client.js';
+import type { Exchange, PassOptions } from '../exchange/exchange.js';
+import { askS3, discard } from '../exchange/origin-fetch.js';
 
 /**
  * The search looks at most 2^GALLOP - 1 seconds away from the guess (about 4 minutes: an upload's

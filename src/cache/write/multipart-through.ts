@@ -4,7 +4,7 @@
 // against the ETag listed and its own CRC32) and writes the record before the client hears S3's answer.
 // AbortMultipartUpload removes the staging. Every call is forwarded untouched whatever happens here.
 
-import { headerValue } from '../s3/headers.js';
+import { headerValue } from '../../s3/headers.js';
 import {
   completedParts,
   completionVerdict,
@@ -12,18 +12,18 @@ import {
   initiatedUploadId,
   isSafeUploadId,
   type ListedPart,
-} from '../s3/multipart.js';
-import { storedAnswerHeaders, storedRequestHeaders } from '../s3/stored-headers.js';
-import type { Codec, ObjectKey, ObjectRecord, PartAnswer } from '../store/types.js';
-import type { StagedPart, UploadMeta } from '../store/upload-staging.js';
+} from '../../s3/multipart.js';
+import { storedAnswerHeaders, storedRequestHeaders } from '../../s3/stored-headers.js';
+import type { Codec, ObjectKey, ObjectRecord, PartAnswer } from '../../store/types.js';
+import type { StagedPart, UploadMeta } from '../../store/upload-staging.js';
+import type { Cache } from '../cache.js';
+import type { ChunkSink } from '../chunk-sink.js';
+import type { Exchange, Outcome, PassOptions } from '../exchange/exchange.js';
+import { pass } from '../exchange/pass.js';
+import { uploadRecord } from '../read/record-headers.js';
+import type { WriteRefusal } from '../stats.js';
 import { declaredObjectSize, teeBody } from './body-tee.js';
-import type { Cache } from './cache.js';
-import type { ChunkSink } from './chunk-sink.js';
-import type { Exchange, Outcome, PassOptions } from './exchange.js';
 import { readSmallBody, writeThrough } from './invalidate.js';
-import { pass } from './pass.js';
-import { uploadRecord } from './record-headers.js';
-import type { WriteRefusal } from './stats.js';
 import { openUploadSink, type UploadSink } from './upload-sink.js';
 import { admitWrite } from './write-admission.js';
 

@@ -5,8 +5,8 @@
 // fill commits), while the fill goes on alone, at the pace of S3 and the disk.
 
 import type { Readable } from 'node:stream';
+import type { ChunkSink } from '../chunk-sink.js';
 import { type BodyJob, planRange, streamPlan, write } from './cached-body.js';
-import type { ChunkSink } from './chunk-sink.js';
 
 export interface FillStream {
   /** How the client's bytes are read back from the cache once it has fallen behind. */

@@ -2,16 +2,16 @@
 // on their way from another request; then stream them in order, fetching from S3 whatever is missing.
 
 import type { ServerResponse } from 'node:http';
-import { headerValue } from '../s3/headers.js';
-import type { FetchLease } from '../store/leases.js';
-import type { ObjectRecord, ObjectVersion } from '../store/types.js';
-import type { UpstreamResponse } from '../upstream/client.js';
-import type { Cache } from './cache.js';
-import { ChunkSink } from './chunk-sink.js';
-import type { Exchange, PassOptions } from './exchange.js';
+import { headerValue } from '../../s3/headers.js';
+import type { FetchLease } from '../../store/leases.js';
+import type { ObjectRecord, ObjectVersion } from '../../store/types.js';
+import type { UpstreamResponse } from '../../upstream/client.js';
+import type { Cache } from '../cache.js';
+import { ChunkSink } from '../chunk-sink.js';
+import type { Exchange, PassOptions } from '../exchange/exchange.js';
+import { askS3, discard } from '../exchange/origin-fetch.js';
+import { settleWithin } from '../inflight.js';
 import { announceFetch, awaitLeasedCell, cellsLeasedElsewhere } from './fetch-lease.js';
-import { settleWithin } from './inflight.js';
-import { askS3, discard } from './origin-fetch.js';
 import { parseContentRange } from './record-headers.js';
 
 export interface BodyJob {
@@ -225,7 +225,7 @@ export type RunFetch =
   | { kind: 'ok'; res: UpstreamResponse; start: number; end: number; lease: FetchLease }
   | { kind: 'changed' }
   | { kind: 'answer'; res: UpstreamResponse }
-  | { kind: 'failed'; error: import('../s3/types.js').S3ErrorSpec | null };
+  | { kind: 'failed'; error: import('../../s3/types.js').S3ErrorSpec | null };
 
 /** Asks S3 for a run of cells of this version: `Range` on the grid and `If-Match` on the ETag. */
 export async function fetchRun(job: BodyJob, run: Run): Promise<RunFetch> {

@@ -1,11 +1,11 @@
 // Whether an upload's bytes may be kept as they stream to S3. Every upload is forwarded whatever the
 // answer here; a refused one is only not cached (and still invalidates the key).
 
-import { isStorableBucket } from '../s3/bucket-name.js';
-import { headerValue } from '../s3/headers.js';
-import { type Cache, namespaceOf } from './cache.js';
-import type { Exchange } from './exchange.js';
-import type { WriteRefusal } from './stats.js';
+import { isStorableBucket } from '../../s3/bucket-name.js';
+import { headerValue } from '../../s3/headers.js';
+import { type Cache, namespaceOf } from '../cache.js';
+import type { Exchange } from '../exchange/exchange.js';
+import type { WriteRefusal } from '../stats.js';
 
 export type WriteAdmission =
   | { ok: true; key: { namespace: string; bucket: string; key: string }; compress: boolean }

@@ -1,25 +1,66 @@
-// The fill state's second half: S3 answered the client's request; the answer streams to the client
-// while its bytes are cut into chunks and its headers become (or refresh) the object record.
+// The fill state of a read: no usable record, so the client's request goes to S3 untouched; the answer
+// streams to the client while its bytes are cut into chunks and its headers become (or refresh) the
+// object record. The first fill of an object is coalesced, here and across the fleet (fetch-lease.ts).
 
-import { hasConditionals } from '../s3/conditionals.js';
-import { headerValue } from '../s3/headers.js';
-import { chooseCodec } from '../store/compression.js';
-import type { Codec, ObjectRecord } from '../store/types.js';
-import type { UpstreamResponse } from '../upstream/client.js';
-import { responseHeadersForClient } from '../upstream/headers.js';
-import { objectIdOf, versionIdOf } from './cache.js';
+import { hasConditionals } from '../../s3/conditionals.js';
+import { headerValue } from '../../s3/headers.js';
+import { chooseCodec } from '../../store/compression.js';
+import type { FetchLease } from '../../store/leases.js';
+import type { Codec, ObjectRecord } from '../../store/types.js';
+import type { UpstreamResponse } from '../../upstream/client.js';
+import { responseHeadersForClient } from '../../upstream/headers.js';
+import { objectIdOf, versionIdOf } from '../cache.js';
+import { ChunkSink } from '../chunk-sink.js';
+import type { Outcome } from '../exchange/exchange.js';
+import { askS3, failed, relay } from '../exchange/origin-fetch.js';
+import { MISS_NOT_STORED, MISS_STORED, pushXCache } from '../exchange/outcome.js';
+import { sendHead } from '../exchange/reply.js';
+import { settleWithin } from '../inflight.js';
 import type { BodyJob } from './cached-body.js';
-import { ChunkSink } from './chunk-sink.js';
-import type { Outcome } from './exchange.js';
-import { announceFetch } from './fetch-lease.js';
+import { announceFetch, leaseColdFill } from './fetch-lease.js';
 import { streamFill } from './fill-stream.js';
-import { relay } from './origin-fetch.js';
-import { MISS_NOT_STORED, MISS_STORED, pushXCache } from './outcome.js';
 import { isRangeHeaderSigned } from './range-request.js';
 import type { ReadJob } from './read-job.js';
 import { type AnswerFacts, newRecord, readAnswer, wantsChecksums } from './record-headers.js';
-import { sendHead } from './reply.js';
 
+/** The client's request, untouched, to S3; a 200/206 answer is streamed and cached. */
+export async function fill(job: ReadJob, record: ObjectRecord | null): Promise<Outcome> {
+  const { cache } = job;
+  const objectId = objectIdOf(job.key);
+  const finishCold = record === null ? cache.inflight.startColdFill(objectId) : null;
+  if (record === null && finishCold === null) {
+    // Another request began the first fetch since this one looked: its record answers this one too.
+    cache.stats.coalesced += 1;
+    await settleWithin(cache.inflight.coldFill(objectId) ?? Promise.resolve(), cache.waitMs);
+    const recorded = await cache.records.read(job.key);
+    if (recorded !== null) return job.states.fromRecord(job, recorded);
+  }
+  let fleetLease: FetchLease | null = null;
+  if (finishCold !== null) {
+    // Other instances may be bringing the same object: wait for their record rather than fetch it again.
+    const leased = await leaseColdFill(cache, job.key);
+    if (leased.record !== null) {
+      finishCold();
+      return job.states.fromRecord(job, leased.record);
+    }
+    fleetLease = leased.lease;
+  }
+  const recordWritten = () => {
+    finishCold?.();
+    void fleetLease?.release();
+  };
+  let handedOver = false;
+  try {
+    const asked = await askS3(job.ex, job.opts);
+    if (!asked.ok) return failed(job.ex, asked.error);
+    handedOver = true;
+    return await fillFromAnswer(job, record, asked.res, recordWritten);
+  } finally {
+    if (!handedOver) recordWritten();
+  }
+}
+
+/** S3 answered the client's request (a fill, or a revalidation that found a new version). */
 export async function fillFromAnswer(
   job: ReadJob,
   old: ObjectRecord | null,

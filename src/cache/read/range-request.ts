@@ -1,10 +1,10 @@
 // Which bytes a GET or HEAD asks for, resolved against a record: the answer's status and range.
 
-import { headerValue } from '../s3/headers.js';
-import { parseRange, resolveRange } from '../s3/range.js';
-import { isHeaderSigned } from '../s3/signature.js';
-import type { SignatureFacts } from '../s3/types.js';
-import type { ObjectRecord } from '../store/types.js';
+import { headerValue } from '../../s3/headers.js';
+import { parseRange, resolveRange } from '../../s3/range.js';
+import { isHeaderSigned } from '../../s3/signature.js';
+import type { SignatureFacts } from '../../s3/types.js';
+import type { ObjectRecord } from '../../store/types.js';
 
 export interface RangeRequest {
   status: 200 | 206;
