@@ -13,18 +13,15 @@ import {
   chunkHeaderLength,
   decodeChunk,
   encodeChunk,
-  headerLengthOf,
   MAX_EXTENTS,
   readChunkHeader,
 } from './chunk-file.js';
+import { readHeaderBytes, readWholeFile } from './chunk-reads.js';
 import { clearPath } from './clear-path.js';
-import { access, close, fstat, open, read, stat, TRANSIENT_CODES } from './fs-calls.js';
+import { access, stat, TRANSIENT_CODES } from './fs-calls.js';
 import { removeTree } from './remove-tree.js';
 import type { ChunkContent, ChunkPiece, Codec, Extent, ObjectKey, ObjectVersion } from './types.js';
 import type { Volume } from './volume.js';
-
-/** Enough for the header of a partial chunk with up to 508 extents in one read. */
-const PROBE_READ_BYTES = 4096;
 
 /**
  * A chunk file failed its checks, could not be read, or was no file (or a file stood where one of its
@@ -324,64 +321,6 @@ async function exists(path: string): Promise<boolean> {
     return true;
   } catch {
     return false;
-  }
-}
-
-/** The whole file, or null when it does not exist. Throws CorruptChunkError when it is too large. */
-async function readWholeFile(path: string, maxBytes: number, pool?: BufferPool): Promise<Buffer | null> {
-  const fd = await openOrNull(path);
-  if (fd === null) return null;
-  try {
-    const st = await fstat(fd);
-    if (!st.isFile()) throw new CorruptChunkError('not a file');
-    const size = st.size;
-    if (size > maxBytes) throw new CorruptChunkError(`file of ${size} bytes is larger than any chunk`);
-    const file = pool ? pool.take(size) : Buffer.allocUnsafe(size);
-    let filled = 0;
-    while (filled < size) {
-      const bytesRead = await read(fd, file, filled, size - filled, filled);
-      if (bytesRead === 0) break;
-      filled += bytesRead;
-    }
-    // Shorter than its stat: the decoder's length checks reject it.
-    return filled === size ? file : file.subarray(0, filled);
-  } finally {
-    // Closing a descriptor opened for reading fails only if it is already closed: nothing to lose.
-    await close(fd).catch(() => {});
-  }
-}
-
-/** The header bytes of a chunk file (possibly short; the header check rejects those), or null when absent. */
-async function readHeaderBytes(path: string): Promise<Buffer | null> {
-  const fd = await openOrNull(path);
-  if (fd === null) return null;
-  try {
-    const first = Buffer.allocUnsafe(PROBE_READ_BYTES);
-    const bytesRead = await read(fd, first, 0, PROBE_READ_BYTES, 0);
-    const prefix = first.subarray(0, bytesRead);
-    let need: number;
-    try {
-      need = headerLengthOf(prefix);
-    } catch {
-      return prefix;
-    }
-    if (need <= bytesRead) return prefix;
-    const whole = Buffer.allocUnsafe(need);
-    const more = await read(fd, whole, 0, need, 0);
-    return whole.subarray(0, more);
-  } finally {
-    // Closing a descriptor opened for reading fails only if it is already closed: nothing to lose.
-    await close(fd).catch(() => {});
-  }
-}
-
-async function openOrNull(path: string): Promise<number | null> {
-  try {
-    return await open(path, 'r');
-  } catch (err) {
-    // ENOTDIR (a file where a directory of the path belongs) is damage: the caller removes it.
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw err;
   }
 }
 

@@ -11,6 +11,7 @@ import { writeFileAtomic } from './atomic-file.js';
 import { clearPath } from './clear-path.js';
 import { readFile, stat, TRANSIENT_CODES } from './fs-calls.js';
 import { decodeRecordFile, encodeRecordFile } from './record-file.js';
+import { RecordMemo } from './record-memo.js';
 import type { ObjectKey, ObjectRecord } from './types.js';
 import type { Volume } from './volume.js';
 
@@ -49,9 +50,6 @@ export type RecordUpdate = (current: ObjectRecord | null) => ObjectRecord | null
  */
 const TOMBSTONE_CLOCK_MARGIN_MS = 0;
 
-/** Parsed records remembered for `read`: a few MB at most. */
-const SEEN_RECORDS = 10_000;
-
 export interface RecordStoreOptions {
   /** Told of every damaged record file removed. */
   onDamaged?: OnDamagedRecord;
@@ -60,25 +58,6 @@ export interface RecordStoreOptions {
    * Changes made through this store are seen at once; those of other processes within this time.
    */
   recheckMs?: number;
-}
-
-/** Remembered records are shared by every reader: frozen, so that no caller can change another's copy. */
-function deepFreeze<T>(value: T): T {
-  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const v of Object.values(value)) deepFreeze(v);
-  }
-  return value;
-}
-
-/** A parsed record file, the file's identity when it was read, and when that was last checked. */
-interface Seen {
-  ino: number;
-  size: number;
-  mtimeMs: number;
-  record: ObjectRecord;
-  /** performance.now() of the last read that found the file unchanged. */
-  checkedAt: number;
 }
 
 interface QueuedUpdate {
@@ -91,14 +70,8 @@ export class RecordStore {
   readonly #volume: Volume;
   /** Updates waiting for the lock of a record, by lock path; present while a batch is running. */
   readonly #queues = new Map<string, QueuedUpdate[]>();
-  readonly #seen = new Map<string, Seen>();
+  readonly #memo: RecordMemo;
   readonly #onDamaged: OnDamagedRecord;
-  readonly #recheckMs: number;
-  /**
-   * Counts changes; a read remembers what it found only if none happened meanwhile, since the file it
-   * stat'ed may be one a change has replaced since.
-   */
-  #generation = 0;
   /**
    * Told the path of every record file this store wrote or removed, so that the other processes of an
    * instance (its workers) forget what they remember of it at once (`forget`).
@@ -108,33 +81,30 @@ export class RecordStore {
   constructor(volume: Volume, opts: RecordStoreOptions = {}) {
     this.#volume = volume;
     this.#onDamaged = opts.onDamaged ?? (() => {});
-    this.#recheckMs = opts.recheckMs ?? 0;
+    this.#memo = new RecordMemo(opts.recheckMs ?? 0);
   }
 
   /** Drops what is remembered of the record file at `path`, which another process has changed. */
   forget(path: string): void {
-    this.#generation += 1;
-    this.#seen.delete(path);
+    this.#memo.forget(path);
   }
 
   /**
    * The record of `k`, or null when there is none that can be trusted. Never throws for file problems:
    * a damaged file is removed (under the record's lock) before the miss is returned.
    *
-   * A record file is never changed in place (updates rename a new file over it), so an unchanged inode,
-   * size and mtime mean the parsed record seen last is still the one on the volume: one stat instead of
-   * open, fstat, read and close. A record checked less than `recheckMs` ago is not even stat'ed: a hit
-   * makes no file-system call. Its own changes this store forgets at once, and tells its instance's other
-   * processes of (`onChange`); another instance's are seen within `recheckMs`.
+   * A hit costs one stat of the record file (record-memo.ts), or none within `recheckMs`. Its own changes
+   * this store forgets at once, and tells its instance's other processes of (`onChange`); another
+   * instance's are seen within `recheckMs`.
    */
   async read(k: ObjectKey): Promise<ObjectRecord | null> {
     const path = this.#volume.recordPath(k);
-    const seen = this.#seen.get(path);
-    if (seen !== undefined && performance.now() - seen.checkedAt < this.#recheckMs) {
+    const trusted = this.#memo.trusted(path);
+    if (trusted !== undefined) {
       this.#volume.events.objectRead(k);
-      return seen.record;
+      return trusted;
     }
-    const found = await this.#read(k);
+    const found = await this.#read(k, path);
     if (found.damage !== null) {
       // The update reads the file again under the lock and removes it if it is still damaged. If that
       // fails, this read is a miss all the same and the next read finds the damage and tries again.
@@ -145,24 +115,20 @@ export class RecordStore {
     return found.record;
   }
 
-  async #read(k: ObjectKey): Promise<Found> {
-    const path = this.#volume.recordPath(k);
-    const generation = this.#generation;
+  async #read(k: ObjectKey, path = this.#volume.recordPath(k)): Promise<Found> {
+    const generation = this.#memo.generation;
     let st: Stats;
     try {
       st = await stat(path);
     } catch (err) {
-      this.#seen.delete(path);
+      this.#memo.drop(path);
       const code = (err as NodeJS.ErrnoException).code;
       return code === 'ENOTDIR' ? { record: null, damage: 'a file where a directory should be' } : NOTHING;
     }
     if (!st.isFile()) return { record: null, damage: 'not a file' };
-    const seen = this.#seen.get(path);
-    if (seen && seen.ino === st.ino && seen.size === st.size && seen.mtimeMs === st.mtimeMs) {
-      if (generation === this.#generation) seen.checkedAt = performance.now();
-      return { record: seen.record, damage: null };
-    }
-    this.#seen.delete(path);
+    const unchanged = this.#memo.unchanged(path, st, generation);
+    if (unchanged !== undefined) return { record: unchanged, damage: null };
+    this.#memo.drop(path);
     let file: Buffer;
     try {
       file = await readFile(path);
@@ -180,23 +146,8 @@ export class RecordStore {
       return { record: null, damage: 'the record of another key' };
     }
     // Only a read whose length matches the stat's size is known to be that file's content.
-    if (file.length === st.size && generation === this.#generation) this.#remember(path, st, r);
+    if (file.length === st.size) this.#memo.remember(path, st, r, generation);
     return { record: r, damage: null };
-  }
-
-  #remember(path: string, st: Stats, record: ObjectRecord): void {
-    this.#seen.delete(path);
-    this.#seen.set(path, {
-      ino: st.ino,
-      size: st.size,
-      mtimeMs: st.mtimeMs,
-      record: deepFreeze(record),
-      checkedAt: performance.now(),
-    });
-    if (this.#seen.size > SEEN_RECORDS) {
-      const oldest = this.#seen.keys().next().value;
-      if (oldest !== undefined) this.#seen.delete(oldest);
-    }
   }
 
   /**
@@ -341,8 +292,7 @@ export class RecordStore {
   }
 
   #changed(path: string): void {
-    this.#generation += 1;
-    this.#seen.delete(path);
+    this.#memo.forget(path);
     this.onChange(path);
   }
 

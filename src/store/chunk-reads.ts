@@ -1,0 +1,71 @@
+// Reading chunk files: whole (for a read, into a pooled buffer when given one) or only their header (for
+// a probe), with one open and one close each; a file that is not there is null, not an error.
+
+import type { BufferPool } from './buffer-pool.js';
+import { CorruptChunkError, headerLengthOf } from './chunk-file.js';
+import { close, fstat, open, read } from './fs-calls.js';
+
+/** Enough for the header of a partial chunk with up to 508 extents in one read. */
+const PROBE_READ_BYTES = 4096;
+
+/** The whole file, or null when it does not exist. Throws CorruptChunkError when it is too large. */
+export async function readWholeFile(
+  path: string,
+  maxBytes: number,
+  pool?: BufferPool,
+): Promise<Buffer | null> {
+  const fd = await openOrNull(path);
+  if (fd === null) return null;
+  try {
+    const st = await fstat(fd);
+    if (!st.isFile()) throw new CorruptChunkError('not a file');
+    const size = st.size;
+    if (size > maxBytes) throw new CorruptChunkError(`file of ${size} bytes is larger than any chunk`);
+    const file = pool ? pool.take(size) : Buffer.allocUnsafe(size);
+    let filled = 0;
+    while (filled < size) {
+      const bytesRead = await read(fd, file, filled, size - filled, filled);
+      if (bytesRead === 0) break;
+      filled += bytesRead;
+    }
+    // Shorter than its stat: the decoder's length checks reject it.
+    return filled === size ? file : file.subarray(0, filled);
+  } finally {
+    // Closing a descriptor opened for reading fails only if it is already closed: nothing to lose.
+    await close(fd).catch(() => {});
+  }
+}
+
+/** The header bytes of a chunk file (possibly short; the header check rejects those), or null when absent. */
+export async function readHeaderBytes(path: string): Promise<Buffer | null> {
+  const fd = await openOrNull(path);
+  if (fd === null) return null;
+  try {
+    const first = Buffer.allocUnsafe(PROBE_READ_BYTES);
+    const bytesRead = await read(fd, first, 0, PROBE_READ_BYTES, 0);
+    const prefix = first.subarray(0, bytesRead);
+    let need: number;
+    try {
+      need = headerLengthOf(prefix);
+    } catch {
+      return prefix;
+    }
+    if (need <= bytesRead) return prefix;
+    const whole = Buffer.allocUnsafe(need);
+    const more = await read(fd, whole, 0, need, 0);
+    return whole.subarray(0, more);
+  } finally {
+    // Closing a descriptor opened for reading fails only if it is already closed: nothing to lose.
+    await close(fd).catch(() => {});
+  }
+}
+
+async function openOrNull(path: string): Promise<number | null> {
+  try {
+    return await open(path, 'r');
+  } catch (err) {
+    // ENOTDIR (a file where a directory of the path belongs) is damage: the caller removes it.
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+}
