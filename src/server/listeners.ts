@@ -57,30 +57,14 @@ export function createListeners(d: ListenerDeps): Listeners {
   const relayDeps = { config, resolver: d.upstream.resolver, log };
   const passthrough = config.server.https_port === 0 ? null : createPassthrough(relayDeps);
   d.relays.passthrough = passthrough?.stats ?? null;
-  const handler = createRequestHandler({
-    config,
-    cache: d.cache,
-    upstream: d.upstream,
-    log,
-    access: d.access,
-    traffic: d.traffic,
-    onEnd: d.requestEnded,
-  });
+  // What the transparent and the gateway handlers both serve with.
+  const served = { config, cache: d.cache, upstream: d.upstream, log, access: d.access, traffic: d.traffic };
+  const handler = createRequestHandler({ ...served, onEnd: d.requestEnded });
   const server = createHttpListener(config.server, handler, log);
   const tlsListener = d.tlsFiles ? createTlsListener(d.tlsFiles, { ...relayDeps, handler }) : null;
   d.relays.connect = tlsListener?.stats ?? null;
   // Ports of their own (docs/gateway.md): gateway clients never meet the transparent listener's rules.
-  const gatewayHandler =
-    config.gateway.listen.length === 0
-      ? null
-      : createGatewayHandler({
-          config,
-          cache: d.cache,
-          upstream: d.upstream,
-          log,
-          access: d.access,
-          traffic: d.traffic,
-        });
+  const gatewayHandler = config.gateway.listen.length === 0 ? null : createGatewayHandler(served);
   const gatewayServers = gatewayHandler
     ? config.gateway.listen.map(() => createHttpListener(config.server, gatewayHandler, log))
     : [];

@@ -36,7 +36,8 @@ export async function runWorker(extra: ExtraViews = {}): Promise<void> {
   }
   // The group shares what each worker learns of who may read a hit.
   kura.cache.hitAuth.onChange = (change) => send({ kind: 'hit-auth', change });
-  kura.cache.records.onChange = (path) => send({ kind: 'record', path });
+  // Only a worker that answers from remembered records without a look at them needs the others' changes.
+  if (config.cache.record_recheck > 0) kura.cache.records.onChange = (path) => send({ kind: 'record', path });
   const views: Record<string, () => unknown> = {
     ready: () => kura.views.ready(),
     // The resource is the primary's to describe; the points are what it adds up.
