@@ -1,11 +1,13 @@
 // Workloads 1 and 2: large objects (whole 256 MiB GETs by curl, 1 and 4 clients) and small objects
 // (4 KiB and 64 KiB GETs by wrk over presigned URLs, 1 to 64 connections), against every target in turn:
-// the origin directly, the Node ceiling, nginx cold and warm, Kura cold, warm from RAM and warm from disk.
+// the origin directly, the Node ceiling, nginx cold and warm, Kura cold, warm from RAM and warm from disk;
+// and the peak RSS of a Kura answering 64 clients from its files.
 
 import { rm } from 'node:fs/promises';
 import { BUCKET, GiB, KiB, MiB, type ObjectSpec } from './data.js';
 import { CREDENTIALS } from './engines.js';
 import type { Plan, Results } from './plan.js';
+import { peakRss } from './proc.js';
 import type { Origin, Target } from './targets.js';
 import { startGatewayKura, startKura, tempDir } from './targets.js';
 import { curlClients, wrk } from './tools.js';
@@ -163,6 +165,29 @@ async function readAllSmall(ctx: Context, target: Target): Promise<void> {
 }
 
 /**
+ * Memory under many clients: a fresh Kura with the RAM tier off answers 64 clients over every small
+ * object of the largest size from the files, for as long as a small cell; its peak RSS is a memory cell.
+ */
+async function crowdMemory(ctx: Context, volume: string, kuras: Target[]): Promise<void> {
+  const { plan } = ctx;
+  const clients = 64;
+  const size = Math.max(...plan.small.sizes);
+  const kura = await startKura(ctx.origin.url, volume, { ramSize: 0 });
+  kuras.push(kura);
+  const keys = Array.from({ length: plan.small.objects }, (_, i) => smallKey(size, i));
+  const r = await wrk(kura.url, await presignAll(kura.url, keys), clients, plan.seconds, ctx.workDir);
+  ctx.results.add({
+    workload: 'memory',
+    cell: `${clients} clients × ${plan.small.objects} objects of ${sizeName(size)}, RAM tier off`,
+    target: 'kura warm',
+    value: peakRss(kura.pid) / MiB,
+    unit: 'MiB peak RSS',
+    higherIsBetter: false,
+    note: `${(r.requests / r.seconds).toFixed(0)} req/s`,
+  });
+}
+
+/**
  * Cold: a fresh Kura and nginx read each large object for the first time, beside the same reads direct.
  * Then every small object is read once through both (the fills), and the warm cells run with two Kura
  * processes on the one volume side by side: the first (its RAM tier holding every object since the fills)
@@ -224,6 +249,7 @@ export async function runThroughput(ctx: Context): Promise<void> {
     for (const size of smallSizes) {
       for (const c of plan.small.concurrency) await smallCell(ctx, small, size, c);
     }
+    if (ctx.small) await crowdMemory(ctx, volume, kuras);
   } finally {
     for (const k of kuras) await k.stop();
     await rm(volume, { recursive: true, force: true });
