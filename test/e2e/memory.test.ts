@@ -9,6 +9,7 @@ import { createServer, request, type Server } from 'node:http';
 import { Readable } from 'node:stream';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { SEMI_SPACE_MIB } from '../../src/cli/young-generation.js';
 import { type KuraProcess, spawnKura } from '../support/kura.js';
 
 const SIZE = 2 ** 30;
@@ -73,14 +74,8 @@ before(async () => {
   const port = (origin.address() as { port: number }).port;
   // The RAM tier is memory the operator gives the cache on purpose; keep it small here so that what is
   // measured is what the request paths hold.
-  // V8 sizes its young generation from the heap limit: on Node.js 26 and a machine with much memory its
-  // semi-spaces grow past 64 MiB under streaming, a few hundred MiB of RSS that is V8's sizing, not what
-  // Kura holds (docs/operations.md, Memory). They are pinned at 16 MiB here, as an operator does with
-  // NODE_OPTIONS, so that the figure is Kura's.
-  const nodeOptions = `${process.env.NODE_OPTIONS ?? ''} --max-semi-space-size=16`.trim();
   kura = await spawnKura(['--origin', `http://127.0.0.1:${port}`], {
     KURA_RAM_SIZE: '16MiB',
-    NODE_OPTIONS: nodeOptions,
   });
 });
 after(async () => {
@@ -114,6 +109,12 @@ test('a 1 GiB upload and a 1 GiB download through Kura each grow its peak RSS by
   const download = `download: from ${mb(beforeDownload)} to a peak of ${mb(peakRss(pid))}`;
   console.log(download);
   assert.ok(peakRss(pid) - beforeDownload < LIMIT, download);
+});
+
+test('kura serve runs with the young generation it sizes (src/cli/young-generation.ts), in the same process', () => {
+  const args = readFileSync(`/proc/${kura.child.pid}/cmdline`, 'utf8').split('\0');
+  assert.ok(args.includes(`--max-semi-space-size=${SEMI_SPACE_MIB}`), args.join(' '));
+  assert.ok(args.includes('serve'), args.join(' '));
 });
 
 /** One request through Kura; a slow reader stops for a second halfway when `slowReader` is set. */
