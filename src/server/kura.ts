@@ -158,9 +158,10 @@ export async function startKura(config: KuraConfig, opts: StartOptions = {}): Pr
       telemetry.drain();
       const deadline = Date.now() + graceMs;
       await listeners.drain(deadline, graceMs);
-      // Chunk writes of finished answers run on after the response; let them land (they are bounded
-      // by the write budget), then clear what aborted writes left in this instance's temp directory.
-      await chunkWritesSettled(cache, Math.max(deadline, Date.now() + 5_000));
+      // Chunk writes of finished answers run on after the response, and their records after them; let
+      // them land (the chunks are bounded by the write budget), then clear what aborted writes left in
+      // this instance's temp directory: a record write still under way would lose its file.
+      await writesSettled(cache, Math.max(deadline, Date.now() + 5_000));
       removeOwnTempFiles(cache.volume);
       await shutdownHooks.run(Math.max(1_000, deadline - Date.now()));
       await upstream.close();
@@ -175,8 +176,10 @@ export async function startKura(config: KuraConfig, opts: StartOptions = {}): Pr
   };
 }
 
-async function chunkWritesSettled(cache: Cache, until: number): Promise<void> {
-  while (cache.budget.used > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+async function writesSettled(cache: Cache, until: number): Promise<void> {
+  while ((cache.budget.used > 0 || cache.records.updating > 0) && Date.now() < until) {
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }
 
 function configWarnings(config: KuraConfig): string[] {

@@ -159,6 +159,11 @@ export class RecordStore {
    * together under the next lock, in arrival order, with one write. Concurrent fills of one object (an
    * engine reading many ranges of a cold file at once) would otherwise queue on the lock file one by one.
    */
+  /** Keys with record updates under way in this process. */
+  get updating(): number {
+    return this.#queues.size;
+  }
+
   update(k: ObjectKey, fn: RecordUpdate): Promise<ObjectRecord | null> {
     const lockPath = this.#volume.recordLockPath(k);
     return new Promise((resolve, reject) => {
