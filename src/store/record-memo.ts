@@ -45,6 +45,11 @@ export class RecordMemo {
       : undefined;
   }
 
+  /** Whether a record read from `path` is remembered. */
+  has(path: string): boolean {
+    return this.#seen.has(path);
+  }
+
   /** The record remembered for the file `st` describes, if that is the file it was read from. */
   unchanged(path: string, st: Stats, generation: number): ObjectRecord | undefined {
     const seen = this.#seen.get(path);

@@ -10,6 +10,7 @@ import { join, resolve } from 'node:path';
 import { isStorableBucket } from '../s3/bucket-name.js';
 import { isSafeUploadId } from '../s3/multipart.js';
 import { ALWAYS_ROOM, NO_VOLUME_EVENTS, type SpaceGate, type VolumeEvents } from './events.js';
+import { isLocalFileSystem } from './local-fs.js';
 import type { ObjectKey, ObjectVersion } from './types.js';
 
 export const VOLUME_FORMAT = 1;
@@ -54,6 +55,8 @@ export class Volume {
   events: VolumeEvents = NO_VOLUME_EVENTS;
   /** Asked before a chunk is written; always yes until capacity enforcement attaches. */
   space: SpaceGate = ALWAYS_ROOM;
+  /** Whether the volume's file system is this machine's own (local-fs.ts). */
+  readonly local: boolean;
 
   constructor(dir: string, instanceId: string, manifest: VolumeManifest, configuredChunkSize: number) {
     this.dir = dir;
@@ -62,6 +65,7 @@ export class Volume {
     this.configuredChunkSizeIgnored = manifest.chunkSize !== configuredChunkSize;
     this.createdAt = manifest.createdAt;
     this.tmpDir = join(dir, 'tmp', instanceId);
+    this.local = isLocalFileSystem(dir);
   }
 
   /** The object record of `k`'s current version. */
