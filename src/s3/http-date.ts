@@ -23,11 +23,26 @@ interface DateFields {
 
 /** SigV4 `YYYYMMDD'T'HHMMSS'Z'` (the only form S3 accepts in `X-Amz-Date`). */
 export function parseAmzDate(text: string): Date | null {
+  // Requests of one second carry one date (and a presigned URL's is the same on every use): the last one
+  // parsed is kept. A Date is mutable, so each caller gets its own copy.
+  if (text === lastAmzDate.text) return lastAmzDate.time === null ? null : new Date(lastAmzDate.time);
   const m = AMZ_DATE.exec(text);
-  if (m === null) return null;
-  const [year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0] = m.slice(1).map(Number);
-  return toDate({ year, month, day, hour, minute, second });
+  const date =
+    m === null
+      ? null
+      : toDate({
+          year: Number(m[1]),
+          month: Number(m[2]),
+          day: Number(m[3]),
+          hour: Number(m[4]),
+          minute: Number(m[5]),
+          second: Number(m[6]),
+        });
+  lastAmzDate = { text, time: date === null ? null : date.getTime() };
+  return date;
 }
+
+let lastAmzDate: { text: string; time: number | null } = { text: '', time: null };
 
 /**
  * HTTP-date in any of its three forms; RFC 9110 §5.6.7 requires recipients to accept all of them.

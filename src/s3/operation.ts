@@ -167,7 +167,12 @@ function targetMatches(target: OperationRule['target'], input: OperationInput): 
 }
 
 function hasDuplicateNames(query: readonly QueryParam[]): boolean {
-  return new Set(query.map((param) => param.name)).size !== query.length;
+  // A presigned URL has about eight parameters: pairs compared cost less than building a Set per request.
+  for (let i = 1; i < query.length; i++) {
+    const name = (query[i] as QueryParam).name;
+    for (let j = 0; j < i; j++) if ((query[j] as QueryParam).name === name) return true;
+  }
+  return false;
 }
 
 function paramValue(query: readonly QueryParam[], name: string): string | undefined {

@@ -57,6 +57,8 @@ export class Volume {
   space: SpaceGate = ALWAYS_ROOM;
   /** Whether the volume's file system is this machine's own (local-fs.ts). */
   readonly local: boolean;
+  /** Record paths and object ids of the keys used last, by key; cleared whole when full. */
+  readonly #places = new Map<string, Place>();
 
   constructor(dir: string, instanceId: string, manifest: VolumeManifest, configuredChunkSize: number) {
     this.dir = dir;
@@ -70,14 +72,28 @@ export class Volume {
 
   /** The object record of `k`'s current version. */
   recordPath(k: ObjectKey): string {
-    const h = keyHash(k);
-    return join(this.dir, 'objects', k.bucket, h.slice(0, 2), h.slice(2, 4), `${h}.json`);
+    return this.#place(k).recordPath;
   }
 
   /** `k`'s place on the volume relative to `objects/` and `data/`: `{bucket}/{h0:2}/{h2:4}/{h}`. */
   objectId(k: ObjectKey): string {
+    return this.#place(k).objectId;
+  }
+
+  /**
+   * Every hit needs its key's record path and object id, and looks them up in maps: made once per hot
+   * key, the same strings also keep the hash V8 computed for them.
+   */
+  #place(k: ObjectKey): Place {
+    const name = `${k.namespace}\n${k.bucket}\n${k.key}`;
+    const known = this.#places.get(name);
+    if (known !== undefined) return known;
     const h = keyHash(k);
-    return `${k.bucket}/${h.slice(0, 2)}/${h.slice(2, 4)}/${h}`;
+    const objectId = `${k.bucket}/${h.slice(0, 2)}/${h.slice(2, 4)}/${h}`;
+    const place = { objectId, recordPath: join(this.dir, 'objects', `${objectId}.json`) };
+    if (this.#places.size >= RECENT_HASHES) this.#places.clear();
+    this.#places.set(name, place);
+    return place;
   }
 
   /**
@@ -139,6 +155,11 @@ export class Volume {
 }
 
 let tmpCounter = 0;
+
+interface Place {
+  objectId: string;
+  recordPath: string;
+}
 
 /**
  * The file name of a key. The namespace and bucket are hashed with the key so that two stores' buckets of
