@@ -26,6 +26,15 @@ describe('parseAmzDate', () => {
       assert.equal(parseAmzDate(text)?.toISOString() ?? null, expected);
     });
   }
+  it('the same text twice (the last one is kept): equal dates, each its own', () => {
+    const first = parseAmzDate('20240101T120000Z') as Date;
+    first.setTime(0);
+    const second = parseAmzDate('20240101T120000Z') as Date;
+    assert.equal(second.toISOString(), '2024-01-01T12:00:00.000Z');
+    assert.notEqual(first, second);
+    assert.equal(parseAmzDate('20240230T000000Z'), null);
+    assert.equal(parseAmzDate('20240230T000000Z'), null);
+  });
 });
 
 describe('parseHttpDate', () => {
