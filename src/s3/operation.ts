@@ -128,7 +128,8 @@ const PRESIGN_V2_PARAMS: ReadonlySet<string> = new Set(['AWSAccessKeyId', 'Expir
 
 export function classifyOperation(input: OperationInput): Operation {
   if (hasDuplicateNames(input.query)) return OTHER; // S3 may read either value; Kura must not pick one
-  const rule = RULES.find((candidate) => ruleMatches(candidate, input));
+  const names = input.query.map((param) => param.name);
+  const rule = RULES.find((candidate) => ruleMatches(candidate, input, names));
   if (rule === undefined) return OTHER;
   const partNumberText = paramValue(input.query, 'partNumber');
   const partNumber = partNumberText === undefined ? null : parsePartNumber(partNumberText);
@@ -149,14 +150,14 @@ export function isPresignParam(name: string): boolean {
   return name.toLowerCase().startsWith('x-amz-') || PRESIGN_V2_PARAMS.has(name);
 }
 
-function ruleMatches(rule: OperationRule, input: OperationInput): boolean {
+/** `names`: the query's parameter names, each once (duplicates were refused before). */
+function ruleMatches(rule: OperationRule, input: OperationInput, names: readonly string[]): boolean {
   if (input.method !== rule.method || !targetMatches(rule.target, input)) return false;
   if (rule.copySource !== undefined && hasHeader(input.headers, 'x-amz-copy-source') !== rule.copySource) {
     return false;
   }
-  const names = new Set(input.query.map((param) => param.name));
-  if (!rule.required.every((name) => names.has(name))) return false;
-  return [...names].every(
+  if (!rule.required.every((name) => names.includes(name))) return false;
+  return names.every(
     (name) => rule.required.includes(name) || rule.optional.includes(name) || isPresignParam(name),
   );
 }

@@ -36,6 +36,8 @@ export interface OpenVolumeOptions {
   chunkSize: number;
   /** Names this instance's temp directory; unique per process by default. */
   instanceId?: string;
+  /** Whether the file system is this machine's own (local-fs.ts); found out when not given. */
+  local?: boolean;
 }
 
 export class Volume {
@@ -60,14 +62,20 @@ export class Volume {
   /** Record paths and object ids of the keys used last, by key; cleared whole when full. */
   readonly #places = new Map<string, Place>();
 
-  constructor(dir: string, instanceId: string, manifest: VolumeManifest, configuredChunkSize: number) {
+  constructor(
+    dir: string,
+    instanceId: string,
+    manifest: VolumeManifest,
+    configuredChunkSize: number,
+    local = isLocalFileSystem(dir),
+  ) {
     this.dir = dir;
     this.instanceId = instanceId;
     this.chunkSize = manifest.chunkSize;
     this.configuredChunkSizeIgnored = manifest.chunkSize !== configuredChunkSize;
     this.createdAt = manifest.createdAt;
     this.tmpDir = join(dir, 'tmp', instanceId);
-    this.local = isLocalFileSystem(dir);
+    this.local = local;
   }
 
   /** The object record of `k`'s current version. */
@@ -232,7 +240,7 @@ export async function openVolume(opts: OpenVolumeOptions): Promise<Volume> {
     throw new VolumeError(`${dir}: cannot create the volume's directories: ${describe(err)}`, { cause: err });
   }
   const manifest = await establishManifest(dir, instanceId, opts.chunkSize);
-  return new Volume(dir, instanceId, manifest, opts.chunkSize);
+  return new Volume(dir, instanceId, manifest, opts.chunkSize, opts.local);
 }
 
 /**

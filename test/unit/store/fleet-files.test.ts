@@ -82,6 +82,23 @@ describe('fetch leases', () => {
     await again.release();
   });
 
+  test('the same on a volume not known to be local, whose calls go through the thread pool', async () => {
+    const ra = await openVolume({ dir: root, chunkSize: 65536, instanceId: 'inst-ra', local: false });
+    const rb = await openVolume({ dir: root, chunkSize: 65536, instanceId: 'inst-rb', local: false });
+    assert.ok(a.local && !ra.local);
+    const k = { ...v, key: 'remote-volume-object' };
+    const la = new FetchLeases(ra, 10_000);
+    const lb = new FetchLeases(rb, 10_000);
+    const lease = await la.takeObjectFill(k);
+    assert.ok(lease);
+    assert.equal(await lb.takeObjectFill(k), null);
+    assert.ok((await lb.objectFillHeld(k)) !== null);
+    await lease.release();
+    const again = await lb.takeObjectFill(k);
+    assert.ok(again, 'released: the other takes it');
+    await again.release();
+  });
+
   test('an expired lease is taken over', async () => {
     const la = new FetchLeases(a, 1);
     const lb = new FetchLeases(b, 10_000);

@@ -73,19 +73,26 @@ describe('RecordStore', () => {
     assert.equal(await records.read(key()), null);
   });
 
-  test('a remembered record replaced or removed by another process is seen at the next read', async () => {
-    // The volume is local here (a temp directory): a remembered record is checked with a synchronous stat.
-    assert.ok(volume.local);
-    const k = key();
-    await records.update(k, () => record(k));
-    assert.equal((await records.read(k))?.etag, '"0123456789abcdef"');
-    const path = volume.recordPath(k);
-    await writeFile(`${path}.new`, encodeRecordFile(record(k, { etag: '"another version"' })));
-    await rename(`${path}.new`, path);
-    assert.equal((await records.read(k))?.etag, '"another version"');
-    await rm(path);
-    assert.equal(await records.read(k), null);
-  });
+  for (const local of [true, false]) {
+    test(`a remembered record replaced or removed by another process is seen at the next read (${local ? 'local volume: a synchronous stat' : 'a volume not known to be local'})`, async () => {
+      const on = await openVolume({
+        dir: volume.dir,
+        chunkSize: volume.chunkSize,
+        instanceId: 'reader',
+        local,
+      });
+      const store = new RecordStore(on);
+      const k = key();
+      await store.update(k, () => record(k));
+      assert.equal((await store.read(k))?.etag, '"0123456789abcdef"');
+      const path = on.recordPath(k);
+      await writeFile(`${path}.new`, encodeRecordFile(record(k, { etag: '"another version"' })));
+      await rename(`${path}.new`, path);
+      assert.equal((await store.read(k))?.etag, '"another version"');
+      await rm(path);
+      assert.equal(await store.read(k), null);
+    });
+  }
 
   test('update creates, replaces, leaves and deletes a record', async () => {
     const k = key();
