@@ -1,9 +1,18 @@
-// The RAM tier: decoded chunks of hot objects, bounded by bytes, least recently used first out.
+// The RAM tier: decoded chunks of hot objects, bounded by bytes. What goes first when room is needed is
+// the oldest chunk not used since the eviction last passed it (the clock, or second-chance, policy): a hit
+// only marks its chunk, where moving it to the back of a strict LRU list cost two map updates per hit.
 // It is consulted only once freshness is decided (docs/architecture.md, rule 3): it saves disk reads, never
 // a question to S3.
 
 import type { BufferPool } from '../store/buffer-pool.js';
 import type { ChunkContent } from '../store/types.js';
+
+interface Entry {
+  content: ChunkContent;
+  size: number;
+  /** Read since it was kept, or since the eviction last gave it a second chance. */
+  used: boolean;
+}
 
 /**
  * The tier holds one reference to each pooled buffer it keeps (src/store/buffer-pool.ts), given back when
@@ -12,8 +21,8 @@ import type { ChunkContent } from '../store/types.js';
 export class RamTier {
   readonly #capacity: number;
   readonly #pool: BufferPool | null;
-  // A Map iterates in insertion order: re-inserting on use makes its first entry the least recent.
-  readonly #entries = new Map<string, ChunkContent>();
+  // A Map iterates in insertion order: its first entries are the ones kept longest ago.
+  readonly #entries = new Map<string, Entry>();
   #bytes = 0;
 
   constructor(capacityBytes: number, pool: BufferPool | null = null) {
@@ -26,11 +35,10 @@ export class RamTier {
   }
 
   get(id: string): ChunkContent | undefined {
-    const content = this.#entries.get(id);
-    if (content === undefined) return undefined;
-    this.#entries.delete(id);
-    this.#entries.set(id, content);
-    return content;
+    const entry = this.#entries.get(id);
+    if (entry === undefined) return undefined;
+    entry.used = true;
+    return entry.content;
   }
 
   /** Whether a chunk of `size` bytes may be kept: one larger than a tenth of the tier would push out too much of the hot set at once. */
@@ -40,20 +48,26 @@ export class RamTier {
 
   /** Keeps `content` (taking over one reference to each of its pooled buffers), or gives it back. */
   set(id: string, content: ChunkContent): void {
-    if (this.#entries.get(id) === content) return; // kept already, with its reference
+    if (this.#entries.get(id)?.content === content) return; // kept already, with its reference
     const size = sizeOf(content);
     if (!this.accepts(size)) {
       this.#let(content);
       return;
     }
     this.delete(id);
-    this.#entries.set(id, content);
+    this.#entries.set(id, { content, size, used: false });
     this.#bytes += size;
-    for (const [oldest, old] of this.#entries) {
+    // A used chunk passed by goes to the back unmarked, so the loop ends within two rounds.
+    for (const [oldest, entry] of this.#entries) {
       if (this.#bytes <= this.#capacity) break;
       this.#entries.delete(oldest);
-      this.#bytes -= sizeOf(old);
-      this.#let(old);
+      if (entry.used) {
+        entry.used = false;
+        this.#entries.set(oldest, entry);
+        continue;
+      }
+      this.#bytes -= entry.size;
+      this.#let(entry.content);
     }
   }
 
@@ -61,8 +75,8 @@ export class RamTier {
     const old = this.#entries.get(id);
     if (old === undefined) return;
     this.#entries.delete(id);
-    this.#bytes -= sizeOf(old);
-    this.#let(old);
+    this.#bytes -= old.size;
+    this.#let(old.content);
   }
 
   #let(content: ChunkContent): void {

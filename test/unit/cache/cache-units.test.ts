@@ -29,6 +29,27 @@ describe('RamTier', () => {
     assert.ok(ram.get('a'));
   });
 
+  test('a used chunk gets a second chance: passed by once, then dropped if not used again', () => {
+    const ram = new RamTier(1000);
+    const ids = 'abcdefghij'.split('');
+    for (const [i, id] of ids.entries()) ram.set(id, chunk(i, 100));
+    ram.get('a');
+    ram.set('k', chunk(10, 100)); // a is passed by (unmarked, now at the back); b goes
+    assert.equal(ram.get('b'), undefined);
+    assert.equal(ram.bytes, 1000);
+    // Nothing read since: the next chunks push out c, then d, and so on (e to j, then k); a, passed by
+    // once and now after k, goes when its turn comes round again.
+    ram.set('l', chunk(11, 100));
+    ram.set('m', chunk(12, 100));
+    assert.equal(ram.get('c'), undefined);
+    assert.equal(ram.get('d'), undefined);
+    for (let i = 0; i < 7; i++) ram.set(`x${i}`, chunk(13 + i, 100));
+    assert.equal(ram.get('k'), undefined);
+    ram.set('y', chunk(20, 100));
+    assert.equal(ram.get('a'), undefined, 'not used again: dropped in its turn');
+    assert.ok(ram.get('l') && ram.get('m') && ram.get('y'));
+  });
+
   test('a chunk larger than a tenth of the tier is not kept', () => {
     const ram = new RamTier(1000);
     ram.set('big', chunk(1, 101));
