@@ -115,7 +115,10 @@ export function createRequestHandler(deps: RequestPathDeps) {
         remote,
         method: req.method ?? '',
         host: req.headers.host ?? '',
-        path: redactTarget(req.url ?? ''),
+        // Redacted when read, which only a log line does: with the access log off, never.
+        get path() {
+          return redactTarget(req.url ?? '');
+        },
         operation: facts.operation,
         bucket: facts.bucket,
         key: facts.key,

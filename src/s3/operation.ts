@@ -147,7 +147,8 @@ export function classifyOperation(input: OperationInput): Operation {
  * them is mistaken for a sub-resource, and SigV2's three): they authorize, they do not select.
  */
 export function isPresignParam(name: string): boolean {
-  return name.toLowerCase().startsWith('x-amz-') || PRESIGN_V2_PARAMS.has(name);
+  // SDKs write `X-Amz-`: that casing is found without lower-casing the name.
+  return name.startsWith('X-Amz-') || name.toLowerCase().startsWith('x-amz-') || PRESIGN_V2_PARAMS.has(name);
 }
 
 /** `names`: the query's parameter names, each once (duplicates were refused before). */
