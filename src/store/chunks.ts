@@ -2,7 +2,7 @@
 // every writer of a chunk writes the same bytes (the ETag is in the path), so concurrent writers only race
 // for which identical file lands. A partial merge lost to such a race costs cache coverage, never bytes.
 
-import { unlink } from 'node:fs';
+import { statSync, unlink } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from './atomic-file.js';
@@ -97,7 +97,7 @@ export class ChunkStore {
     const path = this.#volume.chunkPath(v, index, true);
     let prefix: Buffer | null;
     try {
-      prefix = await readHeaderBytes(path);
+      prefix = await readHeaderBytes(path, this.#volume.local);
     } catch (err) {
       await this.#unreadable(path, err as NodeJS.ErrnoException);
       return [];
@@ -257,7 +257,8 @@ export class ChunkStore {
   /** Whether a file is at `path`; anything else standing there, or in the way of it, is removed. */
   async #isFile(path: string): Promise<boolean> {
     try {
-      if ((await stat(path)).isFile()) return true;
+      // Synchronous on a local volume, as the reads are (chunk-reads.ts).
+      if ((this.#volume.local ? statSync(path) : await stat(path)).isFile()) return true;
       await this.#discard(path, 'not a file');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
@@ -276,7 +277,7 @@ export class ChunkStore {
   ): Promise<ChunkContent | null> {
     let file: Buffer | null;
     try {
-      file = await readWholeFile(path, this.#maxFileBytes, pool);
+      file = await readWholeFile(path, this.#maxFileBytes, this.#volume.local, pool);
     } catch (err) {
       if (err instanceof CorruptChunkError) await this.#discard(path, err.reason);
       else await this.#unreadable(path, err as NodeJS.ErrnoException);
