@@ -69,35 +69,28 @@ describe('journal', () => {
 });
 
 describe('fetch leases', () => {
-  test('one instance takes the first fetch of an object; the other sees it held until released', async () => {
-    const la = new FetchLeases(a, 10_000);
-    const lb = new FetchLeases(b, 10_000);
-    const lease = await la.takeObjectFill(v);
-    assert.ok(lease);
-    assert.equal(await lb.takeObjectFill(v), null);
-    assert.ok((await lb.objectFillHeld(v)) !== null);
-    await lease.release();
-    const again = await lb.takeObjectFill(v);
-    assert.ok(again, 'released: the other takes it');
-    await again.release();
-  });
-
-  test('the same on a volume not known to be local, whose calls go through the thread pool', async () => {
-    const ra = await openVolume({ dir: root, chunkSize: 65536, instanceId: 'inst-ra', local: false });
-    const rb = await openVolume({ dir: root, chunkSize: 65536, instanceId: 'inst-rb', local: false });
-    assert.ok(a.local && !ra.local);
-    const k = { ...v, key: 'remote-volume-object' };
-    const la = new FetchLeases(ra, 10_000);
-    const lb = new FetchLeases(rb, 10_000);
-    const lease = await la.takeObjectFill(k);
-    assert.ok(lease);
-    assert.equal(await lb.takeObjectFill(k), null);
-    assert.ok((await lb.objectFillHeld(k)) !== null);
-    await lease.release();
-    const again = await lb.takeObjectFill(k);
-    assert.ok(again, 'released: the other takes it');
-    await again.release();
-  });
+  for (const local of [true, false]) {
+    test(`one instance takes the first fetch of an object; the other sees it held until released (${local ? 'a local volume' : 'a volume not known to be local, its calls through the thread pool'})`, async () => {
+      const [va, vb] = local
+        ? [a, b]
+        : [
+            await openVolume({ dir: root, chunkSize: 65536, instanceId: 'inst-ra', local }),
+            await openVolume({ dir: root, chunkSize: 65536, instanceId: 'inst-rb', local }),
+          ];
+      assert.equal(va.local, local);
+      const k = { ...v, key: `first-fetch-${local}` };
+      const la = new FetchLeases(va, 10_000);
+      const lb = new FetchLeases(vb, 10_000);
+      const lease = await la.takeObjectFill(k);
+      assert.ok(lease);
+      assert.equal(await lb.takeObjectFill(k), null);
+      assert.ok((await lb.objectFillHeld(k)) !== null);
+      await lease.release();
+      const again = await lb.takeObjectFill(k);
+      assert.ok(again, 'released: the other takes it');
+      await again.release();
+    });
+  }
 
   test('an expired lease is taken over', async () => {
     const la = new FetchLeases(a, 1);
