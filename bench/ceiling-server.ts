@@ -74,7 +74,7 @@ const server = createServer((req, res) => {
   }
   // A revalidation of the unchanged object, as S3 answers it: Kura's warm reads in a fresh process ask.
   const inm = req.headers['if-none-match'];
-  if (inm !== undefined && inm.split(',').some((t) => t.trim() === object.etag || t.trim() === '*')) {
+  if (inm?.split(',').some((t) => t.trim() === object.etag || t.trim() === '*')) {
     res.writeHead(304, { etag: object.etag, 'last-modified': LAST_MODIFIED }).end();
     return;
   }

@@ -1,13 +1,12 @@
 // Reading chunk files: whole (for a read, into a pooled buffer when given one) or only their header (for
-// a probe), with one open and one close each; a file that is not there is null, not an error. On a local
-// volume the open, fstat and close are made synchronously (local-fs.ts): they cost microseconds there,
-// and a chunk read then waits for one thread-pool round trip, its data's, instead of four. The data read
-// stays in the pool, since it may have to come from the disk.
+// a probe), with one open and one close each; a file that is not there is null, not an error. The open,
+// fstat and close are the volume's metadata calls (synchronous on a local volume: a chunk read then waits
+// for one thread-pool round trip, its data's, instead of four); the data read stays in the thread pool,
+// since it may have to come from the disk.
 
-import { closeSync, fstatSync, openSync } from 'node:fs';
 import type { BufferPool } from './buffer-pool.js';
 import { CorruptChunkError, headerLengthOf } from './chunk-file.js';
-import { close, fstat, open, read } from './fs-calls.js';
+import { type MetadataCalls, read } from './fs-calls.js';
 
 /** Enough for the header of a partial chunk with up to 508 extents in one read. */
 const PROBE_READ_BYTES = 4096;
@@ -16,13 +15,13 @@ const PROBE_READ_BYTES = 4096;
 export async function readWholeFile(
   path: string,
   maxBytes: number,
-  local: boolean,
+  calls: MetadataCalls,
   pool?: BufferPool,
 ): Promise<Buffer | null> {
-  const fd = await openOrNull(path, local);
+  const fd = await openOrNull(path, calls);
   if (fd === null) return null;
   try {
-    const st = local ? fstatSync(fd) : await fstat(fd);
+    const st = await calls.fstat(fd);
     if (!st.isFile()) throw new CorruptChunkError('not a file');
     const size = st.size;
     if (size > maxBytes) throw new CorruptChunkError(`file of ${size} bytes is larger than any chunk`);
@@ -36,13 +35,13 @@ export async function readWholeFile(
     // Shorter than its stat: the decoder's length checks reject it.
     return filled === size ? file : file.subarray(0, filled);
   } finally {
-    await closeQuietly(fd, local);
+    await closeQuietly(fd, calls);
   }
 }
 
 /** The header bytes of a chunk file (possibly short; the header check rejects those), or null when absent. */
-export async function readHeaderBytes(path: string, local: boolean): Promise<Buffer | null> {
-  const fd = await openOrNull(path, local);
+export async function readHeaderBytes(path: string, calls: MetadataCalls): Promise<Buffer | null> {
+  const fd = await openOrNull(path, calls);
   if (fd === null) return null;
   try {
     const first = Buffer.allocUnsafe(PROBE_READ_BYTES);
@@ -59,21 +58,20 @@ export async function readHeaderBytes(path: string, local: boolean): Promise<Buf
     const more = await read(fd, whole, 0, need, 0);
     return whole.subarray(0, more);
   } finally {
-    await closeQuietly(fd, local);
+    await closeQuietly(fd, calls);
   }
 }
 
-async function closeQuietly(fd: number, local: boolean): Promise<void> {
+async function closeQuietly(fd: number, calls: MetadataCalls): Promise<void> {
   // Closing a descriptor opened for reading fails only if it is already closed: nothing to lose.
   try {
-    if (local) closeSync(fd);
-    else await close(fd);
+    await calls.close(fd);
   } catch {}
 }
 
-async function openOrNull(path: string, local: boolean): Promise<number | null> {
+async function openOrNull(path: string, calls: MetadataCalls): Promise<number | null> {
   try {
-    return local ? openSync(path, 'r') : await open(path, 'r');
+    return await calls.openForReading(path);
   } catch (err) {
     // ENOTDIR (a file where a directory of the path belongs) is damage: the caller removes it.
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;

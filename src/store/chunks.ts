@@ -2,7 +2,7 @@
 // every writer of a chunk writes the same bytes (the ETag is in the path), so concurrent writers only race
 // for which identical file lands. A partial merge lost to such a race costs cache coverage, never bytes.
 
-import { statSync, unlink } from 'node:fs';
+import { unlink } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from './atomic-file.js';
@@ -18,7 +18,7 @@ import {
 } from './chunk-file.js';
 import { readHeaderBytes, readWholeFile } from './chunk-reads.js';
 import { clearPath } from './clear-path.js';
-import { access, stat, TRANSIENT_CODES } from './fs-calls.js';
+import { access, TRANSIENT_CODES } from './fs-calls.js';
 import { removeTree } from './remove-tree.js';
 import type { ChunkContent, ChunkPiece, Codec, Extent, ObjectKey, ObjectVersion } from './types.js';
 import type { Volume } from './volume.js';
@@ -97,7 +97,7 @@ export class ChunkStore {
     const path = this.#volume.chunkPath(v, index, true);
     let prefix: Buffer | null;
     try {
-      prefix = await readHeaderBytes(path, this.#volume.local);
+      prefix = await readHeaderBytes(path, this.#volume.calls);
     } catch (err) {
       await this.#unreadable(path, err as NodeJS.ErrnoException);
       return [];
@@ -257,8 +257,7 @@ export class ChunkStore {
   /** Whether a file is at `path`; anything else standing there, or in the way of it, is removed. */
   async #isFile(path: string): Promise<boolean> {
     try {
-      // Synchronous on a local volume, as the reads are (chunk-reads.ts).
-      if ((this.#volume.local ? statSync(path) : await stat(path)).isFile()) return true;
+      if ((await this.#volume.calls.stat(path)).isFile()) return true;
       await this.#discard(path, 'not a file');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
@@ -277,7 +276,7 @@ export class ChunkStore {
   ): Promise<ChunkContent | null> {
     let file: Buffer | null;
     try {
-      file = await readWholeFile(path, this.#maxFileBytes, this.#volume.local, pool);
+      file = await readWholeFile(path, this.#maxFileBytes, this.#volume.calls, pool);
     } catch (err) {
       if (err instanceof CorruptChunkError) await this.#discard(path, err.reason);
       else await this.#unreadable(path, err as NodeJS.ErrnoException);

@@ -26,6 +26,45 @@ export const fstat = promisify(fs.fstat);
 export const close = promisify(fs.close);
 export const rename = promisify(fs.rename);
 
+/**
+ * The metadata calls a request waits for (a record's stat, a chunk file's open, fstat and close, a lease's
+ * exclusive create), for one volume: synchronous on a local file system (local-fs.ts), where each costs
+ * microseconds and a round trip through libuv's thread pool costs more than the call; through the thread
+ * pool otherwise, so that a slow or hung file server stalls requests, not the process. Callers await
+ * either kind, inside try/catch (a synchronous call throws where an asynchronous one rejects).
+ */
+export interface MetadataCalls {
+  stat(path: string): fs.Stats | Promise<fs.Stats>;
+  openForReading(path: string): number | Promise<number>;
+  fstat(fd: number): fs.Stats | Promise<fs.Stats>;
+  close(fd: number): void | Promise<void>;
+  /** Creates `path`, which must not exist, holding `text` (mode 0600). */
+  createText(path: string, text: string): void | Promise<void>;
+  /** Creates `dir` and its parents as needed (mode 0700). */
+  makeDirs(dir: string): unknown;
+  unlink(path: string): void | Promise<void>;
+}
+
+export const SYNC_CALLS: MetadataCalls = {
+  stat: (path) => fs.statSync(path),
+  openForReading: (path) => fs.openSync(path, 'r'),
+  fstat: (fd) => fs.fstatSync(fd),
+  close: (fd) => fs.closeSync(fd),
+  createText: (path, text) => fs.writeFileSync(path, text, { flag: 'wx', mode: 0o600 }),
+  makeDirs: (dir) => fs.mkdirSync(dir, { recursive: true, mode: 0o700 }),
+  unlink: (path) => fs.unlinkSync(path),
+};
+
+export const POOLED_CALLS: MetadataCalls = {
+  stat: (path) => stat(path),
+  openForReading: (path) => open(path, 'r'),
+  fstat: (fd) => fstat(fd),
+  close: (fd) => close(fd),
+  createText: (path, text) => fs.promises.writeFile(path, text, { flag: 'wx', mode: 0o600 }),
+  makeDirs: (dir) => fs.promises.mkdir(dir, { recursive: true, mode: 0o700 }),
+  unlink: (path) => fs.promises.unlink(path),
+};
+
 /** Reads into `buffer` at `offset`, `length` bytes from file `position`; resolves to the bytes read. */
 export function read(fd: number, buffer: Buffer, offset: number, length: number, position: number) {
   return new Promise<number>((resolve, reject) =>

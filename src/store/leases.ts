@@ -6,7 +6,6 @@
 //   leases/{objectId}/fill                       the first fetch of an object nobody has a record of
 //   leases/{objectId}/{etagName}/{first}-{last}.{instance}.{n}   a run of cells of one version
 
-import { mkdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import { mkdir, readdir, readFile, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { ObjectKey, ObjectVersion } from './types.js';
@@ -129,20 +128,26 @@ export class FetchLeases {
   async #createExclusive(path: string): Promise<boolean> {
     const body: LeaseBody = { instance: this.#volume.instanceId, expiresAt: Date.now() + this.leaseMs };
     const text = JSON.stringify(body);
-    if (this.#volume.local) return createExclusiveSync(path, text);
-    const create = () => writeFile(path, text, { flag: 'wx', mode: 0o600 });
+    // The volume's metadata calls (fs-calls.ts): a cold read waits for these before it asks S3.
+    const calls = this.#volume.calls;
     try {
-      await create().catch(async (err) => {
+      try {
+        await calls.createText(path, text);
+      } catch (err) {
         // The object's first lease: its directory comes with it.
         if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-        await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-        await create();
-      });
+        await calls.makeDirs(dirname(path));
+        await calls.createText(path, text);
+      }
       return true;
     } catch (err) {
       // Created but not written (a full volume, say): a lease nobody can read must not stand. Best effort:
       // one that stays is torn, promises nothing once WRITING_MS old, and the lease sweep removes it.
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') await unlink(path).catch(() => {});
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
+        try {
+          await calls.unlink(path);
+        } catch {}
+      }
       return false;
     }
   }
@@ -157,34 +162,6 @@ export class FetchLeases {
         await unlink(path).catch(() => {});
       },
     };
-  }
-}
-
-/**
- * `#createExclusive` on a local volume (local-fs.ts), where the same calls made synchronously cost
- * microseconds each, against a round trip through the thread pool each (up to six of them, the lease's
- * directories included), all of which a cold read waits for before it asks S3.
- */
-function createExclusiveSync(path: string, text: string): boolean {
-  const create = () => writeFileSync(path, text, { flag: 'wx', mode: 0o600 });
-  try {
-    try {
-      create();
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-      mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-      create();
-    }
-    return true;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
-      try {
-        unlinkSync(path);
-      } catch {
-        // As in #createExclusive: a torn lease left behind promises nothing once old, and is swept.
-      }
-    }
-    return false;
   }
 }
 

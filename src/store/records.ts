@@ -3,7 +3,7 @@
 // does not parse, names another key, or is no file at all is damage: the caller sees a miss, and the file
 // is removed under the record's lock (and counted) so that the next fill writes a good one.
 
-import { type Stats, statSync } from 'node:fs';
+import type { Stats } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { lock } from 'proper-lockfile';
@@ -119,9 +119,9 @@ export class RecordStore {
     const generation = this.#memo.generation;
     let st: Stats;
     try {
-      // A record read before is checked synchronously on a local volume (local-fs.ts): its inode is
-      // in the kernel's cache, and the stat costs a tenth of one through the thread pool.
-      st = this.#volume.local && this.#memo.has(path) ? statSync(path) : await stat(path);
+      // A record read before is checked with the volume's metadata calls (synchronous on a local
+      // volume: its inode is in the kernel's cache). One never read may need the disk: thread pool.
+      st = this.#memo.has(path) ? await this.#volume.calls.stat(path) : await stat(path);
     } catch (err) {
       this.#memo.drop(path);
       const code = (err as NodeJS.ErrnoException).code;
@@ -152,6 +152,11 @@ export class RecordStore {
     return { record: r, damage: null };
   }
 
+  /** Keys with record updates under way in this process. */
+  get updating(): number {
+    return this.#queues.size;
+  }
+
   /**
    * Reads, changes and writes `k`'s record under its lock, and returns the record now in place. Rejects
    * with RecordLockError when the lock cannot be had or is lost (then nothing is written), and with the
@@ -161,11 +166,6 @@ export class RecordStore {
    * together under the next lock, in arrival order, with one write. Concurrent fills of one object (an
    * engine reading many ranges of a cold file at once) would otherwise queue on the lock file one by one.
    */
-  /** Keys with record updates under way in this process. */
-  get updating(): number {
-    return this.#queues.size;
-  }
-
   update(k: ObjectKey, fn: RecordUpdate): Promise<ObjectRecord | null> {
     const lockPath = this.#volume.recordLockPath(k);
     return new Promise((resolve, reject) => {

@@ -10,6 +10,7 @@ import { join, resolve } from 'node:path';
 import { isStorableBucket } from '../s3/bucket-name.js';
 import { isSafeUploadId } from '../s3/multipart.js';
 import { ALWAYS_ROOM, NO_VOLUME_EVENTS, type SpaceGate, type VolumeEvents } from './events.js';
+import { type MetadataCalls, POOLED_CALLS, SYNC_CALLS } from './fs-calls.js';
 import { isLocalFileSystem } from './local-fs.js';
 import type { ObjectKey, ObjectVersion } from './types.js';
 
@@ -59,7 +60,9 @@ export class Volume {
   space: SpaceGate = ALWAYS_ROOM;
   /** Whether the volume's file system is this machine's own (local-fs.ts). */
   readonly local: boolean;
-  /** Record paths and object ids of the keys used last, by key; cleared whole when full. */
+  /** The metadata calls requests wait for: synchronous on a local volume (fs-calls.ts). */
+  readonly calls: MetadataCalls;
+  /** Hashes, record paths and object ids of the keys used last, by key; cleared whole when full. */
   readonly #places = new Map<string, Place>();
 
   constructor(
@@ -76,6 +79,7 @@ export class Volume {
     this.createdAt = manifest.createdAt;
     this.tmpDir = join(dir, 'tmp', instanceId);
     this.local = local;
+    this.calls = local ? SYNC_CALLS : POOLED_CALLS;
   }
 
   /** The object record of `k`'s current version. */
@@ -89,17 +93,17 @@ export class Volume {
   }
 
   /**
-   * Every hit needs its key's record path and object id, and looks them up in maps: made once per hot
-   * key, the same strings also keep the hash V8 computed for them.
+   * Every hit needs its key's hash, record path and object id, and looks the last two up in maps: made
+   * once per hot key (a SHA-256 and a path join), the same strings also keep the hash V8 computed for them.
    */
   #place(k: ObjectKey): Place {
     const name = `${k.namespace}\n${k.bucket}\n${k.key}`;
     const known = this.#places.get(name);
     if (known !== undefined) return known;
-    const h = keyHash(k);
-    const objectId = `${k.bucket}/${h.slice(0, 2)}/${h.slice(2, 4)}/${h}`;
-    const place = { objectId, recordPath: join(this.dir, 'objects', `${objectId}.json`) };
-    if (this.#places.size >= RECENT_HASHES) this.#places.clear();
+    const hash = keyHash(k);
+    const objectId = `${k.bucket}/${hash.slice(0, 2)}/${hash.slice(2, 4)}/${hash}`;
+    const place = { hash, objectId, recordPath: join(this.dir, 'objects', `${objectId}.json`) };
+    if (this.#places.size >= RECENT_KEYS) this.#places.clear();
     this.#places.set(name, place);
     return place;
   }
@@ -114,8 +118,7 @@ export class Volume {
 
   /** The directory holding every cached version of `k`. */
   objectDataDir(k: ObjectKey): string {
-    const h = keyHash(k);
-    return join(this.dir, 'data', k.bucket, h.slice(0, 2), h.slice(2, 4), h);
+    return join(this.dir, 'data', this.#place(k).objectId);
   }
 
   /** The directory holding the chunks of one version. */
@@ -125,7 +128,7 @@ export class Volume {
 
   /** What every chunk file of `v` carries in its header to say whose it is (`versionTagOf`). */
   versionTag(v: ObjectVersion): Buffer {
-    return versionTagOf(keyHash(v), etagName(v.etag));
+    return versionTagOf(this.#place(v).hash, etagName(v.etag));
   }
 
   /** A full chunk file, or the partial one (`.p`) that holds some extents of the cell. */
@@ -165,6 +168,7 @@ export class Volume {
 let tmpCounter = 0;
 
 interface Place {
+  hash: string;
   objectId: string;
   recordPath: string;
 }
@@ -175,22 +179,14 @@ interface Place {
  * share a file. The key itself never appears in a path: it may hold any bytes.
  */
 export function keyHash(k: ObjectKey): string {
-  const name = `${k.namespace}\n${k.bucket}\n${k.key}`;
-  const known = recentHashes.get(name);
-  if (known !== undefined) return known;
   if (!isStorableBucket(k.bucket)) {
     throw new VolumeError(`bucket name ${JSON.stringify(k.bucket)} cannot be stored on the volume`);
   }
-  const h = sha256Hex(name);
-  // Every hit needs its key's hash (the record's path, the journal's object id): a hot key hashes once.
-  if (recentHashes.size >= RECENT_HASHES) recentHashes.clear();
-  recentHashes.set(name, h);
-  return h;
+  return sha256Hex(`${k.namespace}\n${k.bucket}\n${k.key}`);
 }
 
-/** Hashes of the keys used last; cleared whole when full, which costs a hash per key to refill. */
-const recentHashes = new Map<string, string>();
-const RECENT_HASHES = 10_000;
+/** Keys whose places a volume remembers; cleared whole when full, which costs a hash per key to refill. */
+const RECENT_KEYS = 10_000;
 
 /** An ETag as a directory name: quotes, slashes and length are S3's business, not the file system's. */
 export function etagName(etag: string): string {
