@@ -121,7 +121,16 @@ test('3 instances × 16 clients of mixed reads, overwrites and deletes: byte-exa
       // Kura cuts an answer whose head is sent when the object changes under it (S3 says 412 to the
       // If-Match of the missing bytes): fine while a write overlapped, a bug otherwise.
       counts.cut += 1;
-      if (seen.length < 2) counts.wrong.push(`${key}: answer cut while no write overlapped`);
+      if (seen.length < 2) {
+        const versions = (history.get(key) as Visible[]).map(
+          (v) => `${v.etag ?? 'deleted'} ${v.from}-${v.to}`,
+        );
+        counts.wrong.push(
+          `${key}: answer cut while no write overlapped (${read.error ?? 'no error'}; ${range ?? 'whole object'}, ` +
+            `request ${start}-${end}; ` +
+            `versions: ${versions.join(', ')})`,
+        );
+      }
       return;
     }
     if (read.xCache === 'HIT') counts.hits += 1;
@@ -189,7 +198,10 @@ test('3 instances × 16 clients of mixed reads, overwrites and deletes: byte-exa
         const read =
           op < 0.88
             ? await sdkGet(client, BUCKET, key, range)
-            : await presignedGet(url, BUCKET, key, { range }).catch(() => CUT);
+            : await presignedGet(url, BUCKET, key, { range }).catch((err: Error) => ({
+                ...CUT,
+                error: err.message,
+              }));
         check(key, read, start, Date.now(), read.status === 200 ? null : range);
       }
     }

@@ -37,6 +37,8 @@ export interface Read {
   contentRange: string | undefined;
   etag: string | undefined;
   headers: Record<string, string | string[] | undefined>;
+  /** Why the client saw no complete answer, when it saw none. */
+  error?: string;
 }
 
 /** GetObject through the SDK: `range` is signed. */
@@ -65,6 +67,7 @@ export async function sdkGet(client: S3Client, bucket: string, key: string, rang
       contentRange: undefined,
       etag: undefined,
       headers: e.$response?.headers ?? {},
+      error: err instanceof Error ? `${err.name}: ${err.message}` : String(err),
     };
   }
 }
