@@ -123,13 +123,20 @@ async function smallCell(ctx: Context, targets: [string, Target][], size: number
   const sliceSeconds = Math.max(1, Math.round(plan.seconds / slices));
   const keys = Array.from({ length: plan.small.objects }, (_, i) => smallKey(size, i));
   const paths = await Promise.all(targets.map(([, t]) => presignAll(t.url, keys, t.gatewayPrefix)));
-  for (const [i, [, t]] of targets.entries()) await wrk(t.url, paths[i] as string[], c, 1, ctx.workDir);
+  // A failed run names its target and cell.
+  const run = (i: number, seconds: number) => {
+    const [name, target] = targets[i] as [string, Target];
+    return wrk(target.url, paths[i] as string[], c, seconds, ctx.workDir).catch((err: Error) => {
+      throw new Error(`${name}, ${sizeName(size)} c=${c}: ${err.message}`);
+    });
+  };
+  for (const i of targets.keys()) await run(i, 1);
   const tallies = targets.map(() => new Tally());
   for (let s = 0; s < slices; s++) {
     for (const [i, [, target]] of targets.entries()) {
       const tally = tallies[i] as Tally;
       const cpu0 = target.cpu();
-      const r = await wrk(target.url, paths[i] as string[], c, sliceSeconds, ctx.workDir);
+      const r = await run(i, sliceSeconds);
       tally.cpu += target.cpu() - cpu0;
       tally.requests += r.requests;
       tally.seconds += r.seconds;
