@@ -3,54 +3,15 @@
 
 import type { ServerResponse } from 'node:http';
 import { headerValue } from '../../s3/headers.js';
-import type { FetchLease } from '../../store/leases.js';
-import type { ObjectRecord, ObjectVersion } from '../../store/types.js';
+import type { ObjectRecord } from '../../store/types.js';
 import type { UpstreamResponse } from '../../upstream/client.js';
-import type { Cache } from '../cache.js';
 import { ChunkSink } from '../chunk-sink.js';
-import type { Exchange, PassOptions } from '../exchange/exchange.js';
 import { askS3, discard } from '../exchange/origin-fetch.js';
 import { settleWithin } from '../inflight.js';
-import { announceFetch, awaitLeasedCell, cellsLeasedElsewhere } from './fetch-lease.js';
+import type { BodyJob, Plan, Slice } from './body-job.js';
+import { dropFetch, fetchRun, type Run, type RunFetch, runFrom } from './cell-runs.js';
+import { awaitLeasedCell, cellsLeasedElsewhere } from './fetch-lease.js';
 import { parseContentRange } from './record-headers.js';
-
-export interface BodyJob {
-  ex: Exchange;
-  opts: PassOptions;
-  cache: Cache;
-  record: ObjectRecord;
-  version: ObjectVersion;
-  versionId: string;
-  /** Whether the rule lets this object into the RAM tier. */
-  ram: boolean;
-  /**
-   * Whether Kura may ask S3 for other bytes than the client asked for: the Range is not signed and the
-   * request is not a `partNumber` GET. Otherwise a missing byte means forwarding the client's request.
-   */
-  flexible: boolean;
-  /** The client sent no conditionals, so Kura may add If-Match. */
-  mayAddConditionals: boolean;
-}
-
-/** `leased`: another instance announced it is fetching the cell; its file is waited for. */
-export type CellState = 'cached' | 'pending' | 'leased' | 'missing';
-
-/**
- * Bytes of a cell read from RAM or the volume, ready to send. When they are a view of a pooled buffer,
- * the slice holds a reference to it, given back once the socket has the bytes.
- */
-interface Slice {
-  bytes: Buffer;
-  ram: boolean;
-}
-
-export interface Plan {
-  /** Inclusive byte positions. */
-  start: number;
-  end: number;
-  /** `read`: the cell's bytes, read ahead of the response head (see `readAhead`). */
-  cells: { index: number; state: CellState; read?: Slice }[];
-}
 
 /**
  * Cached bytes read before the response head is sent, so that a chunk found damaged among them (a miss,
@@ -199,75 +160,6 @@ async function cachedSlice(
   return { bytes: piece.bytes.subarray(from - piece.start, to - piece.start), ram };
 }
 
-/** A run of cells to fetch with one ranged request: from `first` to `last`, inclusive. */
-export interface Run {
-  first: number;
-  last: number;
-}
-
-/** Missing cells from position `i` on, merged across cached gaps smaller than the merge gap. */
-export function runFrom(plan: Plan, i: number, chunkSize: number, mergeGap: number): Run {
-  const cells = plan.cells;
-  const first = (cells[i] as { index: number }).index;
-  let last = first;
-  let gap = 0;
-  for (let j = i + 1; j < cells.length; j++) {
-    const cell = cells[j] as Plan['cells'][number];
-    if (cell.state === 'missing') {
-      if (gap > 0 && gap > mergeGap) break;
-      last = cell.index;
-      gap = 0;
-    } else {
-      gap += chunkSize;
-      if (gap > mergeGap) break;
-    }
-  }
-  return { first, last };
-}
-
-export type RunFetch =
-  | { kind: 'ok'; res: UpstreamResponse; start: number; end: number; lease: FetchLease }
-  | { kind: 'changed' }
-  | { kind: 'answer'; res: UpstreamResponse }
-  | { kind: 'failed'; error: import('../../s3/types.js').S3ErrorSpec | null };
-
-/** Asks S3 for a run of cells of this version: `Range` on the grid and `If-Match` on the ETag. */
-export async function fetchRun(job: BodyJob, run: Run): Promise<RunFetch> {
-  const cs = job.cache.volume.chunkSize;
-  const start = run.first * cs;
-  const end = Math.min((run.last + 1) * cs, job.record.size) - 1;
-  const lease = await announceFetch(job.cache, job.version, run.first, run.last);
-  const fetched = await fetchLeasedRun(job, start, end, lease);
-  if (fetched.kind !== 'ok') void lease.release();
-  return fetched;
-}
-
-async function fetchLeasedRun(
-  job: BodyJob,
-  start: number,
-  end: number,
-  lease: FetchLease,
-): Promise<RunFetch> {
-  const asked = await askS3(job.ex, job.opts, { range: `bytes=${start}-${end}`, ifMatch: job.record.etag });
-  if (!asked.ok) return { kind: 'failed', error: asked.error };
-  const res = asked.res;
-  if (res.status === 412) {
-    discard(res);
-    return { kind: 'changed' };
-  }
-  const cr = parseContentRange(headerValue(res.headers, 'content-range'));
-  const exact = res.status === 206 && cr !== null && cr.start === start && cr.end === end;
-  if (exact && cr.size === job.record.size && headerValue(res.headers, 'etag') === job.record.etag) {
-    return { kind: 'ok', res, start, end, lease };
-  }
-  if (res.status === 206 || res.status === 200) {
-    // S3 answered other bytes than asked for: the object is not the one the record describes.
-    discard(res);
-    return { kind: 'changed' };
-  }
-  return { kind: 'answer', res };
-}
-
 /**
  * Streams bytes `plan.start..plan.end` to the client; the response head is already sent. `first` is a
  * fetch already made for the first missing run (made before the head, so a 412 could still change the
@@ -355,16 +247,6 @@ async function streamCells(
     }
     pos = stop + 1;
     while (i < plan.cells.length && (plan.cells[i] as { index: number }).index <= run.last) i += 1;
-  }
-}
-
-/** A fetch that will not be read: its body is let go and its lease released. */
-export function dropFetch(fetched: RunFetch): void {
-  if (fetched.kind === 'ok') {
-    discard(fetched.res);
-    void fetched.lease.release();
-  } else if (fetched.kind === 'answer') {
-    discard(fetched.res);
   }
 }
 

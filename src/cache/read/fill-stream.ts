@@ -6,7 +6,8 @@
 
 import type { Readable } from 'node:stream';
 import type { ChunkSink } from '../chunk-sink.js';
-import { type BodyJob, planRange, streamPlan, write } from './cached-body.js';
+import type { BodyJob } from './body-job.js';
+import { planRange, streamPlan, write } from './cached-body.js';
 
 export interface FillStream {
   /** How the client's bytes are read back from the cache once it has fallen behind. */

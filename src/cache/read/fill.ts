@@ -16,7 +16,7 @@ import { askS3, failed, relay } from '../exchange/origin-fetch.js';
 import { MISS_NOT_STORED, MISS_STORED, pushXCache } from '../exchange/outcome.js';
 import { sendHead } from '../exchange/reply.js';
 import { settleWithin } from '../inflight.js';
-import type { BodyJob } from './cached-body.js';
+import type { BodyJob } from './body-job.js';
 import { announceFetch, leaseColdFill } from './fetch-lease.js';
 import { streamFill } from './fill-stream.js';
 import { isRangeHeaderSigned } from './range-request.js';

@@ -17,16 +17,9 @@ import {
   PARTIAL_REVALIDATED,
   withRevalidation,
 } from '../exchange/outcome.js';
-import {
-  type BodyJob,
-  fetchRun,
-  missingCells,
-  type Plan,
-  planRange,
-  type RunFetch,
-  runFrom,
-  streamPlan,
-} from './cached-body.js';
+import type { BodyJob, Plan } from './body-job.js';
+import { missingCells, planRange, streamPlan } from './cached-body.js';
+import { fetchRun, type RunFetch, runFrom } from './cell-runs.js';
 import { fill } from './fill.js';
 import { isRangeHeaderSigned, type RangeRequest } from './range-request.js';
 import { type ReadJob, versionOf } from './read-job.js';

@@ -8,7 +8,7 @@ import type { ObjectKey, ObjectRecord, ObjectVersion } from '../../store/types.j
 import type { Cache } from '../cache.js';
 import type { Exchange, Outcome, PassOptions } from '../exchange/exchange.js';
 import type { CacheOutcome } from '../exchange/outcome.js';
-import type { BodyJob, Plan } from './cached-body.js';
+import type { BodyJob, Plan } from './body-job.js';
 import type { RangeRequest } from './range-request.js';
 
 /**

@@ -11,7 +11,7 @@ import type { Outcome } from '../exchange/exchange.js';
 import { askS3, discard, failed, REVALIDATION_FAILED, relay } from '../exchange/origin-fetch.js';
 import { MISS_NOT_STORED, REVALIDATED, STALE_SERVED, withRevalidation } from '../exchange/outcome.js';
 import { isConfirmationWorthWriting, mayServeStale } from '../freshness.js';
-import type { BodyJob, Plan } from './cached-body.js';
+import type { BodyJob, Plan } from './body-job.js';
 import { fill, fillFromAnswer } from './fill.js';
 import { learnLastModified } from './last-modified.js';
 import type { RangeRequest } from './range-request.js';

@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { HIT_FRESH } from '../../../src/cache/exchange/outcome.js';
 import { RamTier } from '../../../src/cache/ram-tier.js';
-import { type Plan, runFrom } from '../../../src/cache/read/cached-body.js';
+import type { Plan } from '../../../src/cache/read/body-job.js';
+import { runFrom } from '../../../src/cache/read/cell-runs.js';
 import { headersFromRecord, parseContentRange, readAnswer } from '../../../src/cache/read/record-headers.js';
 import type { ChunkContent, ObjectRecord } from '../../../src/store/types.js';
 
