@@ -107,11 +107,7 @@ export function newRecord(
   facts: AnswerFacts,
   opts: { source: ObjectRecord['source']; codec: ObjectRecord['codec']; now: number },
 ): ObjectRecord {
-  return {
-    format: 1,
-    namespace: key.namespace,
-    bucket: key.bucket,
-    key: key.key,
+  return recordOf(key, {
     etag: facts.etag,
     size: facts.size,
     lastModified: facts.lastModified,
@@ -121,10 +117,8 @@ export function newRecord(
     parts: {},
     source: opts.source,
     codec: opts.codec,
-    validatedGet: null,
-    validatedHead: null,
     createdAt: opts.now,
-  };
+  });
 }
 
 /**
@@ -136,17 +130,22 @@ export function uploadRecord(
   key: ObjectKey,
   version: Pick<ObjectRecord, 'etag' | 'size' | 'headers' | 'checksums' | 'partsCount' | 'parts' | 'codec'>,
 ): ObjectRecord {
+  return recordOf(key, { ...version, lastModified: null, source: 'put', createdAt: Date.now() });
+}
+
+/** A record of `key` not yet validated by a read: what S3 said of the version, and where it came from. */
+function recordOf(
+  key: ObjectKey,
+  fields: Omit<ObjectRecord, 'format' | 'namespace' | 'bucket' | 'key' | 'validatedGet' | 'validatedHead'>,
+): ObjectRecord {
   return {
     format: 1,
     namespace: key.namespace,
     bucket: key.bucket,
     key: key.key,
-    ...version,
-    lastModified: null,
-    source: 'put',
+    ...fields,
     validatedGet: null,
     validatedHead: null,
-    createdAt: Date.now(),
   };
 }
 
