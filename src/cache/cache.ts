@@ -9,6 +9,7 @@ import { BufferPool } from '../store/buffer-pool.js';
 import { ChunkStore } from '../store/chunks.js';
 import { capacityLimits } from '../store/eviction.js';
 import { Fleet } from '../store/fleet.js';
+import { LocalCalls, POOLED_AFTER_SLOW_MS } from '../store/fs-calls.js';
 import { recordedKeys } from '../store/purge.js';
 import { RecordStore } from '../store/records.js';
 import type { ObjectKey, ObjectRecord, ObjectVersion } from '../store/types.js';
@@ -127,6 +128,14 @@ export class Cache {
           'choose a writable directory with --cache-dir or KURA_CACHE_DIR',
       );
     });
+    if (volume.calls instanceof LocalCalls) {
+      volume.calls.onSlow = (call, ms) =>
+        log.warn('a volume call held the event loop; volume calls go through the thread pool for a while', {
+          call,
+          ms: Math.round(ms),
+          pooledForMs: POOLED_AFTER_SLOW_MS,
+        });
+    }
     if (volume.configuredChunkSizeIgnored) {
       log.warn('cache.chunk_size differs from the volume; the volume keeps its own', {
         volume: volume.chunkSize,

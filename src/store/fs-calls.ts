@@ -28,10 +28,10 @@ export const rename = promisify(fs.rename);
 
 /**
  * The metadata calls a request waits for (a record's stat, a chunk file's open, fstat and close, a lease's
- * exclusive create), for one volume: synchronous on a local file system (local-fs.ts), where each costs
- * microseconds and a round trip through libuv's thread pool costs more than the call; through the thread
- * pool otherwise, so that a slow or hung file server stalls requests, not the process. Callers await
- * either kind, inside try/catch (a synchronous call throws where an asynchronous one rejects).
+ * exclusive create), for one volume: synchronous on a local file system (local-fs.ts, `LocalCalls`), where
+ * each costs microseconds and a round trip through libuv's thread pool costs more than the call; through
+ * the thread pool otherwise, so that a slow or hung file server stalls requests, not the process. Callers
+ * await either kind, inside try/catch (a synchronous call throws where an asynchronous one rejects).
  */
 export interface MetadataCalls {
   stat(path: string): fs.Stats | Promise<fs.Stats>;
@@ -45,16 +45,6 @@ export interface MetadataCalls {
   unlink(path: string): void | Promise<void>;
 }
 
-export const SYNC_CALLS: MetadataCalls = {
-  stat: (path) => fs.statSync(path),
-  openForReading: (path) => fs.openSync(path, 'r'),
-  fstat: (fd) => fs.fstatSync(fd),
-  close: (fd) => fs.closeSync(fd),
-  createText: (path, text) => fs.writeFileSync(path, text, { flag: 'wx', mode: 0o600 }),
-  makeDirs: (dir) => fs.mkdirSync(dir, { recursive: true, mode: 0o700 }),
-  unlink: (path) => fs.unlinkSync(path),
-};
-
 export const POOLED_CALLS: MetadataCalls = {
   stat: (path) => stat(path),
   openForReading: (path) => open(path, 'r'),
@@ -64,6 +54,107 @@ export const POOLED_CALLS: MetadataCalls = {
   makeDirs: (dir) => fs.promises.mkdir(dir, { recursive: true, mode: 0o700 }),
   unlink: (path) => fs.promises.unlink(path),
 };
+
+/** A synchronous call longer than this held every request of the process: the disk is under pressure. */
+export const SLOW_SYNC_MS = 20;
+/** How long a local volume's calls go through the thread pool after a slow synchronous one. */
+export const POOLED_AFTER_SLOW_MS = 60_000;
+
+/**
+ * The metadata calls of a local volume: synchronous, each timed. A local disk can still keep a call
+ * waiting (a file creation behind a journal commit while gigabytes are written back, a lookup behind a
+ * full device queue), and a synchronous call waits on the event loop, holding every request. So one that
+ * takes longer than SLOW_SYNC_MS sends the calls through the thread pool for POOLED_AFTER_SLOW_MS, where
+ * a busy disk stalls only the requests that wait for it, and `onSlow` hears of it.
+ */
+export class LocalCalls implements MetadataCalls {
+  #pooledUntil = Number.NEGATIVE_INFINITY;
+  /** Told of each synchronous call that took too long (at most once per POOLED_AFTER_SLOW_MS). */
+  onSlow: (call: string, ms: number) => void = () => {};
+
+  /** Whether calls go through the thread pool now, after a slow one. */
+  get pooled(): boolean {
+    return performance.now() < this.#pooledUntil;
+  }
+
+  stat(path: string): fs.Stats | Promise<fs.Stats> {
+    const t = performance.now();
+    if (t < this.#pooledUntil) return POOLED_CALLS.stat(path);
+    try {
+      return fs.statSync(path);
+    } finally {
+      this.#took('stat', t);
+    }
+  }
+
+  openForReading(path: string): number | Promise<number> {
+    const t = performance.now();
+    if (t < this.#pooledUntil) return POOLED_CALLS.openForReading(path);
+    try {
+      return fs.openSync(path, 'r');
+    } finally {
+      this.#took('open', t);
+    }
+  }
+
+  fstat(fd: number): fs.Stats | Promise<fs.Stats> {
+    const t = performance.now();
+    if (t < this.#pooledUntil) return POOLED_CALLS.fstat(fd);
+    try {
+      return fs.fstatSync(fd);
+    } finally {
+      this.#took('fstat', t);
+    }
+  }
+
+  close(fd: number): void | Promise<void> {
+    const t = performance.now();
+    if (t < this.#pooledUntil) return POOLED_CALLS.close(fd);
+    try {
+      fs.closeSync(fd);
+    } finally {
+      this.#took('close', t);
+    }
+  }
+
+  createText(path: string, text: string): void | Promise<void> {
+    const t = performance.now();
+    if (t < this.#pooledUntil) return POOLED_CALLS.createText(path, text);
+    try {
+      fs.writeFileSync(path, text, { flag: 'wx', mode: 0o600 });
+    } finally {
+      this.#took('create', t);
+    }
+  }
+
+  makeDirs(dir: string): unknown {
+    const t = performance.now();
+    if (t < this.#pooledUntil) return POOLED_CALLS.makeDirs(dir);
+    try {
+      return fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    } finally {
+      this.#took('mkdir', t);
+    }
+  }
+
+  unlink(path: string): void | Promise<void> {
+    const t = performance.now();
+    if (t < this.#pooledUntil) return POOLED_CALLS.unlink(path);
+    try {
+      fs.unlinkSync(path);
+    } finally {
+      this.#took('unlink', t);
+    }
+  }
+
+  #took(call: string, since: number): void {
+    const now = performance.now();
+    const ms = now - since;
+    if (ms <= SLOW_SYNC_MS) return;
+    this.#pooledUntil = now + POOLED_AFTER_SLOW_MS;
+    this.onSlow(call, ms);
+  }
+}
 
 /** Reads into `buffer` at `offset`, `length` bytes from file `position`; resolves to the bytes read. */
 export function read(fd: number, buffer: Buffer, offset: number, length: number, position: number) {

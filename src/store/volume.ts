@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import { isStorableBucket } from '../s3/bucket-name.js';
 import { isSafeUploadId } from '../s3/multipart.js';
 import { ALWAYS_ROOM, NO_VOLUME_EVENTS, type SpaceGate, type VolumeEvents } from './events.js';
-import { type MetadataCalls, POOLED_CALLS, SYNC_CALLS } from './fs-calls.js';
+import { LocalCalls, type MetadataCalls, POOLED_CALLS } from './fs-calls.js';
 import { isLocalFileSystem } from './local-fs.js';
 import type { ObjectKey, ObjectVersion } from './types.js';
 
@@ -60,8 +60,11 @@ export class Volume {
   space: SpaceGate = ALWAYS_ROOM;
   /** Whether the volume's file system is this machine's own (local-fs.ts). */
   readonly local: boolean;
-  /** The metadata calls requests wait for: synchronous on a local volume (fs-calls.ts). */
-  readonly calls: MetadataCalls;
+  /**
+   * The metadata calls requests wait for: synchronous on a local volume (fs-calls.ts), unless one of them
+   * held the event loop too long lately; set `calls.onSlow` to hear of that.
+   */
+  readonly calls: MetadataCalls | LocalCalls;
   /** Hashes, record paths and object ids of the keys used last, by key; cleared whole when full. */
   readonly #places = new Map<string, Place>();
 
@@ -79,7 +82,7 @@ export class Volume {
     this.createdAt = manifest.createdAt;
     this.tmpDir = join(dir, 'tmp', instanceId);
     this.local = local;
-    this.calls = local ? SYNC_CALLS : POOLED_CALLS;
+    this.calls = local ? new LocalCalls() : POOLED_CALLS;
   }
 
   /** The object record of `k`'s current version. */
