@@ -68,6 +68,8 @@ export const POOLED_AFTER_SLOW_MS = 60_000;
  * a busy disk stalls only the requests that wait for it, and `onSlow` hears of it.
  */
 export class LocalCalls implements MetadataCalls {
+  // Each method spells its timing out rather than passing its call as a closure, which every hit would
+  // allocate.
   #pooledUntil = Number.NEGATIVE_INFINITY;
   /** Told of each synchronous call that took too long (at most once per POOLED_AFTER_SLOW_MS). */
   onSlow: (call: string, ms: number) => void = () => {};
