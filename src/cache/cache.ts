@@ -9,7 +9,7 @@ import { BufferPool } from '../store/buffer-pool.js';
 import { ChunkStore } from '../store/chunks.js';
 import { capacityLimits } from '../store/eviction.js';
 import { Fleet } from '../store/fleet.js';
-import { LocalCalls, POOLED_AFTER_SLOW_MS } from '../store/fs-calls.js';
+import { POOLED_AFTER_SLOW_MS } from '../store/fs-calls.js';
 import { recordedKeys } from '../store/purge.js';
 import { RecordStore } from '../store/records.js';
 import type { ObjectKey, ObjectRecord, ObjectVersion } from '../store/types.js';
@@ -120,22 +120,22 @@ export class Cache {
 
   static async open(config: KuraConfig, log: Logger): Promise<Cache> {
     const c = config.cache;
-    const volume = await openVolume({ dir: c.dir, chunkSize: c.chunk_size }).catch((err: Error) => {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === undefined) throw err;
-      throw new Error(
-        `cache.dir ${c.dir}: cannot open the volume (${err.message}); ` +
-          'choose a writable directory with --cache-dir or KURA_CACHE_DIR',
-      );
-    });
-    if (volume.calls instanceof LocalCalls) {
-      volume.calls.onSlow = (call, ms) =>
-        log.warn('a volume call held the event loop; volume calls go through the thread pool for a while', {
-          call,
-          ms: Math.round(ms),
-          pooledForMs: POOLED_AFTER_SLOW_MS,
-        });
-    }
+    const onSlowCall = (call: string, ms: number) =>
+      log.warn('a volume call held the event loop; volume calls go through the thread pool for a while', {
+        call,
+        ms: Math.round(ms),
+        pooledForMs: POOLED_AFTER_SLOW_MS,
+      });
+    const volume = await openVolume({ dir: c.dir, chunkSize: c.chunk_size, onSlowCall }).catch(
+      (err: Error) => {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === undefined) throw err;
+        throw new Error(
+          `cache.dir ${c.dir}: cannot open the volume (${err.message}); ` +
+            'choose a writable directory with --cache-dir or KURA_CACHE_DIR',
+        );
+      },
+    );
     if (volume.configuredChunkSizeIgnored) {
       log.warn('cache.chunk_size differs from the volume; the volume keeps its own', {
         volume: volume.chunkSize,

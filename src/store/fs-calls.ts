@@ -72,11 +72,10 @@ export class LocalCalls implements MetadataCalls {
   // allocate.
   #pooledUntil = Number.NEGATIVE_INFINITY;
   /** Told of each synchronous call that took too long (at most once per POOLED_AFTER_SLOW_MS). */
-  onSlow: (call: string, ms: number) => void = () => {};
+  readonly #onSlow: (call: string, ms: number) => void;
 
-  /** Whether calls go through the thread pool now, after a slow one. */
-  get pooled(): boolean {
-    return performance.now() < this.#pooledUntil;
+  constructor(onSlow: (call: string, ms: number) => void = () => {}) {
+    this.#onSlow = onSlow;
   }
 
   stat(path: string): fs.Stats | Promise<fs.Stats> {
@@ -154,7 +153,7 @@ export class LocalCalls implements MetadataCalls {
     const ms = now - since;
     if (ms <= SLOW_SYNC_MS) return;
     this.#pooledUntil = now + POOLED_AFTER_SLOW_MS;
-    this.onSlow(call, ms);
+    this.#onSlow(call, ms);
   }
 }
 

@@ -39,6 +39,8 @@ export interface OpenVolumeOptions {
   instanceId?: string;
   /** Whether the file system is this machine's own (local-fs.ts); found out when not given. */
   local?: boolean;
+  /** Told when a synchronous metadata call held the event loop (fs-calls.ts, `LocalCalls`). */
+  onSlowCall?: (call: string, ms: number) => void;
 }
 
 export class Volume {
@@ -62,9 +64,9 @@ export class Volume {
   readonly local: boolean;
   /**
    * The metadata calls requests wait for: synchronous on a local volume (fs-calls.ts), unless one of them
-   * held the event loop too long lately; set `calls.onSlow` to hear of that.
+   * held the event loop too long lately.
    */
-  readonly calls: MetadataCalls | LocalCalls;
+  readonly calls: MetadataCalls;
   /** Hashes, record paths and object ids of the keys used last, by key; cleared whole when full. */
   readonly #places = new Map<string, Place>();
 
@@ -73,8 +75,9 @@ export class Volume {
     instanceId: string,
     manifest: VolumeManifest,
     configuredChunkSize: number,
-    local = isLocalFileSystem(dir),
+    opts: Pick<OpenVolumeOptions, 'local' | 'onSlowCall'> = {},
   ) {
+    const local = opts.local ?? isLocalFileSystem(dir);
     this.dir = dir;
     this.instanceId = instanceId;
     this.chunkSize = manifest.chunkSize;
@@ -82,7 +85,7 @@ export class Volume {
     this.createdAt = manifest.createdAt;
     this.tmpDir = join(dir, 'tmp', instanceId);
     this.local = local;
-    this.calls = local ? new LocalCalls() : POOLED_CALLS;
+    this.calls = local ? new LocalCalls(opts.onSlowCall) : POOLED_CALLS;
   }
 
   /** The object record of `k`'s current version. */
@@ -239,7 +242,7 @@ export async function openVolume(opts: OpenVolumeOptions): Promise<Volume> {
     throw new VolumeError(`${dir}: cannot create the volume's directories: ${describe(err)}`, { cause: err });
   }
   const manifest = await establishManifest(dir, instanceId, opts.chunkSize);
-  return new Volume(dir, instanceId, manifest, opts.chunkSize, opts.local);
+  return new Volume(dir, instanceId, manifest, opts.chunkSize, opts);
 }
 
 /**
