@@ -1,6 +1,7 @@
 // The fill writer: bytes of an S3 answer, as they stream to the client, are cut on the chunk grid and
-// committed to the volume. A chunk is committed only when every byte of it arrived; the client is never
-// held back by the disk: when the process's write budget is spent, the chunk is skipped instead.
+// committed to the volume. A chunk is committed only when every byte of it arrived. The fill waits for its
+// chunks within bounds (src/cache/read/fill-stream.ts); past them, when the process's write budget is
+// spent, a chunk is skipped rather than hold the client back.
 
 import type { BufferPool } from '../store/buffer-pool.js';
 import type { ChunkStore } from '../store/chunks.js';

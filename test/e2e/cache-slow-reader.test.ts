@@ -1,6 +1,8 @@
 // A client that stops reading must not hold back anyone else: the fill it started goes on at the origin's
 // pace, a second reader of the same cold object gets every byte while the first still reads nothing, and
-// the first, once it reads again, gets every byte too (from the cache, where the fill left them).
+// the first, once it reads again, gets every byte too (from the cache, where the fill left them). A
+// client that reads, only slower than the origin sends, holds the fill back instead: it gets the live
+// answer to the end, and every chunk is written once.
 
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -23,6 +25,27 @@ before(async () => {
   origin = await startMemoryOrigin({ firstByteLatencyMs: 20, bandwidthBytesPerSec: 64 * MiB });
 });
 after(() => origin?.close());
+
+/** Reads a GET's body at no more than `bytesPerSec`; resolves to the head's fields and the body. */
+async function throttledGet(url: string, bytesPerSec: number) {
+  const req = get(url);
+  const [res] = (await once(req, 'response')) as [IncomingMessage];
+  const parts: Buffer[] = [];
+  let got = 0;
+  const started = performance.now();
+  res.on('data', (c: Buffer) => {
+    parts.push(c);
+    got += c.length;
+    const ahead = (got / bytesPerSec) * 1000 - (performance.now() - started);
+    if (ahead > 5) {
+      res.pause();
+      setTimeout(() => res.resume(), ahead);
+    }
+  });
+  await once(res, 'end');
+  assert.ok(res.complete, 'the answer was cut short');
+  return { status: res.statusCode, xCache: res.headers['x-cache'], body: Buffer.concat(parts) };
+}
 
 /** Starts a GET whose body nobody reads until `drain` is called; resolves once the head has arrived. */
 async function stalledGet(baseUrl: string, key: string) {
@@ -82,3 +105,39 @@ for (const [name, ttl] of [
     }
   });
 }
+
+test('a reader slower than the origin, but not much, holds the fill back and is not left behind', {
+  timeout: 30_000,
+}, async () => {
+  // No bandwidth cap: the origin sends as fast as loopback carries, far faster than the reader takes.
+  const fast = await startMemoryOrigin();
+  const kura = await startTestKura({ origin: fast.url });
+  try {
+    const key = 'slow-reader/steady.bin';
+    const body = randomBytes(24 * MiB);
+    fast.put(BUCKET, key, body);
+    // Twice the slowest pace a reader may hold a fill to (32 MiB/s, src/cache/read/fill-stream.ts).
+    const target = await presign(kura.url, { method: 'GET', path: s3Path(BUCKET, key) });
+    const got = await throttledGet(`${kura.url}${target}`, 64 * MiB);
+    assert.equal(got.status, 200);
+    assert.equal(got.xCache, 'MISS');
+    assert.ok(got.body.equals(body), 'byte-exact');
+    const stats = kura.cache.stats;
+    assert.equal(stats.fillsLeftBehind, 0, 'the reader got the live answer to its end');
+    assert.equal(stats.chunksSkipped, 0, 'no chunk skipped');
+
+    // Every chunk is on the volume: the next read is a hit, with nothing asked of the origin.
+    const from = fast.requests.length;
+    const again = await sdkGet(sdkClient(kura.url), BUCKET, key);
+    assert.ok(again.body.equals(body), 'byte-exact again');
+    assert.equal(again.xCache, 'HIT');
+    assert.deepEqual(
+      fast.requests.slice(from).map((r) => r.method),
+      [],
+      'the warm read asked the origin nothing',
+    );
+  } finally {
+    await kura.close();
+    await fast.close();
+  }
+});

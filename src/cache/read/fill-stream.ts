@@ -1,8 +1,17 @@
-// The body of a fill: S3's answer is read at S3's pace, cut into chunks as it arrives, and written to the
-// client as it comes. The fill never waits for its client: readers here and on other instances wait for
-// the chunks it commits, so a client that stops reading must not stop them. A client that falls behind
-// by more than `lagLimit` bytes lets go of the live answer and continues from the cache (the chunks this
-// fill commits), while the fill goes on alone, at the pace of S3 and the disk.
+// The body of a fill: S3's answer is read as it arrives, cut into chunks, and written to the client as it
+// comes. S3 is read no faster than the client and the disk take the bytes, within bounds:
+// - a client more than `lagLimit` bytes behind pauses the reading of S3 until it has taken them. Readers
+//   here and on other instances wait for the chunks the fill commits, so a client may not hold them back
+//   below `CLIENT_PACE`. A slower one (or one that stops) is left behind: it continues from the cache (the
+//   chunks this fill commits) while the fill goes on alone, at the pace of S3 and the disk.
+// - `LIVE_BACKLOG` of the fill's chunks still on their way to the disk pause S3 until one is written, as
+//   long as the disk keeps the fill at `DISK_PACE`, S3's own speed, or faster: the client does not notice
+//   a disk that fast. A slower disk is left behind: the fill's chunks are then skipped whenever the
+//   process's write budget is spent (src/cache/chunk-sink.ts), and later requests fetch them.
+// A pace bounds the fill as a whole, since S3's answer began (with `GRACE_MS` of slack), so a disk that
+// waits on top of S3's own time counts against it. An origin faster than the client (a loopback one, or S3
+// beside a busy client) then costs nothing more: leaving the client behind at once had it read every byte
+// again from the volume, and skipped the chunks the disk was a little late with.
 
 import type { Readable } from 'node:stream';
 import type { ChunkSink } from '../chunk-sink.js';
@@ -28,10 +37,23 @@ export interface FillStream {
   beforeLastByte: Promise<unknown>;
 }
 
-/** Chunk commits a fill without a client keeps in flight before it stops reading S3 for a while. */
-const DETACHED_BACKLOG = 4;
-/** The least a client may fall behind before it continues from the cache: a few socket buffers. */
+/** Chunk commits a fill keeps in flight before it waits for the disk. */
+const LIVE_BACKLOG = 4;
+/** The least a client may fall behind before the fill waits for it: a few socket buffers. */
 const MIN_LAG_BYTES = 1024 * 1024;
+const MiB = 1024 * 1024;
+/**
+ * The slowest a client may hold a fill to (bytes per second), a third of what one S3 connection carries
+ * (bench/README.md): readers waiting for the fill's chunks get them at least this fast.
+ */
+const CLIENT_PACE = 32 * MiB;
+/** The slowest the disk may hold a fill to: one S3 connection's 90 MB/s, so the client does not notice it. */
+const DISK_PACE = 86 * MiB;
+/** What a fill may fall behind a pace, and the longest one pause: a hiccup, not a stopped client. */
+const GRACE_MS = 500;
+
+type Cause = 'client' | 'disk';
+const PACE: Readonly<Record<Cause, number>> = { client: CLIENT_PACE, disk: DISK_PACE };
 
 /**
  * Streams the answer to the client. Resolves once the client has every byte (the caller ends the
@@ -45,6 +67,9 @@ export async function streamFill(f: FillStream): Promise<void> {
   let received = 0;
   /** Set once the client continues from the cache. */
   let catchUp: Promise<void> | null = null;
+  /** Cleared once the disk held the fill below its pace: its chunks are skipped when the budget is spent. */
+  let pacedByDisk = true;
+  const started = performance.now();
   let lastByte: Buffer | null = null;
   // A client that goes away ends the fill: nobody may want the rest, and waiters fetch what they miss.
   const clientGone = () => {
@@ -60,38 +85,91 @@ export async function streamFill(f: FillStream): Promise<void> {
       if (!err) pool.release(view);
     });
   };
+  const clientBehind = () => catchUp === null && client.writableLength > lagLimit;
+  // A fill whose client was left behind waits for the disk however slow (its sink keeps every chunk).
+  const diskBehind = () => (pacedByDisk || catchUp !== null) && sink.backlog >= LIVE_BACKLOG;
+
+  /** Set while S3 is paused. */
+  let holding = false;
+  /** The pace the pause under way is held to (by its cause), and the timer that fires when it falls behind. */
+  let waitingOn: Cause | null = null;
+  let patience: NodeJS.Timeout | null = null;
+  let waitingForDisk = false;
+  const settle = () => {
+    waitingOn = null;
+    if (patience !== null) clearTimeout(patience);
+    patience = null;
+  };
+  /** Waits for `cause` as long as the fill, since S3's answer began, keeps its pace (or falls behind by
+   * `GRACE_MS` at most), and no longer than `GRACE_MS` at once. */
+  const waitFor = (cause: Cause) => {
+    if (waitingOn === cause) return;
+    settle();
+    waitingOn = cause;
+    const behind = performance.now() - started - (received / PACE[cause]) * 1000;
+    patience = setTimeout(() => tooSlow(cause), Math.max(0, Math.min(GRACE_MS, GRACE_MS - behind)));
+  };
+  /** Resumes S3 once nothing it waits for is behind; called on every event that may end the wait. */
+  const check = () => {
+    if (!holding) return;
+    if (clientBehind()) return waitFor('client'); // the client's 'drain' calls again
+    if (diskBehind()) {
+      if (catchUp === null) waitFor('disk');
+      else settle();
+      if (!waitingForDisk) {
+        waitingForDisk = true;
+        void sink.drain(LIVE_BACKLOG - 1).then(() => {
+          waitingForDisk = false;
+          check();
+        });
+      }
+      return;
+    }
+    holding = false;
+    settle();
+    if (!upstream.destroyed) upstream.resume();
+  };
+  /** The client, or the disk, held the fill below its pace: it is left behind. */
+  const tooSlow = (cause: Cause) => {
+    if (waitingOn !== cause) return;
+    settle();
+    if (cause === 'client') {
+      sink.bePatient();
+      catchUp = fromCache(f.body, f.start + sent, f.start + f.length - 1);
+      catchUp.catch(() => upstream.destroy());
+    } else {
+      pacedByDisk = false;
+    }
+    check();
+  };
+  const hold = () => {
+    holding = true;
+    upstream.pause();
+    check();
+  };
+  client.on('drain', check);
+
   const onData = (data: Buffer) => {
     sink.write(data);
     received += data.length;
     f.onBytes(data.length);
     try {
-      forClient(data);
+      if (catchUp === null) forClient(data);
     } finally {
       // Every holder of the buffer has its own hold by now: the reader's goes (src/upstream/plain-http.ts).
       pool.releaseAtEnd(data);
     }
+    if (!holding && (clientBehind() || diskBehind())) hold();
   };
   const forClient = (data: Buffer) => {
-    if (catchUp === null) {
-      if (received === f.length) {
-        // The last piece: all but its last byte now, that byte once the record is written.
-        if (data.length > 1) send(data.subarray(0, -1));
-        lastByte = Buffer.from(data.subarray(-1));
-        return;
-      }
-      send(data);
-      sent += data.length;
-      if (client.writableLength > lagLimit) {
-        sink.bePatient();
-        catchUp = fromCache(f.body, f.start + sent, f.start + f.length - 1);
-        catchUp.catch(() => upstream.destroy());
-      }
-    } else if (sink.backlog >= DETACHED_BACKLOG) {
-      upstream.pause();
-      void sink.drain(DETACHED_BACKLOG - 1).then(() => {
-        if (!upstream.destroyed) upstream.resume();
-      });
+    if (received === f.length) {
+      // The last piece: all but its last byte now, that byte once the record is written.
+      if (data.length > 1) send(data.subarray(0, -1));
+      lastByte = Buffer.from(data.subarray(-1));
+      return;
     }
+    send(data);
+    sent += data.length;
   };
   let complete = false;
   try {
@@ -108,6 +186,8 @@ export async function streamFill(f: FillStream): Promise<void> {
       // A client reading from the cache fetches what the fill did not bring; any other is cut short.
       if (catchUp === null) throw err;
     } finally {
+      holding = false;
+      settle();
       // Commits finish in the background: the client's answer does not wait for the disk.
       void sink.finish(complete).finally(f.onCommitted);
     }
@@ -117,6 +197,7 @@ export async function streamFill(f: FillStream): Promise<void> {
       await write(client, lastByte);
     }
   } finally {
+    client.off('drain', check);
     client.off('close', clientGone);
   }
 }
