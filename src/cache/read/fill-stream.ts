@@ -39,9 +39,9 @@ export interface FillStream {
 
 /** Chunk commits a fill keeps in flight before it waits for the disk. */
 const LIVE_BACKLOG = 4;
-/** The least a client may fall behind before the fill waits for it: a few socket buffers. */
-const MIN_LAG_BYTES = 1024 * 1024;
 const MiB = 1024 * 1024;
+/** The least a client may fall behind before the fill waits for it: a few socket buffers. */
+const MIN_LAG_BYTES = MiB;
 /**
  * The slowest a client may hold a fill to (bytes per second), a third of what one S3 connection carries
  * (bench/README.md): readers waiting for the fill's chunks get them at least this fast.
