@@ -9,7 +9,7 @@
 import { mkdir, readdir, readFile, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { ObjectKey, ObjectVersion } from './types.js';
-import { etagName, type Volume } from './volume.js';
+import type { Volume } from './volume.js';
 
 interface LeaseBody {
   instance: string;
@@ -117,7 +117,7 @@ export class FetchLeases {
   }
 
   #versionDir(v: ObjectVersion): string {
-    return join(this.#objectDir(v), etagName(v.etag));
+    return join(this.#objectDir(v), this.#volume.versionName(v));
   }
 
   /**

@@ -108,7 +108,13 @@ export class Volume {
     if (known !== undefined) return known;
     const hash = keyHash(k);
     const objectId = `${k.bucket}/${hash.slice(0, 2)}/${hash.slice(2, 4)}/${hash}`;
-    const place = { hash, objectId, recordPath: join(this.dir, 'objects', `${objectId}.json`) };
+    const place: Place = {
+      hash,
+      objectId,
+      recordPath: join(this.dir, 'objects', `${objectId}.json`),
+      dataDir: join(this.dir, 'data', objectId),
+      versions: new Map(),
+    };
     if (this.#places.size >= RECENT_KEYS) this.#places.clear();
     this.#places.set(name, place);
     return place;
@@ -124,17 +130,25 @@ export class Volume {
 
   /** The directory holding every cached version of `k`. */
   objectDataDir(k: ObjectKey): string {
-    return join(this.dir, 'data', this.#place(k).objectId);
+    return this.#place(k).dataDir;
+  }
+
+  /** `v`'s ETag as a directory name (`etagName`), under `data/` and `leases/`. */
+  versionName(v: ObjectVersion): string {
+    return this.#version(v).name;
   }
 
   /** The directory holding the chunks of one version. */
   versionDir(v: ObjectVersion): string {
-    return join(this.objectDataDir(v), etagName(v.etag));
+    return this.#version(v).dir;
   }
 
-  /** What every chunk file of `v` carries in its header to say whose it is (`versionTagOf`). */
+  /**
+   * What every chunk file of `v` carries in its header to say whose it is (`versionTagOf`). The buffer is
+   * shared by every caller: read it, never write it.
+   */
   versionTag(v: ObjectVersion): Buffer {
-    return versionTagOf(this.#place(v).hash, etagName(v.etag));
+    return this.#version(v).tag;
   }
 
   /** A full chunk file, or the partial one (`.p`) that holds some extents of the cell. */
@@ -142,7 +156,24 @@ export class Volume {
     if (!Number.isInteger(index) || index < 0 || index > 0xffff_ffff) {
       throw new VolumeError(`chunk index ${index} is not a u32`);
     }
-    return join(this.versionDir(v), partial ? `${index}.p` : `${index}`);
+    // The version's directory is already a normalized path and the name is digits: no join needed.
+    return `${this.#version(v).dir}/${index}${partial ? '.p' : ''}`;
+  }
+
+  /**
+   * Every chunk a hit or a fill touches needs its version's directory and tag: made once per version of a
+   * hot key (a SHA-256 of the ETag and a path join) rather than once or twice per chunk.
+   */
+  #version(v: ObjectVersion): VersionPlace {
+    const place = this.#place(v);
+    const known = place.versions.get(v.etag);
+    if (known !== undefined) return known;
+    const name = etagName(v.etag);
+    const version = { name, dir: join(place.dataDir, name), tag: versionTagOf(place.hash, name) };
+    // A key rewritten many times keeps only its latest versions' places.
+    if (place.versions.size >= VERSIONS_PER_KEY) place.versions.clear();
+    place.versions.set(v.etag, version);
+    return version;
   }
 
   /** The path proper-lockfile locks for updates of `k`'s record (the lock itself is a `.lock` next to it). */
@@ -177,6 +208,15 @@ interface Place {
   hash: string;
   objectId: string;
   recordPath: string;
+  dataDir: string;
+  /** By ETag. */
+  versions: Map<string, VersionPlace>;
+}
+
+interface VersionPlace {
+  name: string;
+  dir: string;
+  tag: Buffer;
 }
 
 /**
@@ -193,6 +233,8 @@ export function keyHash(k: ObjectKey): string {
 
 /** Keys whose places a volume remembers; cleared whole when full, which costs a hash per key to refill. */
 const RECENT_KEYS = 10_000;
+/** Versions whose places a key's place remembers. */
+const VERSIONS_PER_KEY = 4;
 
 /** An ETag as a directory name: quotes, slashes and length are S3's business, not the file system's. */
 export function etagName(etag: string): string {

@@ -37,6 +37,7 @@ export async function planRange(job: BodyJob, start: number, end: number): Promi
   const last = Math.floor(end / cs);
   const cells: Plan['cells'] = [];
   for (let index = first; index <= last; index++) cells.push({ index, state: 'missing' });
+  const window = readAheadCells(cs);
   await Promise.all(
     cells.map(async (cell) => {
       const cellStart = cell.index * cs;
@@ -48,13 +49,19 @@ export async function planRange(job: BodyJob, start: number, end: number): Promi
         cell.state = 'cached';
       } else if (job.cache.inflight.chunkWritten(id)) {
         cell.state = 'pending';
+      } else if (cell.index - first < window) {
+        // Read ahead anyway: reading the file answers whether it is there, without a stat before it.
+        const slice = await cachedSlice(job, cell.index, from, to, false);
+        if (slice === null) return;
+        cell.state = 'cached';
+        cell.read = slice;
       } else {
         cell.state = (await onVolume(job, cell.index, start, end)) ? 'cached' : 'missing';
       }
     }),
   );
   const plan = { start, end, cells };
-  await readAhead(job, plan);
+  await readAhead(job, plan, window);
   const missing = cells.filter((c) => c.state === 'missing');
   if (missing.length > 0) {
     const leased = await cellsLeasedElsewhere(
@@ -85,13 +92,20 @@ async function onVolume(job: BodyJob, index: number, start: number, end: number)
   return extents.some((e) => e.start <= from && e.end >= to);
 }
 
-/** Reads the first cached cells of the plan (up to READ_AHEAD_BYTES); those that fail are missing. */
-async function readAhead(job: BodyJob, plan: Plan): Promise<void> {
+/** How many cells a plan reads before the head is sent: READ_AHEAD_BYTES, at least one cell. */
+function readAheadCells(chunkSize: number): number {
+  return Math.max(1, Math.min(READ_AHEAD_CELLS, Math.floor(READ_AHEAD_BYTES / chunkSize)));
+}
+
+/**
+ * Reads the first cached cells of the plan not read while planning (those in RAM); those that fail are
+ * missing.
+ */
+async function readAhead(job: BodyJob, plan: Plan, window: number): Promise<void> {
   const cs = job.cache.volume.chunkSize;
-  const window = Math.max(1, Math.min(READ_AHEAD_CELLS, Math.floor(READ_AHEAD_BYTES / cs)));
   await Promise.all(
     plan.cells.slice(0, window).map(async (cell) => {
-      if (cell.state !== 'cached') return;
+      if (cell.state !== 'cached' || cell.read !== undefined) return;
       const cellStart = cell.index * cs;
       const from = Math.max(plan.start, cellStart) - cellStart;
       const to = Math.min(plan.end + 1, cellStart + cellLength(job.record, cs, cell.index)) - cellStart;
