@@ -6,10 +6,9 @@
 //       with --header for the route's client authentication.
 // A progress bar on stderr (when it is a terminal), a summary on stdout; exit 1 when any read failed.
 
-import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import { request } from 'undici';
 import type { KuraConfig } from '../config/schema.js';
-import { credentialProvider } from '../gateway/credentials.js';
+import { credentialProvider, defaultChain } from '../gateway/credentials.js';
 import { encodeKeyPath } from '../gateway/link.js';
 import { originTarget } from '../gateway/origin.js';
 import { SigningSender } from '../gateway/signer.js';
@@ -135,7 +134,7 @@ function transparentPlan(target: string, opts: WarmOptions, io: WarmIo): Plan | 
   const [, bucket, prefix] = m as unknown as [string, string, string];
   const endpoint = new URL(opts.endpoint);
   const route = { origin: endpoint.origin, via: 'override' as const, tlsVerify: true };
-  const sender = new SigningSender(direct, fromNodeProviderChain(), opts.region);
+  const sender = new SigningSender(direct, defaultChain(), opts.region);
   return {
     lister: { sender, route, host: endpoint.host },
     listPath: `/${bucket}`,

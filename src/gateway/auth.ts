@@ -5,7 +5,7 @@
 import type { KeyObject } from 'node:crypto';
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { createRemoteJWKSet, errors, type JWTVerifyGetKey, jwtVerify } from 'jose';
+import type { JWTVerifyGetKey } from 'jose';
 import type { ClientAuth } from '../config/gateway.js';
 import { tokenDigest } from '../config/gateway-auth.js';
 import { accessDenied, unauthorized as unauthorizedError } from '../s3/errors.js';
@@ -69,12 +69,19 @@ function bearerAuth(hashes: readonly string[]): Authenticator {
 
 type JwtAuth = Extract<ClientAuth, { kind: 'jwt' }>;
 
-function jwtKey(auth: JwtAuth): JWTVerifyGetKey | KeyObject | Uint8Array {
+type Jose = typeof import('jose');
+
+/** A secret or public key, checked when the route is made; null for a key set, which needs jose. */
+function givenKey(auth: JwtAuth): KeyObject | Uint8Array | null {
   if (auth.secret !== null) return new TextEncoder().encode(auth.secret);
   if (auth.publicKey !== null) return publicKeysOf([auth.publicKey])[0] as KeyObject;
+  return null;
+}
+
+function keySet(jose: Jose, auth: JwtAuth): JWTVerifyGetKey {
   // jose caches the key set for jwks_cache and fetches it again (at most every 30 s, or jwks_cache when
   // shorter) when a token names a key id it does not hold: a rotated key is picked up on its first use.
-  return createRemoteJWKSet(new URL(auth.jwksUrl as string), {
+  return jose.createRemoteJWKSet(new URL(auth.jwksUrl as string), {
     cacheMaxAge: auth.jwksCacheMs,
     cooldownDuration: Math.min(30_000, auth.jwksCacheMs),
     timeoutDuration: 5_000,
@@ -82,7 +89,12 @@ function jwtKey(auth: JwtAuth): JWTVerifyGetKey | KeyObject | Uint8Array {
 }
 
 function jwtAuth(auth: JwtAuth): Authenticator {
-  const key = jwtKey(auth);
+  const given = givenKey(auth);
+  // jose is loaded by a Kura with a JWT route only: its code would otherwise sit in every process's heap,
+  // which V8 grows in proportion to (docs/operations.md, Memory).
+  const ready = import('jose').then((jose) => ({ jose, key: given ?? keySet(jose, auth) }));
+  // Marked handled here; every request on the route still sees a failure to load.
+  ready.catch(() => {});
   const options = {
     algorithms: auth.algorithms,
     requiredClaims: ['exp'],
@@ -92,15 +104,16 @@ function jwtAuth(auth: JwtAuth): Authenticator {
   return async ({ req }) => {
     const token = bearerToken(req);
     if (token === null) return unauthorized('This route needs an Authorization: Bearer token (a JWT)');
+    const { jose, key } = await ready;
     let payload: Record<string, unknown>;
     try {
       payload = (
         typeof key === 'function'
-          ? await jwtVerify(token, key, options)
-          : await jwtVerify(token, key, options)
+          ? await jose.jwtVerify(token, key, options)
+          : await jose.jwtVerify(token, key, options)
       ).payload;
     } catch (err) {
-      return unauthorized(jwtProblem(err), 'invalid_token');
+      return unauthorized(jwtProblem(jose.errors, err), 'invalid_token');
     }
     if (auth.prefixesClaim === null) return ALLOW_ALL;
     const prefixes = claimList(payload[auth.prefixesClaim]);
@@ -119,7 +132,7 @@ function claimList(value: unknown): string[] | null {
 }
 
 /** What the client may learn of why its token failed: the check, not the key material. */
-function jwtProblem(err: unknown): string {
+function jwtProblem(errors: Jose['errors'], err: unknown): string {
   if (err instanceof errors.JWTExpired) return 'The token has expired';
   if (err instanceof errors.JWTClaimValidationFailed) return `The token's ${err.claim} claim is not accepted`;
   if (err instanceof errors.JWSSignatureVerificationFailed) return 'The token signature does not verify';

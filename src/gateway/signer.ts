@@ -4,7 +4,7 @@
 // the client arrived still carries a current signature.
 
 import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
-import { SignatureV4 } from '@smithy/signature-v4';
+import type { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentityProvider, Checksum, SourceData } from '@smithy/types';
 import type { UpstreamRequest, UpstreamResponse, UpstreamSender } from '../upstream/client.js';
 import type { Route } from '../upstream/route.js';
@@ -48,22 +48,34 @@ function toBuffer(data: SourceData): Buffer {
 }
 
 export class SigningSender implements UpstreamSender {
-  readonly #signer: SignatureV4;
+  readonly #credentials: AwsCredentialIdentityProvider;
+  readonly #region: string;
+  /** Made at the first request: the signer's module stays out of a Kura without a gateway route. */
+  #signer: Promise<SignatureV4> | null = null;
 
   constructor(
     readonly upstream: UpstreamSender,
     credentials: AwsCredentialIdentityProvider,
     region: string,
   ) {
-    this.#signer = new SignatureV4({
-      service: 's3',
-      region,
-      credentials,
-      sha256: NodeSha256,
-      // S3 signs the path as sent: no second percent-encoding, no dot-segment normalisation.
-      uriEscapePath: false,
-      applyChecksum: false,
-    });
+    this.#credentials = credentials;
+    this.#region = region;
+  }
+
+  #made(): Promise<SignatureV4> {
+    this.#signer ??= import('@smithy/signature-v4').then(
+      (m) =>
+        new m.SignatureV4({
+          service: 's3',
+          region: this.#region,
+          credentials: this.#credentials,
+          sha256: NodeSha256,
+          // S3 signs the path as sent: no second percent-encoding, no dot-segment normalisation.
+          uriEscapePath: false,
+          applyChecksum: false,
+        }),
+    );
+    return this.#signer;
   }
 
   async send(route: Route, req: UpstreamRequest): Promise<UpstreamResponse> {
@@ -86,7 +98,7 @@ export class SigningSender implements UpstreamSender {
     const path = q < 0 ? req.path : req.path.slice(0, q);
     const query: Record<string, string> = {};
     if (q >= 0) for (const [k, v] of new URLSearchParams(req.path.slice(q + 1))) query[k] = v;
-    const signed = await this.#signer.sign({
+    const signed = await (await this.#made()).sign({
       method: req.method,
       protocol: 'https:',
       hostname: toSign.host ?? '',

@@ -41,7 +41,7 @@ export interface InstanceTelemetry {
   close(withinMs?: number): Promise<void>;
 }
 
-export function startTelemetry(d: TelemetryDeps): InstanceTelemetry {
+export async function startTelemetry(d: TelemetryDeps): Promise<InstanceTelemetry> {
   const { config, cache, upstream } = d;
   const traffic = new TrafficStats();
   const topKeys = new TopKeys();
@@ -53,7 +53,7 @@ export function startTelemetry(d: TelemetryDeps): InstanceTelemetry {
     { name: 'upstream-dns', run: () => resolverProblem(upstream.resolver, upstreamNames) },
   ]);
   const otlp = config.telemetry.otlp;
-  const metrics = new KuraMetrics(
+  const metrics = await KuraMetrics.create(
     {
       traffic,
       cache: cache.stats,

@@ -86,7 +86,7 @@ export async function startKura(config: KuraConfig, opts: StartOptions = {}): Pr
   const relays: RelayStats = { passthrough: null, connect: null };
   // The meter reads the gateway's origins only when it reports, by which time the listeners exist.
   const gatewayOrigins = () => listeners.gatewayOrigins();
-  const telemetry = startTelemetry({
+  const telemetry = await startTelemetry({
     config,
     cache,
     upstream,

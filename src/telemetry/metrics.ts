@@ -11,13 +11,13 @@ import {
   type Meter,
   ValueType,
 } from '@opentelemetry/api';
-import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
 import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import {
   MeterProvider,
   type MetricReader,
   PeriodicExportingMetricReader,
+  type PushMetricExporter,
   type ResourceMetrics,
 } from '@opentelemetry/sdk-metrics';
 import { METRICS, type MetricSpec } from './catalog.js';
@@ -116,7 +116,23 @@ export class KuraMetrics {
   readonly #ttfb: Histogram;
   readonly #duration: Histogram;
 
-  constructor(sources: MetricSources, opts: MetricsOptions) {
+  /**
+   * The meter of an instance. The OTLP exporter's module is loaded only when an endpoint is set: its code
+   * (and its serializers') would otherwise sit in every process's heap, which V8 grows in proportion to
+   * (docs/operations.md, Memory).
+   */
+  static async create(sources: MetricSources, opts: MetricsOptions): Promise<KuraMetrics> {
+    if (opts.otlp === null) return new KuraMetrics(sources, opts, null);
+    const { OTLPMetricExporter } = await import('@opentelemetry/exporter-metrics-otlp-http');
+    const exporter = new OTLPMetricExporter({
+      url: otlpMetricsUrl(opts.otlp.endpoint),
+      headers: opts.otlp.headers,
+      timeoutMillis: opts.otlp.timeoutMs,
+    });
+    return new KuraMetrics(sources, opts, exporter);
+  }
+
+  private constructor(sources: MetricSources, opts: MetricsOptions, exporter: PushMetricExporter | null) {
     const log = opts.log;
     if (log) {
       // The SDK reports failed exports only through its diagnostic logger, which is silent by default.
@@ -134,12 +150,7 @@ export class KuraMetrics {
     }
     this.#prometheus = new PrometheusExporter({ preventServerStart: true });
     const readers: MetricReader[] = [this.#prometheus];
-    if (opts.otlp) {
-      const exporter = new OTLPMetricExporter({
-        url: otlpMetricsUrl(opts.otlp.endpoint),
-        headers: opts.otlp.headers,
-        timeoutMillis: opts.otlp.timeoutMs,
-      });
+    if (opts.otlp && exporter) {
       readers.push(
         new PeriodicExportingMetricReader({
           exporter,
