@@ -170,7 +170,6 @@ export class Cache {
     version: ObjectVersion,
     versionId: string,
     object: Pick<ObjectRecord, 'size' | 'codec'>,
-    ram: boolean,
   ): SinkTarget {
     return {
       chunks: this.chunks,
@@ -178,7 +177,6 @@ export class Cache {
       stats: this.stats,
       log: this.log,
       budget: this.budget,
-      ram: ram ? this.ram : null,
       version,
       versionId,
       size: object.size,

@@ -1,5 +1,8 @@
 // The fill writer: bytes of an S3 answer, as they stream to the client, are cut on the chunk grid and
-// committed to the volume. A chunk is committed only when every byte of it arrived. The fill waits for its
+// committed to the volume. A chunk is committed only when every byte of it arrived. It goes to the volume
+// only: the RAM tier takes a chunk when it is read again (src/cache/read/cached-body.ts), so that bytes
+// read once (a scan, a fleet's first pass over a dataset) neither push the hot chunks out of RAM nor
+// cost the fill fresh memory for every cell. The fill waits for its
 // chunks within bounds (src/cache/read/fill-stream.ts); past them, when the process's write budget is
 // spent, a chunk is skipped rather than hold the client back.
 
@@ -9,7 +12,6 @@ import { CODEC_SAMPLE_BYTES, chooseCodec, sampleCodec } from '../store/compressi
 import type { ChunkPiece, Codec, ObjectVersion } from '../store/types.js';
 import type { Logger } from '../telemetry/log.js';
 import type { Inflight } from './inflight.js';
-import type { RamTier } from './ram-tier.js';
 import type { CacheStats } from './stats.js';
 import type { WriteBudget } from './write-budget.js';
 
@@ -20,10 +22,8 @@ export interface SinkTarget {
   stats: CacheStats;
   log: Logger;
   budget: WriteBudget;
-  /** null when the rule keeps this object out of RAM. */
-  ram: RamTier | null;
   version: ObjectVersion;
-  /** Prefix of every chunk id of this version (RAM tier and in-flight keys). */
+  /** Prefix of every chunk id of this version (in-flight keys). */
   versionId: string;
   size: number;
   chunkSize: number;
@@ -171,12 +171,10 @@ export class ChunkSink {
       t.budget.take(length);
     }
     const cellLength = Math.min(t.chunkSize, t.size - cell * t.chunkSize);
-    const whole = pieces[0]?.start === 0 && length === cellLength;
     // A cell read from a plain-HTTP origin arrives as views of one buffer (src/upstream/plain-http.ts).
     const held = pieces;
     const joined = joinViews(pieces, length);
     if (joined !== null) pieces = [joined];
-    let kept = false;
     const commit = (async () => {
       try {
         const codec = await this.#codecFor(cell, pieces);
@@ -185,17 +183,6 @@ export class ChunkSink {
         t.stats.bytesStoredRaw += written.rawBytes;
         t.stats.bytesStoredOnDisk += written.storedBytes;
         if (written.rawBytes > 0) t.stats.chunksWritten += 1;
-        const id = `${t.versionId}/${cell}`;
-        if (whole && t.ram?.accepts(length)) {
-          // The RAM tier serves a cell from one buffer.
-          const bytes = pieces.length === 1 ? (pieces[0] as ChunkPiece).bytes : concat(pieces, length);
-          // The tier takes over one of the holds on a buffer it keeps whole (src/cache/ram-tier.ts).
-          kept = pieces.length === 1;
-          if (kept) this.#let(held.slice(1));
-          t.ram.set(id, { index: cell, full: true, pieces: [{ start: 0, bytes }] });
-        } else {
-          t.ram?.delete(id);
-        }
       } catch (err) {
         t.stats.writeErrors += 1;
         t.log.warn('chunk write failed; the answer is still served', {
@@ -204,7 +191,7 @@ export class ChunkSink {
           error: (err as Error).message,
         });
       } finally {
-        if (!kept) this.#let(held);
+        this.#let(held);
         this.#releases.get(cell)?.();
         this.#releases.delete(cell);
       }
@@ -251,13 +238,6 @@ export function joinViews(pieces: readonly ChunkPiece[], length: number): ChunkP
     end += p.bytes.length;
   }
   return { start: first.start, bytes: Buffer.from(first.bytes.buffer, first.bytes.byteOffset, length) };
-}
-
-function concat(pieces: readonly ChunkPiece[], length: number): Buffer {
-  return Buffer.concat(
-    pieces.map((p) => p.bytes),
-    length,
-  );
 }
 
 /** Up to `n` leading bytes of a cell's pieces, copied only when they span more than one piece. */

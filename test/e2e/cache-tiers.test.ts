@@ -1,7 +1,8 @@
 // Where a cached object's bytes live and how they are stored: the codec of each chunk file a read fill
 // writes (LZ4 for compressible bytes, raw for random ones and for formats file-type recognises as
 // compressed from the first chunk, src/store/compression.ts), and hits served from the RAM tier without
-// touching the chunk files (src/cache/read/cached-body.ts).
+// touching the chunk files (src/cache/read/cached-body.ts), which takes a chunk when it is read again,
+// never from a fill (src/cache/chunk-sink.ts).
 
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -132,4 +133,53 @@ test('a hit in the RAM tier is served without its chunk files', async () => {
     'nothing was asked of S3',
   );
   assert.equal((await kura.cacheStats()).bytesFromRam - fromRamBefore, body.length, 'every byte from RAM');
+});
+
+test('a fill keeps nothing in RAM: the first hit reads the volume and puts the chunks in RAM for the next', async () => {
+  const body = randomBytes(3 * CHUNK + 10);
+  origin.put(BUCKET, 'tiers/twice.bin', body);
+  await fillAndFindChunks('tiers/twice.bin', body, 4);
+  let fromRam = (await kura.cacheStats()).bytesFromRam;
+  const first = await presignedGet(kura.url, BUCKET, 'tiers/twice.bin');
+  assert.equal(first.xCache, 'HIT');
+  assert.ok(first.body.equals(body));
+  assert.equal((await kura.cacheStats()).bytesFromRam - fromRam, 0, 'the first hit reads the volume');
+  fromRam = (await kura.cacheStats()).bytesFromRam;
+  const second = await presignedGet(kura.url, BUCKET, 'tiers/twice.bin');
+  assert.ok(second.body.equals(body));
+  assert.equal((await kura.cacheStats()).bytesFromRam - fromRam, body.length, 'the second hit is from RAM');
+});
+
+test('objects read once, many times the RAM tier, leave the chunks read again in RAM', async () => {
+  // A tier of 16 chunks; the scan below fills 40.
+  const small = await startTestKura({
+    origin: origin.url,
+    settings: { 'cache.chunk_size': '64KiB', 'cache.ram_size': `${16 * 64}KiB` },
+  });
+  try {
+    const hot = randomBytes(3 * CHUNK);
+    origin.put(BUCKET, 'scan/hot.bin', hot);
+    for (let i = 0; i < 2; i++) {
+      const r = await presignedGet(small.url, BUCKET, 'scan/hot.bin');
+      assert.ok(r.body.equals(hot));
+    }
+    for (let i = 0; i < 10; i++) {
+      const body = randomBytes(4 * CHUNK);
+      origin.put(BUCKET, `scan/once-${i}.bin`, body);
+      const r = await presignedGet(small.url, BUCKET, `scan/once-${i}.bin`);
+      assert.equal(r.xCache, 'MISS');
+      assert.ok(r.body.equals(body));
+    }
+    const fromRam = (await small.cacheStats()).bytesFromRam;
+    const r = await presignedGet(small.url, BUCKET, 'scan/hot.bin');
+    assert.equal(r.xCache, 'HIT');
+    assert.ok(r.body.equals(hot));
+    assert.equal(
+      (await small.cacheStats()).bytesFromRam - fromRam,
+      hot.length,
+      'the hot object is still in RAM',
+    );
+  } finally {
+    await small.close();
+  }
 });

@@ -145,6 +145,9 @@ test('reading 1 GiB again, from the volume through a full RAM tier, adds less th
     const pid = tiered.child.pid as number;
     const cold = await exchange('GET', null, 0, false, '/bucket/noise', tiered);
     assert.deepEqual(cold, { bytes: SIZE, sha256: digestOf(SIZE, NOISE) });
+    // A fill keeps nothing in RAM: the first read from the volume fills the tier (docs/caching.md).
+    const first = await exchange('GET', null, 0, false, '/bucket/noise', tiered);
+    assert.deepEqual(first, { bytes: SIZE, sha256: digestOf(SIZE, NOISE) });
     const before = resetPeakRss(pid);
     const warm = await exchange('GET', null, 0, false, '/bucket/noise', tiered);
     assert.deepEqual(warm, { bytes: SIZE, sha256: digestOf(SIZE, NOISE) }, 'every byte, in order');

@@ -287,11 +287,7 @@ async function forwardRest(job: BodyJob, pos: number, end: number): Promise<void
 async function pump(job: BodyJob, res: UpstreamResponse, bodyStart: number, from: number, to: number) {
   const { cache } = job;
   const length = Number(headerValue(res.headers, 'content-length') ?? Number.NaN);
-  const sink = new ChunkSink(
-    cache.sinkTarget(job.version, job.versionId, job.record, job.ram),
-    bodyStart,
-    length,
-  );
+  const sink = new ChunkSink(cache.sinkTarget(job.version, job.versionId, job.record), bodyStart, length);
   let offset = bodyStart;
   let complete = false;
   try {

@@ -141,7 +141,7 @@ export async function fillFromAnswer(
   const length = facts.range.end - facts.range.start + 1;
   const sink = new ChunkSink(
     {
-      ...cache.sinkTarget(version, versionIdOf(version), { size: facts.size, codec }, job.rule.ram),
+      ...cache.sinkTarget(version, versionIdOf(version), { size: facts.size, codec }),
       sniff:
         facts.range.start === 0 && codec === 'lz4'
           ? { key: job.key.key, contentType, contentEncoding }

@@ -38,7 +38,7 @@ export async function openUploadSink(
   const placeholder = { ...key, etag: staging.dir };
   const sink = new ChunkSink(
     {
-      ...cache.sinkTarget(placeholder, `${objectIdOf(key)}\n${staging.dir}`, { size, codec }, false),
+      ...cache.sinkTarget(placeholder, `${objectIdOf(key)}\n${staging.dir}`, { size, codec }),
       chunks: staging,
       sniff: codec === 'lz4' ? { key: key.key, contentType, contentEncoding } : null,
       onCodec: (chosen) => {

@@ -10,7 +10,6 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ChunkSink, joinViews, type SinkTarget } from '../../../src/cache/chunk-sink.js';
 import { Inflight } from '../../../src/cache/inflight.js';
-import { RamTier } from '../../../src/cache/ram-tier.js';
 import { CacheStats } from '../../../src/cache/stats.js';
 import { WriteBudget } from '../../../src/cache/write-budget.js';
 import { ChunkStore } from '../../../src/store/chunks.js';
@@ -62,7 +61,6 @@ function target(
     stats: opts.stats ?? new CacheStats(),
     log: createLogger('error'),
     budget: opts.budget ?? new WriteBudget(64 * CELL),
-    ram: null,
     version,
     versionId: `sink-tests/o-${serial}`,
     size,
@@ -110,12 +108,10 @@ describe('ChunkSink', () => {
     }
   });
 
-  test('a cell that arrives as views of one buffer is written and kept in RAM as that one buffer', async () => {
+  test('a cell that arrives as views of one buffer is written as that one buffer', async () => {
     const { calls, chunks } = recordingStore();
     const size = 2 * CELL;
     const t = target(chunks, size);
-    const ram = new RamTier(64 * CELL);
-    t.ram = ram;
     // As a plain-HTTP origin's body arrives: each cell read into a buffer of its own, in several reads.
     const cells = [randomBytes(CELL), randomBytes(CELL)];
     const sink = new ChunkSink(t, 0, size);
@@ -131,8 +127,6 @@ describe('ChunkSink', () => {
       const piece = calls.writes[i]?.pieces[0];
       assert.equal(piece?.bytes.buffer, cell.buffer, 'the cell’s own buffer, not a copy');
       assert.ok(piece?.bytes.equals(cell));
-      const kept = ram.get(`${t.versionId}/${i}`)?.pieces[0]?.bytes;
-      assert.equal(kept?.buffer, cell.buffer, 'the RAM tier keeps the same buffer');
     }
     // Views of one buffer that are not consecutive are not joined: their bytes are not the cell's.
     const b = randomBytes(100);
