@@ -1,10 +1,11 @@
 // The fill writer: bytes of an S3 answer, as they stream to the client, are cut on the chunk grid and
-// committed to the volume. A chunk is committed only when every byte of it arrived. It goes to the volume
-// only: the RAM tier takes a chunk when it is read again (src/cache/read/cached-body.ts), so that bytes
-// read once (a scan, a fleet's first pass over a dataset) neither push the hot chunks out of RAM nor
-// cost the fill fresh memory for every cell. The fill waits for its
+// committed to the volume. A chunk is committed only when every byte of it arrived. The fill waits for its
 // chunks within bounds (src/cache/read/fill-stream.ts); past them, when the process's write budget is
 // spent, a chunk is skipped rather than hold the client back.
+//
+// Chunks go to the volume only: the RAM tier takes a chunk when a hit reads it again
+// (src/cache/read/cached-body.ts), so that bytes read once (a scan, a fleet's first pass over a dataset)
+// neither push the hot chunks out of RAM nor cost the fill fresh memory for every cell.
 
 import type { BufferPool } from '../store/buffer-pool.js';
 import type { ChunkStore } from '../store/chunks.js';
