@@ -71,9 +71,23 @@ export function createRequestHandler(deps: RequestPathDeps) {
     // Emits 'abort' when the client goes away; undici takes an EventEmitter as its abort signal, which
     // costs less than an AbortController on every request.
     const clientGone = new EventEmitter();
+    // The bytes are counted when the answer is ended ('prefinish', before its last bytes even leave; or
+    // 'close' for one cut short), not when the outcome settles: a fill settles once its chunks are on the
+    // volume, and by then a keep-alive client may have sent its next request, which Node may have read.
+    let received = 0;
+    let sent = 0;
+    let counted = false;
+    const count = () => {
+      if (counted) return;
+      counted = true;
+      received = takeBytesIn(socket);
+      sent = socket.bytesWritten - bytesOut;
+    };
+    res.once('prefinish', count);
     const closed = new Promise<void>((resolve) =>
       res.on('close', () => {
         if (!res.writableFinished) clientGone.emit('abort');
+        count();
         resolve();
       }),
     );
@@ -104,8 +118,6 @@ export function createRequestHandler(deps: RequestPathDeps) {
     });
     void Promise.all([served, closed]).then(([outcome]) => {
       traffic.active -= 1;
-      const received = takeBytesIn(socket);
-      const sent = socket.bytesWritten - bytesOut;
       traffic.clientBytesIn += received;
       traffic.clientBytesOut += sent;
       traffic.ended(facts.operation, resultOf(outcome.cache));
