@@ -7,6 +7,9 @@
 import type { BufferPool } from '../store/buffer-pool.js';
 import type { ChunkContent } from '../store/types.js';
 
+/** Chunks remembered as read in a range once: some 100 bytes each. */
+const RANGE_READS_REMEMBERED = 16_384;
+
 interface Entry {
   content: ChunkContent;
   size: number;
@@ -24,6 +27,8 @@ export class RamTier {
   // A Map iterates in insertion order: its first entries are the ones kept longest ago.
   readonly #entries = new Map<string, Entry>();
   #bytes = 0;
+  /** Chunks a range was read of once, from the volume (`rangeReadBefore`); oldest first. */
+  readonly #rangeRead = new Set<string>();
 
   constructor(capacityBytes: number, pool: BufferPool | null = null) {
     this.#capacity = capacityBytes;
@@ -39,6 +44,21 @@ export class RamTier {
     if (entry === undefined) return undefined;
     entry.used = true;
     return entry.content;
+  }
+
+  /**
+   * Whether a range of chunk `id` was read from the volume before, recently: a range read for the first
+   * time is read alone (its blocks), a chunk read in ranges again is read whole and kept. Ranges read
+   * once (a scan through a large file) then cost neither a whole chunk's read nor the hot chunks' room.
+   * Remembers the last RANGE_READS_REMEMBERED chunks.
+   */
+  rangeReadBefore(id: string): boolean {
+    if (this.#rangeRead.delete(id)) return true;
+    this.#rangeRead.add(id);
+    if (this.#rangeRead.size > RANGE_READS_REMEMBERED) {
+      this.#rangeRead.delete(this.#rangeRead.values().next().value as string);
+    }
+    return false;
   }
 
   /** Whether a chunk of `size` bytes may be kept: one larger than a tenth of the tier would push out too much of the hot set at once. */

@@ -3,23 +3,27 @@
 //
 // Layout, little-endian:
 //   0      4   magic "KURC"
-//   4      1   format = 2
+//   4      1   format = 3
 //   5      1   codec: 0 raw, 1 lz4
 //   6      2   extent count n (u16, >= 1)
 //   8      4   chunk index (u32)
 //   12     4   raw length (u32) = sum of extent lengths
 //   16     4   payload length (u32) = bytes after the header
-//   20     4   CRC32 of the raw bytes
+//   20     4   block size B: the raw bytes are checksummed in blocks of B bytes (a power of two)
 //   24     16  version tag: which object version the chunk belongs to (`versionTag`), so a valid chunk
 //              of another object or version at this path is refused, not served
 //   40     8n  extents: start u32, end u32 — cell-relative, half-open, sorted, disjoint, adjacent ones merged
-//   40+8n  4   CRC32 of header bytes [0, 40+8n)
-//   44+8n      payload: the raw bytes concatenated in extent order, or (lz4) their LZ4 block preceded by
+//   40+8n  4b  CRC32 of each block of the raw bytes, b = ceil(raw length / B) (the last may be shorter)
+//   h-4    4   CRC32 of header bytes [0, h-4), h = 44 + 8n + 4b
+//   h          payload: the raw bytes concatenated in extent order, or (lz4) their LZ4 block preceded by
 //              its decompressed length as u32 (lz4-napi's size-prepended block; that length must equal
 //              the raw length, which is checked before decompressing so a flipped byte cannot make the
 //              decompressor allocate gigabytes)
 //
-// Format 1 files (no version tag) fail the format check: a miss, refetched and rewritten as format 2.
+// A CRC per block lets a range of a raw full chunk be read and verified alone (`readRangeOf`): a 64 KiB
+// range hit reads and checksums one or two blocks, not the whole chunk.
+// Format 2 files (one CRC32 of all the raw bytes at 20, no block table) are still read whole, as one
+// block; format 1 files (no version tag) fail the format check: a miss, refetched and rewritten.
 
 import { crc32 } from '@node-rs/crc32';
 // The synchronous calls on purpose: lz4-napi's promise-returning `compress`/`uncompress` allocate their
@@ -32,7 +36,9 @@ import { compressSync, uncompressSync } from 'lz4-napi';
 import type { ChunkContent, ChunkPiece, Codec, Extent } from './types.js';
 
 const MAGIC = Buffer.from('KURC', 'latin1');
-const FORMAT = 2;
+const FORMAT = 3;
+/** Still read: one CRC of all the raw bytes where format 3 has its block size. */
+const FORMAT_WHOLE_CRC = 2;
 const CODEC_RAW = 0;
 const CODEC_LZ4 = 1;
 /** Bytes before the extents. */
@@ -41,6 +47,13 @@ const TAG_AT = 24;
 export const VERSION_TAG_BYTES = 16;
 export const MAX_EXTENTS = 0xffff;
 const U32_MAX = 0xffff_ffff;
+/**
+ * Bytes per checksummed block of format 3: a range read reads whole blocks, so this is its granularity
+ * (64 KiB: what analytics engines' range requests are made of) against 4 header bytes per block.
+ */
+export const BLOCK_BYTES = 64 * 1024;
+const MIN_BLOCK_BYTES = 4096;
+const MAX_BLOCK_BYTES = 2 ** 30;
 
 /** A chunk file that must not be used; `reason` says which check failed. */
 export class CorruptChunkError extends Error {
@@ -57,7 +70,10 @@ export interface ChunkHeader {
   index: number;
   rawLength: number;
   payloadLength: number;
-  rawCrc: number;
+  /** Bytes per checksummed block of the raw bytes (a format 2 file: its raw length, one block). */
+  blockBytes: number;
+  /** CRC32 of each block of the raw bytes, in order. */
+  blockCrcs: number[];
   /** The version the chunk was written for (`VERSION_TAG_BYTES` bytes). */
   tag: Buffer;
   extents: Extent[];
@@ -86,19 +102,31 @@ export interface EncodedChunk {
   storedBytes: number;
 }
 
-/** Header length for `n` extents. */
-export function chunkHeaderLength(extentCount: number): number {
-  return CHUNK_HEADER_FIXED_BYTES + 8 * extentCount + 4;
+/** Blocks of `blockBytes` the raw bytes of a chunk are checksummed in. */
+function blockCount(rawLength: number, blockBytes: number): number {
+  return Math.ceil(rawLength / blockBytes);
+}
+
+/** Header length of a format 3 chunk with `extentCount` extents holding `rawLength` bytes. */
+export function chunkHeaderLength(extentCount: number, rawLength: number, blockBytes = BLOCK_BYTES): number {
+  return CHUNK_HEADER_FIXED_BYTES + 8 * extentCount + 4 * blockCount(rawLength, blockBytes) + 4;
+}
+
+/** The longest header of a chunk holding at most `chunkSize` bytes. */
+export function maxChunkHeaderLength(chunkSize: number): number {
+  return chunkHeaderLength(MAX_EXTENTS, chunkSize, MIN_BLOCK_BYTES);
 }
 
 /**
- * How many bytes the header of the file starting with `prefix` spans, from its first 8 bytes, so a probe
- * can read exactly the header. Throws `CorruptChunkError` when the prefix is not a chunk file's.
+ * How many bytes the header of the file starting with `prefix` spans, from its first 24 bytes, so a
+ * probe can read exactly the header. Throws `CorruptChunkError` when the prefix is not a chunk file's.
  */
 export function headerLengthOf(prefix: Buffer): number {
-  if (prefix.length < 8) throw new CorruptChunkError(`short file (${prefix.length} bytes)`);
+  if (prefix.length < TAG_AT) throw new CorruptChunkError(`short file (${prefix.length} bytes)`);
   checkLeadingBytes(prefix);
-  return chunkHeaderLength(prefix.readUInt16LE(6));
+  const n = prefix.readUInt16LE(6);
+  if (prefix[4] === FORMAT_WHOLE_CRC) return CHUNK_HEADER_FIXED_BYTES + 8 * n + 4;
+  return chunkHeaderLength(n, prefix.readUInt32LE(12), blockBytesOf(prefix));
 }
 
 /**
@@ -107,11 +135,9 @@ export function headerLengthOf(prefix: Buffer): number {
  * header is verified: the payload needs `decodeChunk`.
  */
 export function readChunkHeader(prefix: Buffer, place: ChunkPlace): ChunkHeader {
-  if (prefix.length < chunkHeaderLength(1))
+  if (prefix.length < CHUNK_HEADER_FIXED_BYTES + 12)
     throw new CorruptChunkError(`short file (${prefix.length} bytes)`);
-  checkLeadingBytes(prefix);
-  const n = prefix.readUInt16LE(6);
-  const headerLength = chunkHeaderLength(n);
+  const headerLength = headerLengthOf(prefix);
   if (prefix.length < headerLength) {
     throw new CorruptChunkError(`short header (${prefix.length} of ${headerLength} bytes)`);
   }
@@ -125,6 +151,7 @@ export function readChunkHeader(prefix: Buffer, place: ChunkPlace): ChunkHeader 
   }
   const tag = prefix.subarray(TAG_AT, TAG_AT + VERSION_TAG_BYTES);
   if (!tag.equals(place.tag)) throw new CorruptChunkError('chunk of another object or version');
+  const n = prefix.readUInt16LE(6);
   const extents: Extent[] = [];
   let sum = 0;
   for (let i = 0; i < n; i++) {
@@ -139,12 +166,19 @@ export function readChunkHeader(prefix: Buffer, place: ChunkPlace): ChunkHeader 
   }
   const rawLength = prefix.readUInt32LE(12);
   if (sum !== rawLength) throw new CorruptChunkError(`extents hold ${sum} bytes, header says ${rawLength}`);
+  const blocksAt = CHUNK_HEADER_FIXED_BYTES + 8 * n;
+  const wholeCrc = prefix[4] === FORMAT_WHOLE_CRC;
+  const blockBytes = wholeCrc ? rawLength : blockBytesOf(prefix);
+  const blockCrcs: number[] = [];
+  if (wholeCrc) blockCrcs.push(prefix.readUInt32LE(20));
+  else for (let at = blocksAt; at < crcAt; at += 4) blockCrcs.push(prefix.readUInt32LE(at));
   return {
     codec: prefix[5] === CODEC_LZ4 ? 'lz4' : 'raw',
     index,
     rawLength,
     payloadLength: prefix.readUInt32LE(16),
-    rawCrc: prefix.readUInt32LE(20),
+    blockBytes,
+    blockCrcs,
     tag,
     extents,
     headerLength,
@@ -153,10 +187,27 @@ export function readChunkHeader(prefix: Buffer, place: ChunkPlace): ChunkHeader 
 
 function checkLeadingBytes(prefix: Buffer): void {
   if (!prefix.subarray(0, 4).equals(MAGIC)) throw new CorruptChunkError('bad magic');
-  if (prefix[4] !== FORMAT) throw new CorruptChunkError(`unknown format ${prefix[4]}`);
+  if (prefix[4] !== FORMAT && prefix[4] !== FORMAT_WHOLE_CRC)
+    throw new CorruptChunkError(`unknown format ${prefix[4]}`);
   if (prefix[5] !== CODEC_RAW && prefix[5] !== CODEC_LZ4)
     throw new CorruptChunkError(`unknown codec ${prefix[5]}`);
   if (prefix.readUInt16LE(6) === 0) throw new CorruptChunkError('no extents');
+}
+
+/** A format 3 header's block size, refused unless a power of two the format allows. */
+function blockBytesOf(prefix: Buffer): number {
+  const b = prefix.readUInt32LE(20);
+  if (b < MIN_BLOCK_BYTES || b > MAX_BLOCK_BYTES || (b & (b - 1)) !== 0)
+    throw new CorruptChunkError(`block size ${b}`);
+  return b;
+}
+
+/** Throws unless blocks `first..` of the raw bytes, whose bytes `raw` holds from block `first` on, match. */
+function verifyBlocks(header: ChunkHeader, raw: Buffer, first: number): void {
+  const b = header.blockBytes;
+  for (let at = 0, i = first; at < raw.length; at += b, i++) {
+    if (crc32(raw.subarray(at, at + b)) !== header.blockCrcs[i]) throw new CorruptChunkError('CRC mismatch');
+  }
 }
 
 /**
@@ -197,7 +248,7 @@ export async function decodeChunk(file: Buffer, place: ChunkPlace, full = false)
       throw new CorruptChunkError(`decompressed to ${raw.length} bytes, header says ${header.rawLength}`);
     }
   }
-  if (crc32(raw) !== header.rawCrc) throw new CorruptChunkError('CRC mismatch');
+  verifyBlocks(header, raw, 0);
   const pieces: ChunkPiece[] = [];
   let at = 0;
   for (const e of header.extents) {
@@ -205,6 +256,62 @@ export async function decodeChunk(file: Buffer, place: ChunkPlace, full = false)
     at += e.end - e.start;
   }
   return { index: header.index, full, pieces };
+}
+
+/**
+ * Where bytes `[from, to)` of a raw full chunk of `cellLength` bytes lie in its file: the blocks that
+ * hold them, which a range read reads and verifies alone (`decodeRange`), and the header before them.
+ */
+export interface RangeInFile {
+  headerLength: number;
+  /** The first block read, and the file offset and length of the blocks read. */
+  firstBlock: number;
+  offset: number;
+  length: number;
+}
+
+export function rangeInFile(cellLength: number, from: number, to: number): RangeInFile {
+  const headerLength = chunkHeaderLength(1, cellLength);
+  const firstBlock = Math.floor(from / BLOCK_BYTES);
+  const end = Math.min(cellLength, Math.ceil(to / BLOCK_BYTES) * BLOCK_BYTES);
+  const start = firstBlock * BLOCK_BYTES;
+  return { headerLength, firstBlock, offset: headerLength + start, length: end - start };
+}
+
+/**
+ * The verified bytes of the blocks `where` names, from a full chunk's header and those blocks as read
+ * (possibly short), or null when the file cannot be read in blocks (LZ4, format 2, another block size):
+ * the caller reads it whole. Throws `CorruptChunkError` as `decodeChunk` does.
+ */
+export function decodeRange(
+  header: ChunkHeader,
+  blocks: Buffer,
+  where: RangeInFile,
+  cellLength: number,
+): ChunkPiece | null {
+  const first = header.extents[0] as Extent;
+  if (header.extents.length !== 1 || first.start !== 0) {
+    throw new CorruptChunkError('a full chunk must be one extent from the start of its cell');
+  }
+  if (header.rawLength !== cellLength) {
+    throw new CorruptChunkError(`holds ${header.rawLength} bytes of a cell of ${cellLength}`);
+  }
+  if (
+    header.codec !== 'raw' ||
+    header.blockBytes !== BLOCK_BYTES ||
+    header.headerLength !== where.headerLength
+  )
+    return null;
+  if (header.payloadLength !== header.rawLength) {
+    throw new CorruptChunkError(
+      `raw payload is ${header.payloadLength} bytes, header says ${header.rawLength}`,
+    );
+  }
+  if (blocks.length !== where.length) {
+    throw new CorruptChunkError(`short file (${blocks.length} of ${where.length} bytes at ${where.offset})`);
+  }
+  verifyBlocks(header, blocks, where.firstBlock);
+  return { start: where.firstBlock * BLOCK_BYTES, bytes: blocks };
 }
 
 /**
@@ -220,12 +327,9 @@ export async function encodeChunk(content: ChunkContent, codec: Codec, tag: Buff
   const extents = extentsOf(pieces);
   if (extents.length > MAX_EXTENTS) throw new RangeError(`${extents.length} extents exceed ${MAX_EXTENTS}`);
   let rawLength = 0;
-  let rawCrc = 0;
-  for (const p of pieces) {
-    rawLength += p.bytes.length;
-    rawCrc = crc32(p.bytes, rawCrc);
-  }
+  for (const p of pieces) rawLength += p.bytes.length;
   if (rawLength > U32_MAX) throw new RangeError(`chunk of ${rawLength} bytes`);
+  const crcs = blockCrcsOf(pieces);
 
   let payload = pieces.map((p) => p.bytes);
   let used: Codec = 'raw';
@@ -239,7 +343,7 @@ export async function encodeChunk(content: ChunkContent, codec: Codec, tag: Buff
   }
   const payloadLength = used === 'lz4' ? (payload[0] as Buffer).length : rawLength;
 
-  const headerLength = chunkHeaderLength(extents.length);
+  const headerLength = chunkHeaderLength(extents.length, rawLength);
   const header = Buffer.allocUnsafe(headerLength);
   MAGIC.copy(header, 0);
   header[4] = FORMAT;
@@ -248,13 +352,39 @@ export async function encodeChunk(content: ChunkContent, codec: Codec, tag: Buff
   header.writeUInt32LE(index, 8);
   header.writeUInt32LE(rawLength, 12);
   header.writeUInt32LE(payloadLength, 16);
-  header.writeUInt32LE(rawCrc, 20);
+  header.writeUInt32LE(BLOCK_BYTES, 20);
   extents.forEach((e, i) => {
     header.writeUInt32LE(e.start, CHUNK_HEADER_FIXED_BYTES + 8 * i);
     header.writeUInt32LE(e.end, CHUNK_HEADER_FIXED_BYTES + 8 * i + 4);
   });
+  const blocksAt = CHUNK_HEADER_FIXED_BYTES + 8 * extents.length;
+  crcs.forEach((crc, i) => {
+    header.writeUInt32LE(crc, blocksAt + 4 * i);
+  });
   sealChunkHeader(header, tag);
   return { header, payload, codec: used, rawBytes: rawLength, storedBytes: headerLength + payloadLength };
+}
+
+/** CRC32 of each BLOCK_BYTES of the pieces' bytes taken in order, pieces not copied together. */
+function blockCrcsOf(pieces: readonly ChunkPiece[]): number[] {
+  const crcs: number[] = [];
+  let crc = 0;
+  let filled = 0;
+  for (const { bytes } of pieces) {
+    for (let at = 0; at < bytes.length; ) {
+      const n = Math.min(BLOCK_BYTES - filled, bytes.length - at);
+      crc = crc32(bytes.subarray(at, at + n), crc);
+      filled += n;
+      at += n;
+      if (filled === BLOCK_BYTES) {
+        crcs.push(crc);
+        crc = 0;
+        filled = 0;
+      }
+    }
+  }
+  if (filled > 0) crcs.push(crc);
+  return crcs;
 }
 
 /**

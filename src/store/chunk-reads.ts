@@ -1,11 +1,12 @@
-// Reading chunk files: whole (for a read, into a pooled buffer when given one) or only their header (for
-// a probe), with one open and one close each; a file that is not there is null, not an error. The open,
+// Reading chunk files: whole (for a read, into a pooled buffer when given one), their header and some of
+// their blocks (a range of a full chunk), or only their header (for a probe), with one open and one close
+// each; a file that is not there is null, not an error. The open,
 // fstat and close are the volume's metadata calls (synchronous on a local volume: a chunk read then waits
 // for one thread-pool round trip, its data's, instead of four); the data read stays in the thread pool,
 // since it may have to come from the disk.
 
 import type { BufferPool } from './buffer-pool.js';
-import { CorruptChunkError, headerLengthOf } from './chunk-file.js';
+import { CorruptChunkError, headerLengthOf, type RangeInFile } from './chunk-file.js';
 import { type MetadataCalls, read } from './fs-calls.js';
 
 /** Enough for the header of a partial chunk with up to 508 extents in one read. */
@@ -37,6 +38,47 @@ export async function readWholeFile(
   } finally {
     await closeQuietly(fd, calls);
   }
+}
+
+/**
+ * The first `where.headerLength` bytes of a file and the `where.length` bytes at `where.offset` (either
+ * short when the file is), or null when it does not exist. No fstat: the header says how long the file
+ * must be, and a short read shows it is not.
+ */
+export async function readHeadAndBlocks(
+  path: string,
+  where: RangeInFile,
+  calls: MetadataCalls,
+): Promise<{ head: Buffer; blocks: Buffer } | null> {
+  const fd = await openOrNull(path, calls);
+  if (fd === null) return null;
+  try {
+    if (where.offset === where.headerLength) {
+      // The range starts at the payload's start: one read for both.
+      const both = await readFully(fd, where.headerLength + where.length, 0);
+      const head = both.subarray(0, Math.min(both.length, where.headerLength));
+      return { head, blocks: both.subarray(head.length) };
+    }
+    const [head, blocks] = await Promise.all([
+      readFully(fd, where.headerLength, 0),
+      readFully(fd, where.length, where.offset),
+    ]);
+    return { head, blocks };
+  } finally {
+    await closeQuietly(fd, calls);
+  }
+}
+
+/** `length` bytes at `position`, fewer at the end of the file. */
+async function readFully(fd: number, length: number, position: number): Promise<Buffer> {
+  const into = Buffer.allocUnsafe(length);
+  let filled = 0;
+  while (filled < length) {
+    const n = await read(fd, into, filled, length - filled, position + filled);
+    if (n === 0) break;
+    filled += n;
+  }
+  return filled === length ? into : into.subarray(0, filled);
 }
 
 /** The header bytes of a chunk file (possibly short; the header check rejects those), or null when absent. */

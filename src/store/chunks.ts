@@ -10,13 +10,15 @@ import type { BufferPool } from './buffer-pool.js';
 import {
   type ChunkPlace,
   CorruptChunkError,
-  chunkHeaderLength,
   decodeChunk,
+  decodeRange,
   encodeChunk,
   MAX_EXTENTS,
+  maxChunkHeaderLength,
+  rangeInFile,
   readChunkHeader,
 } from './chunk-file.js';
-import { readHeaderBytes, readWholeFile } from './chunk-reads.js';
+import { readHeadAndBlocks, readHeaderBytes, readWholeFile } from './chunk-reads.js';
 import { clearPath } from './clear-path.js';
 import { access, TRANSIENT_CODES } from './fs-calls.js';
 import { removeTree } from './remove-tree.js';
@@ -57,7 +59,7 @@ export class ChunkStore {
     this.#volume = volume;
     this.#onCorrupt = onCorrupt;
     this.#onReadError = onReadError;
-    this.#maxFileBytes = chunkHeaderLength(MAX_EXTENTS) + volume.chunkSize;
+    this.#maxFileBytes = maxChunkHeaderLength(volume.chunkSize) + volume.chunkSize;
   }
 
   /**
@@ -78,6 +80,38 @@ export class ChunkStore {
       (await this.#load(this.#volume.chunkPath(v, index, false), place, true, cellLength, pool)) ??
       (await this.#load(this.#volume.chunkPath(v, index, true), place, false, cellLength, pool))
     );
+  }
+
+  /**
+   * Bytes `[from, to)` of cell `index` from its full chunk, read and verified alone: the blocks holding
+   * them (chunk-file.ts), rounded out to whole blocks, so the piece may start before `from` and end after
+   * `to`. Null when there is no full chunk, or it cannot be read in blocks (LZ4, an older format): `read`
+   * then reads the cell whole. A damaged file is removed, as `read` does.
+   */
+  async readRange(
+    v: ObjectVersion,
+    index: number,
+    cellLength: number,
+    from: number,
+    to: number,
+  ): Promise<ChunkPiece | null> {
+    const path = this.#volume.chunkPath(v, index, false);
+    const where = rangeInFile(cellLength, from, to);
+    let read: { head: Buffer; blocks: Buffer } | null;
+    try {
+      read = await readHeadAndBlocks(path, where, this.#volume.calls);
+    } catch (err) {
+      await this.#unreadable(path, err as NodeJS.ErrnoException);
+      return null;
+    }
+    if (read === null) return null;
+    try {
+      const header = readChunkHeader(read.head, { index, tag: this.#volume.versionTag(v) });
+      return decodeRange(header, read.blocks, where, cellLength);
+    } catch (err) {
+      await this.#discard(path, reasonOf(err));
+      return null;
+    }
   }
 
   /**

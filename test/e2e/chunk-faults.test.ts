@@ -9,7 +9,7 @@ import { copyFile, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { chunkHeaderLength } from '../../src/store/chunk-file.js';
+import { headerLengthOf } from '../../src/store/chunk-file.js';
 import { verifyVolume } from '../../src/store/verify.js';
 import { sdkClient, sdkGet } from '../support/cache-client.js';
 import { startTestKura, type TestKura } from '../support/kura.js';
@@ -77,7 +77,7 @@ async function plant(path: string, file: Buffer): Promise<void> {
 test('every single-bit flip of a chunk header is refused by verify and never served', async () => {
   const path = chunksOfA.get(1) as string;
   const good = await readFile(path);
-  const headerBits = chunkHeaderLength(good.readUInt16LE(6)) * 8;
+  const headerBits = headerLengthOf(good) * 8;
   // verify over every bit; a GET over every 16th bit (each a refetch from the origin).
   for (let bit = 0; bit < headerBits; bit++) {
     const damaged = Buffer.from(good);

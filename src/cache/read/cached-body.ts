@@ -159,12 +159,22 @@ async function cachedSlice(
     cache.cellPool.hold(piece.bytes);
     cache.stats.ramHits += 1;
   } else {
+    const kept = job.ram && cache.ram.accepts(length);
+    // Part of a cell: only the blocks holding it are read and checksummed (src/store/chunk-file.ts), unless
+    // the chunk is going into RAM (`rangeReadBefore`). An LZ4 chunk cannot be read in blocks: the range
+    // read finds that in its header and the chunk is read whole below.
+    if (to - from < length && !(kept && cache.ram.rangeReadBefore(id))) {
+      const blocks = await cache.chunks.readRange(job.version, index, length, from, to);
+      if (blocks !== null) {
+        return { bytes: blocks.bytes.subarray(from - blocks.start, to - blocks.start), ram: false };
+      }
+    }
     // Read into a pooled buffer, which goes back once the bytes are sent, or once the RAM tier lets the
     // chunk go: a warm stream through the tier then reuses the buffers it evicts instead of leaving them
     // for the collector (the process's memory grew by a fifth of the tier's size).
     content = (await cache.chunks.read(job.version, index, length, cache.cellPool)) ?? undefined;
     piece = content && coveringPiece(content.pieces, from, to);
-    if (content?.full && job.ram && cache.ram.accepts(length)) {
+    if (content?.full && kept) {
       // The reader keeps a reference of its own; the tier takes over the one the read gave.
       if (piece) cache.cellPool.hold(piece.bytes);
       cache.ram.set(id, content);

@@ -33,9 +33,12 @@ function content(index: number, pieces: ChunkPiece[], full = false): ChunkConten
   return { index, full, pieces };
 }
 
-/** Rewrites the header CRC after an edit, so that only the check under test can catch the edit. */
-function reseal(file: Buffer): Buffer {
-  const at = chunkHeaderLength(file.readUInt16LE(6)) - 4;
+/**
+ * Rewrites the header CRC after an edit, so that only the check under test can catch the edit;
+ * `headerLength` is the header's length before the edit.
+ */
+function reseal(file: Buffer, headerLength: number): Buffer {
+  const at = headerLength - 4;
   file.writeUInt32LE(crc32(file.subarray(0, at)), at);
   return file;
 }
@@ -161,8 +164,8 @@ describe('readChunkHeader', () => {
       { start: 2000, bytes: compressible(1000) },
     ];
     const { file } = await encodeChunk(content(9, pieces), 'lz4');
-    const length = headerLengthOf(file.subarray(0, 8));
-    assert.equal(length, chunkHeaderLength(2));
+    const length = headerLengthOf(file.subarray(0, 24));
+    assert.equal(length, chunkHeaderLength(2, 2000));
     const header = readChunkHeader(file.subarray(0, length), 9);
     assert.deepEqual(header.extents, [
       { start: 0, end: 1000 },
@@ -185,7 +188,7 @@ describe('decodeChunk refuses a damaged file', () => {
   for (const codec of ['raw', 'lz4'] as const) {
     test(`${codec}: a flipped payload byte, anywhere`, async () => {
       const { file } = await encodeChunk(content(2, pieces), codec);
-      const headerLength = chunkHeaderLength(2);
+      const headerLength = headerLengthOf(file);
       for (const at of [
         headerLength,
         headerLength + 1,
@@ -201,7 +204,7 @@ describe('decodeChunk refuses a damaged file', () => {
 
     test(`${codec}: every flipped header byte`, async () => {
       const { file } = await encodeChunk(content(2, pieces), codec);
-      for (let at = 0; at < chunkHeaderLength(2); at++) {
+      for (let at = 0; at < headerLengthOf(file); at++) {
         const damaged = Buffer.from(file);
         damaged[at] = (damaged[at] as number) ^ 0x10;
         await assert.rejects(decodeChunk(damaged, 2), CorruptChunkError, `header byte ${at}`);
@@ -212,7 +215,7 @@ describe('decodeChunk refuses a damaged file', () => {
       const { file } = await encodeChunk(content(2, pieces), codec);
       await rejectsCorrupt(decodeChunk(file.subarray(0, file.length - 1), 2), /file is/);
       await rejectsCorrupt(decodeChunk(Buffer.concat([file, Buffer.from([0])]), 2), /file is/);
-      await rejectsCorrupt(decodeChunk(file.subarray(0, chunkHeaderLength(2)), 2), /file is/);
+      await rejectsCorrupt(decodeChunk(file.subarray(0, headerLengthOf(file)), 2), /file is/);
       await rejectsCorrupt(decodeChunk(file.subarray(0, 10), 2), /short/);
       await rejectsCorrupt(decodeChunk(Buffer.alloc(0), 2), /short/);
     });
@@ -237,8 +240,9 @@ describe('decodeChunk refuses a damaged file', () => {
   test('forged headers with a valid header CRC', async () => {
     const forge = async (edit: (f: Buffer) => void, reason: RegExp) => {
       const { file } = await encodeChunk(content(0, pieces), 'raw');
+      const headerLength = headerLengthOf(file);
       edit(file);
-      await rejectsCorrupt(decodeChunk(reseal(file), 0), reason);
+      await rejectsCorrupt(decodeChunk(reseal(file, headerLength), 0), reason);
     };
     // Swap the two extents: unsorted.
     await forge((f) => {
@@ -254,18 +258,24 @@ describe('decodeChunk refuses a damaged file', () => {
     await forge((f) => f.writeUInt32LE(f.readUInt32LE(12) + 1, 12), /extents hold/);
     // Unknown codec and format, bad magic, no extents.
     await forge((f) => f.writeUInt8(2, 5), /unknown codec/);
-    await forge((f) => f.writeUInt8(3, 4), /unknown format/);
+    await forge((f) => f.writeUInt8(4, 4), /unknown format 4/);
     // A format 1 file (from before chunks named their version) is a miss, refetched in the new format.
     await forge((f) => f.writeUInt8(1, 4), /unknown format 1/);
     await forge((f) => f.write('KURX', 0, 'latin1'), /bad magic/);
     await forge((f) => f.writeUInt16LE(0, 6), /no extents/);
-    // Raw CRC that does not match the bytes.
-    await forge((f) => f.writeUInt32LE((f.readUInt32LE(20) ^ 1) >>> 0, 20), /CRC mismatch/);
+    // A block CRC that does not match the bytes (the table follows the two extents).
+    await forge((f) => f.writeUInt32LE((f.readUInt32LE(56) ^ 1) >>> 0, 56), /CRC mismatch/);
+    // A block size that is no power of two, or out of bounds: refused before the header CRC is found.
+    for (const size of [65_537, 1024, 2 ** 31]) {
+      const { file } = await encodeChunk(content(0, pieces), 'raw');
+      file.writeUInt32LE(size, 20);
+      await rejectsCorrupt(decodeChunk(file, 0), /block size/);
+    }
   });
 
   test('an LZ4 block whose length prefix lies is refused before decompressing', async () => {
     const { file } = await encodeChunk(content(0, [{ start: 0, bytes: compressible(10_000) }]), 'lz4');
-    const at = chunkHeaderLength(1);
+    const at = headerLengthOf(file);
     const damaged = Buffer.from(file);
     damaged.writeUInt32LE(0xffff_fff0, at);
     const started = Date.now();
@@ -276,7 +286,7 @@ describe('decodeChunk refuses a damaged file', () => {
   test('an LZ4 payload that does not decompress', async () => {
     const { file } = await encodeChunk(content(0, [{ start: 0, bytes: compressible(10_000) }]), 'lz4');
     const damaged = Buffer.from(file);
-    damaged.fill(0xff, chunkHeaderLength(1) + 4);
+    damaged.fill(0xff, headerLengthOf(file) + 4);
     await assert.rejects(decodeChunk(damaged, 0), CorruptChunkError);
   });
 });

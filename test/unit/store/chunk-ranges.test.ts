@@ -1,0 +1,129 @@
+// ChunkStore.readRange: a range of a full chunk read from the volume in the blocks that hold it, verified,
+// with the file removed when those blocks are damaged, and null wherever a whole read must decide.
+
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { access, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, beforeEach, describe, test } from 'node:test';
+import { BLOCK_BYTES, chunkHeaderLength } from '../../../src/store/chunk-file.js';
+import { ChunkStore } from '../../../src/store/chunks.js';
+import type { ChunkPiece, ObjectVersion } from '../../../src/store/types.js';
+import { openVolume, type Volume } from '../../../src/store/volume.js';
+
+const CELL = 1024 * 1024;
+
+let root: string;
+let volume: Volume;
+let corrupt: [string, string][];
+let store: ChunkStore;
+let serial = 0;
+
+function version(): ObjectVersion {
+  serial++;
+  return { namespace: 'aws', bucket: 'range-tests', key: `object-${serial}`, etag: `"etag-${serial}"` };
+}
+
+const present = (path: string) =>
+  access(path).then(
+    () => true,
+    () => false,
+  );
+
+/** Bytes `[from, to)` of the cell from a piece that holds them. */
+function slice(piece: ChunkPiece | null, from: number, to: number): Buffer | undefined {
+  assert.ok(piece, 'a piece');
+  assert.ok(piece.start <= from && to <= piece.start + piece.bytes.length, 'the piece holds the range');
+  return piece.bytes.subarray(from - piece.start, to - piece.start);
+}
+
+before(async () => {
+  root = await mkdtemp(join(tmpdir(), 'kura-chunk-ranges-'));
+});
+
+after(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+for (const local of [true, false]) {
+  describe(local ? 'on a local volume' : 'on a volume not known to be local', () => {
+    before(async () => {
+      volume = await openVolume({
+        dir: join(root, `vol-${local}`),
+        chunkSize: CELL,
+        instanceId: 'test',
+        local,
+      });
+    });
+
+    beforeEach(() => {
+      corrupt = [];
+      store = new ChunkStore(volume, (path, reason) => corrupt.push([path, reason]));
+    });
+
+    test('reads only the blocks a range needs, and gives its bytes', async () => {
+      const v = version();
+      const bytes = randomBytes(CELL);
+      await store.write(v, 2, CELL, [{ start: 0, bytes }], 'raw');
+      for (const [from, to] of [
+        [0, 1],
+        [100_000, 100_000 + 65_536],
+        [CELL - 65_536, CELL],
+      ] as const) {
+        const piece = await store.readRange(v, 2, CELL, from, to);
+        assert.ok(slice(piece, from, to)?.equals(bytes.subarray(from, to)));
+        assert.ok((piece?.bytes.length ?? 0) <= 2 * BLOCK_BYTES, 'at most the two blocks the range spans');
+      }
+      assert.deepEqual(corrupt, []);
+    });
+
+    test('a damaged block in the range: null, the file removed and reported', async () => {
+      const v = version();
+      await store.write(v, 0, CELL, [{ start: 0, bytes: randomBytes(CELL) }], 'raw');
+      const path = volume.chunkPath(v, 0, false);
+      const file = await readFile(path);
+      const at = chunkHeaderLength(1, CELL) + 5 * BLOCK_BYTES + 17;
+      file.writeUInt8((file[at] as number) ^ 0x40, at);
+      await writeFile(path, file);
+      assert.equal(await store.readRange(v, 0, CELL, 5 * BLOCK_BYTES, 5 * BLOCK_BYTES + 10), null);
+      assert.equal(await present(path), false);
+      assert.deepEqual(
+        corrupt.map(([p, reason]) => [p, reason]),
+        [[path, 'CRC mismatch']],
+      );
+    });
+
+    test('a file cut short within the range: null, removed', async () => {
+      const v = version();
+      await store.write(v, 0, CELL, [{ start: 0, bytes: randomBytes(CELL) }], 'raw');
+      const path = volume.chunkPath(v, 0, false);
+      const file = await readFile(path);
+      await writeFile(path, file.subarray(0, file.length - 1000));
+      assert.equal(await store.readRange(v, 0, CELL, CELL - 10, CELL), null);
+      assert.equal(await present(path), false);
+      assert.match(corrupt[0]?.[1] ?? '', /short file/);
+    });
+
+    test('no full chunk, or an LZ4 one: null, and the file stays for a whole read', async () => {
+      const v = version();
+      assert.equal(await store.readRange(v, 0, CELL, 0, 10), null);
+      const text = Buffer.alloc(CELL, 'compressible ');
+      await store.write(v, 1, CELL, [{ start: 0, bytes: text }], 'lz4');
+      assert.equal(await store.readRange(v, 1, CELL, 0, 10), null);
+      assert.ok((await store.read(v, 1, CELL))?.pieces[0]?.bytes.equals(text));
+      // A partial chunk is read whole too.
+      await store.write(v, 3, CELL, [{ start: 0, bytes: randomBytes(1000) }], 'raw');
+      assert.equal(await store.readRange(v, 3, CELL, 0, 10), null);
+      assert.deepEqual(corrupt, []);
+    });
+
+    test('a full chunk of another length than the cell: null, removed', async () => {
+      const v = version();
+      await store.write(v, 0, CELL - 1, [{ start: 0, bytes: randomBytes(CELL - 1) }], 'raw');
+      assert.equal(await store.readRange(v, 0, CELL, 0, 10), null);
+      assert.equal(await present(volume.chunkPath(v, 0, false)), false);
+      assert.equal(corrupt.length, 1);
+    });
+  });
+}
