@@ -6,6 +6,7 @@ import type { KuraConfig } from '../config/schema.js';
 import { isStorableBucket } from '../s3/bucket-name.js';
 import type { S3Request } from '../s3/types.js';
 import { BufferPool } from '../store/buffer-pool.js';
+import { chunkHeaderLength } from '../store/chunk-file.js';
 import { ChunkStore } from '../store/chunks.js';
 import { capacityLimits } from '../store/eviction.js';
 import { Fleet } from '../store/fleet.js';
@@ -86,8 +87,11 @@ export class Cache {
     });
     this.uploads = new UploadStaging(volume);
     this.writeMaxSize = config.write_max_object_size;
-    // A full chunk with a few extents' header fits a slab.
-    this.cellPool = new BufferPool(volume.chunkSize + 4096, CELL_POOL_SLABS);
+    // A full chunk fits a slab, and a partial one with up to 512 extents.
+    this.cellPool = new BufferPool(
+      volume.chunkSize + chunkHeaderLength(512, volume.chunkSize),
+      CELL_POOL_SLABS,
+    );
     this.ram = new RamTier(ramSize, this.cellPool);
     this.budget = new WriteBudget(Math.max(WRITE_BUDGET_BYTES, 16 * volume.chunkSize));
     this.fleet = new Fleet(volume, this.records, this.chunks, {
