@@ -10,6 +10,8 @@ export interface Plan {
   seconds: number;
   large: { size: number; concurrency: number[]; rounds: number };
   small: { sizes: number[]; objects: number; concurrency: number[] };
+  /** Random ranges of `bytes` over the large objects, `connections` at once. */
+  ranges: { bytes: number; connections: number };
   /** The origin of the cold aggregate, herd and analytics cells (memory-origin-profile.ts). */
   s3like: OriginProfile;
   /** One large file for (c), the lake for (a) and (b); warm queries repeated (median of `repeats`). */
@@ -30,6 +32,7 @@ export function makePlan(quick: boolean): Plan {
       seconds: 1,
       large: { size: 32 * MiB, concurrency: [1], rounds: 1 },
       small: { sizes: [64 * KiB], objects: 50, concurrency: [16] },
+      ranges: { bytes: 64 * KiB, connections: 16 },
       s3like: S3_LIKE,
       analytics: {
         rows: 131_072,
@@ -48,6 +51,7 @@ export function makePlan(quick: boolean): Plan {
     seconds: 6,
     large: { size: 256 * MiB, concurrency: [1, 4], rounds: 4 },
     small: { sizes: [4 * KiB, 64 * KiB], objects: 200, concurrency: [1, 16, 64] },
+    ranges: { bytes: 64 * KiB, connections: 16 },
     s3like: S3_LIKE,
     analytics: {
       // 2 Mi rows of 8 columns: ~113 MB of Snappy pages in 16 row groups.

@@ -75,6 +75,8 @@ const METHOD = `- Every target runs in its own process on loopback, started and 
   (\`/proc/<pid>/stat\`; nginx's master and workers) per GiB served.
 - Small objects: wrk with a Lua script cycling presigned URLs (signed for the target's host), after a
   warm-up run; every object was read once through Kura and nginx before (the fills).
+- Ranges: the same wrk, each request for 64 KiB at a random offset (seeded per wrk thread) of one of the
+  large objects, after the large warm cells.
 - The **S3-like origin** (\`S3_LIKE\`, \`test/support/memory-origin-profile.ts\`; bench/README.md gives the
   model and its sources): each answer's headers after 30 ± 10 ms (seeded jitter) plus 2 ms per request,
   bodies paced at 90 MB/s per connection. The cold aggregate, herd and analytics cells use it; the cells

@@ -1,7 +1,7 @@
-// Workloads 1 and 2: large objects (whole 256 MiB GETs by curl, 1 and 4 clients) and small objects
-// (4 KiB and 64 KiB GETs by wrk over presigned URLs, 1 to 64 connections), against every target in turn:
-// the origin directly, the Node ceiling, nginx cold and warm, Kura cold, warm from RAM and warm from disk;
-// and the peak RSS of a Kura answering 64 clients from its files.
+// Workloads 1 and 2: large objects (whole 256 MiB GETs by curl, 1 and 4 clients, then 64 KiB ranges of
+// them by wrk) and small objects (4 KiB and 64 KiB GETs by wrk over presigned URLs, 1 to 64 connections),
+// against every target in turn: the origin directly, the Node ceiling, nginx cold and warm, Kura cold,
+// warm from RAM and warm from disk; and the peak RSS of a Kura answering 64 clients from its files.
 
 import { rm } from 'node:fs/promises';
 import { BUCKET, GiB, KiB, MiB, type ObjectSpec } from './data.js';
@@ -10,7 +10,7 @@ import type { Plan, Results } from './plan.js';
 import { peakRss } from './proc.js';
 import type { Origin, Target } from './targets.js';
 import { startGatewayKura, startKura, tempDir } from './targets.js';
-import { curlClients, wrk } from './tools.js';
+import { curlClients, type WrkRanges, wrk } from './tools.js';
 import { presignAll, presignUrls } from './urls.js';
 
 export const bigKey = (i: number) => `large/big-${i}.bin`;
@@ -112,22 +112,46 @@ async function largeCell(
   }
 }
 
+/** A small cell: every target over the small objects of `size`, `c` connections (`wrkCell`). */
+function smallCell(ctx: Context, targets: [string, Target][], size: number, c: number): Promise<void> {
+  const keys = Array.from({ length: ctx.plan.small.objects }, (_, i) => smallKey(size, i));
+  return wrkCell(ctx, 'small', `${sizeName(size)} c=${c}`, targets, keys, c);
+}
+
 /**
- * A small cell for several targets: a warm-up run each, then SLICES runs of each in turn (interleaved as
+ * Random ranges of the large objects, as analytics engines read columnar files: every target over the
+ * large objects the warm cells read, `plan.ranges.bytes` at a random offset per request.
+ */
+function rangeCell(ctx: Context, targets: [string, Target][], keys: string[]): Promise<void> {
+  const { bytes, connections } = ctx.plan.ranges;
+  const cell = `${sizeName(bytes)} of ${sizeName(ctx.plan.large.size)} c=${connections}`;
+  const ranges = { bytes, within: ctx.plan.large.size };
+  return wrkCell(ctx, 'ranges', cell, targets, keys, connections, ranges);
+}
+
+/**
+ * A wrk cell for several targets: a warm-up run each, then SLICES runs of each in turn (interleaved as
  * above); req/s over the summed time, latency quantiles the median of the slices'.
  */
-async function smallCell(ctx: Context, targets: [string, Target][], size: number, c: number): Promise<void> {
+async function wrkCell(
+  ctx: Context,
+  workload: string,
+  cell: string,
+  targets: [string, Target][],
+  keys: string[],
+  c: number,
+  ranges?: WrkRanges,
+): Promise<void> {
   const { plan } = ctx;
   const slices = plan.quick ? 1 : 3;
   // wrk takes whole seconds.
   const sliceSeconds = Math.max(1, Math.round(plan.seconds / slices));
-  const keys = Array.from({ length: plan.small.objects }, (_, i) => smallKey(size, i));
   const paths = await Promise.all(targets.map(([, t]) => presignAll(t.url, keys, t.gatewayPrefix)));
   // A failed run names its target and cell.
   const run = (i: number, seconds: number) => {
     const [name, target] = targets[i] as [string, Target];
-    return wrk(target.url, paths[i] as string[], c, seconds, ctx.workDir).catch((err: Error) => {
-      throw new Error(`${name}, ${sizeName(size)} c=${c}: ${err.message}`);
+    return wrk(target.url, paths[i] as string[], c, seconds, ctx.workDir, ranges).catch((err: Error) => {
+      throw new Error(`${name}, ${workload} ${cell}: ${err.message}`);
     });
   };
   for (const i of targets.keys()) await run(i, 1);
@@ -148,8 +172,8 @@ async function smallCell(ctx: Context, targets: [string, Target][], size: number
   for (const [i, [name]] of targets.entries()) {
     const t = tallies[i] as Tally;
     ctx.results.add({
-      workload: 'small',
-      cell: `${sizeName(size)} c=${c}`,
+      workload,
+      cell,
       target: name,
       value: t.requests / t.seconds,
       unit: 'req/s',
@@ -249,6 +273,15 @@ export async function runThroughput(ctx: Context): Promise<void> {
       const refetched = after.bodyBytes - directBytes;
       ctx.results.notes.push(
         `large warm: besides the direct reads, the origin sent ${(refetched / MiB).toFixed(0)} MiB during the warm cells (chunks Kura's cold fills skipped while the volume was behind, fetched again on their first warm read).`,
+      );
+    }
+    // After the note above, which counts what the origin sent during the large warm cells.
+    if (cells.length > 0) {
+      console.log('ranges of the large objects, warm');
+      await rangeCell(
+        ctx,
+        warm,
+        cells.flatMap(({ keys }) => keys),
       );
     }
     // As many worker processes as nginx has (2 here), against nginx; its RAM tiers warmed by two passes,

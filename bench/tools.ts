@@ -46,6 +46,35 @@ function request()
 end
 `;
 
+/** As LUA, each request for a range of BENCH_RANGE_BYTES at a random offset of BENCH_RANGE_WITHIN bytes. */
+const LUA_RANGES = `
+local paths = {}
+for line in io.lines(os.getenv("BENCH_URLS")) do paths[#paths + 1] = line end
+local len = tonumber(os.getenv("BENCH_RANGE_BYTES"))
+local within = tonumber(os.getenv("BENCH_RANGE_WITHIN"))
+local threads = 0
+function setup(thread)
+  threads = threads + 1
+  thread:set("seed", threads)
+end
+function init(args)
+  math.randomseed(seed * 7919)
+end
+local n = 0
+function request()
+  n = n + 1
+  local start = math.random(0, within - len)
+  local range = string.format("bytes=%d-%d", start, start + len - 1)
+  return wrk.format("GET", paths[(n % #paths) + 1], { Range = range })
+end
+`;
+
+/** Random ranges instead of whole objects: `bytes` each, anywhere in objects of `within` bytes. */
+export interface WrkRanges {
+  bytes: number;
+  within: number;
+}
+
 const UNIT_MS: Record<string, number> = { us: 0.001, ms: 1, s: 1000, m: 60_000 };
 const UNIT_BYTES: Record<string, number> = { B: 1, KB: 1024, MB: 2 ** 20, GB: 2 ** 30, TB: 2 ** 40 };
 
@@ -56,10 +85,11 @@ export async function wrk(
   connections: number,
   seconds: number,
   workDir: string,
+  ranges?: WrkRanges,
 ): Promise<WrkResult> {
-  const script = join(workDir, 'cycle.lua');
+  const script = join(workDir, ranges ? 'ranges.lua' : 'cycle.lua');
   const list = join(workDir, `urls-${Math.random().toString(36).slice(2)}.txt`);
-  await writeFile(script, LUA);
+  await writeFile(script, ranges ? LUA_RANGES : LUA);
   await writeFile(list, `${paths.join('\n')}\n`);
   const threads = Math.min(2, connections);
   const out = await run(
@@ -78,7 +108,13 @@ export async function wrk(
       script,
       base,
     ],
-    { ...process.env, BENCH_URLS: list },
+    {
+      ...process.env,
+      BENCH_URLS: list,
+      ...(ranges
+        ? { BENCH_RANGE_BYTES: String(ranges.bytes), BENCH_RANGE_WITHIN: String(ranges.within) }
+        : {}),
+    },
   );
   const bad = /Non-2xx or 3xx responses: (\d+)/.exec(out);
   if (bad) throw new Error(`wrk ${base}: ${bad[1]} answers were not 2xx:\n${out}`);
