@@ -50,6 +50,11 @@ export class ChunkStore {
   readonly #maxFileBytes: number;
   /** The last merge queued per partial chunk path. */
   readonly #merges = new Map<string, Promise<void>>();
+  /**
+   * Tags (`Volume.versionTag`, one buffer per recent version) of versions whose chunks are LZ4: a range
+   * of them is read whole at once, without first reading blocks that cannot be used.
+   */
+  readonly #readWhole = new WeakSet<Buffer>();
 
   constructor(
     volume: Volume,
@@ -86,7 +91,8 @@ export class ChunkStore {
    * Bytes `[from, to)` of cell `index` from its full chunk, read and verified alone: the blocks holding
    * them (chunk-file.ts), rounded out to whole blocks, so the piece may start before `from` and end after
    * `to`. Null when there is no full chunk, or it cannot be read in blocks (LZ4, an older format): `read`
-   * then reads the cell whole. A damaged file is removed, as `read` does.
+   * then reads the cell whole; once a chunk of a version was LZ4, that version's ranges are null at once.
+   * A damaged file is removed, as `read` does.
    */
   async readRange(
     v: ObjectVersion,
@@ -95,6 +101,8 @@ export class ChunkStore {
     from: number,
     to: number,
   ): Promise<ChunkPiece | null> {
+    const tag = this.#volume.versionTag(v);
+    if (this.#readWhole.has(tag)) return null;
     const path = this.#volume.chunkPath(v, index, false);
     const where = rangeInFile(cellLength, from, to);
     let read: { head: Buffer; blocks: Buffer } | null;
@@ -106,8 +114,10 @@ export class ChunkStore {
     }
     if (read === null) return null;
     try {
-      const header = readChunkHeader(read.head, { index, tag: this.#volume.versionTag(v) });
-      return decodeRange(header, read.blocks, where, cellLength);
+      const header = readChunkHeader(read.head, { index, tag });
+      const piece = decodeRange(header, read.blocks, where, cellLength);
+      if (piece === null && header.codec === 'lz4') this.#readWhole.add(tag);
+      return piece;
     } catch (err) {
       await this.#discard(path, reasonOf(err));
       return null;

@@ -118,6 +118,23 @@ for (const local of [true, false]) {
       assert.deepEqual(corrupt, []);
     });
 
+    test('once a chunk of a version is found LZ4, its ranges go to whole reads at once', async () => {
+      const v = version();
+      const raw = randomBytes(CELL);
+      await store.write(v, 0, CELL, [{ start: 0, bytes: raw }], 'raw');
+      await store.write(v, 1, CELL, [{ start: 0, bytes: Buffer.alloc(CELL, 'text ') }], 'lz4');
+      assert.ok(slice(await store.readRange(v, 0, CELL, 10, 20), 10, 20)?.equals(raw.subarray(10, 20)));
+      assert.equal(await store.readRange(v, 1, CELL, 10, 20), null);
+      // The raw chunk too, now: the version's chunks are taken for LZ4 ones, read whole by the caller.
+      assert.equal(await store.readRange(v, 0, CELL, 10, 20), null);
+      assert.ok((await store.read(v, 0, CELL))?.pieces[0]?.bytes.equals(raw));
+      // Another version is not affected.
+      const w = version();
+      await store.write(w, 0, CELL, [{ start: 0, bytes: raw }], 'raw');
+      assert.ok(await store.readRange(w, 0, CELL, 10, 20));
+      assert.deepEqual(corrupt, []);
+    });
+
     test('a full chunk of another length than the cell: null, removed', async () => {
       const v = version();
       await store.write(v, 0, CELL - 1, [{ start: 0, bytes: randomBytes(CELL - 1) }], 'raw');
