@@ -20,7 +20,7 @@
 //              the raw length, which is checked before decompressing so a flipped byte cannot make the
 //              decompressor allocate gigabytes)
 //
-// A CRC per block lets a range of a raw full chunk be read and verified alone (`readRangeOf`): a 64 KiB
+// A CRC per block lets a range of a raw full chunk be read and verified alone (chunk-ranges.ts): a 64 KiB
 // range hit reads and checksums one or two blocks, not the whole chunk.
 // Format 2 files (one CRC32 of all the raw bytes at 20, no block table) are still read whole, as one
 // block; format 1 files (no version tag) fail the format check: a miss, refetched and rewritten.
@@ -203,7 +203,7 @@ function blockBytesOf(prefix: Buffer): number {
 }
 
 /** Throws unless blocks `first..` of the raw bytes, whose bytes `raw` holds from block `first` on, match. */
-function verifyBlocks(header: ChunkHeader, raw: Buffer, first: number): void {
+export function verifyBlocks(header: ChunkHeader, raw: Buffer, first: number): void {
   const b = header.blockBytes;
   for (let at = 0, i = first; at < raw.length; at += b, i++) {
     if (crc32(raw.subarray(at, at + b)) !== header.blockCrcs[i]) throw new CorruptChunkError('CRC mismatch');
@@ -256,62 +256,6 @@ export async function decodeChunk(file: Buffer, place: ChunkPlace, full = false)
     at += e.end - e.start;
   }
   return { index: header.index, full, pieces };
-}
-
-/**
- * Where bytes `[from, to)` of a raw full chunk of `cellLength` bytes lie in its file: the blocks that
- * hold them, which a range read reads and verifies alone (`decodeRange`), and the header before them.
- */
-export interface RangeInFile {
-  headerLength: number;
-  /** The first block read, and the file offset and length of the blocks read. */
-  firstBlock: number;
-  offset: number;
-  length: number;
-}
-
-export function rangeInFile(cellLength: number, from: number, to: number): RangeInFile {
-  const headerLength = chunkHeaderLength(1, cellLength);
-  const firstBlock = Math.floor(from / BLOCK_BYTES);
-  const end = Math.min(cellLength, Math.ceil(to / BLOCK_BYTES) * BLOCK_BYTES);
-  const start = firstBlock * BLOCK_BYTES;
-  return { headerLength, firstBlock, offset: headerLength + start, length: end - start };
-}
-
-/**
- * The verified bytes of the blocks `where` names, from a full chunk's header and those blocks as read
- * (possibly short), or null when the file cannot be read in blocks (LZ4, format 2, another block size):
- * the caller reads it whole. Throws `CorruptChunkError` as `decodeChunk` does.
- */
-export function decodeRange(
-  header: ChunkHeader,
-  blocks: Buffer,
-  where: RangeInFile,
-  cellLength: number,
-): ChunkPiece | null {
-  const first = header.extents[0] as Extent;
-  if (header.extents.length !== 1 || first.start !== 0) {
-    throw new CorruptChunkError('a full chunk must be one extent from the start of its cell');
-  }
-  if (header.rawLength !== cellLength) {
-    throw new CorruptChunkError(`holds ${header.rawLength} bytes of a cell of ${cellLength}`);
-  }
-  if (
-    header.codec !== 'raw' ||
-    header.blockBytes !== BLOCK_BYTES ||
-    header.headerLength !== where.headerLength
-  )
-    return null;
-  if (header.payloadLength !== header.rawLength) {
-    throw new CorruptChunkError(
-      `raw payload is ${header.payloadLength} bytes, header says ${header.rawLength}`,
-    );
-  }
-  if (blocks.length !== where.length) {
-    throw new CorruptChunkError(`short file (${blocks.length} of ${where.length} bytes at ${where.offset})`);
-  }
-  verifyBlocks(header, blocks, where.firstBlock);
-  return { start: where.firstBlock * BLOCK_BYTES, bytes: blocks };
 }
 
 /**

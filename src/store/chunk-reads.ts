@@ -6,7 +6,8 @@
 // since it may have to come from the disk.
 
 import type { BufferPool } from './buffer-pool.js';
-import { CorruptChunkError, headerLengthOf, type RangeInFile } from './chunk-file.js';
+import { CorruptChunkError, headerLengthOf } from './chunk-file.js';
+import type { RangeInFile } from './chunk-ranges.js';
 import { type MetadataCalls, read } from './fs-calls.js';
 
 /** Enough for the header of a partial chunk with up to 508 extents in one read. */

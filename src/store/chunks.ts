@@ -11,13 +11,12 @@ import {
   type ChunkPlace,
   CorruptChunkError,
   decodeChunk,
-  decodeRange,
   encodeChunk,
   MAX_EXTENTS,
   maxChunkHeaderLength,
-  rangeInFile,
   readChunkHeader,
 } from './chunk-file.js';
+import { decodeRange, rangeInFile } from './chunk-ranges.js';
 import { readHeadAndBlocks, readHeaderBytes, readWholeFile } from './chunk-reads.js';
 import { clearPath } from './clear-path.js';
 import { access, TRANSIENT_CODES } from './fs-calls.js';

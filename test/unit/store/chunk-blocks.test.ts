@@ -11,11 +11,10 @@ import {
   chunkFileBytes,
   chunkHeaderLength,
   decodeChunk,
-  decodeRange,
   encodeChunk,
-  rangeInFile,
   readChunkHeader,
 } from '../../../src/store/chunk-file.js';
+import { decodeRange, rangeInFile } from '../../../src/store/chunk-ranges.js';
 import type { Codec } from '../../../src/store/types.js';
 
 const TAG = Buffer.from('00112233445566778899aabbccddeeff', 'hex');
