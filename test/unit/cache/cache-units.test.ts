@@ -70,6 +70,16 @@ describe('RamTier', () => {
     assert.equal(ram.bytes, 10);
     assert.ok(ram.get('other\netag/0'));
   });
+
+  test('a chunk read in ranges is let in on its second range read, among the last 16,384 so read', () => {
+    const ram = new RamTier(10_000);
+    assert.equal(ram.rangeReadBefore('a/0'), false, 'first: read its blocks only');
+    assert.equal(ram.rangeReadBefore('a/0'), true, 'second: read it whole, into RAM');
+    assert.equal(ram.rangeReadBefore('a/0'), false, 'counted anew after');
+    for (let i = 0; i < 16_384; i++) ram.rangeReadBefore(`scan/${i}`);
+    assert.equal(ram.rangeReadBefore('a/0'), false, 'forgotten past 16,384 others');
+    assert.equal(ram.rangeReadBefore('scan/16383'), true, 'the latest are remembered');
+  });
 });
 
 describe('runFrom merges missing chunks across small cached gaps', () => {
