@@ -27,15 +27,8 @@ export async function readWholeFile(
     if (!st.isFile()) throw new CorruptChunkError('not a file');
     const size = st.size;
     if (size > maxBytes) throw new CorruptChunkError(`file of ${size} bytes is larger than any chunk`);
-    const file = pool ? pool.take(size) : Buffer.allocUnsafe(size);
-    let filled = 0;
-    while (filled < size) {
-      const bytesRead = await read(fd, file, filled, size - filled, filled);
-      if (bytesRead === 0) break;
-      filled += bytesRead;
-    }
     // Shorter than its stat: the decoder's length checks reject it.
-    return filled === size ? file : file.subarray(0, filled);
+    return await readInto(fd, pool ? pool.take(size) : Buffer.allocUnsafe(size), 0);
   } finally {
     await closeQuietly(fd, calls);
   }
@@ -71,15 +64,19 @@ export async function readHeadAndBlocks(
 }
 
 /** `length` bytes at `position`, fewer at the end of the file. */
-async function readFully(fd: number, length: number, position: number): Promise<Buffer> {
-  const into = Buffer.allocUnsafe(length);
+function readFully(fd: number, length: number, position: number): Promise<Buffer> {
+  return readInto(fd, Buffer.allocUnsafe(length), position);
+}
+
+/** Fills `into` from the file's bytes at `position`: `into` itself, or its start where the file ends. */
+async function readInto(fd: number, into: Buffer, position: number): Promise<Buffer> {
   let filled = 0;
-  while (filled < length) {
-    const n = await read(fd, into, filled, length - filled, position + filled);
+  while (filled < into.length) {
+    const n = await read(fd, into, filled, into.length - filled, position + filled);
     if (n === 0) break;
     filled += n;
   }
-  return filled === length ? into : into.subarray(0, filled);
+  return filled === into.length ? into : into.subarray(0, filled);
 }
 
 /** The header bytes of a chunk file (possibly short; the header check rejects those), or null when absent. */

@@ -7,6 +7,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from './atomic-file.js';
 import type { BufferPool } from './buffer-pool.js';
+import { coversCell, mergePieces } from './cell-pieces.js';
 import {
   type ChunkPlace,
   CorruptChunkError,
@@ -370,47 +371,4 @@ async function exists(path: string): Promise<boolean> {
 function reasonOf(err: unknown): string {
   if (err instanceof CorruptChunkError) return err.reason;
   return err instanceof Error ? err.message : String(err);
-}
-
-/** True when `pieces`, in order, are exactly the whole cell: each starts where the one before ended. */
-function coversCell(pieces: readonly ChunkPiece[], cellLength: number): boolean {
-  let at = 0;
-  for (const p of pieces) {
-    if (p.start !== at) return false;
-    at += p.bytes.length;
-  }
-  return at === cellLength;
-}
-
-/**
- * Sorted, disjoint pieces covering the union of `pieces`, touching or overlapping ones joined; where
- * pieces overlap, the later one's bytes are kept. A piece that alone forms a run is reused, not copied.
- */
-export function mergePieces(pieces: readonly ChunkPiece[]): ChunkPiece[] {
-  const order = pieces
-    .map((_, i) => i)
-    .sort((a, b) => (pieces[a] as ChunkPiece).start - (pieces[b] as ChunkPiece).start);
-  const runs: { start: number; end: number; members: number[] }[] = [];
-  for (const i of order) {
-    const p = pieces[i] as ChunkPiece;
-    const end = p.start + p.bytes.length;
-    const run = runs[runs.length - 1];
-    if (run && p.start <= run.end) {
-      run.end = Math.max(run.end, end);
-      run.members.push(i);
-    } else {
-      runs.push({ start: p.start, end, members: [i] });
-    }
-  }
-  return runs.map((run) => {
-    const first = pieces[run.members[0] as number] as ChunkPiece;
-    if (run.members.length === 1) return first;
-    const bytes = Buffer.allocUnsafe(run.end - run.start);
-    // Ascending input order, so a later piece overwrites an earlier one where they overlap.
-    for (const i of run.members.sort((a, b) => a - b)) {
-      const p = pieces[i] as ChunkPiece;
-      p.bytes.copy(bytes, p.start - run.start);
-    }
-    return { start: run.start, bytes };
-  });
 }

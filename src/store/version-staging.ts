@@ -5,9 +5,9 @@
 import { mkdir, readdir, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { writeFileAtomic } from './atomic-file.js';
+import { mergePieces } from './cell-pieces.js';
 import { encodeChunk, sealChunkHeader, VERSION_TAG_BYTES } from './chunk-file.js';
 import type { ChunkWriteResult } from './chunks.js';
-import { mergePieces } from './chunks.js';
 import { close, open, writeAt } from './fs-calls.js';
 import type { ChunkPiece, Codec, ObjectVersion } from './types.js';
 import type { Volume } from './volume.js';

@@ -1,9 +1,18 @@
-// Looking at what a test did to the volume and the origin: files under a directory, and the body bytes
-// the origin (the memory origin, or RGW's counting front) sent while a block of reads ran.
+// Looking at what a test did to the volume and the origin: whether a file is there, files under a
+// directory, and the body bytes the origin (the memory origin, or RGW's counting front) sent while a
+// block of reads ran.
 
-import { readdir } from 'node:fs/promises';
+import { access, readdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import type { OriginLogEntry } from './memory-origin.js';
+
+/** Whether anything is at `path`. */
+export function present(path: string): Promise<boolean> {
+  return access(path).then(
+    () => true,
+    () => false,
+  );
+}
 
 /** Every file under `root/sub` (all of `root` when `sub` is omitted), as paths relative to `root`. */
 export async function listFiles(root: string, sub = ''): Promise<string[]> {

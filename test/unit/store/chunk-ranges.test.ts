@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { access, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
@@ -11,6 +11,7 @@ import { BLOCK_BYTES, chunkHeaderLength } from '../../../src/store/chunk-file.js
 import { ChunkStore } from '../../../src/store/chunks.js';
 import type { ChunkPiece, ObjectVersion } from '../../../src/store/types.js';
 import { openVolume, type Volume } from '../../../src/store/volume.js';
+import { present } from '../../support/volume-files.js';
 
 const CELL = 1024 * 1024;
 
@@ -24,12 +25,6 @@ function version(): ObjectVersion {
   serial++;
   return { namespace: 'aws', bucket: 'range-tests', key: `object-${serial}`, etag: `"etag-${serial}"` };
 }
-
-const present = (path: string) =>
-  access(path).then(
-    () => true,
-    () => false,
-  );
 
 /** Bytes `[from, to)` of the cell from a piece that holds them. */
 function slice(piece: ChunkPiece | null, from: number, to: number): Buffer | undefined {

@@ -1,24 +1,15 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import {
-  access,
-  copyFile,
-  mkdir,
-  mkdtemp,
-  readdir,
-  readFile,
-  rm,
-  stat,
-  truncate,
-  writeFile,
-} from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
+import { mergePieces } from '../../../src/store/cell-pieces.js';
 import { chunkFileBytes, encodeChunk, readChunkHeader } from '../../../src/store/chunk-file.js';
-import { ChunkStore, mergePieces } from '../../../src/store/chunks.js';
+import { ChunkStore } from '../../../src/store/chunks.js';
 import type { ChunkContent, ObjectVersion } from '../../../src/store/types.js';
 import { openVolume, type Volume } from '../../../src/store/volume.js';
+import { present } from '../../support/volume-files.js';
 
 const CELL = 64 * 1024;
 
@@ -33,12 +24,6 @@ function version(): ObjectVersion {
   serial++;
   return { namespace: 'aws', bucket: 'chunk-tests', key: `dir/object-${serial}`, etag: `"etag-${serial}"` };
 }
-
-const present = (path: string) =>
-  access(path).then(
-    () => true,
-    () => false,
-  );
 
 /** The cell bytes in `content` at [start, end), or null when some are missing. */
 function bytesAt(content: ChunkContent | null, start: number, end: number): Buffer | null {

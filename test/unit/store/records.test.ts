@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { access, mkdir, mkdtemp, readdir, readFile, rename, rm, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rename, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -8,6 +8,7 @@ import { encodeRecordFile } from '../../../src/store/record-file.js';
 import { parseObjectRecord, RecordLockError, RecordStore } from '../../../src/store/records.js';
 import type { ObjectKey, ObjectRecord } from '../../../src/store/types.js';
 import { openVolume, type Volume } from '../../../src/store/volume.js';
+import { present } from '../../support/volume-files.js';
 
 let root: string;
 let volume: Volume;
@@ -41,12 +42,6 @@ function record(k: ObjectKey, overrides: Partial<ObjectRecord> = {}): ObjectReco
     ...overrides,
   };
 }
-
-const present = (path: string) =>
-  access(path).then(
-    () => true,
-    () => false,
-  );
 
 before(async () => {
   root = await mkdtemp(join(tmpdir(), 'kura-records-'));
