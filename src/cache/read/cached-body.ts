@@ -160,7 +160,7 @@ async function cachedSlice(
     cache.stats.ramHits += 1;
   } else {
     const kept = job.ram && cache.ram.accepts(length);
-    // Part of a cell: only the blocks holding it are read and checksummed (src/store/chunk-file.ts), unless
+    // Part of a cell: only the blocks holding it are read and checksummed (src/store/chunk-ranges.ts), unless
     // the chunk is going into RAM (`rangeReadBefore`). An LZ4 chunk cannot be read in blocks: the range
     // read finds that in its header and the chunk is read whole below.
     if (to - from < length && !(kept && cache.ram.rangeReadBefore(id))) {
