@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { cp, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -13,6 +13,7 @@ import { sdkClient, sdkGet } from '../support/cache-client.js';
 import { runKura, waitUntil } from '../support/fleet.js';
 import { startTestKura, type TestKura } from '../support/kura.js';
 import { type MemoryOrigin, startMemoryOrigin } from '../support/memory-origin.js';
+import { copyLiveVolume } from '../support/volume-files.js';
 
 const BUCKET = 'kura-test';
 
@@ -67,7 +68,7 @@ test('kura cache verify: exit 0 on a healthy volume, 1 with a corrupt chunk name
 
   const copy = await mkdtemp(join(tmpdir(), 'kura-verify-'));
   try {
-    await cp(kura.dir, copy, { recursive: true });
+    await copyLiveVolume(kura.dir, copy);
     const chunk = await firstChunk(join(copy, 'data'));
     await writeFile(chunk, Buffer.from('not a chunk'));
     const broken = await runKura(['cache', 'verify', '--cache-dir', copy]);
@@ -82,7 +83,7 @@ test('kura cache verify: exit 0 on a healthy volume, 1 with a corrupt chunk name
 test('kura cache verify names every damaged record and wrong-typed entry; --repair removes them', async () => {
   const copy = await mkdtemp(join(tmpdir(), 'kura-repair-'));
   try {
-    await cp(kura.dir, copy, { recursive: true });
+    await copyLiveVolume(kura.dir, copy);
     const entries = await readdir(copy, { withFileTypes: true, recursive: true });
     const paths = (test: (name: string) => boolean) =>
       entries.filter((e) => e.isFile() && test(e.name)).map((e) => join(e.parentPath, e.name));

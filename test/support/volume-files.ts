@@ -2,7 +2,7 @@
 // directory, and the body bytes the origin (the memory origin, or RGW's counting front) sent while a
 // block of reads ran.
 
-import { access, readdir } from 'node:fs/promises';
+import { access, copyFile, mkdir, readdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import type { OriginLogEntry } from './memory-origin.js';
 
@@ -12,6 +12,25 @@ export function present(path: string): Promise<boolean> {
     () => true,
     () => false,
   );
+}
+
+/**
+ * Copies the volume at `from`, which a running instance is using, to `to`. Temp files (`*.tmp`) are left
+ * out: the instance renames them onto their names or removes them while the copy runs, and they are no
+ * part of what the volume holds. A file that goes between its listing and its copy (a heartbeat rewritten,
+ * a journal segment consolidated) is skipped, as a snapshot taken a moment later would not have it.
+ */
+export async function copyLiveVolume(from: string, to: string): Promise<void> {
+  await mkdir(to, { recursive: true });
+  for (const entry of await readdir(from, { withFileTypes: true })) {
+    const source = join(from, entry.name);
+    const target = join(to, entry.name);
+    if (entry.isDirectory()) await copyLiveVolume(source, target);
+    else if (entry.isFile() && !entry.name.endsWith('.tmp'))
+      await copyFile(source, target).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'ENOENT') throw err;
+      });
+  }
 }
 
 /** Every file under `root/sub` (all of `root` when `sub` is omitted), as paths relative to `root`. */
