@@ -5,6 +5,7 @@
 import { hasConditionals } from '../../s3/conditionals.js';
 import type { ObjectRecord } from '../../store/types.js';
 import { versionIdOf } from '../cache.js';
+import { answerTurn } from '../exchange/answer-turn.js';
 import type { Outcome } from '../exchange/exchange.js';
 import { failed, REVALIDATION_FAILED, relay } from '../exchange/origin-fetch.js';
 import {
@@ -95,6 +96,7 @@ export async function serve(
       first = { run, fetched };
     }
   }
+  await answerTurn();
   writeHeadFromRecord(job, body.record, answer, outcome);
   if (plan === null) {
     ex.res.end();
@@ -118,6 +120,9 @@ export async function headFromRecord(
   answer: RangeRequest,
   fresh: boolean,
 ): Promise<Outcome> {
-  if (fresh) return headAnswer(job, record, answer, HIT_FRESH);
+  if (fresh) {
+    await answerTurn();
+    return headAnswer(job, record, answer, HIT_FRESH);
+  }
   return revalidateHead(job, record, answer);
 }

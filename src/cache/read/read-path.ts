@@ -11,6 +11,7 @@ import { bypassReason, requestWantsRevalidation } from '../../s3/cacheable.js';
 import { evaluateConditionals, hasConditionals, readConditionals } from '../../s3/conditionals.js';
 import type { ObjectRecord } from '../../store/types.js';
 import { type Cache, namespaceOf, objectIdOf } from '../cache.js';
+import { answerTurn } from '../exchange/answer-turn.js';
 import type { Exchange, Outcome, PassOptions } from '../exchange/exchange.js';
 import { countOutcome } from '../exchange/outcome.js';
 import { pass } from '../exchange/pass.js';
@@ -95,8 +96,8 @@ function fromRecord(job: ReadJob, record: ObjectRecord): Promise<Outcome> | Outc
   if (hasConditionals(job.conditionals)) {
     if (!fresh) return fill(job, record);
     const verdict = evaluateConditionals(job.conditionals, record, job.method);
-    if (verdict.kind === 'not-modified') return notModified(job, record);
-    if (verdict.kind === 'precondition-failed') return preconditionFailed(job);
+    if (verdict.kind === 'not-modified') return answerTurn().then(() => notModified(job, record));
+    if (verdict.kind === 'precondition-failed') return answerTurn().then(() => preconditionFailed(job));
     if (verdict.kind === 'forward') return fill(job, record);
   }
   const answer = rangeRequestOf(job.ex.req.rawHeaders, record, job.part);
