@@ -306,11 +306,15 @@ export class Maintenance {
     if (record !== null) {
       const k = { namespace: record.namespace, bucket: record.bucket, key: record.key };
       // Without its lock (a holder that hangs, say) the record goes all the same: eviction must make room.
-      await this.#records.remove(k).catch(() => rm(recordPath, { force: true }));
+      await this.#records.remove(k).catch(async () => {
+        await rm(recordPath, { force: true });
+        await this.#records.markChanged();
+      });
       // Best effort: chunks no record names are removed by the rolling scan (stale versions).
       await this.#chunks.removeObject(k).catch(() => {});
     } else {
       await rm(recordPath, { force: true });
+      await this.#records.markChanged();
     }
     // Data of a record that was unreadable (or already gone): the tree still goes, moved away first.
     // Best effort, like the line above: the rolling scan removes versions no record names.

@@ -33,6 +33,7 @@ export async function purgeVolume(
     report.orphanDirs = (await names(data)).length;
     await rm(data, { recursive: true, force: true });
     await rm(join(volumeDir, 'objects', bucket), { recursive: true, force: true });
+    await stores.records.markChanged();
   }
   return report;
 }

@@ -1,9 +1,12 @@
 // Parsed object records remembered by path, so that a hit does not read and parse its record file again.
 // A record file is never changed in place (updates rename a new file over it): an unchanged inode, size
-// and mtime mean the record read before is still the one on the volume. With a recheck time, a record
-// checked within it is trusted without even that stat (cache.record_recheck, docs/caching.md).
+// and mtime mean the record read before is still the one on the volume. Nor does a record need that look
+// while the volume's change mark stands where it stood before the last one (change-mark.ts). With a
+// recheck time, a record checked within it is trusted without either (cache.record_recheck,
+// docs/caching.md).
 
 import type { Stats } from 'node:fs';
+import { MARK_TRUST_MS, type Mark } from './change-mark.js';
 import type { ObjectRecord } from './types.js';
 
 /** Records remembered at most: a few MB. */
@@ -17,6 +20,8 @@ interface Seen {
   record: ObjectRecord;
   /** performance.now() of the last read that found the file unchanged. */
   checkedAt: number;
+  /** The volume's change mark as read before that look at the file (null: none to go by). */
+  mark: Mark | null;
 }
 
 export class RecordMemo {
@@ -45,22 +50,37 @@ export class RecordMemo {
       : undefined;
   }
 
+  /**
+   * The record at `path` if the change mark, read after the caller arrived, is the one read before its
+   * file was last looked at, within MARK_TRUST_MS: nothing has changed a record since.
+   */
+  unmarked(path: string, mark: Mark | null): ObjectRecord | undefined {
+    if (mark === null) return undefined;
+    const seen = this.#seen.get(path);
+    return seen !== undefined && seen.mark === mark && performance.now() - seen.checkedAt < MARK_TRUST_MS
+      ? seen.record
+      : undefined;
+  }
+
   /** Whether a record read from `path` is remembered. */
   has(path: string): boolean {
     return this.#seen.has(path);
   }
 
   /** The record remembered for the file `st` describes, if that is the file it was read from. */
-  unchanged(path: string, st: Stats, generation: number): ObjectRecord | undefined {
+  unchanged(path: string, st: Stats, generation: number, mark: Mark | null): ObjectRecord | undefined {
     const seen = this.#seen.get(path);
     if (!seen || seen.ino !== st.ino || seen.size !== st.size || seen.mtimeMs !== st.mtimeMs)
       return undefined;
-    if (generation === this.#generation) seen.checkedAt = performance.now();
+    if (generation === this.#generation) {
+      seen.checkedAt = performance.now();
+      seen.mark = mark;
+    }
     return seen.record;
   }
 
   /** Remembers `record` as read from the file `st` describes, unless a change came since `generation`. */
-  remember(path: string, st: Stats, record: ObjectRecord, generation: number): void {
+  remember(path: string, st: Stats, record: ObjectRecord, generation: number, mark: Mark | null): void {
     if (generation !== this.#generation) return;
     this.#seen.delete(path);
     this.#seen.set(path, {
@@ -69,6 +89,7 @@ export class RecordMemo {
       mtimeMs: st.mtimeMs,
       record: deepFreeze(record),
       checkedAt: performance.now(),
+      mark,
     });
     if (this.#seen.size > REMEMBERED) {
       const oldest = this.#seen.keys().next().value;

@@ -8,6 +8,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { lock } from 'proper-lockfile';
 import { writeFileAtomic } from './atomic-file.js';
+import { ChangeMark, type Mark } from './change-mark.js';
 import { clearPath } from './clear-path.js';
 import { readFile, stat, TRANSIENT_CODES } from './fs-calls.js';
 import { decodeRecordFile, encodeRecordFile } from './record-file.js';
@@ -71,6 +72,7 @@ export class RecordStore {
   /** Updates waiting for the lock of a record, by lock path; present while a batch is running. */
   readonly #queues = new Map<string, QueuedUpdate[]>();
   readonly #memo: RecordMemo;
+  readonly #mark: ChangeMark;
   readonly #onDamaged: OnDamagedRecord;
   /**
    * Told the path of every record file this store wrote or removed, so that the other processes of an
@@ -82,6 +84,15 @@ export class RecordStore {
     this.#volume = volume;
     this.#onDamaged = opts.onDamaged ?? (() => {});
     this.#memo = new RecordMemo(opts.recheckMs ?? 0);
+    this.#mark = new ChangeMark(volume);
+  }
+
+  /**
+   * Moves the volume's change mark after record files were removed other than through this store (a
+   * bucket's whole directory, or a record whose lock could not be had): readers look at their files again.
+   */
+  markChanged(): Promise<void> {
+    return this.#mark.changed();
   }
 
   /** Drops what is remembered of the record file at `path`, which another process has changed. */
@@ -93,18 +104,26 @@ export class RecordStore {
    * The record of `k`, or null when there is none that can be trusted. Never throws for file problems:
    * a damaged file is removed (under the record's lock) before the miss is returned.
    *
-   * A hit costs one stat of the record file (record-memo.ts), or none within `recheckMs`. Its own changes
-   * this store forgets at once, and tells its instance's other processes of (`onChange`); another
-   * instance's are seen within `recheckMs`.
+   * A hit costs a look at the volume's change mark, shared by every read that arrived before it (`arrived`,
+   * performance.now()), and a stat of its record file only when the mark has moved (change-mark.ts); none
+   * within `recheckMs`. Its own changes this store forgets at once, and tells its instance's other
+   * processes of (`onChange`); another instance's are seen by the next read, or within `recheckMs`.
    */
-  async read(k: ObjectKey): Promise<ObjectRecord | null> {
+  async read(k: ObjectKey, arrived = performance.now()): Promise<ObjectRecord | null> {
     const path = this.#volume.recordPath(k);
     const trusted = this.#memo.trusted(path);
     if (trusted !== undefined) {
       this.#volume.events.objectRead(k);
       return trusted;
     }
-    const found = await this.#read(k, path);
+    // Read before the record's own stat, if that is needed: a change made after it moves the mark again.
+    const mark = await this.#mark.read(arrived);
+    const unmarked = this.#memo.unmarked(path, mark);
+    if (unmarked !== undefined) {
+      this.#volume.events.objectRead(k);
+      return unmarked;
+    }
+    const found = await this.#read(k, path, mark);
     if (found.damage !== null) {
       // The update reads the file again under the lock and removes it if it is still damaged. If that
       // fails, this read is a miss all the same and the next read finds the damage and tries again.
@@ -115,7 +134,7 @@ export class RecordStore {
     return found.record;
   }
 
-  async #read(k: ObjectKey, path = this.#volume.recordPath(k)): Promise<Found> {
+  async #read(k: ObjectKey, path = this.#volume.recordPath(k), mark: Mark | null = null): Promise<Found> {
     const generation = this.#memo.generation;
     let st: Stats;
     try {
@@ -128,7 +147,7 @@ export class RecordStore {
       return code === 'ENOTDIR' ? { record: null, damage: 'a file where a directory should be' } : NOTHING;
     }
     if (!st.isFile()) return { record: null, damage: 'not a file' };
-    const unchanged = this.#memo.unchanged(path, st, generation);
+    const unchanged = this.#memo.unchanged(path, st, generation, mark);
     if (unchanged !== undefined) return { record: unchanged, damage: null };
     this.#memo.drop(path);
     let file: Buffer;
@@ -148,7 +167,7 @@ export class RecordStore {
       return { record: null, damage: 'the record of another key' };
     }
     // Only a read whose length matches the stat's size is known to be that file's content.
-    if (file.length === st.size) this.#memo.remember(path, st, r, generation);
+    if (file.length === st.size) this.#memo.remember(path, st, r, generation, mark);
     return { record: r, damage: null };
   }
 
@@ -266,6 +285,7 @@ export class RecordStore {
       this.#changed(path);
       if (state === null) {
         await rm(path, { force: true });
+        await this.#mark.changed();
         if (initial !== null) this.#volume.events.recordRemoved(k);
         return results;
       }
@@ -276,6 +296,7 @@ export class RecordStore {
         // Forgotten again once the file is in place: a read while it was written may have remembered the
         // file it replaced.
         this.#changed(path);
+        await this.#mark.changed();
       }
       this.#volume.events.recordWritten(k, file.length, state.source);
       return results;
@@ -307,6 +328,7 @@ export class RecordStore {
   async #removeDamaged(k: ObjectKey, path: string, reason: string): Promise<void> {
     this.#changed(path);
     const removed = await clearPath(join(this.#volume.dir, 'objects'), path);
+    await this.#mark.changed();
     if (removed === null) return;
     this.#volume.events.recordRemoved(k);
     this.#onDamaged(removed, reason);
@@ -329,7 +351,9 @@ export class RecordStore {
         if (decoded.kind === 'record' && this.#volume.objectId(decoded.record) === objectId) return false;
       }
       this.#changed(path);
-      return (await clearPath(join(this.#volume.dir, 'objects'), path)) !== null;
+      const removed = await clearPath(join(this.#volume.dir, 'objects'), path);
+      await this.#mark.changed();
+      return removed !== null;
     } finally {
       // A lock that could not be released goes stale and the next updater takes it over (acquire).
       await release().catch(() => {});

@@ -4,7 +4,7 @@
 // before it can become part of a path.
 
 import { createHash, randomBytes } from 'node:crypto';
-import { chmod, link, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
+import { appendFile, chmod, link, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { isStorableBucket } from '../s3/bucket-name.js';
@@ -13,6 +13,9 @@ import { ALWAYS_ROOM, NO_VOLUME_EVENTS, type SpaceGate, type VolumeEvents } from
 import { LocalCalls, type MetadataCalls, POOLED_CALLS } from './fs-calls.js';
 import { isLocalFileSystem } from './local-fs.js';
 import type { ObjectKey, ObjectVersion } from './types.js';
+
+/** The volume's record change mark (change-mark.ts), relative to the volume's directory. */
+export const CHANGE_MARK_FILE = join('state', 'record-changes');
 
 export const VOLUME_FORMAT = 1;
 export const MANIFEST_NAME = 'kura.json';
@@ -280,6 +283,9 @@ export async function openVolume(opts: OpenVolumeOptions): Promise<Volume> {
     for (const sub of ['objects', 'data', 'locks', 'journal', 'state', 'leases', join('tmp', instanceId)]) {
       await mkdir(join(dir, sub), { recursive: true, mode: 0o700 });
     }
+    // Created empty (an append of nothing changes no mark), so that records can be vouched for by it
+    // before the first change (change-mark.ts).
+    await appendFile(join(dir, CHANGE_MARK_FILE), '', { mode: 0o600 });
   } catch (err) {
     throw new VolumeError(`${dir}: cannot create the volume's directories: ${describe(err)}`, { cause: err });
   }

@@ -6,7 +6,7 @@
 
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { appendFile, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -14,6 +14,7 @@ import { decodeRecordFile } from '../../src/store/record-file.js';
 import { parseObjectRecord } from '../../src/store/records.js';
 import type { ObjectKey } from '../../src/store/types.js';
 import { recordVerdict, verifyVolume } from '../../src/store/verify.js';
+import { CHANGE_MARK_FILE } from '../../src/store/volume.js';
 import { sdkClient, sdkGet } from '../support/cache-client.js';
 import { startTestKura, type TestKura } from '../support/kura.js';
 import { type MemoryOrigin, startMemoryOrigin } from '../support/memory-origin.js';
@@ -81,9 +82,14 @@ function flip(file: Buffer, bit: number): Buffer {
 }
 
 /** Replaces the record file as a rename would (a new inode), so no remembered parse answers for it. */
+/**
+ * Puts `file` in the record's place as another instance's writer does: renamed in, then the volume's
+ * change mark moved (src/store/change-mark.ts), so that the next read looks at the file.
+ */
 async function plant(file: Buffer): Promise<void> {
   await writeFile(`${recordPath}.planted`, file);
   await rename(`${recordPath}.planted`, recordPath);
+  await appendFile(join(kura.dir, CHANGE_MARK_FILE), '.');
 }
 
 test('every single-bit flip of a record is no record to reads and is reported by verify', async () => {

@@ -5,7 +5,6 @@
 import { hasConditionals } from '../../s3/conditionals.js';
 import type { ObjectRecord } from '../../store/types.js';
 import { versionIdOf } from '../cache.js';
-import { answerTurn } from '../exchange/answer-turn.js';
 import type { Outcome } from '../exchange/exchange.js';
 import { failed, REVALIDATION_FAILED, relay } from '../exchange/origin-fetch.js';
 import {
@@ -96,7 +95,6 @@ export async function serve(
       first = { run, fetched };
     }
   }
-  await answerTurn();
   writeHeadFromRecord(job, body.record, answer, outcome);
   if (plan === null) {
     ex.res.end();
@@ -120,9 +118,6 @@ export async function headFromRecord(
   answer: RangeRequest,
   fresh: boolean,
 ): Promise<Outcome> {
-  if (fresh) {
-    await answerTurn();
-    return headAnswer(job, record, answer, HIT_FRESH);
-  }
+  if (fresh) return headAnswer(job, record, answer, HIT_FRESH);
   return revalidateHead(job, record, answer);
 }

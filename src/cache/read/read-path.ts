@@ -11,7 +11,6 @@ import { bypassReason, requestWantsRevalidation } from '../../s3/cacheable.js';
 import { evaluateConditionals, hasConditionals, readConditionals } from '../../s3/conditionals.js';
 import type { ObjectRecord } from '../../store/types.js';
 import { type Cache, namespaceOf, objectIdOf } from '../cache.js';
-import { answerTurn } from '../exchange/answer-turn.js';
 import type { Exchange, Outcome, PassOptions } from '../exchange/exchange.js';
 import { countOutcome } from '../exchange/outcome.js';
 import { pass } from '../exchange/pass.js';
@@ -21,6 +20,7 @@ import { fill } from './fill.js';
 import { getFromRecord, headFromRecord, serve } from './hit.js';
 import { rangeRequestOf } from './range-request.js';
 import type { ReadJob, ReadStates } from './read-job.js';
+import { readTurn } from './read-turn.js';
 import { notModified, preconditionFailed } from './record-answer.js';
 
 /** The states a later one returns to (read-job.ts): one table for every job, not one per request. */
@@ -47,6 +47,7 @@ export async function readPath(ex: Exchange, opts: PassOptions, cache: Cache): P
 }
 
 async function lookup(ex: Exchange, opts: PassOptions, cache: Cache): Promise<Outcome> {
+  const arrived = performance.now();
   const s3 = ex.s3;
   const now = Date.now();
   const reason = bypassReason(s3, ex.req.rawHeaders, new Date(now));
@@ -73,7 +74,10 @@ async function lookup(ex: Exchange, opts: PassOptions, cache: Cache): Promise<Ou
   const objectId = objectIdOf(job.key);
   const recordWrite = cache.inflight.recordWrite(objectId);
   if (recordWrite) await settleWithin(recordWrite, cache.waitMs);
-  let record = await cache.records.read(job.key);
+  // The reads of one turn wait for its end together (read-turn.ts): one look at the volume's change mark
+  // then vouches for the records of all of them, and their answers go out back to back.
+  await readTurn();
+  let record = await cache.records.read(job.key, arrived);
   if (record === null) {
     // Another request is bringing this object for the first time: its answer will be a fresh record.
     const coldFill = cache.inflight.coldFill(objectId);
@@ -96,8 +100,8 @@ function fromRecord(job: ReadJob, record: ObjectRecord): Promise<Outcome> | Outc
   if (hasConditionals(job.conditionals)) {
     if (!fresh) return fill(job, record);
     const verdict = evaluateConditionals(job.conditionals, record, job.method);
-    if (verdict.kind === 'not-modified') return answerTurn().then(() => notModified(job, record));
-    if (verdict.kind === 'precondition-failed') return answerTurn().then(() => preconditionFailed(job));
+    if (verdict.kind === 'not-modified') return notModified(job, record);
+    if (verdict.kind === 'precondition-failed') return preconditionFailed(job);
     if (verdict.kind === 'forward') return fill(job, record);
   }
   const answer = rangeRequestOf(job.ex.req.rawHeaders, record, job.part);

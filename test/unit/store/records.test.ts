@@ -80,14 +80,66 @@ describe('RecordStore', () => {
       const k = key();
       await store.update(k, () => record(k));
       assert.equal((await store.read(k))?.etag, '"0123456789abcdef"');
-      const path = on.recordPath(k);
-      await writeFile(`${path}.new`, encodeRecordFile(record(k, { etag: '"another version"' })));
-      await rename(`${path}.new`, path);
+      assert.equal((await store.read(k))?.etag, '"0123456789abcdef"', 'remembered');
+      // Another instance on the volume replaces the record, then removes it.
+      await records.update(k, () => record(k, { etag: '"another version"' }));
       assert.equal((await store.read(k))?.etag, '"another version"');
-      await rm(path);
+      await records.update(k, () => null);
       assert.equal(await store.read(k), null);
     });
   }
+
+  test('a remembered record answers without a look at its file while the change mark stands; one look at the mark serves every read that arrived before it', async () => {
+    const stats: string[] = [];
+    const on = await openVolume({ dir: volume.dir, chunkSize: volume.chunkSize, instanceId: 'counted' });
+    const calls = on.calls;
+    const counted = Object.create(calls) as typeof calls;
+    counted.stat = (path: string) => {
+      stats.push(path);
+      return calls.stat(path);
+    };
+    Object.defineProperty(on, 'calls', { value: counted });
+    const store = new RecordStore(on);
+    const [a, b] = [key(), key()];
+    await store.update(a, () => record(a));
+    await store.update(b, () => record(b));
+    await store.read(a);
+    await store.read(b);
+    stats.length = 0;
+    // Two reads that arrived before the look share it; neither looks at its record file.
+    const arrived = performance.now();
+    const [ra, rb] = await Promise.all([store.read(a, arrived), store.read(b, arrived)]);
+    assert.equal(ra?.key, a.key);
+    assert.equal(rb?.key, b.key);
+    assert.deepEqual(stats, [join(volume.dir, 'state', 'record-changes')]);
+    // A read that arrives after that look looks at the mark again.
+    stats.length = 0;
+    await store.read(a);
+    assert.deepEqual(stats, [join(volume.dir, 'state', 'record-changes')]);
+    // A change anywhere moves the mark: each remembered record's file is looked at once more.
+    await records.update(key(), (r) => r);
+    await records.update(key(), () => null);
+    const other = key();
+    await records.update(other, () => record(other));
+    stats.length = 0;
+    assert.equal((await store.read(a))?.key, a.key);
+    assert.deepEqual(stats, [join(volume.dir, 'state', 'record-changes'), on.recordPath(a)]);
+  });
+
+  test('a record file changed without the change mark moving is trusted at most until the mark is gone', async () => {
+    // The mark removed (an append that failed removes it): every remembered record's file is looked at.
+    const k = key();
+    await records.update(k, () => record(k));
+    const reader = new RecordStore(
+      await openVolume({ dir: volume.dir, chunkSize: volume.chunkSize, instanceId: 'unmarked' }),
+    );
+    assert.equal((await reader.read(k))?.etag, '"0123456789abcdef"');
+    const path = volume.recordPath(k);
+    await rm(join(volume.dir, 'state', 'record-changes'));
+    await writeFile(`${path}.new`, encodeRecordFile(record(k, { etag: '"another version"' })));
+    await rename(`${path}.new`, path);
+    assert.equal((await reader.read(k))?.etag, '"another version"');
+  });
 
   test('update creates, replaces, leaves and deletes a record', async () => {
     const k = key();
@@ -364,9 +416,9 @@ describe('RecordStore with a recheck time', () => {
     const r = record(k);
     await store.update(k, () => r);
     assert.deepEqual(await store.read(k), r);
-    // Removed behind the store's back, as another instance's eviction would: the read still answers
-    // from memory, which shows it made no file-system call.
-    await rm(volume.recordPath(k));
+    // Removed by another instance's eviction: the read still answers from memory, which shows it made
+    // no file-system call.
+    await records.update(k, () => null);
     assert.deepEqual(await store.read(k), r);
     await new Promise((resolve) => setTimeout(resolve, RECHECK_MS + 50));
     assert.equal(await store.read(k), null);
@@ -376,10 +428,7 @@ describe('RecordStore with a recheck time', () => {
     const k = key();
     await store.update(k, () => record(k));
     await store.read(k);
-    const replaced = record(k, { etag: '"another version"' });
-    const path = volume.recordPath(k);
-    await writeFile(`${path}.new`, encodeRecordFile(replaced));
-    await rename(`${path}.new`, path);
+    await records.update(k, () => record(k, { etag: '"another version"' }));
     assert.equal((await store.read(k))?.etag, '"0123456789abcdef"');
     await new Promise((resolve) => setTimeout(resolve, RECHECK_MS + 50));
     assert.equal((await store.read(k))?.etag, '"another version"');
