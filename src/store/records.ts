@@ -4,28 +4,17 @@
 // is removed under the record's lock (and counted) so that the next fill writes a good one.
 
 import type { Stats } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { lock } from 'proper-lockfile';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { writeFileAtomic } from './atomic-file.js';
 import { ChangeMark, type Mark } from './change-mark.js';
 import { clearPath } from './clear-path.js';
 import { readFile, stat, TRANSIENT_CODES } from './fs-calls.js';
 import { decodeRecordFile, encodeRecordFile } from './record-file.js';
+import { acquire, RecordLockError } from './record-lock.js';
 import { RecordMemo } from './record-memo.js';
 import type { ObjectKey, ObjectRecord } from './types.js';
 import type { Volume } from './volume.js';
-
-/** A lock whose holder has not refreshed it for this long is taken over (a crashed instance's). */
-const LOCK_STALE_MS = 10_000;
-const LOCK_REFRESH_MS = 2_500;
-/** About 1.5 s of waiting in all: a record update is a read and a rename, so a longer wait means trouble. */
-const LOCK_RETRIES = { retries: 12, factor: 1.5, minTimeout: 5, maxTimeout: 200, randomize: true };
-
-/** The record's lock could not be taken, or was lost before the update landed. */
-export class RecordLockError extends Error {
-  override name = 'RecordLockError';
-}
 
 /** A record file was found damaged (or of the wrong type) and removed; `reason` says what was wrong. */
 export type OnDamagedRecord = (path: string, reason: string) => void;
@@ -375,34 +364,6 @@ export class RecordStore {
   /** Deletes `k`'s record. */
   async remove(k: ObjectKey): Promise<void> {
     await this.update(k, () => null);
-  }
-}
-
-/**
- * Takes the lock for `lockPath` (the lock is the directory `lockPath + '.lock'`). The locked path doubles
- * as proper-lockfile's key for the locks a process holds, so it must be unique per record: one shared
- * path would let one record's release drop another's lock.
- */
-async function acquire(lockPath: string, onCompromised: (err: Error) => void): Promise<() => Promise<void>> {
-  const options = {
-    lockfilePath: `${lockPath}.lock`,
-    realpath: false,
-    stale: LOCK_STALE_MS,
-    update: LOCK_REFRESH_MS,
-    retries: LOCK_RETRIES,
-    onCompromised,
-  };
-  for (let attempt = 0; ; attempt++) {
-    try {
-      await mkdir(dirname(lockPath), { recursive: true, mode: 0o700 });
-      return await lock(lockPath, options);
-    } catch (err) {
-      // ENOENT: maintenance removed the empty lock directory between our mkdir and the lock's.
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT' && attempt === 0) continue;
-      const why =
-        (err as NodeJS.ErrnoException).code === 'ELOCKED' ? 'timed out waiting for' : 'could not take';
-      throw new RecordLockError(`${why} the lock ${lockPath}.lock`, { cause: err });
-    }
   }
 }
 
