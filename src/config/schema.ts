@@ -190,7 +190,7 @@ export const schema = {
     ),
     record_recheck: duration(
       0,
-      "how long a record read from the volume answers hits without a look at its file (0: a stat on every hit); another instance's change is seen within this time",
+      "how long a record read from the volume answers hits without a look at the volume (0: the change mark is looked at once per event-loop turn, and a record's file only once the mark has moved); another instance's change is seen within this time",
     ),
     journal_flush: duration(2_000, 'how often each instance appends its events to its journal'),
     journal_segment_size: size(4 * 2 ** 20, 'a journal segment is closed at this size...', {
