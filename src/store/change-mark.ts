@@ -63,7 +63,8 @@ export class ChangeMark {
 
   /** Marks a record file written or removed. Resolves once readers that arrive from now on see it. */
   async changed(): Promise<void> {
-    this.#last = null;
+    // The last look needs no dropping: a read that arrives after this append arrived after that look
+    // began, so `read` looks again.
     try {
       await appendFile(this.#path, '.', { mode: 0o600 });
       this.#appends += 1;

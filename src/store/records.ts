@@ -100,17 +100,16 @@ export class RecordStore {
    */
   async read(k: ObjectKey, arrived = performance.now()): Promise<ObjectRecord | null> {
     const path = this.#volume.recordPath(k);
-    const trusted = this.#memo.trusted(path);
-    if (trusted !== undefined) {
-      this.#volume.events.objectRead(k);
-      return trusted;
+    let remembered = this.#memo.trusted(path);
+    let mark: Mark | null = null;
+    if (remembered === undefined) {
+      // Read before the record's own stat, if that is needed: a change made after it moves the mark again.
+      mark = await this.#mark.read(arrived);
+      remembered = this.#memo.unmarked(path, mark);
     }
-    // Read before the record's own stat, if that is needed: a change made after it moves the mark again.
-    const mark = await this.#mark.read(arrived);
-    const unmarked = this.#memo.unmarked(path, mark);
-    if (unmarked !== undefined) {
+    if (remembered !== undefined) {
       this.#volume.events.objectRead(k);
-      return unmarked;
+      return remembered;
     }
     const found = await this.#read(k, path, mark);
     if (found.damage !== null) {
