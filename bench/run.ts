@@ -151,7 +151,9 @@ async function main(): Promise<void> {
     ? join(CACHE_DIR, 'results')
     : fileURLToPath(new URL('../../bench/results', import.meta.url));
   await mkdir(dir, { recursive: true });
-  const name = quick ? `${date}-quick` : date;
+  const partial = workloads.size < WORKLOADS.length;
+  // A run of some workloads is named for them: it must not replace the day's full run.
+  const name = `${date}${partial ? `-${[...workloads].join('-')}` : ''}${quick ? '-quick' : ''}`;
   const goals = goalsOf(results, quick);
   const title = `Kura benchmarks, ${date}${quick ? ' (quick smoke run: sizes too small for the goals)' : ''}`;
   await writeFile(
@@ -160,7 +162,7 @@ async function main(): Promise<void> {
   );
   const md = markdown({
     title,
-    command: `npm run bench${quick ? ' -- --quick' : ''}${workloads.size < WORKLOADS.length ? ` (--only ${[...workloads].join(',')})` : ''}`,
+    command: `npm run bench${quick ? ' -- --quick' : ''}${partial ? ` (--only ${[...workloads].join(',')})` : ''}`,
     results,
     goals,
     machineLines: machine(loadAtStart),
