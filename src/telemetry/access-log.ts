@@ -99,7 +99,11 @@ export function createAccessLog(target: string, opts: AccessLogOptions = {}): Ac
 }
 
 function jsonLine(record: AccessRecord): string {
-  return `${JSON.stringify({ time: new Date().toISOString(), ...record })}\n`;
+  // The path is named: it may be a getter of the record's class (src/cache/request-path.ts), which a
+  // spread leaves out. The fields keep the record's order.
+  const { requestId, remote, method, host, path, ...rest } = record;
+  const line = { time: new Date().toISOString(), requestId, remote, method, host, path, ...rest };
+  return `${JSON.stringify(line)}\n`;
 }
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];

@@ -197,6 +197,46 @@ test('after the file is moved away, SIGHUP makes kura write to a new file under 
   }
 });
 
+test("a JSON line of a presigned GET holds its path, redacted, in the record's field order", async () => {
+  const memory = await startMemoryOrigin();
+  const dir = await mkdtemp(join(tmpdir(), 'kura-access-'));
+  const file = join(dir, 'access.log');
+  const kura = await spawnKura(['--origin', memory.url], { KURA_LOG_ACCESS: file });
+  try {
+    memory.put('kura-test', 'lined.bin', Buffer.from('a line of its own'));
+    const target = await presign(kura.url, { method: 'GET', path: s3Path('kura-test', 'lined.bin') });
+    const port = new URL(kura.url).port;
+    const res = await sendRaw(kura.url, {
+      method: 'GET',
+      rawUrl: target,
+      headers: ['Host', `127.0.0.1:${port}`],
+    });
+    assert.equal(res.status, 200);
+    await waitFor(async () => (await readFile(file, 'utf8').catch(() => '')).includes('lined.bin'));
+    const text = (await readFile(file, 'utf8')).trimEnd();
+    const signature = /X-Amz-Signature=([0-9a-f]+)/.exec(target)?.[1] as string;
+    assert.ok(!text.includes(signature), 'the signature never reaches the log');
+    const line = JSON.parse(text.split('\n').at(-1) as string) as Record<string, unknown>;
+    assert.equal(line.path, target.replace(signature, 'REDACTED'));
+    assert.deepEqual(Object.keys(line).slice(0, 8), [
+      'time',
+      'requestId',
+      'remote',
+      'method',
+      'host',
+      'path',
+      'operation',
+      'bucket',
+    ]);
+    assert.equal(line.operation, 'GetObject');
+    assert.equal(line.status, 200);
+  } finally {
+    await kura.stop();
+    await memory.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
 /** Waits (at most 10 s) for a condition that a buffered writer or another process makes true. */
 async function waitFor(ok: () => boolean | Promise<boolean>): Promise<void> {
   for (let i = 0; i < 200; i++) {
