@@ -5,7 +5,7 @@
 // (the chunk is held, never copied, the rest streams as the cache sends it), and for the whole error
 // body, a few hundred bytes, in the second.
 
-import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import http, { type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
 import { fileTypeFromBuffer } from 'file-type';
 import { decodeXmlText } from '../s3/delete-objects.js';
 import { headerValue } from '../s3/headers.js';
@@ -23,151 +23,207 @@ export interface Seen {
 }
 
 type RawWriteHead = (status: number, ...rest: unknown[]) => ServerResponse;
+type RawWrite = (chunk: unknown, ...rest: unknown[]) => boolean;
+type RawEnd = (...args: unknown[]) => ServerResponse;
 
+interface DecorateOptions {
+  extra: readonly string[];
+  sniff: boolean;
+  started: number;
+  /** What the client reads errors as (respond.ts, errorFormat). */
+  errors: ErrorFormat;
+  resource: string;
+}
+
+/** Where a decorated response keeps its decoration. */
+const DECORATION = Symbol('gateway decoration');
+type Decorated = ServerResponse & { [DECORATION]: Decoration };
+
+/**
+ * Routes the response's `writeHead`, `write` and `end` through a decoration. They are set to the same
+ * three functions on every response, which find the request's decoration on it: a closure of each request
+ * set on its response kept the whole request alive through the young generation's collections
+ * (bench/README.md, "Where the time goes").
+ */
 export function decorate(
   res: ServerResponse,
-  opts: {
-    extra: readonly string[];
-    sniff: boolean;
-    started: number;
-    /** What the client reads errors as (respond.ts, errorFormat). */
-    errors: ErrorFormat;
-    resource: string;
-  },
+  opts: DecorateOptions,
   /** Filled in as the head goes out. */
   seen: Seen,
 ): void {
-  const writeHead = res.writeHead.bind(res) as RawWriteHead;
-  const write = res.write.bind(res) as (chunk: unknown, ...rest: unknown[]) => boolean;
-  const end = res.end.bind(res) as (...args: unknown[]) => ServerResponse;
-  let held: { status: number; statusText: string | undefined; headers: string[] } | null = null;
-  let error: {
+  (res as Decorated)[DECORATION] = new Decoration(res, opts, seen);
+  res.writeHead = decoratedWriteHead as ServerResponse['writeHead'];
+  res.write = decoratedWrite as ServerResponse['write'];
+  res.end = decoratedEnd as ServerResponse['end'];
+}
+
+function decoratedWriteHead(this: Decorated, status: number, ...rest: unknown[]): ServerResponse {
+  return this[DECORATION].writeHead(status, rest);
+}
+
+function decoratedWrite(this: Decorated, chunk: unknown, ...rest: unknown[]): boolean {
+  return this[DECORATION].write(chunk, rest);
+}
+
+function decoratedEnd(this: Decorated, ...args: unknown[]): ServerResponse {
+  return this[DECORATION].end(args);
+}
+
+/** ServerResponse's own methods, which the decoration calls once it has decided. */
+const RAW = {
+  writeHead: http.ServerResponse.prototype.writeHead as RawWriteHead,
+  write: http.ServerResponse.prototype.write as RawWrite,
+  end: http.ServerResponse.prototype.end as RawEnd,
+};
+
+class Decoration {
+  readonly #res: ServerResponse;
+  readonly #opts: DecorateOptions;
+  readonly #seen: Seen;
+  #held: { status: number; statusText: string | undefined; headers: string[] } | null = null;
+  #error: {
     status: number;
     statusText: string | undefined;
     headers: string[];
     chunks: Buffer[];
     size: number;
   } | null = null;
+  /**
+   * The held head on its way (the sniff is asynchronous) and whatever the cache wrote meanwhile: these
+   * go out in order after it, never before the head.
+   */
+  #pending: Promise<void> | null = null;
 
-  const send = (status: number, statusText: string | undefined, headers: string[]) => {
-    seen.ttfbMs = Math.round((performance.now() - opts.started) * 10) / 10;
-    return statusText === undefined ? writeHead(status, headers) : writeHead(status, statusText, headers);
-  };
+  constructor(res: ServerResponse, opts: DecorateOptions, seen: Seen) {
+    this.#res = res;
+    this.#opts = opts;
+    this.#seen = seen;
+  }
 
-  res.writeHead = ((status: number, ...rest: unknown[]) => {
+  writeHead(status: number, rest: unknown[]): ServerResponse {
+    const res = this.#res;
     const statusText = typeof rest[0] === 'string' ? rest[0] : undefined;
     const given = rest.find((r) => typeof r === 'object' && r !== null) as
       | OutgoingHttpHeaders
       | string[]
       | undefined;
-    const headers = flat(given).concat(opts.extra);
-    seen.status = status;
-    held = null;
-    error = null;
+    const headers = flat(given).concat(this.#opts.extra);
+    this.#seen.status = status;
+    this.#held = null;
+    this.#error = null;
     const type = (headerValue(headers, 'content-type') ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
-    if (status >= 400 && opts.errors !== 'xml' && type === 'application/xml' && res.req?.method !== 'HEAD') {
-      error = { status, statusText, headers, chunks: [], size: 0 };
+    if (
+      status >= 400 &&
+      this.#opts.errors !== 'xml' &&
+      type === 'application/xml' &&
+      res.req?.method !== 'HEAD'
+    ) {
+      this.#error = { status, statusText, headers, chunks: [], size: 0 };
       return res;
     }
-    if (opts.sniff && startsAtZero(status, headers) && GENERIC_TYPES.has(type)) {
-      held = { status, statusText, headers };
+    if (this.#opts.sniff && startsAtZero(status, headers) && GENERIC_TYPES.has(type)) {
+      this.#held = { status, statusText, headers };
       return res;
     }
-    return send(status, statusText, headers);
-  }) as ServerResponse['writeHead'];
+    return this.#send(status, statusText, headers);
+  }
+
+  write(chunk: unknown, rest: unknown[]): boolean {
+    const error = this.#error;
+    if (error !== null) {
+      const bytes = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
+      error.chunks.push(bytes);
+      error.size += bytes.length;
+      if (error.size > ERROR_BODY_LIMIT) {
+        this.#error = null;
+        this.#send(error.status, error.statusText, error.headers);
+        return RAW.write.call(this.#res, Buffer.concat(error.chunks));
+      }
+      return true;
+    }
+    if (this.#held === null && this.#pending === null) return RAW.write.call(this.#res, chunk, ...rest);
+    const bytes = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
+    // The first bytes decide the held head's type; they and all after them go once the head is out.
+    if (this.#held !== null) this.#pending = this.#release(bytes);
+    this.#queue(() => {
+      // The caller was told to wait for 'drain' (false below): tell it when this chunk is written.
+      if (RAW.write.call(this.#res, bytes, ...rest)) this.#res.emit('drain');
+    });
+    return false;
+  }
+
+  end(args: unknown[]): ServerResponse {
+    const res = this.#res;
+    if (this.#error !== null) {
+      const chunk = typeof args[0] === 'function' ? null : (args[0] as Buffer | string | null | undefined);
+      this.#rewrite(chunk === null || chunk === undefined ? null : Buffer.from(chunk));
+      return res;
+    }
+    if (this.#held === null && this.#pending === null) return RAW.end.call(res, ...args);
+    if (this.#held !== null) {
+      const chunk = typeof args[0] === 'function' ? null : (args[0] as Buffer | string | null | undefined);
+      this.#pending = this.#release(chunk === null || chunk === undefined ? null : Buffer.from(chunk));
+    }
+    this.#queue(() => RAW.end.call(res, ...args));
+    return res;
+  }
+
+  #send(status: number, statusText: string | undefined, headers: string[]): ServerResponse {
+    this.#seen.ttfbMs = Math.round((performance.now() - this.#opts.started) * 10) / 10;
+    return statusText === undefined
+      ? RAW.writeHead.call(this.#res, status, headers)
+      : RAW.writeHead.call(this.#res, status, statusText, headers);
+  }
 
   /** Sends the held head with the type the first bytes show, if any. */
-  const release = async (first: Buffer | null) => {
-    const h = held;
+  async #release(first: Buffer | null): Promise<void> {
+    const h = this.#held;
     if (h === null) return;
-    held = null;
+    this.#held = null;
     const mime = first === null || first.length === 0 ? undefined : (await sniff(first))?.mime;
     const headers = mime === undefined ? h.headers : setValue(h.headers, 'content-type', mime);
-    if (!res.destroyed) send(h.status, h.statusText, headers);
-  };
+    if (!this.#res.destroyed) this.#send(h.status, h.statusText, headers);
+  }
 
   /** S3's XML error as the client asked for it; anything that does not parse goes on as it came. */
-  const rewrite = (last: Buffer | null) => {
-    const e = error;
+  #rewrite(last: Buffer | null): void {
+    const e = this.#error;
     if (e === null) return;
-    error = null;
+    this.#error = null;
+    const res = this.#res;
     const xml = Buffer.concat(last === null ? e.chunks : [...e.chunks, last]).toString('utf8');
     const code = /<Code>([^<]*)<\/Code>/.exec(xml)?.[1];
     if (code === undefined) {
-      send(e.status, e.statusText, e.headers);
-      end(xml);
+      this.#send(e.status, e.statusText, e.headers);
+      RAW.end.call(res, xml);
       return;
     }
     const message = /<Message>([^<]*)<\/Message>/.exec(xml)?.[1] ?? '';
     const requestId = /<RequestId>([^<]*)<\/RequestId>/.exec(xml)?.[1] ?? '';
     const { type, body } = renderError(
-      opts.errors,
+      this.#opts.errors,
       { status: e.status, code, message: decodeXmlText(message) },
       requestId,
-      opts.resource,
+      this.#opts.resource,
     );
     const headers = setValue(
       setValue(e.headers, 'content-type', type),
       'content-length',
       String(body.length),
     );
-    send(e.status, e.statusText, headers);
-    end(body);
-  };
+    this.#send(e.status, e.statusText, headers);
+    RAW.end.call(res, body);
+  }
 
-  /**
-   * The held head on its way (the sniff is asynchronous) and whatever the cache wrote meanwhile: these
-   * go out in order after it, never before the head.
-   */
-  let pending: Promise<void> | null = null;
-  const queue = (run: () => void) => {
-    const p = (pending ?? Promise.resolve()).then(() => {
-      if (!res.destroyed) run();
+  #queue(run: () => void): void {
+    const p = (this.#pending ?? Promise.resolve()).then(() => {
+      if (!this.#res.destroyed) run();
     });
-    pending = p;
+    this.#pending = p;
     void p.then(() => {
-      if (pending === p) pending = null;
+      if (this.#pending === p) this.#pending = null;
     });
-  };
-
-  res.write = ((chunk: unknown, ...rest: unknown[]) => {
-    if (error !== null) {
-      const bytes = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
-      error.chunks.push(bytes);
-      error.size += bytes.length;
-      if (error.size > ERROR_BODY_LIMIT) {
-        const e = error;
-        error = null;
-        send(e.status, e.statusText, e.headers);
-        return write(Buffer.concat(e.chunks));
-      }
-      return true;
-    }
-    if (held === null && pending === null) return write(chunk, ...rest);
-    const bytes = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
-    // The first bytes decide the held head's type; they and all after them go once the head is out.
-    if (held !== null) pending = release(bytes);
-    queue(() => {
-      // The caller was told to wait for 'drain' (false below): tell it when this chunk is written.
-      if (write(bytes, ...rest)) res.emit('drain');
-    });
-    return false;
-  }) as ServerResponse['write'];
-
-  res.end = ((...args: unknown[]) => {
-    if (error !== null) {
-      const chunk = typeof args[0] === 'function' ? null : (args[0] as Buffer | string | null | undefined);
-      rewrite(chunk === null || chunk === undefined ? null : Buffer.from(chunk));
-      return res;
-    }
-    if (held === null && pending === null) return end(...args);
-    if (held !== null) {
-      const chunk = typeof args[0] === 'function' ? null : (args[0] as Buffer | string | null | undefined);
-      pending = release(chunk === null || chunk === undefined ? null : Buffer.from(chunk));
-    }
-    queue(() => end(...args));
-    return res;
-  }) as ServerResponse['end'];
+  }
 }
 
 async function sniff(bytes: Buffer) {
