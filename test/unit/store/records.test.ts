@@ -7,42 +7,14 @@ import { crc32 } from 'node:zlib';
 import { encodeRecordFile } from '../../../src/store/record-file.js';
 import { RecordLockError } from '../../../src/store/record-lock.js';
 import { parseObjectRecord, RecordStore } from '../../../src/store/records.js';
-import type { ObjectKey, ObjectRecord } from '../../../src/store/types.js';
 import { openVolume, type Volume } from '../../../src/store/volume.js';
+import { recordKey as key, objectRecord as record } from '../../support/record-fixtures.js';
 import { present } from '../../support/volume-files.js';
 
 let root: string;
 let volume: Volume;
 let records: RecordStore;
 let damaged: [string, string][] = [];
-let serial = 0;
-
-function key(): ObjectKey {
-  serial++;
-  return { namespace: 'aws', bucket: 'record-tests', key: `k/${serial} with spaces & ünïcode` };
-}
-
-function record(k: ObjectKey, overrides: Partial<ObjectRecord> = {}): ObjectRecord {
-  return {
-    format: 1,
-    namespace: k.namespace,
-    bucket: k.bucket,
-    key: k.key,
-    etag: '"0123456789abcdef"',
-    size: 0,
-    lastModified: 'Wed, 21 Oct 2015 07:28:00 GMT',
-    headers: [['content-type', 'text/plain']],
-    checksums: null,
-    partsCount: null,
-    parts: { '1': { start: 0, end: 9, status: 206 } },
-    source: 'get',
-    codec: 'lz4',
-    validatedGet: 1_700_000_000_000,
-    validatedHead: null,
-    createdAt: 1_700_000_000_000,
-    ...overrides,
-  };
-}
 
 before(async () => {
   root = await mkdtemp(join(tmpdir(), 'kura-records-'));
@@ -67,79 +39,6 @@ after(async () => {
 describe('RecordStore', () => {
   test('no record: read is null', async () => {
     assert.equal(await records.read(key()), null);
-  });
-
-  for (const local of [true, false]) {
-    test(`a remembered record replaced or removed by another process is seen at the next read (${local ? 'local volume: a synchronous stat' : 'a volume not known to be local'})`, async () => {
-      const on = await openVolume({
-        dir: volume.dir,
-        chunkSize: volume.chunkSize,
-        instanceId: 'reader',
-        local,
-      });
-      const store = new RecordStore(on);
-      const k = key();
-      await store.update(k, () => record(k));
-      assert.equal((await store.read(k))?.etag, '"0123456789abcdef"');
-      assert.equal((await store.read(k))?.etag, '"0123456789abcdef"', 'remembered');
-      // Another instance on the volume replaces the record, then removes it.
-      await records.update(k, () => record(k, { etag: '"another version"' }));
-      assert.equal((await store.read(k))?.etag, '"another version"');
-      await records.update(k, () => null);
-      assert.equal(await store.read(k), null);
-    });
-  }
-
-  test('a remembered record answers without a look at its file while the change mark stands; one look at the mark serves every read that arrived before it', async () => {
-    const stats: string[] = [];
-    const on = await openVolume({ dir: volume.dir, chunkSize: volume.chunkSize, instanceId: 'counted' });
-    const calls = on.calls;
-    const counted = Object.create(calls) as typeof calls;
-    counted.stat = (path: string) => {
-      stats.push(path);
-      return calls.stat(path);
-    };
-    Object.defineProperty(on, 'calls', { value: counted });
-    const store = new RecordStore(on);
-    const [a, b] = [key(), key()];
-    await store.update(a, () => record(a));
-    await store.update(b, () => record(b));
-    await store.read(a);
-    await store.read(b);
-    stats.length = 0;
-    // Two reads that arrived before the look share it; neither looks at its record file.
-    const arrived = performance.now();
-    const [ra, rb] = await Promise.all([store.read(a, arrived), store.read(b, arrived)]);
-    assert.equal(ra?.key, a.key);
-    assert.equal(rb?.key, b.key);
-    assert.deepEqual(stats, [join(volume.dir, 'state', 'record-changes')]);
-    // A read that arrives after that look looks at the mark again.
-    stats.length = 0;
-    await store.read(a);
-    assert.deepEqual(stats, [join(volume.dir, 'state', 'record-changes')]);
-    // A change anywhere moves the mark: each remembered record's file is looked at once more.
-    await records.update(key(), (r) => r);
-    await records.update(key(), () => null);
-    const other = key();
-    await records.update(other, () => record(other));
-    stats.length = 0;
-    assert.equal((await store.read(a))?.key, a.key);
-    assert.deepEqual(stats, [join(volume.dir, 'state', 'record-changes'), on.recordPath(a)]);
-  });
-
-  test('a record file changed without the change mark moving is trusted at most until the mark is gone', async () => {
-    // The mark removed (an append that failed removes it): every remembered record's file is looked at.
-    const k = key();
-    await records.update(k, () => record(k));
-    const reader = new RecordStore(
-      await openVolume({ dir: volume.dir, chunkSize: volume.chunkSize, instanceId: 'unmarked' }),
-    );
-    assert.equal((await reader.read(k))?.etag, '"0123456789abcdef"');
-    const path = volume.recordPath(k);
-    await rm(join(volume.dir, 'state', 'record-changes'));
-    await writeFile(`${path}.new`, encodeRecordFile(record(k, { etag: '"another version"' })));
-    await rename(`${path}.new`, path);
-    assert.equal((await reader.read(k))?.etag, '"another version"');
   });
 
   test('update creates, replaces, leaves and deletes a record', async () => {
@@ -399,61 +298,5 @@ describe('RecordStore', () => {
 
   test('updates leave no temp files', async () => {
     assert.deepEqual(await readdir(volume.tmpDir), []);
-  });
-});
-
-describe('RecordStore with a recheck time', () => {
-  const RECHECK_MS = 300;
-  let store: RecordStore;
-  let changed: string[];
-  before(() => {
-    store = new RecordStore(volume, { recheckMs: RECHECK_MS });
-    changed = [];
-    store.onChange = (path) => changed.push(path);
-  });
-
-  test('a record read within the recheck time answers without a look at its file', async () => {
-    const k = key();
-    const r = record(k);
-    await store.update(k, () => r);
-    assert.deepEqual(await store.read(k), r);
-    // Removed by another instance's eviction: the read still answers from memory, which shows it made
-    // no file-system call.
-    await records.update(k, () => null);
-    assert.deepEqual(await store.read(k), r);
-    await new Promise((resolve) => setTimeout(resolve, RECHECK_MS + 50));
-    assert.equal(await store.read(k), null);
-  });
-
-  test('a file replaced by another process is seen once the recheck time has passed', async () => {
-    const k = key();
-    await store.update(k, () => record(k));
-    await store.read(k);
-    await records.update(k, () => record(k, { etag: '"another version"' }));
-    assert.equal((await store.read(k))?.etag, '"0123456789abcdef"');
-    await new Promise((resolve) => setTimeout(resolve, RECHECK_MS + 50));
-    assert.equal((await store.read(k))?.etag, '"another version"');
-  });
-
-  test('its own changes are seen at once and told to onChange', async () => {
-    const k = key();
-    await store.update(k, () => record(k));
-    await store.read(k);
-    changed.length = 0;
-    await store.update(k, () => record(k, { etag: '"second"' }));
-    assert.equal((await store.read(k))?.etag, '"second"');
-    await store.remove(k);
-    assert.equal(await store.read(k), null);
-    assert.ok(changed.length >= 2);
-    assert.ok(changed.every((p) => p === volume.recordPath(k)));
-  });
-
-  test('forget: the next read looks at the file, as a change relayed from another worker asks', async () => {
-    const k = key();
-    await store.update(k, () => record(k));
-    await store.read(k);
-    await rm(volume.recordPath(k));
-    store.forget(volume.recordPath(k));
-    assert.equal(await store.read(k), null);
   });
 });
