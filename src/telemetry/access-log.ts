@@ -9,7 +9,10 @@ export interface AccessRecord {
   remote: string;
   method: string;
   host: string;
-  /** The request target with signatures and security tokens redacted. */
+  /**
+   * The request target with signatures and security tokens redacted. It may be a getter of the record's
+   * class, redacting when read: read it by name, since a spread leaves it out.
+   */
   path: string;
   operation: string;
   bucket?: string | null;
