@@ -1,5 +1,6 @@
 // Many clients at once, and a process killed in the middle of its fills: one upstream transfer for many
-// readers of a cold object, and a volume that answers byte-exact after `kill -9` and a restart.
+// readers of a cold object, a volume that answers byte-exact after `kill -9` and a restart, and a fill
+// that loses its race with a delete.
 
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -9,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import { expectedRange, presignedGet, prng, sdkClient, sdkGet } from '../support/cache-client.js';
 import { spawnKura, startTestKura } from '../support/kura.js';
 import { type MemoryOrigin, startMemoryOrigin } from '../support/memory-origin.js';
@@ -106,5 +108,36 @@ test('the volume survives kill -9 during fills: after a restart every answer is 
   } finally {
     await slow.close();
     await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('an answer S3 gave before a delete, reaching Kura after the delete, is relayed and not kept', async () => {
+  const kura = await startTestKura({ origin: origin.url });
+  try {
+    const key = 'race/deleted.bin';
+    const body = randomBytes(2 * MiB);
+    origin.put(BUCKET, key, body);
+    // S3 decides the GET's answer as it arrives (the object still there) and sends it half a second late.
+    origin.injectFault({ kind: 'late', ms: 500 });
+    const client = sdkClient(kura.url);
+    const from = origin.requests.length;
+    let readDone = false;
+    const read = sdkGet(client, BUCKET, key).finally(() => {
+      readDone = true;
+    });
+    const gets = () => origin.requests.slice(from).filter((r) => r.method === 'GET');
+    for (let i = 0; i < 200 && gets().length === 0; i++) await sleep(10);
+    assert.equal(gets().length, 1, 'the GET reached S3');
+    await client.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: key }));
+    assert.equal(origin.get(BUCKET, key), undefined);
+    assert.ok(!readDone, 'the delete was answered while the GET was still on its way');
+
+    const first = await read;
+    assert.equal(first.status, 200, 'the read that began before the delete gets what S3 answered');
+    assert.ok(first.body.equals(body));
+    const again = await sdkGet(client, BUCKET, key);
+    assert.equal(again.status, 404, `a read after the delete: ${again.status} ${again.xCache}`);
+  } finally {
+    await kura.close();
   }
 });

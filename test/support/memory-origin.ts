@@ -70,7 +70,9 @@ export interface OriginLogEntry {
 export type OriginFault =
   | { kind: 'status'; status: number; code?: string; count?: number }
   | { kind: 'truncate'; afterBytes: number; count?: number }
-  | { kind: 'reset'; count?: number };
+  | { kind: 'reset'; count?: number }
+  /** The answer is decided when the request arrives, as S3 does, and sent `ms` later than usual. */
+  | { kind: 'late'; ms: number; count?: number };
 
 export interface MemoryOrigin {
   url: string;
@@ -86,9 +88,9 @@ export interface MemoryOrigin {
   get(bucket: string, key: string): StoredObject | undefined;
   delete(bucket: string, key: string): void;
   /**
-   * A fault for the next `count` (default 1) matching GET/HEAD requests that verify. 'status' and 'reset'
-   * meet any of them, before the object is looked up; 'truncate' only a GET answer with an object body
-   * (headers with the full Content-Length, then `afterBytes` bytes, then the connection ends).
+   * A fault for the next `count` (default 1) matching GET/HEAD requests that verify. 'status', 'reset'
+   * and 'late' meet any of them, before the object is looked up; 'truncate' only a GET answer with an
+   * object body (headers with the full Content-Length, then `afterBytes` bytes, then the connection ends).
    */
   injectFault(fault: OriginFault): void;
   clearFaults(): void;
@@ -115,6 +117,8 @@ interface Exchange {
   res: http.ServerResponse;
   entry: OriginLogEntry;
   timer?: NodeJS.Timeout | undefined;
+  /** Added to the first-byte wait (a 'late' fault). */
+  lateMs?: number;
 }
 
 class InMemoryOrigin implements MemoryOrigin {
@@ -248,6 +252,7 @@ class InMemoryOrigin implements MemoryOrigin {
       if (fault) entry.fault = fault.kind;
       if (fault?.kind === 'status') return faultError(fault.status, fault.code);
       if (fault?.kind === 'reset') return 'reset';
+      if (fault?.kind === 'late') ex.lateMs = fault.ms;
     }
     const { path, rawQuery } = splitUrl(entry.rawUrl);
     const address = addressOf(path, req.headers.host);
@@ -354,7 +359,7 @@ class InMemoryOrigin implements MemoryOrigin {
 
   /** Sends `answer` after the first-byte wait, unless the client has gone by then. */
   private reply(ex: Exchange, answer: Answer | 'reset'): void {
-    const wait = this.delays.next();
+    const wait = this.delays.next() + (ex.lateMs ?? 0);
     if (wait <= 0) {
       this.send(ex, answer);
       return;

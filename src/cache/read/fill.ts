@@ -92,7 +92,10 @@ export async function fillFromAnswer(
     contentEncoding,
     firstBytes: null,
   });
-  const now = Date.now();
+  // S3 decided this answer after the request left, and maybe long before it arrived: the record claims
+  // no later confirmation than the lookup's start, so that a delete or write invalidated meanwhile (by any
+  // instance) keeps it out (records.ts), and its age counts from the request (RFC 9111 §4.2.3).
+  const now = job.now;
   // Announced before the record is written, so that instances that read the record wait for these
   // cells; neither is waited for by the client, whose answer starts at once. An announcement that fails
   // costs the fleet a duplicate fetch at most: the fill goes on without it.

@@ -37,6 +37,7 @@ export interface ReadJob {
   method: 'GET' | 'HEAD';
   part: number | null;
   conditionals: Conditionals;
+  /** Date.now() as the lookup began: before any request to S3, so no later than S3 decided its answer. */
   now: number;
   states: ReadStates;
 }

@@ -116,7 +116,8 @@ function conditionalOn(record: ObjectRecord) {
 export function confirm(job: ReadJob, record: ObjectRecord, answer: readonly string[]): ObjectRecord {
   const learned = record.lastModified === null ? (headerValue(answer, 'last-modified') ?? null) : null;
   if (!isConfirmationWorthWriting(record, job) && learned === null) return record;
-  const at = Date.now();
+  // As for a fill's record (fill.ts): confirmed no later than the request left.
+  const at = job.now;
   const written = job.cache.records
     .update(job.key, (current) => {
       if (current?.etag !== record.etag) return undefined;
