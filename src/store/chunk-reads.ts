@@ -1,14 +1,14 @@
 // Reading chunk files: whole (for a read, into a pooled buffer when given one), their header and some of
 // their blocks (a range of a full chunk), or only their header (for a probe), with one open and one close
-// each; a file that is not there is null, not an error. The open,
-// fstat and close are the volume's metadata calls (synchronous on a local volume: a chunk read then waits
-// for one thread-pool round trip, its data's, instead of four); the data read stays in the thread pool,
-// since it may have to come from the disk.
+// each; a file that is not there is null, not an error. Every call is the volume's (fs-calls.ts,
+// `VolumeCalls`): on a local volume the open, fstat and close are synchronous, and so is the data read of a
+// small file or range while it comes from the page cache; a large read, or one that may wait for a disk or
+// a file server, goes through the thread pool.
 
 import type { BufferPool } from './buffer-pool.js';
 import { CorruptChunkError, headerLengthOf } from './chunk-file.js';
 import type { RangeInFile } from './chunk-ranges.js';
-import { type MetadataCalls, read } from './fs-calls.js';
+import type { VolumeCalls } from './fs-calls.js';
 
 /** Enough for the header of a partial chunk with up to 508 extents in one read. */
 const PROBE_READ_BYTES = 4096;
@@ -17,7 +17,7 @@ const PROBE_READ_BYTES = 4096;
 export async function readWholeFile(
   path: string,
   maxBytes: number,
-  calls: MetadataCalls,
+  calls: VolumeCalls,
   pool?: BufferPool,
 ): Promise<Buffer | null> {
   const fd = await openOrNull(path, calls);
@@ -28,7 +28,7 @@ export async function readWholeFile(
     const size = st.size;
     if (size > maxBytes) throw new CorruptChunkError(`file of ${size} bytes is larger than any chunk`);
     // Shorter than its stat: the decoder's length checks reject it.
-    return await readInto(fd, pool ? pool.take(size) : Buffer.allocUnsafe(size), 0);
+    return await readInto(fd, pool ? pool.take(size) : Buffer.allocUnsafe(size), 0, calls);
   } finally {
     await closeQuietly(fd, calls);
   }
@@ -42,20 +42,20 @@ export async function readWholeFile(
 export async function readHeadAndBlocks(
   path: string,
   where: RangeInFile,
-  calls: MetadataCalls,
+  calls: VolumeCalls,
 ): Promise<{ head: Buffer; blocks: Buffer } | null> {
   const fd = await openOrNull(path, calls);
   if (fd === null) return null;
   try {
     if (where.offset === where.headerLength) {
       // The range starts at the payload's start: one read for both.
-      const both = await readFully(fd, where.headerLength + where.length, 0);
+      const both = await readFully(fd, where.headerLength + where.length, 0, calls);
       const head = both.subarray(0, Math.min(both.length, where.headerLength));
       return { head, blocks: both.subarray(head.length) };
     }
     const [head, blocks] = await Promise.all([
-      readFully(fd, where.headerLength, 0),
-      readFully(fd, where.length, where.offset),
+      readFully(fd, where.headerLength, 0, calls),
+      readFully(fd, where.length, where.offset, calls),
     ]);
     return { head, blocks };
   } finally {
@@ -64,15 +64,15 @@ export async function readHeadAndBlocks(
 }
 
 /** `length` bytes at `position`, fewer at the end of the file. */
-function readFully(fd: number, length: number, position: number): Promise<Buffer> {
-  return readInto(fd, Buffer.allocUnsafe(length), position);
+function readFully(fd: number, length: number, position: number, calls: VolumeCalls): Promise<Buffer> {
+  return readInto(fd, Buffer.allocUnsafe(length), position, calls);
 }
 
 /** Fills `into` from the file's bytes at `position`: `into` itself, or its start where the file ends. */
-async function readInto(fd: number, into: Buffer, position: number): Promise<Buffer> {
+async function readInto(fd: number, into: Buffer, position: number, calls: VolumeCalls): Promise<Buffer> {
   let filled = 0;
   while (filled < into.length) {
-    const n = await read(fd, into, filled, into.length - filled, position + filled);
+    const n = await calls.read(fd, into, filled, into.length - filled, position + filled);
     if (n === 0) break;
     filled += n;
   }
@@ -80,12 +80,12 @@ async function readInto(fd: number, into: Buffer, position: number): Promise<Buf
 }
 
 /** The header bytes of a chunk file (possibly short; the header check rejects those), or null when absent. */
-export async function readHeaderBytes(path: string, calls: MetadataCalls): Promise<Buffer | null> {
+export async function readHeaderBytes(path: string, calls: VolumeCalls): Promise<Buffer | null> {
   const fd = await openOrNull(path, calls);
   if (fd === null) return null;
   try {
     const first = Buffer.allocUnsafe(PROBE_READ_BYTES);
-    const bytesRead = await read(fd, first, 0, PROBE_READ_BYTES, 0);
+    const bytesRead = await calls.read(fd, first, 0, PROBE_READ_BYTES, 0);
     const prefix = first.subarray(0, bytesRead);
     let need: number;
     try {
@@ -95,21 +95,21 @@ export async function readHeaderBytes(path: string, calls: MetadataCalls): Promi
     }
     if (need <= bytesRead) return prefix;
     const whole = Buffer.allocUnsafe(need);
-    const more = await read(fd, whole, 0, need, 0);
+    const more = await calls.read(fd, whole, 0, need, 0);
     return whole.subarray(0, more);
   } finally {
     await closeQuietly(fd, calls);
   }
 }
 
-async function closeQuietly(fd: number, calls: MetadataCalls): Promise<void> {
+async function closeQuietly(fd: number, calls: VolumeCalls): Promise<void> {
   // Closing a descriptor opened for reading fails only if it is already closed: nothing to lose.
   try {
     await calls.close(fd);
   } catch {}
 }
 
-async function openOrNull(path: string, calls: MetadataCalls): Promise<number | null> {
+async function openOrNull(path: string, calls: VolumeCalls): Promise<number | null> {
   try {
     return await calls.openForReading(path);
   } catch (err) {

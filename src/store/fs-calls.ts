@@ -27,16 +27,19 @@ export const close = promisify(fs.close);
 export const rename = promisify(fs.rename);
 
 /**
- * The metadata calls a request waits for (a record's stat, a chunk file's open, fstat and close, a lease's
- * exclusive create), for one volume: synchronous on a local file system (local-fs.ts, `LocalCalls`), where
- * each costs microseconds and a round trip through libuv's thread pool costs more than the call; through
- * the thread pool otherwise, so that a slow or hung file server stalls requests, not the process. Callers
- * await either kind, inside try/catch (a synchronous call throws where an asynchronous one rejects).
+ * The volume calls a request waits for (a record's stat, a chunk file's open, fstat, read and close, a
+ * lease's exclusive create), for one volume: synchronous on a local file system (local-fs.ts,
+ * `LocalCalls`), where each costs microseconds and a round trip through libuv's thread pool costs more
+ * than the call; through the thread pool otherwise, so that a slow or hung file server stalls requests,
+ * not the process. Callers await either kind, inside try/catch (a synchronous call throws where an
+ * asynchronous one rejects).
  */
-export interface MetadataCalls {
+export interface VolumeCalls {
   stat(path: string): fs.Stats | Promise<fs.Stats>;
   openForReading(path: string): number | Promise<number>;
   fstat(fd: number): fs.Stats | Promise<fs.Stats>;
+  /** Reads `length` bytes at file `position` into `into` at `offset`; gives the bytes read. */
+  read(fd: number, into: Buffer, offset: number, length: number, position: number): number | Promise<number>;
   close(fd: number): void | Promise<void>;
   /** Creates `path`, which must not exist, holding `text` (mode 0600). */
   createText(path: string, text: string): void | Promise<void>;
@@ -45,10 +48,11 @@ export interface MetadataCalls {
   unlink(path: string): void | Promise<void>;
 }
 
-export const POOLED_CALLS: MetadataCalls = {
+export const POOLED_CALLS: VolumeCalls = {
   stat: (path) => stat(path),
   openForReading: (path) => open(path, 'r'),
   fstat: (fd) => fstat(fd),
+  read,
   close: (fd) => close(fd),
   createText: (path, text) => fs.promises.writeFile(path, text, { flag: 'wx', mode: 0o600 }),
   makeDirs: (dir) => fs.promises.mkdir(dir, { recursive: true, mode: 0o700 }),
@@ -61,16 +65,41 @@ export const SLOW_SYNC_MS = 20;
 export const POOLED_AFTER_SLOW_MS = 60_000;
 
 /**
+ * Data reads up to this size are synchronous on a local volume (a small object's chunk file, a range's
+ * blocks). Larger ones stay in the thread pool, where their copy overlaps the event loop's other work:
+ * measured on 1 MiB chunks, reading them synchronously lowered a warm 256 MiB read from the volume by a
+ * fifth.
+ */
+export const SYNC_READ_MAX_BYTES = 128 * 1024;
+/**
+ * A read of up to SYNC_READ_MAX_BYTES from the kernel's page cache takes microseconds; one that took
+ * longer than this waited for the device, or for a core (on a busy machine, about one read in 100,000).
+ */
+export const DEVICE_READ_MS = 0.25;
+/**
+ * So many such reads within SLOW_READS_WINDOW_MS say the files being read no longer fit the page cache:
+ * data reads then go through the thread pool for READS_POOLED_MS, and the event loop waits for no disk.
+ */
+export const SLOW_READS_TO_POOL = 8;
+export const SLOW_READS_WINDOW_MS = 1_000;
+export const READS_POOLED_MS = 10_000;
+
+/**
  * The metadata calls of a local volume: synchronous, each timed. A local disk can still keep a call
  * waiting (a file creation behind a journal commit while gigabytes are written back, a lookup behind a
  * full device queue), and a synchronous call waits on the event loop, holding every request. So one that
  * takes longer than SLOW_SYNC_MS sends the calls through the thread pool for POOLED_AFTER_SLOW_MS, where
  * a busy disk stalls only the requests that wait for it, and `onSlow` hears of it.
  */
-export class LocalCalls implements MetadataCalls {
+export class LocalCalls implements VolumeCalls {
   // Each method spells its timing out rather than passing its call as a closure, which every hit would
   // allocate.
   #pooledUntil = Number.NEGATIVE_INFINITY;
+  /** Data reads alone also go through the thread pool until then (SLOW_READS_TO_POOL). */
+  #readsPooledUntil = Number.NEGATIVE_INFINITY;
+  /** Reads slower than DEVICE_READ_MS since the start of the current window. */
+  #slowReads = 0;
+  #slowReadsSince = Number.NEGATIVE_INFINITY;
   /** Told of each synchronous call that took too long (at most once per POOLED_AFTER_SLOW_MS). */
   readonly #onSlow: (call: string, ms: number) => void;
 
@@ -106,6 +135,34 @@ export class LocalCalls implements MetadataCalls {
     } finally {
       this.#took('fstat', t);
     }
+  }
+
+  /**
+   * Synchronous for reads of up to SYNC_READ_MAX_BYTES while they come from the page cache: a small hit
+   * from the volume then waits for no thread-pool round trip (measured: a 4 KiB hit's CPU fell from about
+   * 85 µs to 55). Reads that wait for the device send reads to the pool for a while (SLOW_READS_TO_POOL).
+   */
+  read(fd: number, into: Buffer, offset: number, length: number, position: number): number | Promise<number> {
+    const t = performance.now();
+    if (length > SYNC_READ_MAX_BYTES || t < this.#pooledUntil || t < this.#readsPooledUntil) {
+      return read(fd, into, offset, length, position);
+    }
+    try {
+      return fs.readSync(fd, into, offset, length, position);
+    } finally {
+      const now = performance.now();
+      if (now - t > DEVICE_READ_MS) this.#slowRead(now);
+      this.#took('read', t);
+    }
+  }
+
+  #slowRead(now: number): void {
+    if (now - this.#slowReadsSince > SLOW_READS_WINDOW_MS) {
+      this.#slowReadsSince = now;
+      this.#slowReads = 0;
+    }
+    this.#slowReads += 1;
+    if (this.#slowReads >= SLOW_READS_TO_POOL) this.#readsPooledUntil = now + READS_POOLED_MS;
   }
 
   close(fd: number): void | Promise<void> {

@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import { isStorableBucket } from '../s3/bucket-name.js';
 import { isSafeUploadId } from '../s3/multipart.js';
 import { ALWAYS_ROOM, NO_VOLUME_EVENTS, type SpaceGate, type VolumeEvents } from './events.js';
-import { LocalCalls, type MetadataCalls, POOLED_CALLS } from './fs-calls.js';
+import { LocalCalls, POOLED_CALLS, type VolumeCalls } from './fs-calls.js';
 import { isLocalFileSystem } from './local-fs.js';
 import type { ObjectKey, ObjectVersion } from './types.js';
 
@@ -69,7 +69,7 @@ export class Volume {
    * The metadata calls requests wait for: synchronous on a local volume (fs-calls.ts), unless one of them
    * held the event loop too long lately.
    */
-  readonly calls: MetadataCalls;
+  readonly calls: VolumeCalls;
   /** Hashes, record paths and object ids of the keys used last, by key; cleared whole when full. */
   readonly #places = new Map<string, Place>();
 
