@@ -67,8 +67,9 @@ export class RamTier {
   }
 
   /** Keeps `content` (taking over one reference to each of its pooled buffers), or gives it back. */
-  set(id: string, content: ChunkContent): void {
-    if (this.#entries.get(id)?.content === content) return; // kept already, with its reference
+  set(id: string, given: ChunkContent): void {
+    if (this.#entries.get(id)?.content === given) return; // kept already, with its reference
+    const content = this.#ownSized(given);
     const size = sizeOf(content);
     if (!this.accepts(size)) {
       this.#let(content);
@@ -97,6 +98,18 @@ export class RamTier {
     this.#entries.delete(id);
     this.#bytes -= old.size;
     this.#let(old.content);
+  }
+
+  /**
+   * `content`, or a copy of it when a piece lies in one of the pool's size classes (as a small chunk read
+   * from the volume does): kept for long, such a buffer would hold up to twice the bytes the tier counts.
+   */
+  #ownSized(content: ChunkContent): ChunkContent {
+    const pool = this.#pool;
+    if (pool === null || !content.pieces.some((p) => pool.inSizeClass(p.bytes))) return content;
+    const copy = { ...content, pieces: content.pieces.map((p) => ({ ...p, bytes: Buffer.from(p.bytes) })) };
+    this.#let(content);
+    return copy;
   }
 
   #let(content: ChunkContent): void {

@@ -11,29 +11,50 @@
 export class BufferPool {
   readonly slabBytes: number;
   readonly #max: number;
-  readonly #free: ArrayBuffer[] = [];
+  /** Free buffers by size: whole slabs, and the size classes of smaller lengths. */
+  readonly #free = new Map<number, ArrayBuffer[]>();
   /** References to each slab this pool made and handed out; free slabs have none. */
   readonly #refs = new WeakMap<ArrayBuffer, number>();
   /** How many bytes of each handed-out slab its taker asked for. */
   readonly #taken = new WeakMap<ArrayBuffer, number>();
 
+  /** At most `max` buffers of each size wait free. */
   constructor(slabBytes: number, max: number) {
     this.slabBytes = slabBytes;
     this.#max = max;
   }
 
   /**
-   * A buffer of `length` bytes (contents undefined), with one reference for the taker. Lengths under half
-   * a slab get a buffer of their own, since a small file kept for long (the RAM tier) must not pin a
-   * whole slab.
+   * A buffer of `length` bytes (contents undefined), with one reference for the taker: a view of a whole
+   * slab from half a slab up, of a size class (a power of two) below that, and of its own above a slab or
+   * under half of `Buffer.poolSize` (32 KiB on Node 26), which Node serves from a shared slab of its
+   * own. A small chunk file read from the volume then gets a buffer used before, not fresh pages (each a
+   * fault when first touched: 11% of Kura's CPU for 64 KiB hits from the volume); what keeps one for
+   * long copies it (the RAM tier: `inSizeClass`), since a class may be twice the length.
    */
   take(length: number): Buffer {
-    if (length > this.slabBytes || length < this.slabBytes / 2) return Buffer.allocUnsafe(length);
-    // A fresh slab from allocUnsafeSlow: not zero-filled, and an ArrayBuffer of its own.
-    const slab = this.#free.pop() ?? Buffer.allocUnsafeSlow(this.slabBytes).buffer;
+    const size = this.#sizeFor(length);
+    if (size === null) return Buffer.allocUnsafe(length);
+    // A fresh one from allocUnsafeSlow: not zero-filled, and an ArrayBuffer of its own.
+    const slab = this.#free.get(size)?.pop() ?? Buffer.allocUnsafeSlow(size).buffer;
     this.#refs.set(slab, 1);
     this.#taken.set(slab, length);
     return Buffer.from(slab, 0, length);
+  }
+
+  #sizeFor(length: number): number | null {
+    if (length > this.slabBytes) return null;
+    if (length >= this.slabBytes / 2) return this.slabBytes;
+    if (length < Buffer.poolSize >>> 1) return null;
+    let size = 1;
+    while (size < length) size *= 2;
+    return size;
+  }
+
+  /** Whether `view` lies in a buffer of one of this pool's size classes (not a whole slab). */
+  inSizeClass(view: Uint8Array): boolean {
+    const slab = view.buffer as ArrayBuffer;
+    return this.#refs.has(slab) && slab.byteLength !== this.slabBytes;
   }
 
   /** One more reference to the slab under `view`, if it is this pool's and in use. */
@@ -49,8 +70,13 @@ export class BufferPool {
     const refs = this.#refs.get(slab);
     if (refs === undefined || refs <= 0) return;
     this.#refs.set(slab, refs - 1);
-    if (refs > 1 || this.#free.length >= this.#max) return;
-    this.#free.push(slab);
+    if (refs > 1) return;
+    let free = this.#free.get(slab.byteLength);
+    if (free === undefined) {
+      free = [];
+      this.#free.set(slab.byteLength, free);
+    }
+    if (free.length < this.#max) free.push(slab);
   }
 
   /**
@@ -62,8 +88,10 @@ export class BufferPool {
     if (taken !== undefined && view.byteOffset + view.length === taken) this.release(view);
   }
 
-  /** Slabs ready for reuse. */
+  /** Buffers ready for reuse, of every size. */
   get free(): number {
-    return this.#free.length;
+    let n = 0;
+    for (const list of this.#free.values()) n += list.length;
+    return n;
   }
 }

@@ -37,35 +37,33 @@ export async function readWholeFile(
 /**
  * The first `where.headerLength` bytes of a file and the `where.length` bytes at `where.offset` (either
  * short when the file is), or null when it does not exist. No fstat: the header says how long the file
- * must be, and a short read shows it is not.
+ * must be, and a short read shows it is not. With a `pool`, the blocks are read into one of its buffers
+ * (one reference, for the caller).
  */
 export async function readHeadAndBlocks(
   path: string,
   where: RangeInFile,
   calls: VolumeCalls,
+  pool?: BufferPool,
 ): Promise<{ head: Buffer; blocks: Buffer } | null> {
   const fd = await openOrNull(path, calls);
   if (fd === null) return null;
+  const take = (length: number) => (pool ? pool.take(length) : Buffer.allocUnsafe(length));
   try {
     if (where.offset === where.headerLength) {
       // The range starts at the payload's start: one read for both.
-      const both = await readFully(fd, where.headerLength + where.length, 0, calls);
+      const both = await readInto(fd, take(where.headerLength + where.length), 0, calls);
       const head = both.subarray(0, Math.min(both.length, where.headerLength));
       return { head, blocks: both.subarray(head.length) };
     }
     const [head, blocks] = await Promise.all([
-      readFully(fd, where.headerLength, 0, calls),
-      readFully(fd, where.length, where.offset, calls),
+      readInto(fd, Buffer.allocUnsafe(where.headerLength), 0, calls),
+      readInto(fd, take(where.length), where.offset, calls),
     ]);
     return { head, blocks };
   } finally {
     await closeQuietly(fd, calls);
   }
-}
-
-/** `length` bytes at `position`, fewer at the end of the file. */
-function readFully(fd: number, length: number, position: number, calls: VolumeCalls): Promise<Buffer> {
-  return readInto(fd, Buffer.allocUnsafe(length), position, calls);
 }
 
 /** Fills `into` from the file's bytes at `position`: `into` itself, or its start where the file ends. */

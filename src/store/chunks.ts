@@ -92,7 +92,8 @@ export class ChunkStore {
    * them (chunk-file.ts), rounded out to whole blocks, so the piece may start before `from` and end after
    * `to`. Null when there is no full chunk, or it cannot be read in blocks (LZ4, an older format): `read`
    * then reads the cell whole; once a chunk of a version was LZ4, that version's ranges are null at once.
-   * A damaged file is removed, as `read` does.
+   * A damaged file is removed, as `read` does. With a `pool`, the piece's bytes are one of its buffers,
+   * whose reference goes to the caller.
    */
   async readRange(
     v: ObjectVersion,
@@ -100,6 +101,7 @@ export class ChunkStore {
     cellLength: number,
     from: number,
     to: number,
+    pool?: BufferPool,
   ): Promise<ChunkPiece | null> {
     const tag = this.#volume.versionTag(v);
     if (this.#readWhole.has(tag)) return null;
@@ -107,7 +109,7 @@ export class ChunkStore {
     const where = rangeInFile(cellLength, from, to);
     let read: { head: Buffer; blocks: Buffer } | null;
     try {
-      read = await readHeadAndBlocks(path, where, this.#volume.calls);
+      read = await readHeadAndBlocks(path, where, this.#volume.calls, pool);
     } catch (err) {
       await this.#unreadable(path, err as NodeJS.ErrnoException);
       return null;
@@ -116,9 +118,13 @@ export class ChunkStore {
     try {
       const header = readChunkHeader(read.head, { index, tag });
       const piece = decodeRange(header, read.blocks, where, cellLength);
-      if (piece === null && header.codec === 'lz4') this.#readWhole.add(tag);
+      if (piece === null) {
+        pool?.release(read.blocks);
+        if (header.codec === 'lz4') this.#readWhole.add(tag);
+      }
       return piece;
     } catch (err) {
+      pool?.release(read.blocks);
       await this.#discard(path, reasonOf(err));
       return null;
     }

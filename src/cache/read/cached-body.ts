@@ -164,7 +164,7 @@ async function cachedSlice(
     // the chunk is going into RAM (`rangeReadBefore`). An LZ4 chunk cannot be read in blocks: the range
     // read finds that in its header and the chunk is read whole below.
     if (to - from < length && !(kept && cache.ram.rangeReadBefore(id))) {
-      const blocks = await cache.chunks.readRange(job.version, index, length, from, to);
+      const blocks = await cache.chunks.readRange(job.version, index, length, from, to, cache.cellPool);
       if (blocks !== null) {
         return { bytes: blocks.bytes.subarray(from - blocks.start, to - blocks.start), ram: false };
       }

@@ -8,6 +8,7 @@ import { RamTier } from '../../../src/cache/ram-tier.js';
 import type { Plan } from '../../../src/cache/read/body-job.js';
 import { runFrom } from '../../../src/cache/read/cell-runs.js';
 import { headersFromRecord, parseContentRange, readAnswer } from '../../../src/cache/read/record-headers.js';
+import { BufferPool } from '../../../src/store/buffer-pool.js';
 import type { ChunkContent, ObjectRecord } from '../../../src/store/types.js';
 
 const chunk = (index: number, size: number): ChunkContent => ({
@@ -69,6 +70,28 @@ describe('RamTier', () => {
     ram.deletePrefix('obj\n');
     assert.equal(ram.bytes, 10);
     assert.ok(ram.get('other\netag/0'));
+  });
+
+  test('a chunk in one of the pool’s size classes is kept as a copy of its own size; the class buffer goes back', () => {
+    const pool = new BufferPool(1024 * 1024, 4);
+    const ram = new RamTier(1_000_000, pool);
+    const file = pool.take(70_000); // a 128 KiB class
+    file.fill(7);
+    const piece = file.subarray(100, 70_000);
+    pool.hold(piece); // the reader sending it
+    ram.set('small/0', { index: 0, full: true, pieces: [{ start: 0, bytes: piece }] });
+    const kept = ram.get('small/0')?.pieces[0]?.bytes as Buffer;
+    assert.equal(kept.buffer.byteLength, 69_900, 'a buffer of its own size');
+    assert.equal(ram.bytes, 69_900);
+    assert.ok(kept.equals(piece));
+    assert.equal(pool.free, 0, 'the reader still holds the class buffer');
+    pool.release(piece);
+    assert.equal(pool.free, 1);
+    assert.equal(pool.take(70_000).buffer, file.buffer, 'and it is used again');
+    assert.ok(
+      ram.get('small/0')?.pieces[0]?.bytes.every((b) => b === 7),
+      'the kept copy is untouched',
+    );
   });
 
   test('a chunk read in ranges is let in on its second range read, among the last 16,384 so read', () => {

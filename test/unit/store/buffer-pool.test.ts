@@ -17,20 +17,38 @@ describe('BufferPool', () => {
     assert.notEqual(c.buffer, a.buffer);
   });
 
-  test('small and oversized lengths get buffers of their own, never pooled', () => {
-    const pool = new BufferPool(1024, 4);
-    const small = pool.take(100);
-    const big = pool.take(2048);
+  test('lengths Node pools itself, and those over a slab, get buffers of their own, never pooled', () => {
+    const pool = new BufferPool(1024 * 1024, 4);
+    const small = pool.take((Buffer.poolSize >>> 1) - 1);
+    const big = pool.take(1024 * 1024 + 1);
     pool.release(small);
     pool.release(big);
     assert.equal(pool.free, 0);
-    assert.notEqual(small.buffer.byteLength, 1024);
+    assert.ok(!pool.inSizeClass(small));
+  });
+
+  test('other lengths under half a slab come from size classes, powers of two', () => {
+    const pool = new BufferPool(1024 * 1024, 2);
+    const b = pool.take(65_600);
+    assert.equal(b.length, 65_600);
+    assert.equal(b.buffer.byteLength, 131_072);
+    assert.ok(pool.inSizeClass(b));
+    const half = pool.take(512 * 1024);
+    assert.equal(half.buffer.byteLength, 1024 * 1024, 'half a slab and up: a slab');
+    assert.ok(!pool.inSizeClass(half));
+    pool.release(b);
+    assert.equal(pool.take(70_000).buffer, b.buffer, 'the class is used again for any length it fits');
+    assert.notEqual(pool.take(66_000).buffer, b.buffer, 'once');
+    const many = [pool.take(200_000), pool.take(200_000), pool.take(200_000)];
+    for (const m of many) pool.release(m);
+    assert.equal(pool.free, 2, 'at most max free buffers of each size');
   });
 
   test('buffers the pool did not make are not taken back', () => {
     const pool = new BufferPool(8192, 4);
     pool.release(Buffer.allocUnsafe(16)); // a view of Node's shared pool
     pool.release(Buffer.alloc(8192));
+    pool.release(Buffer.alloc(65_536));
     assert.equal(pool.free, 0);
   });
 
