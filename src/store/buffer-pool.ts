@@ -18,7 +18,10 @@ export class BufferPool {
   /** How many bytes of each handed-out slab its taker asked for. */
   readonly #taken = new WeakMap<ArrayBuffer, number>();
 
-  /** At most `max` buffers of each size wait free. */
+  /** Bytes of the size classes' free buffers: at most a quarter of what `max` free slabs hold. */
+  #classBytesFree = 0;
+
+  /** At most `max` slabs wait free, and size-class buffers of a quarter of their bytes. */
   constructor(slabBytes: number, max: number) {
     this.slabBytes = slabBytes;
     this.#max = max;
@@ -26,17 +29,19 @@ export class BufferPool {
 
   /**
    * A buffer of `length` bytes (contents undefined), with one reference for the taker: a view of a whole
-   * slab from half a slab up, of a size class (a power of two) below that, and of its own above a slab or
+   * slab from half a slab up, of a size class (eighths of a power of two) below that, and of its own above a slab or
    * under half of `Buffer.poolSize` (32 KiB on Node 26), which Node serves from a shared slab of its
    * own. A small chunk file read from the volume then gets a buffer used before, not fresh pages (each a
    * fault when first touched: 11% of Kura's CPU for 64 KiB hits from the volume); what keeps one for
-   * long copies it (the RAM tier: `inSizeClass`), since a class may be twice the length.
+   * long copies it (the RAM tier: `inSizeClass`), since a class may be a quarter longer.
    */
   take(length: number): Buffer {
     const size = this.#sizeFor(length);
     if (size === null) return Buffer.allocUnsafe(length);
+    let slab = this.#free.get(size)?.pop();
+    if (slab !== undefined && size !== this.slabBytes) this.#classBytesFree -= size;
     // A fresh one from allocUnsafeSlow: not zero-filled, and an ArrayBuffer of its own.
-    const slab = this.#free.get(size)?.pop() ?? Buffer.allocUnsafeSlow(size).buffer;
+    slab ??= Buffer.allocUnsafeSlow(size).buffer;
     this.#refs.set(slab, 1);
     this.#taken.set(slab, length);
     return Buffer.from(slab, 0, length);
@@ -46,9 +51,11 @@ export class BufferPool {
     if (length > this.slabBytes) return null;
     if (length >= this.slabBytes / 2) return this.slabBytes;
     if (length < Buffer.poolSize >>> 1) return null;
-    let size = 1;
-    while (size < length) size *= 2;
-    return size;
+    // Eighths of the power of two above: a class is at most a quarter longer than what it holds.
+    let power = 1;
+    while (power < length) power *= 2;
+    const step = power / 8;
+    return Math.ceil(length / step) * step;
   }
 
   /** Whether `view` lies in a buffer of one of this pool's size classes (not a whole slab). */
@@ -71,12 +78,18 @@ export class BufferPool {
     if (refs === undefined || refs <= 0) return;
     this.#refs.set(slab, refs - 1);
     if (refs > 1) return;
-    let free = this.#free.get(slab.byteLength);
+    const size = slab.byteLength;
+    let free = this.#free.get(size);
     if (free === undefined) {
       free = [];
-      this.#free.set(slab.byteLength, free);
+      this.#free.set(size, free);
     }
-    if (free.length < this.#max) free.push(slab);
+    if (size === this.slabBytes) {
+      if (free.length < this.#max) free.push(slab);
+    } else if (this.#classBytesFree + size <= (this.#max * this.slabBytes) / 4) {
+      free.push(slab);
+      this.#classBytesFree += size;
+    }
   }
 
   /**

@@ -27,21 +27,30 @@ describe('BufferPool', () => {
     assert.ok(!pool.inSizeClass(small));
   });
 
-  test('other lengths under half a slab come from size classes, powers of two', () => {
+  test('other lengths under half a slab come from size classes, eighths of a power of two', () => {
     const pool = new BufferPool(1024 * 1024, 2);
     const b = pool.take(65_600);
     assert.equal(b.length, 65_600);
-    assert.equal(b.buffer.byteLength, 131_072);
+    assert.equal(b.buffer.byteLength, 81_920, 'five eighths of 128 KiB');
     assert.ok(pool.inSizeClass(b));
+    assert.equal(pool.take(200_000).buffer.byteLength, 229_376, 'seven eighths of 256 KiB');
     const half = pool.take(512 * 1024);
     assert.equal(half.buffer.byteLength, 1024 * 1024, 'half a slab and up: a slab');
     assert.ok(!pool.inSizeClass(half));
     pool.release(b);
     assert.equal(pool.take(70_000).buffer, b.buffer, 'the class is used again for any length it fits');
     assert.notEqual(pool.take(66_000).buffer, b.buffer, 'once');
-    const many = [pool.take(200_000), pool.take(200_000), pool.take(200_000)];
+  });
+
+  test('free size-class buffers hold at most a quarter of the bytes of max free slabs', () => {
+    const pool = new BufferPool(1024 * 1024, 2); // 512 KiB of free class buffers at most
+    const many = Array.from({ length: 8 }, () => pool.take(100 * 1024)); // 112 KiB each
     for (const m of many) pool.release(m);
-    assert.equal(pool.free, 2, 'at most max free buffers of each size');
+    assert.equal(pool.free, 4, '4 × 112 KiB fit in 512 KiB, a fifth does not');
+    const again = Array.from({ length: 4 }, () => pool.take(100 * 1024));
+    assert.equal(pool.free, 0);
+    for (const m of again) pool.release(m);
+    assert.equal(pool.free, 4, 'the count follows what is taken and given back');
   });
 
   test('buffers the pool did not make are not taken back', () => {
