@@ -85,11 +85,12 @@ export const SLOW_READS_WINDOW_MS = 1_000;
 export const READS_POOLED_MS = 10_000;
 
 /**
- * The metadata calls of a local volume: synchronous, each timed. A local disk can still keep a call
- * waiting (a file creation behind a journal commit while gigabytes are written back, a lookup behind a
- * full device queue), and a synchronous call waits on the event loop, holding every request. So one that
- * takes longer than SLOW_SYNC_MS sends the calls through the thread pool for POOLED_AFTER_SLOW_MS, where
- * a busy disk stalls only the requests that wait for it, and `onSlow` hears of it.
+ * The calls of a local volume: synchronous (reads only when small), each timed. A local disk can still
+ * keep a call waiting (a file creation behind a journal commit while gigabytes are written back, a
+ * lookup behind a full device queue), and a synchronous call waits on the event loop, holding every
+ * request. So one that takes longer than SLOW_SYNC_MS sends the calls through the thread pool for
+ * POOLED_AFTER_SLOW_MS, where a busy disk stalls only the requests that wait for it, and `onSlow` hears
+ * of it.
  */
 export class LocalCalls implements VolumeCalls {
   // Each method spells its timing out rather than passing its call as a closure, which every hit would

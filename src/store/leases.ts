@@ -128,7 +128,7 @@ export class FetchLeases {
   async #createExclusive(path: string): Promise<boolean> {
     const body: LeaseBody = { instance: this.#volume.instanceId, expiresAt: Date.now() + this.leaseMs };
     const text = JSON.stringify(body);
-    // The volume's metadata calls (fs-calls.ts): a cold read waits for these before it asks S3.
+    // The volume's calls (fs-calls.ts): a cold read waits for these before it asks S3.
     const calls = this.#volume.calls;
     try {
       try {

@@ -126,7 +126,7 @@ export class RecordStore {
     const generation = this.#memo.generation;
     let st: Stats;
     try {
-      // A record read before is checked with the volume's metadata calls (synchronous on a local
+      // A record read before is checked with the volume's calls (synchronous on a local
       // volume: its inode is in the kernel's cache). One never read may need the disk: thread pool.
       st = this.#memo.has(path) ? await this.#volume.calls.stat(path) : await stat(path);
     } catch (err) {

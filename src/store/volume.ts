@@ -66,7 +66,7 @@ export class Volume {
   /** Whether the volume's file system is this machine's own (local-fs.ts). */
   readonly local: boolean;
   /**
-   * The metadata calls requests wait for: synchronous on a local volume (fs-calls.ts), unless one of them
+   * The volume calls requests wait for: synchronous on a local volume (fs-calls.ts), unless one of them
    * held the event loop too long lately.
    */
   readonly calls: VolumeCalls;
