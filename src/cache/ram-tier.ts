@@ -102,7 +102,8 @@ export class RamTier {
 
   /**
    * `content`, or a copy of it when a piece lies in one of the pool's size classes (as a small chunk read
-   * from the volume does): kept for long, such a buffer would hold up to a quarter more than the tier counts.
+   * from the volume does): kept for long, such a buffer would hold up to a quarter more than the tier
+   * counts.
    */
   #ownSized(content: ChunkContent): ChunkContent {
     const pool = this.#pool;

@@ -29,11 +29,11 @@ export class BufferPool {
 
   /**
    * A buffer of `length` bytes (contents undefined), with one reference for the taker: a view of a whole
-   * slab from half a slab up, of a size class (eighths of a power of two) below that, and of its own above a slab or
-   * under half of `Buffer.poolSize` (32 KiB on Node 26), which Node serves from a shared slab of its
-   * own. A small chunk file read from the volume then gets a buffer used before, not fresh pages (each a
-   * fault when first touched: 11% of Kura's CPU for 64 KiB hits from the volume); what keeps one for
-   * long copies it (the RAM tier: `inSizeClass`), since a class may be a quarter longer.
+   * slab from half a slab up, of a size class (eighths of a power of two) below that, and of its own
+   * above a slab or under half of `Buffer.poolSize` (32 KiB on Node 26), which Node serves from a shared
+   * slab of its own. A small chunk file read from the volume then gets a buffer used before, not fresh
+   * pages (each a fault when first touched: 11% of Kura's CPU for 64 KiB hits from the volume); what
+   * keeps one for long copies it (the RAM tier: `inSizeClass`), since a class may be a quarter longer.
    */
   take(length: number): Buffer {
     const size = this.#sizeFor(length);
