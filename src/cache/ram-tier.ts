@@ -66,15 +66,15 @@ export class RamTier {
     return size <= this.#capacity / 10;
   }
 
-  /** Keeps `content` (taking over one reference to each of its pooled buffers), or gives it back. */
+  /** Keeps `given` (taking over one reference to each of its pooled buffers), or gives it back. */
   set(id: string, given: ChunkContent): void {
     if (this.#entries.get(id)?.content === given) return; // kept already, with its reference
-    const content = this.#ownSized(given);
-    const size = sizeOf(content);
+    const size = sizeOf(given);
     if (!this.accepts(size)) {
-      this.#let(content);
+      this.#let(given);
       return;
     }
+    const content = this.#ownSized(given);
     this.delete(id);
     this.#entries.set(id, { content, size, used: false });
     this.#bytes += size;

@@ -73,16 +73,16 @@ export const POOLED_AFTER_SLOW_MS = 60_000;
 export const SYNC_READ_MAX_BYTES = 128 * 1024;
 /**
  * A read of up to SYNC_READ_MAX_BYTES from the kernel's page cache takes microseconds; one that took
- * longer than this waited for the device, or for a core (on a busy machine, about one read in 100,000).
+ * longer than this waited for the device, or for a core (on a busy machine, a few reads per million).
  */
-export const DEVICE_READ_MS = 0.25;
+const DEVICE_READ_MS = 0.25;
 /**
  * So many such reads within SLOW_READS_WINDOW_MS say the files being read no longer fit the page cache:
  * data reads then go through the thread pool for READS_POOLED_MS, and the event loop waits for no disk.
  */
 export const SLOW_READS_TO_POOL = 8;
-export const SLOW_READS_WINDOW_MS = 1_000;
-export const READS_POOLED_MS = 10_000;
+const SLOW_READS_WINDOW_MS = 1_000;
+const READS_POOLED_MS = 10_000;
 
 /**
  * The calls of a local volume: synchronous (reads only when small), each timed. A local disk can still
@@ -141,12 +141,12 @@ export class LocalCalls implements VolumeCalls {
   /**
    * Synchronous for reads of up to SYNC_READ_MAX_BYTES while they come from the page cache: a small hit
    * from the volume then waits for no thread-pool round trip (measured: a 4 KiB hit's CPU fell from about
-   * 85 µs to 55). Reads that wait for the device send reads to the pool for a while (SLOW_READS_TO_POOL).
+   * 85 µs to 50). Reads that wait for the device send reads to the pool for a while (SLOW_READS_TO_POOL).
    */
   read(fd: number, into: Buffer, offset: number, length: number, position: number): number | Promise<number> {
     const t = performance.now();
     if (length > SYNC_READ_MAX_BYTES || t < this.#pooledUntil || t < this.#readsPooledUntil) {
-      return read(fd, into, offset, length, position);
+      return POOLED_CALLS.read(fd, into, offset, length, position);
     }
     try {
       return fs.readSync(fd, into, offset, length, position);
