@@ -17,6 +17,7 @@ subset=(
   dist/test/e2e/metrics.test.js
   dist/test/e2e/sdk-parity.test.js
   dist/test/e2e/workers.test.js
+  dist/test/e2e/workers-signals.test.js
 )
 
 for version in "${lines[@]}"; do
