@@ -22,6 +22,7 @@ import type { SinkTarget } from './chunk-sink.js';
 import { isExpired } from './freshness.js';
 import { HitAuthMemo } from './hit-auth.js';
 import { Inflight } from './inflight.js';
+import { Listings } from './list/listings.js';
 import { RamTier } from './ram-tier.js';
 import { CacheStats } from './stats.js';
 import { WriteBudget } from './write-budget.js';
@@ -60,6 +61,8 @@ export class Cache {
   readonly hitAuth = new HitAuthMemo();
   /** This instance's part in the fleet sharing the volume: journal, leases, maintenance leader. */
   readonly fleet: Fleet;
+  /** Listings kept where a rule's list_ttl says so, and the marks that date them. */
+  readonly listings: Listings;
   /** Uploads of larger objects are forwarded without keeping their bytes (cache.write_max_object_size). */
   readonly writeMaxSize: number;
 
@@ -86,6 +89,11 @@ export class Cache {
       recheckMs: config.record_recheck,
     });
     this.uploads = new UploadStaging(volume);
+    this.listings = new Listings(volume);
+    this.listings.onMarkFailed = (err) =>
+      log.warn('could not mark a bucket changed; its listings may be served until list_ttl', {
+        error: err.message,
+      });
     this.writeMaxSize = config.write_max_object_size;
     // A full chunk fits a slab, and a partial one with up to 512 extents.
     this.cellPool = new BufferPool(
@@ -148,7 +156,13 @@ export class Cache {
     }
     const rules = await RulesFile.open(
       c.rules,
-      { getTtl: c.get_ttl, headTtl: c.head_ttl, staleIfError: c.stale_if_error, hitAuth: c.hit_auth },
+      {
+        getTtl: c.get_ttl,
+        headTtl: c.head_ttl,
+        staleIfError: c.stale_if_error,
+        listTtl: c.list_ttl,
+        hitAuth: c.hit_auth,
+      },
       log,
     );
     const cache = new Cache(
@@ -215,8 +229,10 @@ export class Cache {
   /** A write through Kura changed the object: forget everything about it. */
   async invalidate(key: ObjectKey): Promise<void> {
     this.stats.invalidations += 1;
+    // Listings are kept whatever the bucket's name (the mark's file is named by a hash).
+    const listed = this.listings.changed(key.namespace, key.bucket);
     // A bucket name the volume cannot hold has nothing cached (the read path bypasses it).
-    if (!isStorableBucket(key.bucket)) return;
+    if (!isStorableBucket(key.bucket)) return listed;
     try {
       await this.records.remove(key);
     } catch (err) {
@@ -227,7 +243,7 @@ export class Cache {
     }
     this.ram.deletePrefix(`${objectIdOf(key)}\n`);
     // Best effort: with the record gone nothing reads these chunks; the rolling scan removes them.
-    await this.chunks.removeObject(key).catch(() => {});
+    await Promise.all([this.chunks.removeObject(key).catch(() => {}), listed]);
   }
 
   /**
@@ -238,15 +254,16 @@ export class Cache {
    */
   async invalidateBucket(namespace: string, bucket: string): Promise<void> {
     this.stats.bucketInvalidations += 1;
+    const listed = this.listings.changed(namespace, bucket);
     // A name that cannot be a directory has nothing on the volume, and must not be joined into a path.
-    if (!isStorableBucket(bucket)) return;
+    if (!isStorableBucket(bucket)) return listed;
     const batch: Promise<void>[] = [];
     for await (const key of recordedKeys(this.volume.dir, bucket)) {
       if (key.namespace !== namespace) continue;
       batch.push(this.invalidate(key));
       if (batch.length >= BUCKET_INVALIDATION_BATCH) await Promise.all(batch.splice(0));
     }
-    await Promise.all(batch);
+    await Promise.all([...batch, listed]);
     this.ram.deletePrefix(`${namespace}\n${bucket}\n`);
     this.hitAuth.forgetBucket(namespace, bucket);
   }

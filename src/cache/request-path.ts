@@ -21,6 +21,7 @@ import type { Exchange, Outcome, PassOptions } from './exchange/exchange.js';
 import { resultOf, xCacheOf } from './exchange/outcome.js';
 import { pass } from './exchange/pass.js';
 import { type HeadTarget, newRequestId, replyError } from './exchange/reply.js';
+import { listPath } from './list/list-path.js';
 import { readPath } from './read/read-path.js';
 import { changesObjects, writeThrough } from './write/invalidate.js';
 import { abortThrough, completeThrough, createThrough, partThrough } from './write/multipart-through.js';
@@ -274,6 +275,9 @@ function serve(
       return completeThrough(ex, opts, cache);
     case 'AbortMultipartUpload':
       return abortThrough(ex, opts, cache);
+    case 'ListObjects':
+    case 'ListObjectsV2':
+      return listPath(ex, opts, cache);
   }
   if (changesObjects(op)) return writeThrough(ex, opts, cache);
   return pass(ex, opts);

@@ -12,6 +12,7 @@
 //       write_cache: true              # PUT and multipart uploads are kept as they stream to S3
 //       stale_if_error: 10m            # serve stale this long past TTL when S3 fails
 //       hit_auth: signed               # who may read a fresh hit: any, signed or s3 (config/access.ts)
+//       list_ttl: 5m                   # ListObjects answers kept this long (src/cache/list/); 0 never
 
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
@@ -21,11 +22,15 @@ import { compileGlob, type Glob } from './glob.js';
 import { closest } from './load.js';
 import { parseDuration } from './units.js';
 
-/** From `cache.get_ttl`, `cache.head_ttl`, `cache.stale_if_error` (milliseconds) and `cache.hit_auth`. */
+/**
+ * From `cache.get_ttl`, `cache.head_ttl`, `cache.stale_if_error`, `cache.list_ttl` (milliseconds) and
+ * `cache.hit_auth`.
+ */
 export interface RuleDefaults {
   getTtl: number;
   headTtl: number;
   staleIfError: number;
+  listTtl: number;
   hitAuth: HitAuth;
 }
 
@@ -49,6 +54,11 @@ export interface EffectiveRule {
   staleIfError: number;
   /** Who may read a fresh hit (config/access.ts). */
   hitAuth: HitAuth;
+  /**
+   * Milliseconds a ListObjects answer is served to the same credential without asking S3; 0 never. A
+   * listing takes the rule of `bucket/prefix`.
+   */
+  listTtl: number;
 }
 
 export interface CompiledRules {
@@ -76,6 +86,7 @@ const SETTINGS: Readonly<Record<string, SettingField>> = {
   write_cache: { key: 'writeCache', kind: 'boolean' },
   stale_if_error: { key: 'staleIfError', kind: 'duration' },
   hit_auth: { key: 'hitAuth', kind: 'hit-auth' },
+  list_ttl: { key: 'listTtl', kind: 'duration' },
 };
 
 const RULE_FIELDS = ['match', ...Object.keys(SETTINGS)];
@@ -205,6 +216,7 @@ function defaultSettings(defaults: RuleDefaults): RuleSettings {
     writeCache: true,
     staleIfError: defaults.staleIfError,
     hitAuth: defaults.hitAuth,
+    listTtl: defaults.listTtl,
   };
 }
 

@@ -217,6 +217,10 @@ export const schema = {
     ),
     get_ttl: duration(86_400_000, 'how long a GET answer is served without asking S3'),
     head_ttl: duration(60_000, 'how long a HEAD answer is served without asking S3'),
+    list_ttl: duration(
+      0,
+      "how long a ListObjects answer is served to the same credential without asking S3 (a write through Kura drops its bucket's listings at once); 0 never",
+    ),
     rules: optionalText('path of the cache rules file (globs over bucket/key)'),
     stale_if_error: duration(
       0,

@@ -25,6 +25,8 @@ interface OperationRule {
   optional: readonly string[];
   /** Whether `x-amz-copy-source` must be present (true) or absent (false). */
   copySource?: boolean;
+  /** Values required parameters must have. */
+  values?: Readonly<Record<string, string>>;
 }
 
 /** GetObject/HeadObject parameters that select or decorate the object and are not sub-resources. */
@@ -39,6 +41,9 @@ const READ_PARAMS = [
   'response-expires',
   'x-id',
 ] as const;
+
+/** ListObjects (version 1) parameters; ListObjectsV2 has its own paging ones. */
+const LIST_PARAMS = ['delimiter', 'encoding-type', 'max-keys', 'prefix', 'x-id'] as const;
 
 const RULES: readonly OperationRule[] = [
   { name: 'GetObject', method: 'GET', target: 'object', required: [], optional: READ_PARAMS },
@@ -116,6 +121,22 @@ const RULES: readonly OperationRule[] = [
     required: ['publicAccessBlock'],
     optional: ['x-id'],
   },
+  // Listings, which the cache keeps only where a rule's list_ttl says so (src/cache/list/).
+  {
+    name: 'ListObjectsV2',
+    method: 'GET',
+    target: 'bucket',
+    required: ['list-type'],
+    values: { 'list-type': '2' },
+    optional: [...LIST_PARAMS, 'continuation-token', 'fetch-owner', 'start-after'],
+  },
+  {
+    name: 'ListObjects',
+    method: 'GET',
+    target: 'bucket',
+    required: [],
+    optional: [...LIST_PARAMS, 'marker'],
+  },
 ];
 
 const OTHER: Operation = { name: 'Other', partNumber: null, uploadId: null, versionId: null };
@@ -158,6 +179,11 @@ function ruleMatches(rule: OperationRule, input: OperationInput, names: readonly
     return false;
   }
   if (!rule.required.every((name) => names.includes(name))) return false;
+  if (rule.values !== undefined) {
+    for (const [name, value] of Object.entries(rule.values)) {
+      if (paramValue(input.query, name) !== value) return false;
+    }
+  }
   return names.every(
     (name) => rule.required.includes(name) || rule.optional.includes(name) || isPresignParam(name),
   );

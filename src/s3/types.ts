@@ -66,6 +66,8 @@ export type OperationName =
   | 'DeleteBucketPolicy'
   | 'PutPublicAccessBlock'
   | 'DeletePublicAccessBlock'
+  | 'ListObjects'
+  | 'ListObjectsV2'
   | 'Other';
 
 export interface Operation {

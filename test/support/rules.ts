@@ -6,6 +6,7 @@ export const DEFAULTS: RuleDefaults = {
   getTtl: 86_400_000,
   headTtl: 60_000,
   staleIfError: 0,
+  listTtl: 0,
   hitAuth: 'signed',
 };
 export const DEFAULT_RULE: EffectiveRule = {
@@ -17,6 +18,7 @@ export const DEFAULT_RULE: EffectiveRule = {
   ram: true,
   writeCache: true,
   staleIfError: 0,
+  listTtl: 0,
   hitAuth: 'signed',
 };
 

@@ -31,6 +31,11 @@ const PER_RESPONSE = new Set([
   'via',
 ]);
 
+/** Whether a header of S3's answer describes that one response (its length, id, date…), not what it carries. */
+export function isPerResponseHeader(lower: string): boolean {
+  return PER_RESPONSE.has(lower);
+}
+
 function isChecksumHeader(lower: string): boolean {
   return lower.startsWith('x-amz-checksum-');
 }

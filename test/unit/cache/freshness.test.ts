@@ -30,6 +30,7 @@ const rule: EffectiveRule = {
   writeCache: true,
   staleIfError: 30 * S,
   hitAuth: 'any',
+  listTtl: 0,
 };
 
 function record(r: Partial<ObjectRecord>): ObjectRecord {

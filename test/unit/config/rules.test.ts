@@ -47,6 +47,7 @@ rules:
     write_cache: false
     stale_if_error: 10m
     hit_auth: s3
+    list_ttl: 5m
   - match: "b/special/never"
     get_ttl: 1s
 `);
@@ -67,6 +68,7 @@ rules:
       writeCache: false,
       staleIfError: 600_000,
       hitAuth: 's3',
+      listTtl: 300_000,
     });
     assert.deepEqual(rules.ruleFor('c', 'special/x'), DEFAULT_RULE);
   });
@@ -76,6 +78,7 @@ rules:
       getTtl: 1,
       headTtl: 2,
       staleIfError: 3,
+      listTtl: 4,
       hitAuth: 'any',
     });
     assert.ok(parsed.ok);
@@ -85,6 +88,7 @@ rules:
       getTtl: 1,
       headTtl: 2,
       staleIfError: 3,
+      listTtl: 4,
       hitAuth: 'any',
     });
     assert.deepEqual(parsed.rules.ruleFor('x', 'k'), {
@@ -92,6 +96,7 @@ rules:
       getTtl: 1,
       headTtl: 2,
       staleIfError: 3,
+      listTtl: 4,
       hitAuth: 'any',
     });
   });
@@ -158,7 +163,7 @@ describe('rules problems', () => {
       'an unknown field like no other',
       rulesText({ match: 'a/**', pattern: 'x' }),
       [
-        'rules.yaml: rules[0]: unknown field "pattern" (allowed: match, get_ttl, head_ttl, read, compress, ram, write_cache, stale_if_error, hit_auth)',
+        'rules.yaml: rules[0]: unknown field "pattern" (allowed: match, get_ttl, head_ttl, read, compress, ram, write_cache, stale_if_error, hit_auth, list_ttl)',
       ],
     ],
     [

@@ -80,8 +80,21 @@ const cases: Case[] = [
   { method: 'PATCH', target: 'b/k', name: 'Other' },
   // Service and bucket level.
   { method: 'GET', target: '', name: 'Other' },
-  { method: 'GET', target: 'b', name: 'Other' },
-  { method: 'GET', target: 'b', query: 'list-type=2&prefix=a', name: 'Other' },
+  { method: 'GET', target: 'b', name: 'ListObjects' },
+  { method: 'GET', target: 'b', query: 'prefix=a&delimiter=%2F&marker=m&max-keys=5', name: 'ListObjects' },
+  { method: 'GET', target: 'b', query: 'list-type=2&prefix=a', name: 'ListObjectsV2' },
+  {
+    method: 'GET',
+    target: 'b',
+    query: `list-type=2&continuation-token=t&start-after=s&${PRESIGN_V4}`,
+    name: 'ListObjectsV2',
+  },
+  // Another list-type, or a parameter of the other version, is S3's to read.
+  { method: 'GET', target: 'b', query: 'list-type=1', name: 'Other' },
+  { method: 'GET', target: 'b', query: 'list-type=2&marker=m', name: 'Other' },
+  { method: 'GET', target: 'b', query: 'continuation-token=t', name: 'Other' },
+  { method: 'GET', target: 'b', query: 'versions', name: 'Other' },
+  { method: 'GET', target: 'b/k', query: 'list-type=2', name: 'Other' },
   { method: 'HEAD', target: 'b', name: 'Other' },
   { method: 'PUT', target: 'b', name: 'Other' },
   { method: 'DELETE', target: 'b', name: 'Other' },
