@@ -91,7 +91,8 @@ const METHOD = `- Every target runs in its own process on loopback, started and 
   hive-partitioned lake, its predicate pruning partitions and row groups; (b) a listing and every file's
   footer (hyparquet); (c) hyparquet reading three columns of one large file; (d) DuckDB-wasm 1.28.0
   running (a)'s query over the lake's file list. Each case runs once against a loopback-speed origin to
-  load its code, then N times direct (median), then on a fresh Kura: once cold, N times warm (median).
+  load its code, then N times direct (median), then on a fresh Kura keeping listings for 5 minutes
+  (\`cache.list_ttl\`, docs/caching.md): once cold, N times warm (median).
   Its **ceiling** row is the same query against a loopback-speed origin (median of N): the most a cache
   could win, since it removes the origin's waits, not the engine's own work. Counts are checked equal;
   the note gives the requests and bytes the origin saw per query.

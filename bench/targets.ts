@@ -149,7 +149,7 @@ export interface KuraTarget extends Target {
 export async function startKura(
   origin: string,
   dir: string,
-  opts: { ramSize?: number; workers?: number; nodeArgs?: string[] } = {},
+  opts: { ramSize?: number; workers?: number; nodeArgs?: string[]; listTtl?: string } = {},
 ): Promise<KuraTarget> {
   const env: NodeJS.ProcessEnv = {
     KURA_LOG_LEVEL: 'warn',
@@ -157,7 +157,19 @@ export async function startKura(
     KURA_WORKERS: String(opts.workers ?? 1),
   };
   if (opts.ramSize !== undefined) env.KURA_RAM_SIZE = String(opts.ramSize);
-  return startKuraWith(origin, dir, env, opts.nodeArgs ?? []);
+  if (opts.listTtl === undefined) return startKuraWith(origin, dir, env, opts.nodeArgs ?? []);
+  const configDir = await mkdtemp(join(tmpdir(), 'kura-bench-config-'));
+  await writeFile(join(configDir, 'kura.yaml'), `cache:\n  list_ttl: ${opts.listTtl}\n`);
+  const kura = await startKuraWith(origin, dir, env, opts.nodeArgs ?? [], [
+    '--config',
+    join(configDir, 'kura.yaml'),
+  ]);
+  const stop = kura.stop;
+  kura.stop = async () => {
+    await stop();
+    await rm(configDir, { recursive: true, force: true });
+  };
+  return kura;
 }
 
 /** The route prefix of the gateway Kura `startGatewayKura` starts. */

@@ -99,7 +99,7 @@ const ok: OkCase[] = [
     name: 'bucket only with trailing slash',
     target: '/b/',
     host: 'localhost',
-    expect: { kind: 'custom', bucket: 'b', key: null, operation: 'Other' },
+    expect: { kind: 'custom', bucket: 'b', key: null, operation: 'ListObjects' },
   },
   {
     name: 'bucket listing',
@@ -109,7 +109,7 @@ const ok: OkCase[] = [
       kind: 'custom',
       bucket: 'b',
       key: null,
-      operation: 'Other',
+      operation: 'ListObjectsV2',
       rawQuery: 'list-type=2&prefix=a%2F',
     },
   },
@@ -123,7 +123,7 @@ const ok: OkCase[] = [
     name: 'virtual bucket root',
     target: '/?list-type=2',
     host: 'b.s3.amazonaws.com',
-    expect: { kind: 'aws-s3', bucket: 'b', key: null, operation: 'Other' },
+    expect: { kind: 'aws-s3', bucket: 'b', key: null, operation: 'ListObjectsV2' },
   },
   {
     name: 'empty first segment is no bucket',
