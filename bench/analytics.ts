@@ -9,7 +9,7 @@ import { duckdbCase } from './duckdb.js';
 import { ANALYTICS_KEY, type AnalyticsCase, footerScan, hyparquetColumns, polarsLake } from './engines.js';
 import { lakeFiles } from './lake.js';
 import type { Plan, Results } from './plan.js';
-import { type Origin, startKura, tempDir } from './targets.js';
+import { type Origin, startKura, type Target, tempDir } from './targets.js';
 
 /** How long Kura keeps a listing here: what an operator would choose for tables written daily. */
 const LIST_TTL = '5m';
@@ -49,24 +49,48 @@ interface Run {
   count: number;
   requests: number;
   bytes: number;
+  /** CPU time of this process (the engine, its threads included) during the query, ms. */
+  engineCpuMs: number;
+  /** CPU time of the server asked (`server`), ms; null when none was given. */
+  serverCpuMs: number | null;
 }
 
-/** One query against `endpoint`, with what `origin` saw meanwhile. */
-async function timed(c: AnalyticsCase, endpoint: string, origin: Origin): Promise<Run> {
+/** One query against `endpoint`, with what `origin` saw meanwhile and the CPU time `server` spent. */
+async function timed(c: AnalyticsCase, endpoint: string, origin: Origin, server?: Target): Promise<Run> {
   await c.setUp?.();
   await origin.stats();
+  const serverCpu = server?.cpu();
+  const cpu = process.cpuUsage();
   const t = performance.now();
   const count = await c.run(endpoint);
   const ms = performance.now() - t;
+  const used = process.cpuUsage(cpu);
+  const serverCpuMs =
+    serverCpu === undefined || server === undefined ? null : (server.cpu() - serverCpu) * 1000;
   const seen = await origin.stats();
   if (seen.failures > 0) throw new Error(`${c.name}: the origin refused ${seen.failures} requests`);
-  return { ms, count, requests: seen.requests, bytes: seen.bodyBytes };
+  return {
+    ms,
+    count,
+    requests: seen.requests,
+    bytes: seen.bodyBytes,
+    engineCpuMs: (used.user + used.system) / 1000,
+    serverCpuMs,
+  };
 }
+
+/** The CPU time per query (median) of the engine, and of Kura when it was asked. */
+const cpuNote = (runs: Run[]) => {
+  const engine = median(runs.map((r) => r.engineCpuMs));
+  const servers = runs.flatMap((r) => (r.serverCpuMs === null ? [] : [r.serverCpuMs]));
+  const kura = servers.length === 0 ? '' : `, Kura ${median(servers).toFixed(0)} ms`;
+  return `CPU: engine ${engine.toFixed(0)} ms${kura}`;
+};
 
 const seenNote = (runs: Run[]) => {
   const requests = median(runs.map((r) => r.requests));
   const bytes = median(runs.map((r) => r.bytes));
-  return `origin: ${requests} req, ${(bytes / MiB).toFixed(2)} MiB per query`;
+  return `origin: ${requests} req, ${(bytes / MiB).toFixed(2)} MiB per query; ${cpuNote(runs)}`;
 };
 
 /**
@@ -100,9 +124,10 @@ export async function runAnalytics(
     // Listings kept as a data lake's operator would keep them (docs/caching.md, "Listings").
     const kura = await startKura(origin.url, volume, { listTtl: LIST_TTL });
     try {
-      const cold = check(await timed(c, kura.url, origin), 'through a cold kura');
+      const cold = check(await timed(c, kura.url, origin, kura), 'through a cold kura');
       const warm: Run[] = [];
-      for (let i = 0; i < repeats; i++) warm.push(check(await timed(c, kura.url, origin), 'through kura'));
+      for (let i = 0; i < repeats; i++)
+        warm.push(check(await timed(c, kura.url, origin, kura), 'through kura'));
       const add = (target: string, runs: Run[]) =>
         results.add({
           workload: 'analytics',
@@ -111,7 +136,7 @@ export async function runAnalytics(
           value: median(runs.map((r) => r.ms)),
           unit: 'ms',
           higherIsBetter: false,
-          note: target === 'ceiling' ? 'loopback-speed origin' : seenNote(runs),
+          note: target === 'ceiling' ? `loopback-speed origin; ${cpuNote(runs)}` : seenNote(runs),
         });
       add('direct', direct);
       add('ceiling', ceiling);

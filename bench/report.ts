@@ -95,7 +95,8 @@ const METHOD = `- Every target runs in its own process on loopback, started and 
   (\`cache.list_ttl\`, docs/caching.md): once cold, N times warm (median).
   Its **ceiling** row is the same query against a loopback-speed origin (median of N): the most a cache
   could win, since it removes the origin's waits, not the engine's own work. Counts are checked equal;
-  the note gives the requests and bytes the origin saw per query.
+  the note gives the requests and bytes the origin saw per query, and the CPU time per query of the
+  engine (the harness's process, its threads included) and of Kura.
 - Herd: N curl processes start the same cold object at once (S3-like origin); time to the last byte, and
   body bytes the origin sent divided by the object size.
 - Memory: VmHWM of a fresh Kura process after one whole GET of the object cold, then of another fresh
