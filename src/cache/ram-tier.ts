@@ -101,20 +101,31 @@ export class RamTier {
   }
 
   /**
-   * `content`, or a copy of it when a piece lies in one of the pool's size classes (as a small chunk read
-   * from the volume does): kept for long, such a buffer would hold up to a quarter more than the tier
-   * counts.
+   * `content`, or a copy of its pieces when the buffer under them is longer than they are, which the tier
+   * would hold for long while counting only the pieces: a partial chunk's extents are views of the one
+   * buffer its file was read into, and a small chunk's buffer may be of one of the pool's size classes
+   * (up to a quarter longer than the file).
    */
   #ownSized(content: ChunkContent): ChunkContent {
     const pool = this.#pool;
-    if (pool === null || !content.pieces.some((p) => pool.inSizeClass(p.bytes))) return content;
+    if (content.full && (pool === null || !content.pieces.some((p) => pool.inSizeClass(p.bytes)))) {
+      return content;
+    }
     const copy = { ...content, pieces: content.pieces.map((p) => ({ ...p, bytes: Buffer.from(p.bytes) })) };
     this.#let(content);
     return copy;
   }
 
+  /** Gives back the content's reference: one per buffer, however many pieces are views of it. */
   #let(content: ChunkContent): void {
-    if (this.#pool) for (const piece of content.pieces) this.#pool.release(piece.bytes);
+    const pool = this.#pool;
+    if (pool === null) return;
+    let last: ArrayBufferLike | null = null;
+    for (const piece of content.pieces) {
+      if (piece.bytes.buffer === last) continue;
+      last = piece.bytes.buffer;
+      pool.release(piece.bytes);
+    }
   }
 
   /** Drops every chunk whose id starts with `prefix` (a version or an object). */

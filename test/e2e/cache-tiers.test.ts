@@ -1,8 +1,8 @@
 // Where a cached object's bytes live and how they are stored: the codec of each chunk file a read fill
 // writes (LZ4 for compressible bytes, raw for random ones and for formats file-type recognises as
 // compressed from the first chunk, src/store/compression.ts), and hits served from the RAM tier without
-// touching the chunk files (src/cache/read/cached-body.ts), which takes a chunk when it is read again,
-// never from a fill (src/cache/chunk-sink.ts).
+// touching the chunk files (src/cache/read/cached-body.ts), which takes a chunk (or a partial chunk's
+// extents) when it is read again, never from a fill (src/cache/chunk-sink.ts).
 
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -10,7 +10,7 @@ import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { presignedGet } from '../support/cache-client.js';
+import { presignedGet, sdkClient, sdkGet } from '../support/cache-client.js';
 import { startTestKura, type TestKura } from '../support/kura.js';
 import { type MemoryOrigin, startMemoryOrigin } from '../support/memory-origin.js';
 import { listFiles } from '../support/volume-files.js';
@@ -148,6 +148,42 @@ test('a fill keeps nothing in RAM: the first hit reads the volume and puts the c
   const second = await presignedGet(kura.url, BUCKET, 'tiers/twice.bin');
   assert.ok(second.body.equals(body));
   assert.equal((await kura.cacheStats()).bytesFromRam - fromRam, body.length, 'the second hit is from RAM');
+});
+
+test('the extents of signed Range fills (a partial chunk) go into RAM when read again, and answer only what they hold', async () => {
+  const body = randomBytes(3 * CHUNK + 10);
+  origin.put(BUCKET, 'tiers/footer.parquet', body);
+  const client = sdkClient(kura.url);
+  const [start, end] = [CHUNK - 6000, CHUNK - 1];
+  const range = `bytes=${start}-${end}`;
+  const before = new Set(await listFiles(kura.dir, 'data'));
+  const fill = await sdkGet(client, BUCKET, 'tiers/footer.parquet', range);
+  assert.equal(fill.xCache, 'MISS');
+  let partial: string[] = [];
+  for (let i = 0; i < 200 && partial.length === 0; i++) {
+    partial = (await listFiles(kura.dir, 'data')).filter((f) => !before.has(f));
+    if (partial.length === 0) await sleep(25);
+  }
+  assert.equal(partial.length, 1, 'one partial chunk file');
+  // The first hit reads the blocks it needs; the second reads the file and keeps its extents in RAM.
+  for (let i = 0; i < 2; i++) {
+    const hit = await sdkGet(client, BUCKET, 'tiers/footer.parquet', range);
+    assert.equal(hit.xCache, 'HIT');
+    assert.ok(hit.body.equals(body.subarray(start, end + 1)));
+  }
+  await rm(join(kura.dir, partial[0] as string));
+  const fromRam = (await kura.cacheStats()).bytesFromRam;
+  const from = origin.requests.length;
+  const hot = await sdkGet(client, BUCKET, 'tiers/footer.parquet', range);
+  assert.equal(hot.xCache, 'HIT');
+  assert.ok(hot.body.equals(body.subarray(start, end + 1)), 'the RAM tier holds the exact bytes');
+  assert.equal(origin.requests.length, from, 'nothing was asked of S3');
+  assert.equal((await kura.cacheStats()).bytesFromRam - fromRam, end + 1 - start);
+  // Bytes of the same chunk outside the extents are not in RAM: S3 is asked, and its bytes answer.
+  const other = await sdkGet(client, BUCKET, 'tiers/footer.parquet', 'bytes=100-4000');
+  assert.equal(other.xCache, 'MISS');
+  assert.ok(other.body.equals(body.subarray(100, 4001)));
+  assert.equal(origin.requests.length, from + 1);
 });
 
 test('objects read once, many times the RAM tier, leave the chunks read again in RAM', async () => {

@@ -174,7 +174,9 @@ async function cachedSlice(
     // for the collector (the process's memory grew by a fifth of the tier's size).
     content = (await cache.chunks.read(job.version, index, length, cache.cellPool)) ?? undefined;
     piece = content && coveringPiece(content.pieces, from, to);
-    if (content?.full && kept) {
+    // A partial chunk too (the extents of signed Range fills: an engine's footers and column chunks),
+    // which a later read of more of the cell replaces with what the volume has by then.
+    if (content && kept) {
       // The reader keeps a reference of its own; the tier takes over the one the read gave.
       if (piece) cache.cellPool.hold(piece.bytes);
       cache.ram.set(id, content);
