@@ -3,8 +3,13 @@
 // files to appear instead of fetching them again (bounded: the lease's end, or their own patience).
 // A lease is advice, never a lock on the hot path: a lost race costs one extra fetch, never bytes.
 //
-//   leases/{objectId}/fill                       the first fetch of an object nobody has a record of
-//   leases/{objectId}/{etagName}/{first}-{last}.{instance}.{n}   a run of cells of one version
+//   leases/{bucket}/{h0:2}/{h}.fill                                    the first fetch of an object
+//   leases/{bucket}/{h0:2}/{h}.{etagName}.{first}-{last}.{instance}.{n}  a run of cells of one version
+//
+// Files in the bucket's shard directory (Volume.leasePlace), not in a directory per object: a cold read
+// waits for its lease before it asks S3, and a directory of its own (three levels, new for nearly every
+// object of a young volume) cost 0.6–1.8 ms per new object against 0.23–0.25 ms for the file alone
+// (p50 on one machine's ext4).
 
 import { mkdir, readdir, readFile, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -55,7 +60,7 @@ export class FetchLeases {
    * waits for the record it will write); a lease past its end is taken over.
    */
   async takeObjectFill(k: ObjectKey): Promise<FetchLease | null> {
-    const path = join(this.#objectDir(k), 'fill');
+    const path = this.#fillPath(k);
     for (let attempt = 0; attempt < 2; attempt++) {
       if (await this.#createExclusive(path)) return this.#leaseAt(path);
       if (await this.#stands(await readLease(path))) return null;
@@ -68,7 +73,7 @@ export class FetchLeases {
 
   /** When another instance's first fetch of `k` is expected to end; null when nobody is fetching it. */
   async objectFillHeld(k: ObjectKey): Promise<number | null> {
-    const body = await readLease(join(this.#objectDir(k), 'fill'));
+    const body = await readLease(this.#fillPath(k));
     return body !== null && body.instance !== this.#volume.instanceId && (await this.#stands(body))
       ? body.expiresAt
       : null;
@@ -77,7 +82,8 @@ export class FetchLeases {
   /** Says that this instance is fetching cells `first..last` of `v`. Never rejects. */
   async announceRun(v: ObjectVersion, first: number, last: number): Promise<FetchLease> {
     leaseCounter += 1;
-    const path = join(this.#versionDir(v), `${first}-${last}.${this.#volume.instanceId}.${leaseCounter}`);
+    const { shard, prefix } = this.#runs(v);
+    const path = join(shard, `${prefix}${first}-${last}.${this.#volume.instanceId}.${leaseCounter}`);
     const body: LeaseBody = { instance: this.#volume.instanceId, expiresAt: Date.now() + this.leaseMs };
     try {
       await writeFile(path, JSON.stringify(body), { mode: 0o600 }).catch(async (err) => {
@@ -93,14 +99,15 @@ export class FetchLeases {
 
   /** Runs of `v` that other live instances are fetching now. */
   async heldRuns(v: ObjectVersion): Promise<HeldRun[]> {
-    const dir = this.#versionDir(v);
-    const names = await readdir(dir).catch(() => [] as string[]);
+    const { shard, prefix } = this.#runs(v);
+    const names = await readdir(shard).catch(() => [] as string[]);
     const now = Date.now();
     const out: HeldRun[] = [];
     for (const name of names) {
-      const m = /^(\d+)-(\d+)\.(.+)\.\d+$/.exec(name);
+      if (!name.startsWith(prefix)) continue;
+      const m = /^(\d+)-(\d+)\.(.+)\.\d+$/.exec(name.slice(prefix.length));
       if (!m || m[3] === this.#volume.instanceId) continue;
-      const body = await readBody(join(dir, name));
+      const body = await readBody(join(shard, name));
       if (body === null || body.expiresAt <= now || (await this.#isDead(body.instance))) continue;
       out.push({ first: Number(m[1]), last: Number(m[2]), expiresAt: body.expiresAt });
     }
@@ -112,12 +119,15 @@ export class FetchLeases {
     return (await this.heldRuns(v)).some((r) => r.first <= index && index <= r.last);
   }
 
-  #objectDir(k: ObjectKey): string {
-    return join(this.#volume.dir, 'leases', this.#volume.objectId(k));
+  #fillPath(k: ObjectKey): string {
+    const { shard, hash } = this.#volume.leasePlace(k);
+    return join(shard, `${hash}.fill`);
   }
 
-  #versionDir(v: ObjectVersion): string {
-    return join(this.#objectDir(v), this.#volume.versionName(v));
+  /** The directory of `v`'s run leases, and how their names start. */
+  #runs(v: ObjectVersion): { shard: string; prefix: string } {
+    const { shard, hash } = this.#volume.leasePlace(v);
+    return { shard, prefix: `${hash}.${this.#volume.versionName(v)}.` };
   }
 
   /**
@@ -134,7 +144,7 @@ export class FetchLeases {
       try {
         await calls.createText(path, text);
       } catch (err) {
-        // The object's first lease: its directory comes with it.
+        // The first lease in its directory (a new shard, or a sweep removed it empty): it comes with it.
         if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
         await calls.makeDirs(dirname(path));
         await calls.createText(path, text);
@@ -224,7 +234,7 @@ export async function removeLeasesOf(volumeDir: string, instance: string): Promi
       if (e.isDirectory()) await walk(path);
       else if (
         e.name.includes(`.${instance}.`) ||
-        (e.name === 'fill' && (await readBody(path))?.instance === instance)
+        (e.name.endsWith('.fill') && (await readBody(path))?.instance === instance)
       ) {
         // Best effort: a dead instance's lease is ignored anyway, and expires for the lease sweep.
         await unlink(path).catch(() => {});

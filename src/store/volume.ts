@@ -124,6 +124,16 @@ export class Volume {
   }
 
   /**
+   * Where `k`'s fetch leases go (leases.ts): `leases/{bucket}/{h0:2}`, one of the bucket's 256 shard
+   * directories, each lease a file named after the key's hash, so that a cold read makes no directory of
+   * its own.
+   */
+  leasePlace(k: ObjectKey): { shard: string; hash: string } {
+    const { hash } = this.#place(k);
+    return { shard: join(this.dir, 'leases', k.bucket, hash.slice(0, 2)), hash };
+  }
+
+  /**
    * When `k`'s record was last removed (invalidated, evicted, purged): a fill whose S3 answer is older
    * than that must not bring the record back (records.ts).
    */

@@ -92,6 +92,20 @@ describe('fetch leases', () => {
     });
   }
 
+  test("leases are files in their bucket's shard: no directory of the object's own", async () => {
+    const la = new FetchLeases(a, 10_000);
+    const lease = await la.takeObjectFill(v);
+    assert.ok(lease);
+    const [bucket, shard, , hash] = a.objectId(v).split('/');
+    const shardDir = join(root, 'leases', bucket as string, shard as string);
+    assert.deepEqual(await readdir(shardDir), [`${hash}.fill`]);
+    const run = await la.announceRun(v, 0, 3);
+    assert.equal((await readdir(shardDir)).length, 2, 'a run lease is a file beside it');
+    await run.release();
+    await lease.release();
+    assert.deepEqual(await readdir(shardDir), [], 'released: the files go, the shard stays for the next');
+  });
+
   test('an expired lease is taken over', async () => {
     const la = new FetchLeases(a, 1);
     const lb = new FetchLeases(b, 10_000);
@@ -108,7 +122,8 @@ describe('fetch leases', () => {
     const lease = await la.takeObjectFill(v);
     assert.ok(lease);
     // The moment between another instance's exclusive create and its write.
-    const path = join(root, 'leases', a.objectId(v), 'fill');
+    const { shard, hash } = a.leasePlace(v);
+    const path = join(shard, `${hash}.fill`);
     await writeFile(path, '');
     assert.equal(await lb.takeObjectFill(v), null, 'an empty young lease is not taken over');
     assert.ok((await lb.objectFillHeld(v)) !== null, 'and is reported held');
