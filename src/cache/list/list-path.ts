@@ -48,13 +48,13 @@ export async function listPath(ex: Exchange, opts: PassOptions, cache: Cache): P
   const id = owner + identity(s3, ex.req.rawHeaders);
   const listings = cache.listings;
 
+  // The mark is read after the request arrived: a write answered before then has changed it. It also
+  // dates the LIST below, which leaves after this read.
+  const markNow = await listings.mark(namespace, bucket);
   const kept = listings.get(id);
-  if (kept !== undefined && now - kept.at < rule.listTtl) {
-    // The mark is read after the request arrived: a write answered before then has changed it.
-    if ((await listings.mark(namespace, bucket)) === kept.mark) return replay(ex, kept);
-  }
+  if (kept !== undefined && now - kept.at < rule.listTtl && markNow === kept.mark) return replay(ex, kept);
 
-  const mark = await listings.markForFill(namespace, bucket);
+  const mark = await listings.markForFill(namespace, bucket, markNow);
   const at = Date.now();
   const asked = await askS3(ex, opts);
   if (!asked.ok) return failed(ex, asked.error, undefined);

@@ -14,9 +14,10 @@
 // LIST that saves a round trip to S3 affords.
 
 import { createHash, randomBytes } from 'node:crypto';
-import { readFile, unlink } from 'node:fs/promises';
+import { unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../store/atomic-file.js';
+import { readFile } from '../../store/fs-calls.js';
 import type { Volume } from '../../store/volume.js';
 
 /** One listing as S3 gave it, and what vouches for it. */
@@ -31,7 +32,7 @@ export interface Listing {
 }
 
 /** Bytes of listings kept per process at most; the least recently served go first. */
-export const LISTINGS_BYTES = 16 * 2 ** 20;
+const LISTINGS_BYTES = 16 * 2 ** 20;
 /** A longer answer (S3 pages hold 1,000 keys, well below this) is relayed and not kept. */
 export const LISTING_MAX_BYTES = 2 * 2 ** 20;
 
@@ -90,10 +91,12 @@ export class Listings {
     }
   }
 
-  /** The bucket's mark, made first if the bucket has none yet: a LIST about to be sent is kept against it. */
-  async markForFill(namespace: string, bucket: string): Promise<string | null> {
-    const mark = await this.mark(namespace, bucket);
-    if (mark !== null) return mark;
+  /**
+   * The bucket's mark as `read` (null: none yet), or made first: a LIST about to be sent is kept against
+   * it.
+   */
+  async markForFill(namespace: string, bucket: string, read: string | null): Promise<string | null> {
+    if (read !== null) return read;
     await this.changed(namespace, bucket);
     return this.mark(namespace, bucket);
   }

@@ -24,9 +24,10 @@ function listing(bytes: number, mark = 'm'): Listing {
 test('a bucket has no mark until a write or a listing needs one, then a new one at each write', async () => {
   const listings = new Listings(volume);
   assert.equal(await listings.mark('aws', 'fresh'), null);
-  const made = await listings.markForFill('aws', 'fresh');
+  const made = await listings.markForFill('aws', 'fresh', null);
   assert.match(made ?? '', /^[0-9a-f]{32}$/);
-  assert.equal(await listings.markForFill('aws', 'fresh'), made, 'a mark is made once');
+  assert.equal(await listings.markForFill('aws', 'fresh', made), made, 'a mark read is the one used');
+  assert.equal(await listings.mark('aws', 'fresh'), made);
   await listings.changed('aws', 'fresh');
   const changed = await listings.mark('aws', 'fresh');
   assert.notEqual(changed, made);
