@@ -230,7 +230,7 @@ export class Cache {
   async invalidate(key: ObjectKey): Promise<void> {
     this.stats.invalidations += 1;
     // Listings are kept whatever the bucket's name (the mark's file is named by a hash).
-    const listed = this.listings.changed(key.namespace, key.bucket);
+    const listed = this.listings.written(key.namespace, key.bucket);
     // A bucket name the volume cannot hold has nothing cached (the read path bypasses it).
     if (!isStorableBucket(key.bucket)) return listed;
     try {
@@ -254,7 +254,7 @@ export class Cache {
    */
   async invalidateBucket(namespace: string, bucket: string): Promise<void> {
     this.stats.bucketInvalidations += 1;
-    const listed = this.listings.changed(namespace, bucket);
+    const listed = this.listings.written(namespace, bucket);
     // A name that cannot be a directory has nothing on the volume, and must not be joined into a path.
     if (!isStorableBucket(bucket)) return listed;
     const batch: Promise<void>[] = [];

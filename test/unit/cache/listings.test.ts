@@ -40,6 +40,16 @@ test('a bucket has no mark until a write or a listing needs one, then a new one 
   assert.equal(await new Listings(volume).mark('aws', 'fresh'), changed);
 });
 
+test('a write to a bucket without a mark makes none; with one, it makes a new one', async () => {
+  const listings = new Listings(volume);
+  await listings.written('aws', 'unlisted');
+  assert.equal(await listings.mark('aws', 'unlisted'), null);
+  const made = await listings.markForFill('aws', 'unlisted', null);
+  await listings.written('aws', 'unlisted');
+  const after = await listings.mark('aws', 'unlisted');
+  assert.ok(after !== null && after !== made);
+});
+
 test('writes while a mark is being rewritten share the one rewrite queued behind it', async () => {
   const listings = new Listings(volume);
   await listings.changed('aws', 'busy');
