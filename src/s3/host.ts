@@ -1,6 +1,7 @@
 // Host header / URL authority validation (RFC 9110 §7.2, RFC 3986 §3.2.2). Kura routes by this value and
 // forwards it untouched, so anything that is not plainly a name, an address and a port is refused here.
 import { isIPv6 } from 'node:net';
+import { ParseMemo } from './parse-memo.js';
 import type { HostPort } from './types.js';
 
 /** RFC 1035 §2.3.4: a whole name is at most 253 characters without its trailing dot. */
@@ -18,7 +19,17 @@ const DEC_OCTET = /^(?:0|[1-9][0-9]{0,2})$/;
 /** Numeric last labels that resolvers (inet_aton) or the WHATWG URL parser would read as an address. */
 const NUMERIC_LABEL = /^(?:[0-9]+|0x[0-9a-f]*)$/;
 
-export function parseHost(value: string): HostPort | null {
+/** Host headers repeat request after request: one parse each (parse-memo.ts), frozen since shared. */
+const hosts = new ParseMemo((value) => {
+  const host = readHost(value);
+  return host === null ? null : Object.freeze(host);
+});
+
+export function parseHost(value: string): Readonly<HostPort> | null {
+  return hosts.get(value);
+}
+
+function readHost(value: string): HostPort | null {
   if (value.length === 0 || value.length > MAX_NAME_LENGTH + 10) return null;
   if (value.startsWith('[')) return parseBracketed(value);
   const colon = value.indexOf(':');

@@ -5,6 +5,7 @@
 // as for any request (src/upstream/headers.ts), and is never answered from the cache (src/s3/cacheable.ts).
 import { headerValues } from './headers.js';
 import { parseAmzDate, parseHttpDate } from './http-date.js';
+import { ParseMemo } from './parse-memo.js';
 import type { QueryParam, SignatureFacts, SigV4Facts } from './types.js';
 
 type Sigv4Kind = SigV4Facts['kind'];
@@ -137,28 +138,62 @@ function parseAuthParams(params: string): Map<string, string> | null {
   return fields;
 }
 
-const V4_QUERY_NAMES: ReadonlySet<string> = new Set([...V4_QUERY_REQUIRED, 'X-Amz-Region-Set']);
+/** A presigned SigV4 URL's parameters, by the field of V4Parts (or the date or lifetime) each gives. */
+interface V4QueryValues {
+  algorithm?: string;
+  credential?: string;
+  date?: string;
+  expires?: string;
+  signedHeaders?: string;
+  signature?: string;
+  regionSet?: string;
+}
+
+/** The field of a V4 query name; S3 reads the names case-sensitively. A switch, not a map: see parse-memo.ts. */
+function v4QueryField(name: string): keyof V4QueryValues | null {
+  switch (name) {
+    case 'X-Amz-Algorithm':
+      return 'algorithm';
+    case 'X-Amz-Credential':
+      return 'credential';
+    case 'X-Amz-Date':
+      return 'date';
+    case 'X-Amz-Expires':
+      return 'expires';
+    case 'X-Amz-SignedHeaders':
+      return 'signedHeaders';
+    case 'X-Amz-Signature':
+      return 'signature';
+    case 'X-Amz-Region-Set':
+      return 'regionSet';
+    default:
+      return null;
+  }
+}
 
 function readPresignedV4(query: readonly QueryParam[], headers: readonly string[]): SignatureFacts {
-  const values = new Map<string, string>();
+  const values: V4QueryValues = {};
   for (const param of query) {
-    if (!V4_QUERY_NAMES.has(param.name)) continue;
-    if (values.has(param.name)) return unreadable(`${param.name} appears more than once`);
-    values.set(param.name, param.value);
+    const field = v4QueryField(param.name);
+    if (field === null) continue;
+    if (values[field] !== undefined) return unreadable(`${param.name} appears more than once`);
+    values[field] = param.value;
   }
-  const missing = V4_QUERY_REQUIRED.find((name) => !values.has(name));
+  const missing = V4_QUERY_REQUIRED.find(
+    (name) => values[v4QueryField(name) as keyof V4QueryValues] === undefined,
+  );
   if (missing !== undefined) return unreadable(`presigned URL without ${missing}`);
-  const kind = ALGORITHMS[values.get('X-Amz-Algorithm') ?? ''];
+  const kind = ALGORITHMS[values.algorithm ?? ''];
   if (kind === undefined) return unreadable('unknown X-Amz-Algorithm');
-  const date = parseAmzDate(values.get('X-Amz-Date') ?? '');
+  const date = parseAmzDate(values.date ?? '');
   if (date === null) return unreadable('malformed X-Amz-Date');
-  const expiresSeconds = parseExpiresSeconds(values.get('X-Amz-Expires') ?? '');
+  const expiresSeconds = parseExpiresSeconds(values.expires ?? '');
   if (expiresSeconds === null) return unreadable('malformed X-Amz-Expires');
   return buildV4Facts(kind, 'query', {
-    credential: values.get('X-Amz-Credential') ?? '',
-    signedHeaders: values.get('X-Amz-SignedHeaders') ?? '',
-    signature: values.get('X-Amz-Signature') ?? '',
-    regionSet: kind === 'sigv4a' ? (values.get('X-Amz-Region-Set') ?? null) : undefined,
+    credential: values.credential ?? '',
+    signedHeaders: values.signedHeaders ?? '',
+    signature: values.signature ?? '',
+    regionSet: kind === 'sigv4a' ? (values.regionSet ?? null) : undefined,
     date,
     expiresAt: new Date(date.getTime() + expiresSeconds * 1000),
     payloadHash: headerValues(headers, 'x-amz-content-sha256')[0] ?? null,
@@ -183,13 +218,9 @@ interface V4Parts {
 }
 
 function buildV4Facts(kind: Sigv4Kind, location: SigV4Facts['location'], parts: V4Parts): SignatureFacts {
-  const credential = remembered(credentials, `${kind} ${parts.credential}`, () =>
-    parseCredential(kind, parts.credential),
-  );
+  const credential = credentials[kind].get(parts.credential);
   if (credential === null) return unreadable('malformed Credential');
-  const signedHeaders = remembered(signedHeaderLists, parts.signedHeaders, () =>
-    parseSignedHeaders(parts.signedHeaders),
-  );
+  const signedHeaders = signedHeaderLists.get(parts.signedHeaders);
   if (signedHeaders === null) return unreadable('malformed SignedHeaders');
   if (!HEX.test(parts.signature)) return unreadable('malformed Signature');
   const regionSet = parts.regionSet === undefined ? null : parseRegionSet(parts.regionSet);
@@ -209,21 +240,12 @@ function buildV4Facts(kind: Sigv4Kind, location: SigV4Facts['location'], parts: 
   };
 }
 
-/**
- * Parses of the credentials and signed-header lists seen last: a client signs request after request with
- * the same ones. The results are frozen or read-only, so one parse may serve every request that repeats it.
- */
-const credentials = new Map<string, Pick<SigV4Facts, 'accessKeyId' | 'scope'> | null>();
-const signedHeaderLists = new Map<string, ReadonlySet<string> | null>();
-const REMEMBERED = 1_000;
-
-function remembered<T>(memo: Map<string, T>, text: string, parse: () => T): T {
-  if (memo.has(text)) return memo.get(text) as T;
-  const value = parse();
-  if (memo.size >= REMEMBERED) memo.clear();
-  memo.set(text, value);
-  return value;
-}
+/** Parses of the credentials (one memo per kind) and signed-header lists clients repeat. */
+const credentials: Record<Sigv4Kind, ParseMemo<Pick<SigV4Facts, 'accessKeyId' | 'scope'> | null>> = {
+  sigv4: new ParseMemo((text) => parseCredential('sigv4', text)),
+  sigv4a: new ParseMemo((text) => parseCredential('sigv4a', text)),
+};
+const signedHeaderLists = new ParseMemo(parseSignedHeaders);
 
 /** SigV4 `AKID/YYYYMMDD/REGION/SERVICE/aws4_request`; SigV4A drops the region (it signs a region set). */
 function parseCredential(kind: Sigv4Kind, text: string): Pick<SigV4Facts, 'accessKeyId' | 'scope'> | null {
