@@ -25,18 +25,26 @@ export function headerValues(raw: readonly string[], name: string): string[] {
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const fieldName = raw[i];
     const value = raw[i + 1];
-    if (fieldName !== undefined && value !== undefined && fieldName.toLowerCase() === wanted) {
-      values.push(value);
-    }
+    if (fieldName !== undefined && value !== undefined && sameName(fieldName, wanted)) values.push(value);
   }
   return values;
+}
+
+/**
+ * Whether a received field name is `lower`, in any case. Most clients send names in lower case: those
+ * compare as they are, and only a name of the same length is lower-cased (a request's headers are looked
+ * through several times).
+ */
+function sameName(fieldName: string, lower: string): boolean {
+  return fieldName.length === lower.length && (fieldName === lower || fieldName.toLowerCase() === lower);
 }
 
 /** The first value of a field, or `undefined` when it is absent. */
 export function headerValue(raw: readonly string[], name: string): string | undefined {
   const wanted = name.toLowerCase();
   for (let i = 0; i + 1 < raw.length; i += 2) {
-    if (raw[i]?.toLowerCase() === wanted) return raw[i + 1];
+    const fieldName = raw[i];
+    if (fieldName !== undefined && sameName(fieldName, wanted)) return raw[i + 1];
   }
   return undefined;
 }

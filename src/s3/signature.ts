@@ -101,22 +101,12 @@ function readAuthorizationHeader(value: string, headers: readonly string[]): Sig
 /** `Credential=…, SignedHeaders=…, Signature=…`, any order, spaces after commas optional. */
 function readV4Header(kind: Sigv4Kind, params: string, headers: readonly string[]): SignatureFacts {
   const fields = parseAuthParams(params);
-  const credential = fields?.get('Credential');
-  const signedHeaders = fields?.get('SignedHeaders');
-  const signature = fields?.get('Signature');
-  if (
-    fields?.size !== 3 ||
-    credential === undefined ||
-    signedHeaders === undefined ||
-    signature === undefined
-  ) {
+  if (fields === null) {
     return unreadable('Authorization needs exactly Credential, SignedHeaders and Signature');
   }
   const regionSet = kind === 'sigv4a' ? onlyValue(headerValues(headers, 'x-amz-region-set')) : undefined;
   return buildV4Facts(kind, 'header', {
-    credential,
-    signedHeaders,
-    signature,
+    ...fields,
     regionSet,
     date: headerDate(headers),
     expiresAt: null,
@@ -124,18 +114,40 @@ function readV4Header(kind: Sigv4Kind, params: string, headers: readonly string[
   });
 }
 
-/** Comma-separated `key=value`; `null` on an empty or repeated key or a piece without `=`. */
-function parseAuthParams(params: string): Map<string, string> | null {
-  const fields = new Map<string, string>();
+type AuthFields = Pick<V4Parts, 'credential' | 'signedHeaders' | 'signature'>;
+
+/**
+ * Comma-separated `key=value` naming Credential, SignedHeaders and Signature once each; `null` on any
+ * other or repeated key, or a piece without `=`. A switch, not a map: see parse-memo.ts.
+ */
+function parseAuthParams(params: string): AuthFields | null {
+  let credential: string | undefined;
+  let signedHeaders: string | undefined;
+  let signature: string | undefined;
   for (const piece of params.split(',')) {
     const part = piece.trim();
     const equals = part.indexOf('=');
     if (equals <= 0) return null;
-    const key = part.slice(0, equals);
-    if (fields.has(key)) return null;
-    fields.set(key, part.slice(equals + 1));
+    const value = part.slice(equals + 1);
+    switch (part.slice(0, equals)) {
+      case 'Credential':
+        if (credential !== undefined) return null;
+        credential = value;
+        break;
+      case 'SignedHeaders':
+        if (signedHeaders !== undefined) return null;
+        signedHeaders = value;
+        break;
+      case 'Signature':
+        if (signature !== undefined) return null;
+        signature = value;
+        break;
+      default:
+        return null;
+    }
   }
-  return fields;
+  if (credential === undefined || signedHeaders === undefined || signature === undefined) return null;
+  return { credential, signedHeaders, signature };
 }
 
 /** A presigned SigV4 URL's parameters, by the field of V4Parts (or the date or lifetime) each gives. */
