@@ -25,6 +25,7 @@ export const open = promisify(fs.open);
 export const fstat = promisify(fs.fstat);
 export const close = promisify(fs.close);
 export const rename = promisify(fs.rename);
+export const readdir = promisify(fs.readdir);
 
 /**
  * The volume calls a request waits for (a record's stat, a chunk file's open, fstat, read and close, a
@@ -43,6 +44,8 @@ export interface VolumeCalls {
   close(fd: number): void | Promise<void>;
   /** Creates `path`, which must not exist, holding `text` (mode 0600). */
   createText(path: string, text: string): void | Promise<void>;
+  /** The names of the entries of `dir`. */
+  readNames(dir: string): string[] | Promise<string[]>;
   /** Creates `dir` and its parents as needed (mode 0700). */
   makeDirs(dir: string): unknown;
   unlink(path: string): void | Promise<void>;
@@ -55,6 +58,7 @@ export const POOLED_CALLS: VolumeCalls = {
   read,
   close: (fd) => close(fd),
   createText: (path, text) => fs.promises.writeFile(path, text, { flag: 'wx', mode: 0o600 }),
+  readNames: (dir) => readdir(dir),
   makeDirs: (dir) => fs.promises.mkdir(dir, { recursive: true, mode: 0o700 }),
   unlink: (path) => fs.promises.unlink(path),
 };
@@ -183,6 +187,16 @@ export class LocalCalls implements VolumeCalls {
       fs.writeFileSync(path, text, { flag: 'wx', mode: 0o600 });
     } finally {
       this.#took('create', t);
+    }
+  }
+
+  readNames(dir: string): string[] | Promise<string[]> {
+    const t = performance.now();
+    if (t < this.#pooledUntil) return POOLED_CALLS.readNames(dir);
+    try {
+      return fs.readdirSync(dir);
+    } finally {
+      this.#took('readdir', t);
     }
   }
 

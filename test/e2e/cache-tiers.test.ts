@@ -219,3 +219,35 @@ test('objects read once, many times the RAM tier, leave the chunks read again in
     await small.close();
   }
 });
+
+test('a whole read of many chunks finds which the volume lacks before its head: only those come from S3, and X-Cache says so', async () => {
+  // Past the first 16 cells, which are read before the head (READ_AHEAD_CELLS in cached-body.ts).
+  const cells = 40;
+  const body = randomBytes(cells * CHUNK - 100);
+  origin.put(BUCKET, 'tiers/many.bin', body);
+  const files = await fillAndFindChunks('tiers/many.bin', body, cells);
+  await kura.dropRam();
+  let from = origin.requests.length;
+  const whole = await presignedGet(kura.url, BUCKET, 'tiers/many.bin');
+  assert.equal(whole.xCache, 'HIT');
+  assert.ok(whole.body.equals(body));
+  assert.equal(origin.requests.length, from, 'every chunk was on the volume');
+
+  for (const f of files.filter((f) => /\/(25|31)$/.test(f))) await rm(f);
+  await kura.dropRam();
+  from = origin.requests.length;
+  const partial = await presignedGet(kura.url, BUCKET, 'tiers/many.bin');
+  assert.equal(partial.status, 200);
+  assert.equal(partial.xCache, 'PARTIAL', 'S3 brought some of the bytes: not a HIT');
+  assert.ok(partial.body.equals(body), 'byte-exact');
+  const asked = origin.requests.slice(from).map((r) => {
+    const i = r.rawHeaders.findIndex((h, j) => j % 2 === 0 && h.toLowerCase() === 'range');
+    return i < 0 ? null : r.rawHeaders[i + 1];
+  });
+  assert.ok(asked.length > 0 && asked.length <= 2, `ranges asked: ${asked.join(', ')}`);
+  for (const range of asked) {
+    const m = /^bytes=(\d+)-(\d+)$/.exec(range ?? '');
+    assert.ok(m, `a ranged fetch: ${range}`);
+    assert.ok(Number(m[1]) >= 25 * CHUNK && Number(m[2]) < 32 * CHUNK, `only the cells missing: ${range}`);
+  }
+});

@@ -3,7 +3,8 @@
 
 import type { ServerResponse } from 'node:http';
 import { headerValue } from '../../s3/headers.js';
-import type { ObjectRecord } from '../../store/types.js';
+import { heldCells } from '../../store/held-cells.js';
+import type { Extent, ObjectRecord } from '../../store/types.js';
 import type { UpstreamResponse } from '../../upstream/client.js';
 import { ChunkSink } from '../chunk-sink.js';
 import { askS3, discard } from '../exchange/origin-fetch.js';
@@ -38,6 +39,7 @@ export async function planRange(job: BodyJob, start: number, end: number): Promi
   const cells: Plan['cells'] = [];
   for (let index = first; index <= last; index++) cells.push({ index, state: 'missing' });
   const window = readAheadCells(cs);
+  const past: Plan['cells'] = [];
   await Promise.all(
     cells.map(async (cell) => {
       const cellStart = cell.index * cs;
@@ -56,10 +58,11 @@ export async function planRange(job: BodyJob, start: number, end: number): Promi
         cell.state = 'cached';
         cell.read = slice;
       } else {
-        cell.state = (await onVolume(job, cell.index, start, end)) ? 'cached' : 'missing';
+        past.push(cell);
       }
     }),
   );
+  await probePast(job, past, start, end);
   const plan = { start, end, cells };
   await readAhead(job, plan, window);
   const missing = cells.filter((c) => c.state === 'missing');
@@ -82,14 +85,52 @@ export async function planRange(job: BodyJob, start: number, end: number): Promi
   return plan;
 }
 
+/**
+ * Whether the volume holds the cells planned past the read-ahead: a stat each, or one listing of the
+ * version's directory (src/store/held-cells.ts) when they are more than LISTING_PAYS_AT of the version's
+ * cells (a whole read of a large object), since a listing costs a name for every cell the version has.
+ */
+async function probePast(job: BodyJob, cells: Plan['cells'], start: number, end: number): Promise<void> {
+  if (cells.length === 0) return;
+  const cs = job.cache.volume.chunkSize;
+  if (cells.length * LISTING_PAYS_AT < Math.ceil(job.record.size / cs)) {
+    await Promise.all(
+      cells.map(async (cell) => {
+        cell.state = (await onVolume(job, cell.index, start, end)) ? 'cached' : 'missing';
+      }),
+    );
+    return;
+  }
+  const { cache, version, record } = job;
+  const asked = cells.map((c) => ({ index: c.index, length: cellLength(record, cs, c.index) }));
+  const held = await heldCells(cache.volume, cache.chunks, version, asked);
+  for (const cell of cells) {
+    cell.state = covers(held.get(cell.index) ?? [], cellSpan(job, cell.index, start, end))
+      ? 'cached'
+      : 'missing';
+  }
+}
+
+/** A listing of a version's directory pays for itself once more than one cell in this many is probed. */
+const LISTING_PAYS_AT = 8;
+
 /** Whether the volume holds the bytes of `start..end` that fall in cell `index`. */
 async function onVolume(job: BodyJob, index: number, start: number, end: number): Promise<boolean> {
+  const length = cellLength(job.record, job.cache.volume.chunkSize, index);
+  return covers(await job.cache.chunks.probe(job.version, index, length), cellSpan(job, index, start, end));
+}
+
+/** The part of `start..end` in cell `index`, cell-relative and half-open. */
+function cellSpan(job: BodyJob, index: number, start: number, end: number): { from: number; to: number } {
   const cs = job.cache.volume.chunkSize;
   const cellStart = index * cs;
   const from = Math.max(start, cellStart) - cellStart;
   const to = Math.min(end + 1, cellStart + cellLength(job.record, cs, index)) - cellStart;
-  const extents = await job.cache.chunks.probe(job.version, index, cellLength(job.record, cs, index));
-  return extents.some((e) => e.start <= from && e.end >= to);
+  return { from, to };
+}
+
+function covers(extents: readonly Extent[], span: { from: number; to: number }): boolean {
+  return extents.some((e) => e.start <= span.from && e.end >= span.to);
 }
 
 /** How many cells a plan reads before the head is sent: READ_AHEAD_BYTES, at least one cell. */
