@@ -1,6 +1,6 @@
 // The benchmark harness: one command that starts every target, runs every workload side by side, and
 // writes bench/results/<date>.md (tables with ratios to the direct origin and the Node ceiling) and
-// <date>.svg (the goals).
+// <date>.svg (the goals); `<date>-2` and on when the day has results already, so no run replaces another.
 //
 //   npm run bench                     the full run (about 12 minutes)
 //   npm run bench -- --quick          a smoke run for CI (under a minute): small sizes, 1 s cells;
@@ -8,7 +8,7 @@
 //   npm run bench -- --only large,small,cold,analytics,herd,memory
 //   npm run bench -- --profile        CPU profiles of Kura's hot paths (bench/profile.ts)
 
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { access, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -63,7 +63,8 @@ async function profileOnly(): Promise<void> {
     const lines = await runProfiles(origin, workDir);
     console.log(lines.join('\n'));
     const date = new Date().toISOString().slice(0, 10);
-    const file = fileURLToPath(new URL(`../../bench/results/${date}-profile.md`, import.meta.url));
+    const dir = fileURLToPath(new URL('../../bench/results', import.meta.url));
+    const file = join(dir, `${await unusedName(dir, `${date}-profile`)}.md`);
     const md = [
       `# Kura CPU profiles, ${date}`,
       '',
@@ -153,7 +154,10 @@ async function main(): Promise<void> {
   await mkdir(dir, { recursive: true });
   const partial = workloads.size < WORKLOADS.length;
   // A run of some workloads is named for them: it must not replace the day's full run.
-  const name = `${date}${partial ? `-${[...workloads].join('-')}` : ''}${quick ? '-quick' : ''}`;
+  const name = await unusedName(
+    dir,
+    `${date}${partial ? `-${[...workloads].join('-')}` : ''}${quick ? '-quick' : ''}`,
+  );
   const goals = goalsOf(results, quick);
   const title = `Kura benchmarks, ${date}${quick ? ' (quick smoke run: sizes too small for the goals)' : ''}`;
   await writeFile(
@@ -185,4 +189,18 @@ async function formatAsChecked(file: string): Promise<void> {
   await run(biome, ['format', '--write', file]).catch((err: Error) =>
     console.warn(`${file} left as written: ${err.message}`),
   );
+}
+
+/** `base`, or `base-2`, `base-3`…: the first with no results file in `dir`, so that a run replaces none. */
+async function unusedName(dir: string, base: string): Promise<string> {
+  for (let n = 1; ; n++) {
+    const name = n === 1 ? base : `${base}-${n}`;
+    if (
+      !(await access(join(dir, `${name}.md`)).then(
+        () => true,
+        () => false,
+      ))
+    )
+      return name;
+  }
 }
