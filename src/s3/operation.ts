@@ -203,7 +203,8 @@ function hasDuplicateNames(query: readonly QueryParam[]): boolean {
   return false;
 }
 
-function paramValue(query: readonly QueryParam[], name: string): string | undefined {
+/** The value of query parameter `name` (the first, where a name repeats). */
+export function paramValue(query: readonly QueryParam[], name: string): string | undefined {
   return query.find((param) => param.name === name)?.value;
 }
 

@@ -150,7 +150,7 @@ function parseAuthParams(params: string): AuthFields | null {
   return { credential, signedHeaders, signature };
 }
 
-/** A presigned SigV4 URL's parameters, by the field of V4Parts (or the date or lifetime) each gives. */
+/** A presigned SigV4 URL's parameters as sent, named for what each gives (V4Parts, the date, the lifetime). */
 interface V4QueryValues {
   algorithm?: string;
   credential?: string;

@@ -25,7 +25,7 @@ export const open = promisify(fs.open);
 export const fstat = promisify(fs.fstat);
 export const close = promisify(fs.close);
 export const rename = promisify(fs.rename);
-export const readdir = promisify(fs.readdir);
+const readdir = promisify(fs.readdir);
 
 /**
  * The volume calls a request waits for (a record's stat, a chunk file's open, fstat, read and close, a

@@ -9,7 +9,7 @@
 
 import type { HitAuth } from '../../config/access.js';
 import { headerValue } from '../../s3/headers.js';
-import { isPresignParam } from '../../s3/operation.js';
+import { isPresignParam, paramValue } from '../../s3/operation.js';
 import { isSignatureCurrent } from '../../s3/signature-time.js';
 import type { S3Request } from '../../s3/types.js';
 import { type Cache, namespaceOf } from '../cache.js';
@@ -39,7 +39,7 @@ const ANSWER_HEADERS = [
 export async function listPath(ex: Exchange, opts: PassOptions, cache: Cache): Promise<Outcome> {
   const { s3 } = ex;
   const bucket = s3.bucket as string;
-  const rule = cache.rules.rules.ruleFor(bucket, paramOf(s3, 'prefix') ?? '');
+  const rule = cache.rules.rules.ruleFor(bucket, paramValue(s3.query, 'prefix') ?? '');
   const now = Date.now();
   const credential = credentialOf(ex.hitAuth ?? rule.hitAuth, s3, ex.req.rawHeaders, now);
   if (rule.listTtl === 0 || credential === null) return pass(ex, opts);
@@ -107,10 +107,6 @@ function identity(s3: S3Request, rawHeaders: readonly string[]): string {
     .sort();
   const headers = ANSWER_HEADERS.map((name) => headerValue(rawHeaders, name) ?? '');
   return `${params.join('&')}\n${headers.join('\n')}`;
-}
-
-function paramOf(s3: S3Request, name: string): string | undefined {
-  return s3.query.find((p) => p.name === name)?.value;
 }
 
 /** S3's headers that describe the listing itself, not this one response. */

@@ -42,9 +42,7 @@ export async function planRange(job: BodyJob, start: number, end: number): Promi
   const past: Plan['cells'] = [];
   await Promise.all(
     cells.map(async (cell) => {
-      const cellStart = cell.index * cs;
-      const from = Math.max(start, cellStart) - cellStart;
-      const to = Math.min(end + 1, cellStart + cellLength(job.record, cs, cell.index)) - cellStart;
+      const { from, to } = cellSpan(job, cell.index, start, end);
       const id = `${job.versionId}/${cell.index}`;
       const inRam = job.cache.ram.get(id);
       if (inRam && coveringPiece(inRam.pieces, from, to)) {
@@ -143,13 +141,10 @@ function readAheadCells(chunkSize: number): number {
  * missing.
  */
 async function readAhead(job: BodyJob, plan: Plan, window: number): Promise<void> {
-  const cs = job.cache.volume.chunkSize;
   await Promise.all(
     plan.cells.slice(0, window).map(async (cell) => {
       if (cell.state !== 'cached' || cell.read !== undefined) return;
-      const cellStart = cell.index * cs;
-      const from = Math.max(plan.start, cellStart) - cellStart;
-      const to = Math.min(plan.end + 1, cellStart + cellLength(job.record, cs, cell.index)) - cellStart;
+      const { from, to } = cellSpan(job, cell.index, plan.start, plan.end);
       const slice = await cachedSlice(job, cell.index, from, to, false);
       if (slice === null) cell.state = 'missing';
       else cell.read = slice;
@@ -260,9 +255,7 @@ async function streamCells(
   /** Cell `j`'s bytes the answer needs (cell-relative, half-open), read from RAM or the volume. */
   const sliceAt = (j: number) => {
     const cell = plan.cells[j] as Plan['cells'][number];
-    const cellStart = cell.index * cs;
-    const from = Math.max(plan.start, cellStart) - cellStart;
-    const to = Math.min(plan.end, cellStart + cellLength(job.record, cs, cell.index) - 1) - cellStart + 1;
+    const { from, to } = cellSpan(job, cell.index, plan.start, plan.end);
     return cachedSlice(job, cell.index, from, to, cell.state === 'leased');
   };
   // Past the cells read before the head, the next cached cells are read while the current one is sent.
