@@ -2,6 +2,7 @@
 // and its turn as maintenance leader. Started with the cache, closed with it (the journal flushed and the
 // leader lock released, so another instance takes over at once rather than after the stale time).
 
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { ChunkStore } from './chunks.js';
 import { diskSpace } from './disk-space.js';
 import type { VolumeEvents } from './events.js';
@@ -12,11 +13,16 @@ import { FetchLeases } from './leases.js';
 import { heartbeatDead, InstanceLiveness, type LivenessOptions } from './liveness.js';
 import { Maintenance } from './maintenance.js';
 import type { RecordStore } from './records.js';
-import { VolumeSpaceGate } from './space-gate.js';
+import { type GateMember, VolumeSpaceGate } from './space-gate.js';
 import { type EvictionReport, readSummary } from './state-files.js';
 import { isDead } from './sweeps.js';
 import type { ObjectRecord } from './types.js';
 import type { Volume } from './volume.js';
+
+/** How often a starting instance looks whether every other instance counts it yet. */
+const JOIN_POLL_MS = 50;
+/** The least time a starting instance waits to be counted before it serves without caching. */
+const JOIN_WAIT_MIN_MS = 2_000;
 
 export interface FleetOptions {
   limits: CapacityLimits;
@@ -47,7 +53,10 @@ export class Fleet {
   readonly #opts: FleetOptions;
   readonly #volume: Volume;
   #timer: NodeJS.Timeout | null = null;
+  #gateTimer: NodeJS.Timeout | null = null;
   #round: Promise<void> = Promise.resolve();
+  #gateRefresh: Promise<void> = Promise.resolve();
+  #gateRefreshing = false;
   #closed = false;
   #busy = false;
 
@@ -115,6 +124,10 @@ export class Fleet {
     this.#volume.space = space;
     await journal.start();
     await this.#refreshGate();
+    await this.#join();
+    void this.#welcome();
+    this.#gateTimer = setInterval(() => void this.#refreshGateOnce(), this.#opts.journalFlushMs);
+    this.#gateTimer.unref();
     this.#timer = setInterval(() => {
       // A round slower than the interval (a big scan) is not queued behind: the next tick is skipped.
       if (this.#busy) return;
@@ -131,7 +144,9 @@ export class Fleet {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#timer) clearInterval(this.#timer);
+    if (this.#gateTimer) clearInterval(this.#gateTimer);
     await this.#round;
+    await this.#gateRefresh;
     await this.journal.close();
     // Best effort on the way out: the next leader rebuilds the accounting from the journals and a scan.
     await this.#maintenance.saveState().catch(() => {});
@@ -144,33 +159,89 @@ export class Fleet {
       if (!this.#leader.held && (await this.#leader.tryAcquire())) {
         this.#opts.log.info('became the maintenance leader', { token: this.#leader.token });
       }
-      if (this.#leader.held) await this.#maintenance.round();
-      await this.#refreshGate();
+      if (this.#leader.held) {
+        await this.#maintenance.round();
+        // The leader's own gate learns its new summary at once.
+        await this.#refreshGateOnce();
+      }
     } catch (err) {
       this.#opts.log.warn('maintenance round failed', { error: (err as Error).message });
     }
   }
 
+  /**
+   * Waits, a bounded time, until every other live instance counts this one: until then its gate admits
+   * no chunk, and the first reads would not be cached. Another instance counts a newcomer at its next
+   * refresh (`journal_flush`), or later if its own pending bytes do not fit the smaller share yet.
+   */
+  async #join(): Promise<void> {
+    const deadline = Date.now() + Math.max(3 * this.#opts.journalFlushMs, JOIN_WAIT_MIN_MS);
+    const pollMs = Math.min(JOIN_POLL_MS, this.#opts.journalFlushMs);
+    while (!this.space.counted && Date.now() < deadline) {
+      await sleep(pollMs);
+      await this.#refreshGate();
+    }
+    if (!this.space.counted) {
+      this.#opts.log.info('not counted by every instance on the volume yet: chunks are cached once it is');
+    }
+  }
+
+  /**
+   * For one `journal_flush` after it started, an instance refreshes its gate often: the instances that
+   * started with it (the other workers of its group) are counted at once rather than at its next refresh.
+   */
+  async #welcome(): Promise<void> {
+    const until = Date.now() + this.#opts.journalFlushMs;
+    while (!this.#closed && Date.now() < until) {
+      await sleep(JOIN_POLL_MS, undefined, { ref: false });
+      await this.#refreshGateOnce();
+    }
+  }
+
+  /** One gate refresh at a time: one already running (a slow volume) makes this one unnecessary. */
+  #refreshGateOnce(): Promise<void> {
+    if (this.#closed || this.#gateRefreshing) return this.#gateRefresh;
+    this.#gateRefreshing = true;
+    this.#gateRefresh = this.#refreshGate()
+      .catch((err: Error) => this.#opts.log.warn('space gate refresh failed', { error: err.message }))
+      .finally(() => {
+        this.#gateRefreshing = false;
+      });
+    return this.#gateRefresh;
+  }
+
   async #refreshGate(): Promise<void> {
     const now = Date.now();
     const beats = await readHeartbeats(this.#volume.dir);
-    const live = beats.filter((b) => !isDead(b, deadAfter(this.#opts), now));
-    // The oldest summary another live instance may still judge by (older Kuras do not say: ignored).
-    // A crashed one stops counting as soon as it is known dead, not after the longer `deadAfter`.
-    let everyoneSeen = Number.POSITIVE_INFINITY;
-    for (const b of live) {
-      if (heartbeatDead(b, livenessOf(this.#opts), now)) continue;
-      if (b.instance !== this.#volume.instanceId && typeof b.summarySeen === 'number') {
-        everyoneSeen = Math.min(everyoneSeen, b.summarySeen);
-      }
+    const others: GateMember[] = [];
+    for (const b of beats) {
+      if (b.instance === this.#volume.instanceId || isDead(b, deadAfter(this.#opts), now)) continue;
+      // A crashed one still counts in `n` (its last writes may not be consolidated yet) but says nothing
+      // more once it is known dead, before the longer `deadAfter`: nobody waits for it.
+      others.push(
+        heartbeatDead(b, livenessOf(this.#opts), now)
+          ? { instance: b.instance }
+          : {
+              instance: b.instance,
+              basis: typeof b.summarySeen === 'number' ? b.summarySeen : undefined,
+              // Empty in the first heartbeat, before it read the fleet's: it writes nothing until then.
+              counting: Array.isArray(b.counting) && b.counting.length > 0 ? b.counting : undefined,
+            },
+      );
     }
     this.space.update(
       await readSummary(this.#volume.dir),
-      live.length,
+      others,
       await diskSpace(this.#volume.dir, this.#opts.minFreePercent),
-      everyoneSeen,
     );
+    const counting = this.space.counting;
+    const told = this.journal.counting;
     this.journal.summarySeen = this.space.summarySeen;
+    this.journal.counting = counting;
+    // A newcomer waits for every other instance to count it: told at once rather than at the next flush.
+    if (counting.length !== told.length || counting.some((id) => !told.includes(id))) {
+      await this.journal.flush();
+    }
   }
 }
 

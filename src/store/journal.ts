@@ -39,8 +39,10 @@ export interface Heartbeat {
   startedAt: number;
   lastSeen: number;
   stopped: boolean;
-  /** `savedAt` of the newest leader summary this instance's space gate has read (space-gate.ts). */
+  /** `savedAt` of the leader summary this instance's space gate bases on (space-gate.ts). */
   summarySeen?: number;
+  /** The instances this instance's space gate counts (space-gate.ts). */
+  counting?: string[];
 }
 
 export const HEARTBEAT_FILE = 'heartbeat.json';
@@ -61,8 +63,10 @@ export class Journal implements VolumeEvents {
   readonly #startedAt = Date.now();
   /** Events appended to the volume so far, for the instance's counters. */
   eventsWritten = 0;
-  /** Told to the fleet with every heartbeat: the newest leader summary this instance has read. */
+  /** Told to the fleet with every heartbeat: the basis of this instance's space gate. */
   summarySeen = 0;
+  /** Told to the fleet with every heartbeat: the instances this instance's space gate counts. */
+  counting: readonly string[] = [];
   onError: (err: Error) => void = () => {};
 
   constructor(volume: Volume, opts: JournalOptions) {
@@ -168,6 +172,7 @@ export class Journal implements VolumeEvents {
       lastSeen: Date.now(),
       stopped,
       summarySeen: this.summarySeen,
+      counting: [...this.counting],
     };
     const path = join(this.#dir, HEARTBEAT_FILE);
     const tmp = `${path}.${process.pid}.tmp`;

@@ -4,14 +4,18 @@
 // What the leader last published (`summary.json`) is the total it has consolidated, and, per instance,
 // the time of the newest event of that instance it includes. Everything else on the volume is pending:
 // writes the leader has not read yet, and writes in flight. Each instance knows its own pending bytes
-// exactly (its reservations, and its chunk and record writes newer than what the leader included), and
-// takes at most an equal share of the room left: with `n` live instances each keeping
+// exactly, and takes at most an equal share of the room left: with `n` live instances each keeping
 // `n × pending ≤ room`, their pending bytes together fit the room whatever the leader's lag.
 //
-// That holds when every instance measures the room from the same total. They read the summary at
-// different moments, so a write stays pending until every live instance has read a summary that
-// includes it (each says in its heartbeat which one it read): until then an instance still judging by
-// an older total counts on it as pending, not as part of a total it has not seen.
+// That holds only when every instance judges by the same total and the same `n`. They read the volume at
+// different moments, so each states in its heartbeat what it answers for (its commitment):
+// - its basis: the newest summary its pending bytes fit a share of. An instance that wrote much while it
+//   judged by an older total may not fit the share of a newer one; it keeps the older basis until the
+//   leader has consolidated enough of its writes.
+// - the instances it counts in `n`. A newcomer writes nothing until every other live instance counts it,
+//   and an instance counts a newcomer only once its own pending bytes fit the smaller share.
+// An instance's writes stay pending in its own estimate until the basis of every other live instance
+// includes them: until then, one of them may be judging by a total without them.
 //
 // The same holds for the file system's free space (disk-space.ts): measured at each refresh, it is shared
 // the same way between the writes made since, minus the reserve Kura leaves free.
@@ -31,17 +35,32 @@ interface Written {
   bytes: number;
 }
 
+/** Another live instance on the volume, as its heartbeat describes it. */
+export interface GateMember {
+  instance: string;
+  /** Its basis (`savedAt`); absent when it does not say (an older Kura) or is known to be dead. */
+  basis?: number;
+  /** The instances it counts; absent when it does not say or is known to be dead. */
+  counting?: readonly string[];
+}
+
 export class VolumeSpaceGate implements SpaceGate {
   readonly #instance: string;
   readonly #maxBytes: number;
   #published: VolumeSummary | null = null;
+  /** The newest summary this instance's pending bytes fit a share of (told to the fleet). */
+  #basis: VolumeSummary | null = null;
+  /** The live instances this one counts (told to the fleet). */
+  #counting: readonly string[];
+  /** Whether every other live instance counts this one. */
+  #counted = true;
   /** Summaries read, newest last: `savedAt`, and this instance's newest event each includes. */
   #included: { savedAt: number; upTo: number }[] = [];
   #instances = 1;
   #disk: (DiskSpace & { at: number }) | null = null;
   /** Bytes reserved by writes that have not ended. */
   #inFlight = 0;
-  /** This instance's chunk and record writes that the published total may not include, oldest first. */
+  /** This instance's chunk and record writes that another instance's basis may not include, oldest first. */
   #written: Written[] = [];
   /** Chunks refused because the volume was full (`max_size`, or the file system). */
   refused = 0;
@@ -51,41 +70,70 @@ export class VolumeSpaceGate implements SpaceGate {
   constructor(instance: string, maxBytes: number) {
     this.#instance = instance;
     this.#maxBytes = maxBytes;
+    this.#counting = [instance];
   }
 
   /**
-   * The leader's latest summary, how many instances are alive, the file system's free space now, and
-   * the oldest summary (`savedAt`) that a live instance may still be judging by.
+   * The leader's latest summary, the other live instances (what their heartbeats say), and the file
+   * system's free space now.
    */
-  update(
-    summary: VolumeSummary | null,
-    liveInstances: number,
-    disk: DiskSpace | null,
-    everyoneSeen = Number.POSITIVE_INFINITY,
-  ): void {
+  update(summary: VolumeSummary | null, others: readonly GateMember[], disk: DiskSpace | null): void {
     this.#published = summary;
-    this.#instances = Math.max(1, liveInstances);
+    this.#instances = others.length + 1;
     this.#disk = disk === null ? null : { ...disk, at: Date.now() };
+    let everyoneSeen = Number.POSITIVE_INFINITY;
+    for (const o of others) if (o.basis !== undefined) everyoneSeen = Math.min(everyoneSeen, o.basis);
+    this.#forgetIncluded(summary, everyoneSeen);
+    const live = [this.#instance, ...others.map((o) => o.instance)];
+    if ((summary?.totalBytes ?? 0) + this.#pendingBeyond(summary) * live.length <= this.#maxBytes) {
+      if (summary !== null && summary.savedAt > (this.#basis?.savedAt ?? 0)) this.#basis = summary;
+      this.#counting = live;
+    } else {
+      // One that died writes no more: it needs no share.
+      this.#counting = this.#counting.filter((id) => live.includes(id));
+    }
+    this.#counted = others.every((o) => o.counting === undefined || o.counting.includes(this.#instance));
+  }
+
+  /** Drops the writes that the summary every other live instance bases on (`savedAt`) includes. */
+  #forgetIncluded(summary: VolumeSummary | null, everyoneSeen: number): void {
     const upTo = summary?.consolidated?.[this.#instance];
     const last = this.#included[this.#included.length - 1];
     if (summary !== null && upTo !== undefined && (last === undefined || summary.savedAt > last.savedAt)) {
       this.#included.push({ savedAt: summary.savedAt, upTo });
     }
-    // The newest summary every live instance has read says what is no longer pending.
     let included = Number.NEGATIVE_INFINITY;
     while (this.#included.length > 0 && (this.#included[0] as { savedAt: number }).savedAt <= everyoneSeen) {
       included = (this.#included.shift() as { upTo: number }).upTo;
     }
     if (included === Number.NEGATIVE_INFINITY) return;
-    // Kept for the next update: the same summary is still what everyone has read.
+    // Kept for the next update: the same summary is still what everyone bases on.
     this.#included.unshift({ savedAt: Number.NEGATIVE_INFINITY, upTo: included });
     // Strictly older only: an event of the same millisecond may sit in a segment not yet read.
     while (this.#written.length > 0 && (this.#written[0] as Written).at < included) this.#written.shift();
   }
 
-  /** `savedAt` of the newest summary this gate has read (told to the fleet in the heartbeat). */
+  /** This instance's bytes that `summary` does not include. */
+  #pendingBeyond(summary: VolumeSummary | null): number {
+    const upTo = summary?.consolidated?.[this.#instance] ?? Number.NEGATIVE_INFINITY;
+    let bytes = this.#inFlight;
+    for (const w of this.#written) if (w.at >= upTo) bytes += w.bytes;
+    return bytes;
+  }
+
+  /** `savedAt` of this instance's basis (told to the fleet in the heartbeat). */
   get summarySeen(): number {
-    return this.#published?.savedAt ?? 0;
+    return this.#basis?.savedAt ?? 0;
+  }
+
+  /** The live instances this one counts (told to the fleet in the heartbeat). */
+  get counting(): readonly string[] {
+    return this.#counting;
+  }
+
+  /** False while another live instance does not count this one yet: it may write nothing then. */
+  get counted(): boolean {
+    return this.#counted;
   }
 
   /** A chunk or record of this instance now holds `bytes` on the volume. */
@@ -93,18 +141,23 @@ export class VolumeSpaceGate implements SpaceGate {
     this.#written.push({ at: Date.now(), bytes });
   }
 
-  /** The bytes the leader's published total does not include yet, as far as this instance knows. */
+  /** The bytes the total of another instance's basis may not include, as far as this instance knows. */
   pendingBytes(): number {
     return this.#inFlight + this.#written.reduce((n, w) => n + w.bytes, 0);
   }
 
-  /** The volume's total as this instance estimates it: published, plus every instance's share pending. */
+  /**
+   * The volume's total as this instance estimates it: published, plus every instance's share pending.
+   * The basis's total counts when it is larger (evictions since): others may judge by it.
+   */
   estimate(): number {
-    return (this.#published?.totalBytes ?? 0) + this.pendingBytes() * this.#instances;
+    const total = Math.max(this.#published?.totalBytes ?? 0, this.#basis?.totalBytes ?? 0);
+    return total + this.pendingBytes() * this.#instances;
   }
 
   /** Reserves `bytes` when there is room; `settle` gives the reservation back once the write ended. */
   mayWrite(bytes: number): boolean {
+    if (!this.#counted) return false;
     const n = this.#instances;
     const need = (bytes + WRITE_SLACK_BYTES) * n;
     if (this.estimate() + need > this.#maxBytes) {
