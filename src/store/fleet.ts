@@ -7,14 +7,14 @@ import type { ChunkStore } from './chunks.js';
 import { diskSpace } from './disk-space.js';
 import type { VolumeEvents } from './events.js';
 import type { CapacityLimits } from './eviction.js';
-import { Journal, readHeartbeats } from './journal.js';
+import { type Heartbeat, Journal, readHeartbeats } from './journal.js';
 import { LeaderLock } from './leader.js';
 import { FetchLeases } from './leases.js';
 import { heartbeatDead, InstanceLiveness, type LivenessOptions } from './liveness.js';
 import { Maintenance } from './maintenance.js';
 import type { RecordStore } from './records.js';
 import { type GateMember, VolumeSpaceGate } from './space-gate.js';
-import { type EvictionReport, readSummary } from './state-files.js';
+import { type EvictionReport, readSummary, type VolumeSummary } from './state-files.js';
 import { isDead } from './sweeps.js';
 import type { ObjectRecord } from './types.js';
 import type { Volume } from './volume.js';
@@ -212,28 +212,10 @@ export class Fleet {
 
   async #refreshGate(): Promise<void> {
     const now = Date.now();
+    const summary = await readSummary(this.#volume.dir);
     const beats = await readHeartbeats(this.#volume.dir);
-    const others: GateMember[] = [];
-    for (const b of beats) {
-      if (b.instance === this.#volume.instanceId || isDead(b, deadAfter(this.#opts), now)) continue;
-      // A crashed one still counts in `n` (its last writes may not be consolidated yet) but says nothing
-      // more once it is known dead, before the longer `deadAfter`: nobody waits for it.
-      others.push(
-        heartbeatDead(b, livenessOf(this.#opts), now)
-          ? { instance: b.instance }
-          : {
-              instance: b.instance,
-              basis: typeof b.summarySeen === 'number' ? b.summarySeen : undefined,
-              // Empty in the first heartbeat, before it read the fleet's: it writes nothing until then.
-              counting: Array.isArray(b.counting) && b.counting.length > 0 ? b.counting : undefined,
-            },
-      );
-    }
-    this.space.update(
-      await readSummary(this.#volume.dir),
-      others,
-      await diskSpace(this.#volume.dir, this.#opts.minFreePercent),
-    );
+    const others = gateMembers(beats, this.#volume.instanceId, summary, this.#opts, now);
+    this.space.update(summary, others, await diskSpace(this.#volume.dir, this.#opts.minFreePercent));
     const counting = this.space.counting;
     const told = this.journal.counting;
     this.journal.summarySeen = this.space.summarySeen;
@@ -243,6 +225,38 @@ export class Fleet {
       await this.journal.flush();
     }
   }
+}
+
+/** The other instances on the volume as the space gate needs them, from their heartbeats. */
+export function gateMembers(
+  beats: readonly Heartbeat[],
+  self: string,
+  summary: VolumeSummary | null,
+  opts: Pick<FleetOptions, 'leaderStaleMs' | 'journalFlushMs'>,
+  now: number,
+): GateMember[] {
+  const others: GateMember[] = [];
+  for (const b of beats) {
+    if (b.instance === self) continue;
+    const basis = typeof b.summarySeen === 'number' ? b.summarySeen : undefined;
+    if (isDead(b, deadAfter(opts), now)) {
+      // Stopped, or silent too long: it writes no more, but until the leader's total includes its last
+      // events, the others' shares still rest on its basis and its place in `n` (space-gate.ts).
+      // Twice `deadAfter` at most: a journal the leader cannot read must not hold the fleet forever.
+      const journaled = typeof b.journaled === 'number' ? b.journaled : 0;
+      const included = (summary?.consolidated?.[b.instance] ?? 0) >= journaled;
+      if (!included && now - b.lastSeen <= 2 * deadAfter(opts)) others.push({ instance: b.instance, basis });
+      continue;
+    }
+    // Known dead on this host (its process is gone), it is not waited for; empty in a first heartbeat,
+    // before its instance read the fleet's: it writes nothing until then.
+    const counting =
+      !heartbeatDead(b, livenessOf(opts), now) && Array.isArray(b.counting) && b.counting.length > 0
+        ? b.counting
+        : undefined;
+    others.push({ instance: b.instance, basis, counting });
+  }
+  return others;
 }
 
 /**

@@ -43,6 +43,8 @@ export interface Heartbeat {
   summarySeen?: number;
   /** The instances this instance's space gate counts (space-gate.ts). */
   counting?: string[];
+  /** The time of the newest event appended to its journal (what the leader's `consolidated` compares). */
+  journaled?: number;
 }
 
 export const HEARTBEAT_FILE = 'heartbeat.json';
@@ -54,6 +56,9 @@ export class Journal implements VolumeEvents {
   #lines: string[] = [];
   /** Reads are the most frequent event by far: counted per object and written once per flush. */
   #reads = new Map<string, number>();
+  /** The newest event time buffered, and appended. */
+  #newest = 0;
+  #journaled = 0;
   #segment: string;
   #segmentBytes = 0;
   #segmentOpened = Date.now();
@@ -85,22 +90,25 @@ export class Journal implements VolumeEvents {
   }
 
   chunkWritten(v: ObjectVersion, name: string, bytes: number): void {
-    this.#push(`C ${this.#volume.objectId(v)} ${etagName(v.etag)} ${name} ${bytes} ${Date.now()}`);
+    const at = Date.now();
+    this.#push(`C ${this.#volume.objectId(v)} ${etagName(v.etag)} ${name} ${bytes} ${at}`, at);
   }
   chunkRemoved(v: ObjectVersion, name: string, at: number): void {
-    this.#push(`X ${this.#volume.objectId(v)} ${etagName(v.etag)} ${name} ${at}`);
+    this.#push(`X ${this.#volume.objectId(v)} ${etagName(v.etag)} ${name} ${at}`, at);
   }
   versionRemoved(v: ObjectVersion, at: number): void {
-    this.#push(`V ${this.#volume.objectId(v)} ${etagName(v.etag)} ${at}`);
+    this.#push(`V ${this.#volume.objectId(v)} ${etagName(v.etag)} ${at}`, at);
   }
   objectDataRemoved(k: ObjectKey, at: number): void {
-    this.#push(`O ${this.#volume.objectId(k)} ${at}`);
+    this.#push(`O ${this.#volume.objectId(k)} ${at}`, at);
   }
   recordWritten(k: ObjectKey, bytes: number, source: ObjectRecord['source']): void {
-    this.#push(`R ${this.#volume.objectId(k)} ${bytes} ${source} ${Date.now()}`);
+    const at = Date.now();
+    this.#push(`R ${this.#volume.objectId(k)} ${bytes} ${source} ${at}`, at);
   }
   recordRemoved(k: ObjectKey): void {
-    this.#push(`D ${this.#volume.objectId(k)} ${Date.now()}`);
+    const at = Date.now();
+    this.#push(`D ${this.#volume.objectId(k)} ${at}`, at);
   }
   objectRead(k: ObjectKey): void {
     const id = this.#volume.objectId(k);
@@ -124,18 +132,22 @@ export class Journal implements VolumeEvents {
     await this.#writeHeartbeat(true).catch(() => {});
   }
 
-  #push(line: string): void {
+  #push(line: string, at: number): void {
     this.#lines.push(line);
+    this.#newest = Math.max(this.#newest, at);
   }
 
   async #flushNow(rotate: boolean): Promise<void> {
     const lines = this.#lines;
     this.#lines = [];
+    const flushedAt = Date.now();
+    // Reads carry no time of their own: they count from this flush (parseSegment).
+    const newest = this.#reads.size > 0 ? Math.max(this.#newest, flushedAt) : this.#newest;
     for (const [id, count] of this.#reads) lines.push(`H ${id} ${count}`);
     this.#reads = new Map();
     const path = join(this.#dir, `${this.#segment}.open`);
     if (lines.length > 0) {
-      const text = `T ${Date.now()}\n${lines.join('\n')}\n`;
+      const text = `T ${flushedAt}\n${lines.join('\n')}\n`;
       try {
         await appendFile(path, text, { mode: 0o600 });
       } catch (err) {
@@ -146,6 +158,7 @@ export class Journal implements VolumeEvents {
       }
       this.#segmentBytes += Buffer.byteLength(text);
       this.eventsWritten += lines.length;
+      this.#journaled = newest;
     }
     const old = Date.now() - this.#segmentOpened >= this.#opts.segmentAgeMs;
     if (this.#segmentBytes > 0 && (rotate || old || this.#segmentBytes >= this.#opts.segmentBytes)) {
@@ -173,6 +186,7 @@ export class Journal implements VolumeEvents {
       stopped,
       summarySeen: this.summarySeen,
       counting: [...this.counting],
+      journaled: this.#journaled,
     };
     const path = join(this.#dir, HEARTBEAT_FILE);
     const tmp = `${path}.${process.pid}.tmp`;

@@ -14,6 +14,9 @@
 //   leader has consolidated enough of its writes.
 // - the instances it counts in `n`. A newcomer writes nothing until every other live instance counts it,
 //   and an instance counts a newcomer only once its own pending bytes fit the smaller share.
+// An instance that stopped or died keeps its basis and its place in `n` until the leader's total
+// includes its last journaled event (`gateMembers` in fleet.ts): its last writes were admitted against
+// its basis.
 // An instance's writes stay pending in its own estimate until the basis of every other live instance
 // includes them: until then, one of them may be judging by a total without them.
 //

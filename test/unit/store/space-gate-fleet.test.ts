@@ -6,7 +6,9 @@
 
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, mock, test } from 'node:test';
-import { type GateMember, VolumeSpaceGate } from '../../../src/store/space-gate.js';
+import { gateMembers } from '../../../src/store/fleet.js';
+import type { Heartbeat } from '../../../src/store/journal.js';
+import { VolumeSpaceGate } from '../../../src/store/space-gate.js';
 import type { VolumeSummary } from '../../../src/store/state-files.js';
 import { prng } from '../../support/cache-client.js';
 
@@ -32,12 +34,15 @@ interface Member {
   open: FileOnVolume[];
   openedAt: number;
   closed: FileOnVolume[][];
-  beat: { basis: number; counting: string[] } | null;
+  beat: Heartbeat | null;
+  /** The newest event time appended to its journal. */
+  journaled: number;
   nextFlush: number;
   nextRefresh: number;
   writes: number[];
   rate: number;
   startAt: number;
+  stopAt: number;
 }
 
 interface Outcome {
@@ -47,8 +52,20 @@ interface Outcome {
   lateAdmitted: number;
 }
 
-/** One run: `instances` members from the start, and a newcomer at a random time when `joiner`. */
-function simulate(seed: number, instances: number, joiner: boolean, stall: number): Outcome {
+interface Scenario {
+  instances: number;
+  /** A newcomer joins at a random time. */
+  joiner?: boolean;
+  /** One of the first members stops at a random time. */
+  stopper?: boolean;
+  /** The odds that a refresh or a flush runs late, by up to 1.5 s. */
+  stall: number;
+}
+
+/** The fleet's timing as fleet.ts reads heartbeats. */
+const FLEET = { journalFlushMs: FLUSH_MS, leaderStaleMs: 3_000 };
+
+function simulate(seed: number, { instances, joiner = false, stopper = false, stall }: Scenario): Outcome {
   const random = prng(seed);
   const t0 = 1_000_000;
   let now = t0;
@@ -64,11 +81,13 @@ function simulate(seed: number, instances: number, joiner: boolean, stall: numbe
       openedAt: now,
       closed: [],
       beat: null,
+      journaled: 0,
       nextFlush: now + Math.floor(random() * FLUSH_MS),
       nextRefresh: now + Math.floor(random() * FLUSH_MS),
       writes: [],
       rate: 0.3 + random() * 0.6,
       startAt: i < instances ? now : now + 500 + Math.floor(random() * 4_000),
+      stopAt: stopper && i === 1 ? now + 1_000 + Math.floor(random() * 8_000) : Number.POSITIVE_INFINITY,
     });
   }
   const files: FileOnVolume[] = [];
@@ -79,15 +98,28 @@ function simulate(seed: number, instances: number, joiner: boolean, stall: numbe
   let summary: VolumeSummary | null = null;
   let total = 0;
   const consolidated: Record<string, number> = {};
-  const beat = (m: Member) => ({ basis: m.gate.summarySeen, counting: [...m.gate.counting] });
+  const beat = (m: Member, stopped = false): Heartbeat => ({
+    instance: m.id,
+    host: 'elsewhere',
+    pid: 1,
+    startedAt: m.startAt,
+    lastSeen: now,
+    stopped,
+    summarySeen: m.gate.summarySeen,
+    counting: [...m.gate.counting],
+    journaled: m.journaled,
+  });
+
+  const flush = (m: Member) => {
+    for (const f of m.buffer) m.journaled = Math.max(m.journaled, f.at);
+    m.open.push(...m.buffer);
+    m.buffer = [];
+  };
 
   const refresh = (m: Member) => {
-    const others: GateMember[] = [];
-    for (const o of members) {
-      if (o !== m && o.beat !== null) others.push({ instance: o.id, ...o.beat });
-    }
+    const beats = members.flatMap((o) => (o.beat === null ? [] : [o.beat]));
     const told = m.gate.counting.join();
-    m.gate.update(summary, others, null);
+    m.gate.update(summary, gateMembers(beats, m.id, summary, FLEET, now), null);
     // A changed count is told at once (fleet.ts).
     if (m.gate.counting.join() !== told) m.beat = beat(m);
   };
@@ -122,7 +154,23 @@ function simulate(seed: number, instances: number, joiner: boolean, stall: numbe
   for (; now < t0 + RUN_MS; now++) {
     mock.timers.setTime(now);
     for (const m of members) {
-      if (now < m.startAt) continue;
+      if (now < m.startAt || m.beat?.stopped) continue;
+      if (now >= m.stopAt) {
+        // A clean stop (fleet.ts close): writes in flight end, the journal is flushed and its segment
+        // closed, and the heartbeat says it stopped.
+        for (const _ of m.writes) {
+          const f = { at: now, consolidated: false, gone: false };
+          files.push(f);
+          onVolume += FILE;
+          m.buffer.push(f);
+        }
+        m.writes = [];
+        flush(m);
+        m.closed.push(m.open);
+        m.open = [];
+        m.beat = beat(m, true);
+        continue;
+      }
       if (m.beat === null) {
         m.beat = beat(m);
         refresh(m);
@@ -144,8 +192,7 @@ function simulate(seed: number, instances: number, joiner: boolean, stall: numbe
         if (now - t0 > RUN_MS - 5_000) lateAdmitted += 1;
       }
       if (now >= m.nextFlush) {
-        m.open.push(...m.buffer);
-        m.buffer = [];
+        flush(m);
         if (now - m.openedAt >= FLUSH_MS && m.open.length > 0) {
           m.closed.push(m.open);
           m.open = [];
@@ -181,9 +228,9 @@ const summaryFields: VolumeSummary = {
   consolidated: {},
 };
 
-function check(instances: number, joiner: boolean, stall: number, runs: number): void {
+function check(scenario: Scenario, runs: number): void {
   for (let seed = 1; seed <= runs; seed++) {
-    const run = simulate(seed, instances, joiner, stall);
+    const run = simulate(seed, scenario);
     assert.ok(run.peak <= MAX, `seed ${seed}: the volume held ${run.peak} bytes; max_size is ${MAX}`);
     // Stuck gates would keep the volume safe too: they must go on admitting once eviction made room.
     assert.ok(run.lateAdmitted > 0, `seed ${seed}: no chunk admitted in the last 5 s`);
@@ -197,13 +244,18 @@ describe('space gates of a fleet', () => {
 
   for (const instances of [2, 3, 5]) {
     test(`${instances} instances running late at random never pass max_size together`, () => {
-      check(instances, false, 0.05, 40);
-      check(instances, false, 0.3, 40);
+      check({ instances, stall: 0.05 }, 40);
+      check({ instances, stall: 0.3 }, 40);
     });
   }
 
   test('an instance joining a busy fleet does not take a share the others still use', () => {
-    check(2, true, 0.05, 40);
-    check(3, true, 0.3, 40);
+    check({ instances: 2, joiner: true, stall: 0.05 }, 40);
+    check({ instances: 3, joiner: true, stall: 0.3 }, 40);
+  });
+
+  test("an instance that stops keeps its share until the leader's total includes its last writes", () => {
+    check({ instances: 3, stopper: true, stall: 0.05 }, 100);
+    check({ instances: 3, stopper: true, stall: 0.5 }, 340);
   });
 });
