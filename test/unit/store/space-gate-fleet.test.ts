@@ -11,6 +11,7 @@ import type { Heartbeat } from '../../../src/store/journal.js';
 import { VolumeSpaceGate } from '../../../src/store/space-gate.js';
 import type { VolumeSummary } from '../../../src/store/state-files.js';
 import { prng } from '../../support/cache-client.js';
+import { leaderSummary } from '../../support/leader-summary.js';
 
 const MAX = 8 * 2 ** 20;
 const CHUNK = 64 * 1024;
@@ -143,7 +144,7 @@ function simulate(seed: number, { instances, joiner = false, stopper = false, st
         total -= FILE;
       }
     }
-    summary = { ...summaryFields, savedAt: now, totalBytes: total, consolidated: { ...consolidated } };
+    summary = leaderSummary(total, { ...consolidated });
   };
 
   const late = (ms: number) => (random() < stall ? Math.floor(random() * ms) : Math.floor(random() * 50));
@@ -211,22 +212,6 @@ function simulate(seed: number, { instances, joiner = false, stopper = false, st
   }
   return { peak, admitted, lateAdmitted };
 }
-
-const summaryFields: VolumeSummary = {
-  savedAt: 0,
-  leader: 'i0',
-  token: 1,
-  maxBytes: MAX,
-  totalBytes: 0,
-  writtenBytes: 0,
-  objects: 0,
-  versions: 0,
-  lastEviction: null,
-  evictedObjects: 0,
-  consolidationLagMs: 0,
-  lastScanAt: null,
-  consolidated: {},
-};
 
 function check(scenario: Scenario, runs: number): void {
   for (let seed = 1; seed <= runs; seed++) {

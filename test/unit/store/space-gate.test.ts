@@ -2,27 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { effectiveCapacity } from '../../../src/store/disk-space.js';
 import { type GateMember, VolumeSpaceGate, WRITE_SLACK_BYTES } from '../../../src/store/space-gate.js';
-import type { VolumeSummary } from '../../../src/store/state-files.js';
+import { leaderSummary as summary } from '../../support/leader-summary.js';
 
 const MiB = 2 ** 20;
-
-function summary(totalBytes: number, consolidated: Record<string, number> = {}): VolumeSummary {
-  return {
-    savedAt: Date.now(),
-    leader: 'l',
-    token: 1,
-    maxBytes: 8 * MiB,
-    totalBytes,
-    writtenBytes: 0,
-    objects: 0,
-    versions: 0,
-    lastEviction: null,
-    evictedObjects: 0,
-    consolidationLagMs: 0,
-    lastScanAt: null,
-    consolidated,
-  };
-}
 
 /** Other live instances that count `me` and base on no summary yet. */
 function members(n: number): GateMember[] {
