@@ -65,10 +65,12 @@ export class VolumeSpaceGate implements SpaceGate {
   #inFlight = 0;
   /** This instance's chunk and record writes that another instance's basis may not include, oldest first. */
   #written: Written[] = [];
-  /** Chunks refused because the volume was full (`max_size`, or the file system). */
+  /** Chunks refused: the volume was full (`max_size`, or the file system), or this instance not counted. */
   refused = 0;
   /** Of those, the ones refused because the file system would be left with less than its reserve. */
   refusedDisk = 0;
+  /** Of those, the ones refused while another live instance did not count this one yet. */
+  refusedJoining = 0;
 
   constructor(instance: string, maxBytes: number) {
     this.#instance = instance;
@@ -160,7 +162,11 @@ export class VolumeSpaceGate implements SpaceGate {
 
   /** Reserves `bytes` when there is room; `settle` gives the reservation back once the write ended. */
   mayWrite(bytes: number): boolean {
-    if (!this.#counted) return false;
+    if (!this.#counted) {
+      this.refused += 1;
+      this.refusedJoining += 1;
+      return false;
+    }
     const n = this.#instances;
     const need = (bytes + WRITE_SLACK_BYTES) * n;
     if (this.estimate() + need > this.#maxBytes) {

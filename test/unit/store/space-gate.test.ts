@@ -90,6 +90,7 @@ describe('space gate', () => {
     assert.deepEqual(gate.counting, ['me', 'a']);
     assert.equal(gate.counted, false);
     assert.equal(gate.mayWrite(64 * 1024), false);
+    assert.equal(gate.refusedJoining, 1);
     // An instance that has not read the fleet yet, or an older Kura, says nothing: it is not waited for.
     gate.update(summary(0), [{ instance: 'a', basis: 0, counting: ['a', 'me'] }, { instance: 'b' }], null);
     assert.equal(gate.counted, true);
