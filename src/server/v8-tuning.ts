@@ -1,4 +1,4 @@
-// V8's sizing of its old-generation collections (docs/operations.md, Memory).
+// V8's sizing of its old-generation collections, and its pretenuring (docs/operations.md, Memory).
 //
 // External memory: every cell a fill reads is an ArrayBuffer of its own (src/upstream/plain-http.ts,
 // undici's buffers), and V8 by default starts a full mark of the JS heap each time such memory grows by a
@@ -14,7 +14,6 @@
 // 207-214 MiB. Two and a half times what survives kept it at 170-177 MiB (twice: 159-165). The price is
 // in the tail, not in CPU: more full collections, whose pauses (3-7 ms) more requests meet; the p99 of
 // 4 KiB hits from RAM at 16 connections went from 3.6-4.5 ms to 5.2-6.8 (twice: 7.0-8.6).
-
 //
 // Pretenuring: V8 allocates the objects of an allocation site straight in the old generation once enough
 // of them survived a scavenge. Under load, sites whose objects live as long as a request can tip that

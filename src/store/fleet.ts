@@ -179,7 +179,7 @@ export class Fleet {
     const pollMs = Math.min(JOIN_POLL_MS, this.#opts.journalFlushMs);
     while (!this.space.counted && Date.now() < deadline) {
       await sleep(pollMs);
-      await this.#refreshGate();
+      await this.#refreshGateOnce();
     }
     if (!this.space.counted) {
       this.#opts.log.info('not counted by every instance on the volume yet: chunks are cached once it is');
