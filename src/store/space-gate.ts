@@ -41,9 +41,12 @@ interface Written {
 /** Another live instance on the volume, as its heartbeat describes it. */
 export interface GateMember {
   instance: string;
-  /** Its basis (`savedAt`); absent when it does not say (an older Kura) or is known to be dead. */
+  /** Its basis (`savedAt`); absent when it does not say (an older Kura). */
   basis?: number;
-  /** The instances it counts; absent when it does not say or is known to be dead. */
+  /**
+   * The instances it counts; absent when it does not say, has not read the fleet's heartbeats yet, or
+   * writes no more (stopped, or known to be dead): nobody waits for it to count them.
+   */
   counting?: readonly string[];
 }
 
