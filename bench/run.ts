@@ -195,12 +195,10 @@ async function formatAsChecked(file: string): Promise<void> {
 async function unusedName(dir: string, base: string): Promise<string> {
   for (let n = 1; ; n++) {
     const name = n === 1 ? base : `${base}-${n}`;
-    if (
-      !(await access(join(dir, `${name}.md`)).then(
-        () => true,
-        () => false,
-      ))
-    )
-      return name;
+    const taken = await access(join(dir, `${name}.md`)).then(
+      () => true,
+      () => false,
+    );
+    if (!taken) return name;
   }
 }

@@ -48,7 +48,7 @@ export async function heldCells(
     const partial = name.endsWith('.p');
     const digits = partial ? name.slice(0, -2) : name;
     const index = Number(digits);
-    // Only the names chunk files are given: digits without a leading zero (nothing else is in the directory).
+    // Only chunk files' names count: digits without a leading zero, `.p` after them for a partial one.
     if (index < end && Number.isInteger(index) && String(index) === digits) {
       kinds[index] = (kinds[index] ?? 0) | (partial ? PARTIAL : FULL);
     }
