@@ -59,8 +59,9 @@ const METHOD = `- Every target runs in its own process on loopback, started and 
   \`node bin/kura.js serve\` with its override pointing at the origin, on a fresh volume in /tmp.
 - **direct** is the origin itself: its row against the ceiling is the origin's own ceiling.
 - **kura cold** is the first read of an object on a fresh volume; **kura warm ram** the same process
-  afterwards (the RAM tier sized to hold every object of the run, and warmed by one uncounted read of
-  each large object: a chunk enters the tier when it is read again, never from a fill); **kura warm disk** a second Kura
+  afterwards (the RAM tier sized to hold every object of the run, and warmed by uncounted reads of the
+  large objects until one pass costs the origin nothing: a chunk enters the tier when it is read again,
+  never from a fill); **kura warm disk** a second Kura
   process on the same volume, running beside the first, with \`cache.ram_size: 0\` (the files are in the
   OS page cache: this is Kura's own file-serving path, not the disk's speed). In the small cells,
   **kura 2 workers** is a group of two worker processes, and **kura gateway** a Kura of one worker whose
