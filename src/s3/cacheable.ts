@@ -77,7 +77,8 @@ function operationBypass(s3: S3Request): BypassReason | null {
 function queryBypass(s3: S3Request): BypassReason | null {
   if (s3.query.some((param) => param.name === 'versionId')) return 'version-id';
   if (s3.operation.name === 'HeadObject' && s3.operation.partNumber !== null) return 'part-head';
-  if (s3.query.some((param) => !CACHEABLE_PARAMS.has(param.name) && !isPresignParam(param.name))) {
+  // The presign test first: it reads a name's first characters, where the set would look the name up.
+  if (s3.query.some((param) => !isPresignParam(param.name) && !CACHEABLE_PARAMS.has(param.name))) {
     return 'query';
   }
   return null;

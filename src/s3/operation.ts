@@ -184,8 +184,9 @@ function ruleMatches(rule: OperationRule, input: OperationInput, names: readonly
       if (paramValue(input.query, name) !== value) return false;
     }
   }
+  // The presign test first: it reads a name's first characters, where the lists compare it with each entry.
   return names.every(
-    (name) => rule.required.includes(name) || rule.optional.includes(name) || isPresignParam(name),
+    (name) => isPresignParam(name) || rule.required.includes(name) || rule.optional.includes(name),
   );
 }
 

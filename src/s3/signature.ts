@@ -21,14 +21,6 @@ const MAX_PRESIGN_EXPIRES_SECONDS = 604_800;
 
 /** Query names whose presence makes a request SigV4-presigned; S3 matches them case-sensitively. */
 const V4_QUERY_MARKERS = ['X-Amz-Algorithm', 'X-Amz-Credential', 'X-Amz-Signature'] as const;
-const V4_QUERY_REQUIRED = [
-  'X-Amz-Algorithm',
-  'X-Amz-Credential',
-  'X-Amz-Date',
-  'X-Amz-Expires',
-  'X-Amz-SignedHeaders',
-  'X-Amz-Signature',
-] as const;
 const V2_QUERY_MARKERS = ['AWSAccessKeyId', 'Signature'] as const;
 
 /** SigV2 StringToSign covers Content-MD5, Content-Type, Date (or Expires) and every `x-amz-*` header. */
@@ -150,50 +142,74 @@ function parseAuthParams(params: string): AuthFields | null {
   return { credential, signedHeaders, signature };
 }
 
-/** A presigned SigV4 URL's parameters as sent, named for what each gives (V4Parts, the date, the lifetime). */
-interface V4QueryValues {
-  algorithm?: string;
-  credential?: string;
-  date?: string;
-  expires?: string;
-  signedHeaders?: string;
-  signature?: string;
-  regionSet?: string;
-}
+/**
+ * A presigned SigV4 URL's parameters as sent, named for what each gives (V4Parts, the date, the lifetime).
+ * Fields of a class, each set by name: an object filled through computed names was a dictionary whose
+ * every store and load missed V8's inline caches, on every presigned request.
+ */
+class V4QueryValues {
+  algorithm: string | undefined = undefined;
+  credential: string | undefined = undefined;
+  date: string | undefined = undefined;
+  expires: string | undefined = undefined;
+  signedHeaders: string | undefined = undefined;
+  signature: string | undefined = undefined;
+  regionSet: string | undefined = undefined;
 
-/** The field of a V4 query name; S3 reads the names case-sensitively. A switch, not a map: see parse-memo.ts. */
-function v4QueryField(name: string): keyof V4QueryValues | null {
-  switch (name) {
-    case 'X-Amz-Algorithm':
-      return 'algorithm';
-    case 'X-Amz-Credential':
-      return 'credential';
-    case 'X-Amz-Date':
-      return 'date';
-    case 'X-Amz-Expires':
-      return 'expires';
-    case 'X-Amz-SignedHeaders':
-      return 'signedHeaders';
-    case 'X-Amz-Signature':
-      return 'signature';
-    case 'X-Amz-Region-Set':
-      return 'regionSet';
-    default:
-      return null;
+  /** Takes one parameter; false when it names a field already set (S3 reads the names case-sensitively). */
+  take(name: string, value: string): boolean {
+    switch (name) {
+      case 'X-Amz-Algorithm':
+        if (this.algorithm !== undefined) return false;
+        this.algorithm = value;
+        return true;
+      case 'X-Amz-Credential':
+        if (this.credential !== undefined) return false;
+        this.credential = value;
+        return true;
+      case 'X-Amz-Date':
+        if (this.date !== undefined) return false;
+        this.date = value;
+        return true;
+      case 'X-Amz-Expires':
+        if (this.expires !== undefined) return false;
+        this.expires = value;
+        return true;
+      case 'X-Amz-SignedHeaders':
+        if (this.signedHeaders !== undefined) return false;
+        this.signedHeaders = value;
+        return true;
+      case 'X-Amz-Signature':
+        if (this.signature !== undefined) return false;
+        this.signature = value;
+        return true;
+      case 'X-Amz-Region-Set':
+        if (this.regionSet !== undefined) return false;
+        this.regionSet = value;
+        return true;
+      default:
+        return true;
+    }
+  }
+
+  /** The first parameter every presigned URL carries that this one lacks, if any. */
+  missing(): string | undefined {
+    if (this.algorithm === undefined) return 'X-Amz-Algorithm';
+    if (this.credential === undefined) return 'X-Amz-Credential';
+    if (this.date === undefined) return 'X-Amz-Date';
+    if (this.expires === undefined) return 'X-Amz-Expires';
+    if (this.signedHeaders === undefined) return 'X-Amz-SignedHeaders';
+    if (this.signature === undefined) return 'X-Amz-Signature';
+    return undefined;
   }
 }
 
 function readPresignedV4(query: readonly QueryParam[], headers: readonly string[]): SignatureFacts {
-  const values: V4QueryValues = {};
+  const values = new V4QueryValues();
   for (const param of query) {
-    const field = v4QueryField(param.name);
-    if (field === null) continue;
-    if (values[field] !== undefined) return unreadable(`${param.name} appears more than once`);
-    values[field] = param.value;
+    if (!values.take(param.name, param.value)) return unreadable(`${param.name} appears more than once`);
   }
-  const missing = V4_QUERY_REQUIRED.find(
-    (name) => values[v4QueryField(name) as keyof V4QueryValues] === undefined,
-  );
+  const missing = values.missing();
   if (missing !== undefined) return unreadable(`presigned URL without ${missing}`);
   const kind = ALGORITHMS[values.algorithm ?? ''];
   if (kind === undefined) return unreadable('unknown X-Amz-Algorithm');
