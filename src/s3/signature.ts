@@ -143,85 +143,77 @@ function parseAuthParams(params: string): AuthFields | null {
 }
 
 /**
- * A presigned SigV4 URL's parameters as sent, named for what each gives (V4Parts, the date, the lifetime).
- * Fields of a class, each set by name: an object filled through computed names was a dictionary whose
- * every store and load missed V8's inline caches, on every presigned request.
+ * A presigned SigV4 URL's parameter names, in the order `readPresignedV4` keeps their values; all but the
+ * last are required.
  */
-class V4QueryValues {
-  algorithm: string | undefined = undefined;
-  credential: string | undefined = undefined;
-  date: string | undefined = undefined;
-  expires: string | undefined = undefined;
-  signedHeaders: string | undefined = undefined;
-  signature: string | undefined = undefined;
-  regionSet: string | undefined = undefined;
+const V4_QUERY_NAMES = [
+  'X-Amz-Algorithm',
+  'X-Amz-Credential',
+  'X-Amz-Date',
+  'X-Amz-Expires',
+  'X-Amz-SignedHeaders',
+  'X-Amz-Signature',
+  'X-Amz-Region-Set',
+] as const;
+const V4_QUERY_REQUIRED = V4_QUERY_NAMES.length - 1;
 
-  /** Takes one parameter; false when it names a field already set (S3 reads the names case-sensitively). */
-  take(name: string, value: string): boolean {
-    switch (name) {
-      case 'X-Amz-Algorithm':
-        if (this.algorithm !== undefined) return false;
-        this.algorithm = value;
-        return true;
-      case 'X-Amz-Credential':
-        if (this.credential !== undefined) return false;
-        this.credential = value;
-        return true;
-      case 'X-Amz-Date':
-        if (this.date !== undefined) return false;
-        this.date = value;
-        return true;
-      case 'X-Amz-Expires':
-        if (this.expires !== undefined) return false;
-        this.expires = value;
-        return true;
-      case 'X-Amz-SignedHeaders':
-        if (this.signedHeaders !== undefined) return false;
-        this.signedHeaders = value;
-        return true;
-      case 'X-Amz-Signature':
-        if (this.signature !== undefined) return false;
-        this.signature = value;
-        return true;
-      case 'X-Amz-Region-Set':
-        if (this.regionSet !== undefined) return false;
-        this.regionSet = value;
-        return true;
-      default:
-        return true;
-    }
-  }
-
-  /** The first parameter every presigned URL carries that this one lacks, if any. */
-  missing(): string | undefined {
-    if (this.algorithm === undefined) return 'X-Amz-Algorithm';
-    if (this.credential === undefined) return 'X-Amz-Credential';
-    if (this.date === undefined) return 'X-Amz-Date';
-    if (this.expires === undefined) return 'X-Amz-Expires';
-    if (this.signedHeaders === undefined) return 'X-Amz-SignedHeaders';
-    if (this.signature === undefined) return 'X-Amz-Signature';
-    return undefined;
+/**
+ * Where V4_QUERY_NAMES has `name` (S3 reads the names case-sensitively), or -1. A switch, not a map (see
+ * parse-memo.ts); and a position, not a field name: values stored under computed field names made an
+ * object whose every load and store missed V8's inline caches, on every presigned request.
+ */
+function v4QueryIndex(name: string): number {
+  switch (name) {
+    case 'X-Amz-Algorithm':
+      return 0;
+    case 'X-Amz-Credential':
+      return 1;
+    case 'X-Amz-Date':
+      return 2;
+    case 'X-Amz-Expires':
+      return 3;
+    case 'X-Amz-SignedHeaders':
+      return 4;
+    case 'X-Amz-Signature':
+      return 5;
+    case 'X-Amz-Region-Set':
+      return 6;
+    default:
+      return -1;
   }
 }
 
 function readPresignedV4(query: readonly QueryParam[], headers: readonly string[]): SignatureFacts {
-  const values = new V4QueryValues();
+  const values = new Array<string | undefined>(V4_QUERY_NAMES.length).fill(undefined);
   for (const param of query) {
-    if (!values.take(param.name, param.value)) return unreadable(`${param.name} appears more than once`);
+    const at = v4QueryIndex(param.name);
+    if (at === -1) continue;
+    if (values[at] !== undefined) return unreadable(`${param.name} appears more than once`);
+    values[at] = param.value;
   }
-  const missing = values.missing();
-  if (missing !== undefined) return unreadable(`presigned URL without ${missing}`);
-  const kind = ALGORITHMS[values.algorithm ?? ''];
+  for (let at = 0; at < V4_QUERY_REQUIRED; at++) {
+    if (values[at] === undefined) return unreadable(`presigned URL without ${V4_QUERY_NAMES[at]}`);
+  }
+  const [
+    algorithm = '',
+    credential = '',
+    dateText = '',
+    expires = '',
+    signedHeaders = '',
+    signature = '',
+    regionSet,
+  ] = values;
+  const kind = ALGORITHMS[algorithm];
   if (kind === undefined) return unreadable('unknown X-Amz-Algorithm');
-  const date = parseAmzDate(values.date ?? '');
+  const date = parseAmzDate(dateText);
   if (date === null) return unreadable('malformed X-Amz-Date');
-  const expiresSeconds = parseExpiresSeconds(values.expires ?? '');
+  const expiresSeconds = parseExpiresSeconds(expires);
   if (expiresSeconds === null) return unreadable('malformed X-Amz-Expires');
   return buildV4Facts(kind, 'query', {
-    credential: values.credential ?? '',
-    signedHeaders: values.signedHeaders ?? '',
-    signature: values.signature ?? '',
-    regionSet: kind === 'sigv4a' ? (values.regionSet ?? null) : undefined,
+    credential,
+    signedHeaders,
+    signature,
+    regionSet: kind === 'sigv4a' ? (regionSet ?? null) : undefined,
     date,
     expiresAt: new Date(date.getTime() + expiresSeconds * 1000),
     payloadHash: headerValues(headers, 'x-amz-content-sha256')[0] ?? null,
