@@ -142,10 +142,7 @@ function parseAuthParams(params: string): AuthFields | null {
   return { credential, signedHeaders, signature };
 }
 
-/**
- * A presigned SigV4 URL's parameter names, in the order `readPresignedV4` keeps their values; all but the
- * last are required.
- */
+/** A presigned SigV4 URL's parameter names, in the order `readPresignedV4` keeps their values. */
 const V4_QUERY_NAMES = [
   'X-Amz-Algorithm',
   'X-Amz-Credential',
@@ -155,7 +152,8 @@ const V4_QUERY_NAMES = [
   'X-Amz-Signature',
   'X-Amz-Region-Set',
 ] as const;
-const V4_QUERY_REQUIRED = V4_QUERY_NAMES.length - 1;
+/** How many of V4_QUERY_NAMES, from the first, every presigned URL must carry. */
+const V4_QUERY_REQUIRED_COUNT = V4_QUERY_NAMES.length - 1;
 
 /**
  * Where V4_QUERY_NAMES has `name` (S3 reads the names case-sensitively), or -1. A switch, not a map (see
@@ -191,7 +189,7 @@ function readPresignedV4(query: readonly QueryParam[], headers: readonly string[
     if (values[at] !== undefined) return unreadable(`${param.name} appears more than once`);
     values[at] = param.value;
   }
-  for (let at = 0; at < V4_QUERY_REQUIRED; at++) {
+  for (let at = 0; at < V4_QUERY_REQUIRED_COUNT; at++) {
     if (values[at] === undefined) return unreadable(`presigned URL without ${V4_QUERY_NAMES[at]}`);
   }
   const [
