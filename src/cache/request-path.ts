@@ -214,15 +214,8 @@ interface RequestFacts extends HeadTarget {
 }
 
 /** `server.allow_clients` leaves this client out: refused before anything is parsed or forwarded. */
-async function refuseClient(req: IncomingMessage, to: HeadTarget, requestId: string): Promise<Outcome> {
-  const error = clientRefused();
-  replyError(to, error, {
-    requestId,
-    resource: (req.url ?? '').split('?')[0],
-    head: req.method === 'HEAD',
-    hasBody: hasRequestBody(req.rawHeaders),
-  });
-  return { status: error.status, error: 'client not allowed' };
+function refuseClient(req: IncomingMessage, to: HeadTarget, requestId: string): Outcome {
+  return { ...refuse(req, to, requestId, clientRefused()), error: 'client not allowed' };
 }
 
 /** S3's answers teach the hit authorization memo (hit-auth.ts) who may read what. */
@@ -236,8 +229,8 @@ function hearing(cache: Cache): NonNullable<PassOptions['heard']> {
 }
 
 /** Kura's own answer to a request it will not serve: an S3-shaped error. */
-function refuse(req: IncomingMessage, facts: RequestFacts, requestId: string, error: S3ErrorSpec): Outcome {
-  replyError(facts, error, {
+function refuse(req: IncomingMessage, to: HeadTarget, requestId: string, error: S3ErrorSpec): Outcome {
+  replyError(to, error, {
     requestId,
     resource: (req.url ?? '').split('?')[0],
     head: req.method === 'HEAD',

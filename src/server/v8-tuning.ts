@@ -21,9 +21,9 @@
 // scavenges too and are promoted (parsed queries, node:http's messages, the handler's closures), which
 // keeps the survival high. `--trace-deopt` names one such site: node:events' `removeListener` gives an
 // emitter a new listener table when its last listener goes, and the table it drops, pretenured, still
-// points at that listener, often a closure of a request. With 64 clients reading 64 KiB objects, about half the runs fell into that
-// state: 5.7 KB promoted per request against 0.12, 9-10% of the young generation surviving each
-// scavenge against 1-3, and 14 full collections in 8 s against 1. Six alternated runs from the volume:
+// points at that listener, often a closure of a request. With 64 clients reading 64 KiB objects, about
+// half the runs fell into that state: 5.7 KB promoted per request against 0.12, 9-10% of the young
+// generation surviving each scavenge against 1-3, and 14 full collections in 8 s against 1. Six alternated runs from the volume:
 // peak RSS 170-180 MiB with pretenuring (all six in that state), 129-131 without, and 76-90 µs of CPU
 // per request against 82-100. From RAM, three: 179-184 MiB against 134-137. The price is at lower
 // concurrency, where no run fell into it: 64 KiB hits from RAM at 16 clients cost 3.5 µs more each
