@@ -29,6 +29,8 @@ type RawEnd = (...args: unknown[]) => ServerResponse;
 interface DecorateOptions {
   extra: readonly string[];
   sniff: boolean;
+  /** The object answered (origin, bucket and key), once the request names one: its type is remembered. */
+  object: string | null;
   started: number;
   /** What the client reads errors as (respond.ts, errorFormat). */
   errors: ErrorFormat;
@@ -80,7 +82,13 @@ class Decoration {
   readonly #res: ServerResponse;
   readonly #opts: DecorateOptions;
   readonly #seen: Seen;
-  #held: { status: number; statusText: string | undefined; headers: string[] } | null = null;
+  #held: {
+    status: number;
+    statusText: string | undefined;
+    headers: string[];
+    /** The object version whose first bytes these are, when known: its type is remembered. */
+    version: string | null;
+  } | null = null;
   #error: {
     status: number;
     statusText: string | undefined;
@@ -122,7 +130,13 @@ class Decoration {
       return res;
     }
     if (this.#opts.sniff && startsAtZero(status, headers) && GENERIC_TYPES.has(type)) {
-      this.#held = { status, statusText, headers };
+      const version = versionOf(this.#opts.object, headers);
+      const known = version === null ? undefined : sniffed.get(version);
+      // A version sniffed before has the same first bytes: its head goes out at once, with no sniff.
+      if (known === null) return this.#send(status, statusText, headers);
+      if (known !== undefined)
+        return this.#send(status, statusText, setValue(headers, 'content-type', known));
+      this.#held = { status, statusText, headers, version };
       return res;
     }
     return this.#send(status, statusText, headers);
@@ -181,6 +195,9 @@ class Decoration {
     if (h === null) return;
     this.#held = null;
     const mime = first === null || first.length === 0 ? undefined : (await sniff(first))?.mime;
+    if (h.version !== null && first !== null && wholeSample(first, h.status, h.headers)) {
+      remember(h.version, mime ?? null);
+    }
     const headers = mime === undefined ? h.headers : setValue(h.headers, 'content-type', mime);
     if (!this.#res.destroyed) this.#send(h.status, h.statusText, headers);
   }
@@ -224,6 +241,33 @@ class Decoration {
       if (this.#pending === p) this.#pending = null;
     });
   }
+}
+
+/** The most versions whose sniffed types are remembered (oldest forgotten first): about 1 MB. */
+const SNIFFED_MAX = 10_000;
+/** What file-type reads of a file's start for most types (its `reasonableDetectionSizeInBytes`). */
+const SNIFF_SAMPLE = 4100;
+/** Sniffed types by object version (null: none found), so that a hit need not sniff its bytes again. */
+const sniffed = new Map<string, string | null>();
+
+function remember(version: string, mime: string | null): void {
+  if (sniffed.size >= SNIFFED_MAX) sniffed.delete(sniffed.keys().next().value as string);
+  sniffed.set(version, mime);
+}
+
+/** The object and its ETag: a version's bytes, and so its sniffed type, never change. */
+function versionOf(object: string | null, headers: readonly string[]): string | null {
+  const etag = headerValue(headers, 'etag');
+  return object === null || etag === undefined ? null : `${object}\n${etag}`;
+}
+
+/**
+ * The first bytes sniffed are all a sniff of the whole object would look at: a later answer of the same
+ * version finds the same type. A short first piece of a longer body (a slow origin's) is not remembered.
+ */
+function wholeSample(first: Buffer, status: number, headers: readonly string[]): boolean {
+  if (first.length >= SNIFF_SAMPLE) return true;
+  return status === 200 && String(first.length) === headerValue(headers, 'content-length');
 }
 
 async function sniff(bytes: Buffer) {

@@ -63,6 +63,9 @@ const WRITE_HEADERS = [
   'expires',
 ];
 
+const READ_METHODS: readonly string[] = ['GET', 'HEAD'];
+const READ_WRITE_METHODS: readonly string[] = ['GET', 'HEAD', 'PUT', 'DELETE'];
+
 interface Facts {
   route: string | null;
   bucket: string | null;
@@ -80,26 +83,33 @@ export function createGatewayHandler(deps: GatewayDeps) {
     const bytesOut = req.socket.bytesWritten;
     deps.traffic.active += 1;
     const clientGone = new EventEmitter();
-    const closed = new Promise<void>((resolve) =>
-      res.on('close', () => {
-        if (!res.writableFinished) clientGone.emit('abort');
-        resolve();
-      }),
-    );
     const facts: Facts = { route: null, bucket: null, key: null };
     const seen: Seen = { status: null, ttfbMs: null };
-    const served = (
-      allowed(remote)
-        ? serve(deps, table, req, res, requestId, clientGone, facts, seen, started)
-        : refuseClient(req, res, requestId)
-    ).catch((err: Error): Outcome => {
+    // The access-log line waits for both the outcome and the response's end, whichever comes last: two
+    // flags, as in src/cache/request-path.ts, rather than promises joined.
+    let outcome: Outcome | null = null;
+    let closed = false;
+    res.on('close', () => {
+      if (!res.writableFinished) clientGone.emit('abort');
+      closed = true;
+      if (outcome !== null) ended(outcome);
+    });
+    const settle = (o: Outcome): void => {
+      outcome = o;
+      if (closed) ended(o);
+    };
+    const failed = (err: Error): void => {
       deps.log.error('gateway request failed', { requestId, error: err.stack ?? err.message });
       res.destroy();
-      return { status: 500, error: err.message };
-    });
-    void Promise.all([served, closed]).then(([outcome]) => {
+      settle({ status: 500, error: err.message });
+    };
+    if (allowed(remote))
+      serve(deps, table, req, res, requestId, clientGone, facts, seen, started).then(settle, failed);
+    else settle(refuseClient(req, res, requestId));
+
+    function ended(result: Outcome): void {
       deps.traffic.active -= 1;
-      deps.traffic.ended(facts.key === null ? 'Other' : 'GatewayRead', resultOf(outcome.cache));
+      deps.traffic.ended(facts.key === null ? 'Other' : 'GatewayRead', resultOf(result.cache));
       deps.access.write({
         requestId,
         remote,
@@ -110,17 +120,17 @@ export function createGatewayHandler(deps: GatewayDeps) {
         bucket: facts.bucket,
         key: facts.key,
         range: req.headers.range ?? null,
-        status: outcome.status,
+        status: result.status,
         bytesIn: req.socket.bytesRead - bytesIn,
         bytesOut: req.socket.bytesWritten - bytesOut,
-        cache: xCacheOf(outcome.cache),
+        cache: xCacheOf(result.cache),
         ttfbMs: seen.ttfbMs,
         durationMs: Math.round((performance.now() - started) * 10) / 10,
         upstream: facts.route,
         userAgent: req.headers['user-agent'] ?? null,
-        ...(outcome.error ? { error: outcome.error } : {}),
+        ...(result.error ? { error: result.error } : {}),
       });
-    });
+    }
   };
   /** Each origin's breaker state, for the metrics: 0 closed, 1 half-open, 2 open. */
   const originStates = (): [string, number][] =>
@@ -130,18 +140,29 @@ export function createGatewayHandler(deps: GatewayDeps) {
 
 const STATE_VALUE = { closed: 0, 'half-open': 1, open: 2 } as const;
 
+/** The access log's operations of the methods a gateway answers, made once. */
+const OPERATIONS: Readonly<Record<string, string>> = {
+  GET: 'GatewayGet',
+  HEAD: 'GatewayHead',
+  PUT: 'GatewayPut',
+  DELETE: 'GatewayDelete',
+  OPTIONS: 'GatewayOptions',
+};
+
 /** `GatewayGet`, `GatewayHead`, …: the access log's operation for a gateway request. */
 function operationOf(method: string): string {
-  return `Gateway${method.charAt(0)}${method.slice(1).toLowerCase()}`;
+  return OPERATIONS[method] ?? `Gateway${method.charAt(0)}${method.slice(1).toLowerCase()}`;
 }
+
+const SIGNED_LINK = new RegExp(`([?&]${LINK_SIGNATURE}=)[^&]*`);
 
 /** Link signatures are credentials: the access log keeps their expiry, not the signature. */
 function redactLink(target: string): string {
-  return target.replace(new RegExp(`([?&]${LINK_SIGNATURE}=)[^&]*`), '$1REDACTED');
+  return target.includes(LINK_SIGNATURE) ? target.replace(SIGNED_LINK, '$1REDACTED') : target;
 }
 
 /** `server.allow_clients` leaves this client out, on the gateway's ports as on the others. */
-async function refuseClient(req: IncomingMessage, res: ServerResponse, requestId: string): Promise<Outcome> {
+function refuseClient(req: IncomingMessage, res: ServerResponse, requestId: string): Outcome {
   const e = accessDenied('This client address is not allowed');
   replyGatewayError(req, res, e, requestId, (req.url ?? '').split('?')[0] ?? '');
   return { status: 403, error: 'client not allowed' };
@@ -176,7 +197,7 @@ async function serve(
   }
   const route = live.config;
   facts.route = route.name;
-  const methods = route.access === 'read-write' ? ['GET', 'HEAD', 'PUT', 'DELETE'] : ['GET', 'HEAD'];
+  const methods = route.access === 'read-write' ? READ_WRITE_METHODS : READ_METHODS;
   const method = req.method ?? '';
   if (method === 'OPTIONS') {
     replyPreflight(req, res, route.cors, methods, requestId);
@@ -185,6 +206,7 @@ async function serve(
   const decoration = {
     extra: corsHeaders(route.cors, req),
     sniff: method === 'GET',
+    object: null as string | null,
     started,
     errors: errorFormat(req.headers.accept),
     resource: rawPath,
@@ -211,6 +233,7 @@ async function serve(
   const key = route.keyPrefix + relative;
   facts.bucket = route.bucket;
   facts.key = key;
+  decoration.object = `${live.target.route.origin} ${route.bucket}/${key}`;
   return forward(
     deps,
     live,
