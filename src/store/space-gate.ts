@@ -68,6 +68,8 @@ export class VolumeSpaceGate implements SpaceGate {
   #inFlight = 0;
   /** This instance's chunk and record writes that another instance's basis may not include, oldest first. */
   #written: Written[] = [];
+  /** The sum of `#written`'s bytes, kept as it changes: every write's admission reads it. */
+  #writtenBytes = 0;
   /** Chunks refused: the volume was full (`max_size`, or the file system), or this instance not counted. */
   refused = 0;
   /** Of those, the ones refused because the file system would be left with less than its reserve. */
@@ -118,7 +120,9 @@ export class VolumeSpaceGate implements SpaceGate {
     // Kept for the next update: the same summary is still what everyone bases on.
     this.#included.unshift({ savedAt: Number.NEGATIVE_INFINITY, upTo: included });
     // Strictly older only: an event of the same millisecond may sit in a segment not yet read.
-    while (this.#written.length > 0 && (this.#written[0] as Written).at < included) this.#written.shift();
+    while (this.#written.length > 0 && (this.#written[0] as Written).at < included) {
+      this.#writtenBytes -= (this.#written.shift() as Written).bytes;
+    }
   }
 
   /** This instance's bytes that `summary` does not include. */
@@ -147,11 +151,12 @@ export class VolumeSpaceGate implements SpaceGate {
   /** A chunk or record of this instance now holds `bytes` on the volume. */
   wrote(bytes: number): void {
     this.#written.push({ at: Date.now(), bytes });
+    this.#writtenBytes += bytes;
   }
 
   /** The bytes the total of another instance's basis may not include, as far as this instance knows. */
   pendingBytes(): number {
-    return this.#inFlight + this.#written.reduce((n, w) => n + w.bytes, 0);
+    return this.#inFlight + this.#writtenBytes;
   }
 
   /**
@@ -178,8 +183,13 @@ export class VolumeSpaceGate implements SpaceGate {
     }
     const disk = this.#disk;
     if (disk !== null) {
+      // Oldest first: only the writes since the file system was asked are read, newest back.
       let since = this.#inFlight;
-      for (const w of this.#written) if (w.at >= disk.at) since += w.bytes;
+      for (let i = this.#written.length - 1; i >= 0; i--) {
+        const w = this.#written[i] as Written;
+        if (w.at < disk.at) break;
+        since += w.bytes;
+      }
       if (since * n + need > disk.availableBytes - disk.reserveBytes) {
         this.refused += 1;
         this.refusedDisk += 1;
