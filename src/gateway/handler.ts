@@ -24,7 +24,7 @@ import {
   noSuchRoute,
 } from '../s3/errors.js';
 import { parseS3Request } from '../s3/request.js';
-import type { AccessLog } from '../telemetry/access-log.js';
+import type { AccessLog, AccessRecord } from '../telemetry/access-log.js';
 import type { Logger } from '../telemetry/log.js';
 import type { TrafficStats } from '../telemetry/traffic.js';
 import type { UpstreamSender } from '../upstream/client.js';
@@ -41,6 +41,8 @@ export interface GatewayDeps {
   log: Logger;
   access: AccessLog;
   traffic: TrafficStats;
+  /** Runs once per request, after its access-log line is written (metrics, top keys). */
+  onEnd?: (record: AccessRecord) => void;
 }
 
 /** Client headers a read passes on: the range and the conditionals the cache answers (RFC 9110 §13). */
@@ -110,7 +112,7 @@ export function createGatewayHandler(deps: GatewayDeps) {
     function ended(result: Outcome): void {
       deps.traffic.active -= 1;
       deps.traffic.ended(facts.key === null ? 'Other' : 'GatewayRead', resultOf(result.cache));
-      deps.access.write({
+      const record: AccessRecord = {
         requestId,
         remote,
         method: req.method ?? '',
@@ -129,7 +131,9 @@ export function createGatewayHandler(deps: GatewayDeps) {
         upstream: facts.route,
         userAgent: req.headers['user-agent'] ?? null,
         ...(result.error ? { error: result.error } : {}),
-      });
+      };
+      deps.access.write(record);
+      deps.onEnd?.(record);
     }
   };
   /** Each origin's breaker state, for the metrics: 0 closed, 1 half-open, 2 open. */

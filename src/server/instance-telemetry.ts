@@ -15,6 +15,9 @@ import { namesToResolve, resolverProblem } from '../upstream/resolvable.js';
 import type { RelayStats } from './admin-listener.js';
 import type { VolumeWatch } from './volume-watch.js';
 
+/** Operations that read one object, S3's and the gateway's: they count in the dashboard's top keys. */
+const OBJECT_READS: ReadonlySet<string> = new Set(['GetObject', 'HeadObject', 'GatewayGet', 'GatewayHead']);
+
 export interface TelemetryDeps {
   config: KuraConfig;
   cache: Cache;
@@ -97,12 +100,7 @@ export async function startTelemetry(d: TelemetryDeps): Promise<InstanceTelemetr
         r.ttfbMs ?? null,
         r.durationMs,
       );
-      if (
-        r.bucket &&
-        r.key !== null &&
-        r.key !== undefined &&
-        (r.operation === 'GetObject' || r.operation === 'HeadObject')
-      ) {
+      if (r.bucket && r.key !== null && r.key !== undefined && OBJECT_READS.has(r.operation)) {
         topKeys.add(r.bucket, r.key, r.bytesOut, result === 'HIT' || result === 'REVALIDATED');
       }
     },

@@ -64,7 +64,8 @@ export function createListeners(d: ListenerDeps): Listeners {
   const tlsListener = d.tlsFiles ? createTlsListener(d.tlsFiles, { ...relayDeps, handler }) : null;
   d.relays.connect = tlsListener?.stats ?? null;
   // Ports of their own (docs/gateway.md): gateway clients never meet the transparent listener's rules.
-  const gatewayHandler = config.gateway.listen.length === 0 ? null : createGatewayHandler(served);
+  const gatewayHandler =
+    config.gateway.listen.length === 0 ? null : createGatewayHandler({ ...served, onEnd: d.requestEnded });
   const gatewayServers = gatewayHandler
     ? config.gateway.listen.map(() => createHttpListener(config.server, gatewayHandler, log))
     : [];

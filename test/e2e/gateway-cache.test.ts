@@ -1,7 +1,8 @@
 // Gateway reads through the shared cache, against the verifying in-memory origin: a transparent read and
 // a gateway read of one object share chunks and records (the second costs the origin no body byte),
 // ranges, HEAD, 304s from client conditionals, Content-Type found from the first bytes, CORS, and
-// `HEAD ?prefetch=1` warming in the background. Every body is compared with the origin's bytes.
+// `HEAD ?prefetch=1` warming in the background, and the request metrics and top keys gateway reads
+// move. Every body is compared with the origin's bytes.
 
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -9,8 +10,9 @@ import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sdkClient, sdkGet } from '../support/cache-client.js';
 import { gatewayRequest, sha256Hex, solidPng } from '../support/gateway.js';
-import { startTestKura, type TestKura } from '../support/kura.js';
+import { freePort, startTestKura, type TestKura } from '../support/kura.js';
 import { type MemoryOrigin, startMemoryOrigin } from '../support/memory-origin.js';
+import { sample, scrape } from '../support/prometheus.js';
 
 const BUCKET = 'kura-test';
 const CHUNK = 64 * 1024;
@@ -30,6 +32,7 @@ before(async () => {
     origin: origin.url,
     settings: {
       'cache.chunk_size': '64KiB',
+      'admin.port': await freePort(),
       'gateway.listen': ['127.0.0.1:0'],
       'gateway.routes': [
         {
@@ -300,5 +303,42 @@ describe('prefetch', () => {
       assert.ok(res.body.equals(body));
     });
     assert.equal(asked.length, 0);
+  });
+});
+
+describe('telemetry', () => {
+  test('gateway reads count in the request-duration histogram and the dashboard top keys', async () => {
+    const body = randomBytes(100_000);
+    origin.put(BUCKET, 'telemetry/hot.bin', body);
+    const admin = `http://127.0.0.1:${kura.adminPort}`;
+    const before = await scrape(admin);
+    for (let i = 0; i < 3; i++) {
+      const res = await gatewayRequest(port, '/pub/telemetry/hot.bin');
+      assert.equal(res.status, 200);
+      assert.ok(res.body.equals(body));
+    }
+    const after = await scrape(admin);
+    const timed = (result: string) => {
+      const labels = {
+        http_request_method: 'GET',
+        http_response_status_code: '200',
+        kura_cache_result: result,
+      };
+      return (
+        sample(after, 'http_server_request_duration_count', labels) -
+        sample(before, 'http_server_request_duration_count', labels)
+      );
+    };
+    assert.equal(timed('MISS'), 1);
+    assert.equal(timed('HIT'), 2);
+    const data = (await (await fetch(`${admin}/dashboard/data`)).json()) as {
+      topKeys: { bucket: string; key: string; requests: number; hits: number; bytes: number }[];
+    };
+    const hot = data.topKeys.find((k) => k.bucket === BUCKET && k.key === 'telemetry/hot.bin');
+    assert.deepEqual(
+      { requests: hot?.requests, hits: hot?.hits },
+      { requests: 3, hits: 2 },
+      'the gateway reads of the key, two of them from the cache',
+    );
   });
 });
