@@ -7,7 +7,7 @@ import { parseHost } from './host.js';
 import { classifyOperation } from './operation.js';
 import { parseQuery, percentDecode, type SplitTarget, splitTarget } from './query.js';
 import { readSignature } from './signature.js';
-import type { Endpoint, RawRequest, S3ErrorSpec, S3Request } from './types.js';
+import type { Endpoint, Operation, QueryParam, RawRequest, S3ErrorSpec, S3Request } from './types.js';
 
 export type ParseS3RequestResult = { ok: true; request: S3Request } | { ok: false; error: S3ErrorSpec };
 
@@ -24,28 +24,21 @@ interface Location {
 }
 
 export function parseS3Request(raw: RawRequest): ParseS3RequestResult {
-  const target = splitTarget(raw.target);
-  if (target === null) return fail(invalidUri());
   const hostHeaders = headerValues(raw.headers, 'host');
   // RFC 9112 §3.2: exactly one Host; a request with none or several is answered 400.
   const [hostHeader] = hostHeaders;
-  if (hostHeader === undefined) return fail(badRequest('Missing Host header.'));
-  if (hostHeaders.length > 1) return fail(badRequest('Multiple Host headers.'));
-  const authorityError = checkAuthority(target, hostHeader);
-  if (authorityError !== null) return fail(authorityError);
-  const host = parseHost(hostHeader);
-  if (host === null) return fail(invalidHost(hostHeader));
-  const query = parseQuery(target.rawQuery);
-  if (query === null) return fail(invalidUri());
-  const classified = classifyEndpoint(host);
-  const location = locate(classified.endpoint, classified.bucket, target.rawPath);
-  if (location === null) return fail(invalidUri());
-  const operation = classifyOperation({
-    method: raw.method,
-    ...plausible(location),
-    query,
-    headers: raw.headers,
-  });
+  if (hostHeader === undefined) {
+    return splitTarget(raw.target) === null ? fail(invalidUri()) : fail(badRequest('Missing Host header.'));
+  }
+  if (hostHeaders.length > 1) {
+    return splitTarget(raw.target) === null ? fail(invalidUri()) : fail(badRequest('Multiple Host headers.'));
+  }
+  const placed = placedOf(raw.method, raw.target, hostHeader);
+  if (!placed.ok) return placed;
+  const { target, host, query, endpoint, location } = placed;
+  const operation =
+    placed.operation ??
+    classifyOperation({ method: raw.method, ...plausible(location), query, headers: raw.headers });
   return {
     ok: true,
     request: {
@@ -53,7 +46,7 @@ export function parseS3Request(raw: RawRequest): ParseS3RequestResult {
       absoluteForm: target.authority !== null,
       hostHeader,
       host,
-      endpoint: classified.endpoint,
+      endpoint,
       bucket: location.bucket,
       key: location.key,
       rawPath: target.rawPath,
@@ -65,7 +58,79 @@ export function parseS3Request(raw: RawRequest): ParseS3RequestResult {
   };
 }
 
-function fail(error: S3ErrorSpec): ParseS3RequestResult {
+/**
+ * What a request's method, target and Host decide alone: where it goes, its query, and (for GET and HEAD,
+ * whose operation no header changes) what it does. Shared by every request that repeats all three, as a
+ * client reading the same objects again does (a presigned URL, or an SDK's `/bucket/key` with its
+ * signature in a header): nothing may change it.
+ */
+interface Placed {
+  ok: true;
+  method: string;
+  hostHeader: string;
+  target: SplitTarget;
+  host: S3Request['host'];
+  query: readonly QueryParam[];
+  endpoint: Endpoint;
+  location: Location;
+  operation: Operation | null;
+}
+
+/** How many targets the memo holds; past it, it starts again (a scan of distinct keys costs no memory). */
+const PLACED_REMEMBERED = 4_096;
+const placedByTarget = new Map<string, Placed>();
+
+function placedOf(
+  method: string,
+  rawTarget: string,
+  hostHeader: string,
+): Placed | { ok: false; error: S3ErrorSpec } {
+  const known = placedByTarget.get(rawTarget);
+  if (known !== undefined && known.method === method && known.hostHeader === hostHeader) return known;
+  const placed = place(method, rawTarget, hostHeader);
+  if (!placed.ok) return placed;
+  if (placedByTarget.size >= PLACED_REMEMBERED) placedByTarget.clear();
+  placedByTarget.set(rawTarget, placed);
+  return placed;
+}
+
+function place(
+  method: string,
+  rawTarget: string,
+  hostHeader: string,
+): Placed | { ok: false; error: S3ErrorSpec } {
+  const target = splitTarget(rawTarget);
+  if (target === null) return fail(invalidUri());
+  const authorityError = checkAuthority(target, hostHeader);
+  if (authorityError !== null) return fail(authorityError);
+  const host = parseHost(hostHeader);
+  if (host === null) return fail(invalidHost(hostHeader));
+  const query = parseQuery(target.rawQuery);
+  if (query === null) return fail(invalidUri());
+  const classified = classifyEndpoint(host);
+  const location = locate(classified.endpoint, classified.bucket, target.rawPath);
+  if (location === null) return fail(invalidUri());
+  const operation =
+    method === 'GET' || method === 'HEAD'
+      ? classifyOperation({ method, ...plausible(location), query, headers: NO_HEADERS })
+      : null;
+  return {
+    ok: true,
+    method,
+    hostHeader,
+    target,
+    host,
+    query,
+    endpoint: classified.endpoint,
+    location,
+    operation,
+  };
+}
+
+/** GET and HEAD rules read no header (src/s3/operation.ts): their operation is the target's. */
+const NO_HEADERS: readonly string[] = [];
+
+function fail(error: S3ErrorSpec): { ok: false; error: S3ErrorSpec } {
   return { ok: false, error };
 }
 

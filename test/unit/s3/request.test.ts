@@ -164,3 +164,39 @@ describe('parseS3Request: refused', () => {
     });
   }
 });
+
+describe('parseS3Request: a repeated target', () => {
+  it('is placed by its own Host and method every time, whatever was parsed before', () => {
+    const target = '/photos/cat.jpg?x-id=GetObject';
+    const virtual = run('GET', target, ['Host', 'media.s3.us-east-1.amazonaws.com']);
+    const path = run('GET', target, ['Host', 's3.us-east-1.amazonaws.com']);
+    assert.ok(virtual.ok && path.ok);
+    assert.deepEqual([virtual.request.bucket, virtual.request.key], ['media', 'photos/cat.jpg']);
+    assert.deepEqual([path.request.bucket, path.request.key], ['photos', 'cat.jpg']);
+    const put = run('PUT', '/photos/cat.jpg', ['Host', 's3.us-east-1.amazonaws.com']);
+    const copy = run('PUT', '/photos/cat.jpg', [
+      'Host',
+      's3.us-east-1.amazonaws.com',
+      'x-amz-copy-source',
+      '/photos/dog.jpg',
+    ]);
+    const head = run('HEAD', '/photos/cat.jpg', ['Host', 's3.us-east-1.amazonaws.com']);
+    assert.ok(put.ok && copy.ok && head.ok);
+    assert.equal(put.request.operation.name, 'PutObject');
+    assert.equal(copy.request.operation.name, 'CopyObject', 'a header still decides a PUT');
+    assert.equal(head.request.operation.name, 'HeadObject');
+  });
+
+  it('still refuses a request whose Host headers are wrong, and reads each signature afresh', () => {
+    const target = '/b/k?X-Amz-Algorithm=AWS4-HMAC-SHA256';
+    assert.ok(run('GET', target, ['Host', 'localhost']).ok);
+    const twice = run('GET', target, ['Host', 'localhost', 'Host', 'localhost']);
+    assert.ok(!twice.ok && twice.error.code === 'InvalidRequest');
+    const none = run('GET', target, []);
+    assert.ok(!none.ok && none.error.code === 'InvalidRequest');
+    const signed = run('GET', '/b/k', ['Host', 'localhost', 'Authorization', 'AWS4-HMAC-SHA256 junk']);
+    const unsigned = run('GET', '/b/k', ['Host', 'localhost']);
+    assert.ok(signed.ok && unsigned.ok);
+    assert.notEqual(signed.request.signature.kind, unsigned.request.signature.kind);
+  });
+});
