@@ -2,12 +2,20 @@
 // (operation) and how it is signed. The raw path and query stay exactly as received; Kura forwards them.
 import { classifyEndpoint } from './endpoint.js';
 import { badRequest, invalidHost, invalidUri } from './errors.js';
-import { headerValues } from './headers.js';
+import { hasHeader, headerValues } from './headers.js';
 import { parseHost } from './host.js';
 import { classifyOperation } from './operation.js';
 import { parseQuery, percentDecode, type SplitTarget, splitTarget } from './query.js';
 import { readSignature } from './signature.js';
-import type { Endpoint, Operation, QueryParam, RawRequest, S3ErrorSpec, S3Request } from './types.js';
+import type {
+  Endpoint,
+  Operation,
+  QueryParam,
+  RawRequest,
+  S3ErrorSpec,
+  S3Request,
+  SignatureFacts,
+} from './types.js';
 
 export type ParseS3RequestResult = { ok: true; request: S3Request } | { ok: false; error: S3ErrorSpec };
 
@@ -53,9 +61,21 @@ export function parseS3Request(raw: RawRequest): ParseS3RequestResult {
       rawQuery: target.rawQuery,
       query,
       operation,
-      signature: readSignature(raw.headers, query),
+      signature: signatureOf(placed, raw.headers),
     },
   };
+}
+
+/**
+ * The request's signature facts. Without an Authorization or x-amz-content-sha256 header they are the
+ * query's alone (a presigned URL, or none), read once per placed target.
+ */
+function signatureOf(placed: Placed, headers: readonly string[]): SignatureFacts {
+  if (hasHeader(headers, 'authorization') || hasHeader(headers, 'x-amz-content-sha256')) {
+    return readSignature(headers, placed.query);
+  }
+  placed.querySignature ??= readSignature(NO_HEADERS, placed.query);
+  return placed.querySignature;
 }
 
 /**
@@ -74,6 +94,8 @@ interface Placed {
   endpoint: Endpoint;
   location: Location;
   operation: Operation | null;
+  /** The signature facts of a request with no signing header (signatureOf), once read. */
+  querySignature: SignatureFacts | null;
 }
 
 /** How many targets the memo holds; past it, it starts again (a scan of distinct keys costs no memory). */
@@ -124,6 +146,7 @@ function place(
     endpoint: classified.endpoint,
     location,
     operation,
+    querySignature: null,
   };
 }
 

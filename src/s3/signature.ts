@@ -75,9 +75,12 @@ export function isHeaderSigned(sig: SignatureFacts, name: string): boolean {
  * another casing is not silently taken for an anonymous request but left unreadable.
  */
 function isV4Marker(name: string): boolean {
-  const lower = name.toLowerCase();
-  return V4_QUERY_MARKERS.some((marker) => marker.toLowerCase() === lower);
+  // Most names are no marker in any case: those that cannot be one by their length are never lower-cased.
+  return V4_MARKER_LENGTHS.has(name.length) && V4_MARKERS_LOWER.has(name.toLowerCase());
 }
+
+const V4_MARKERS_LOWER: ReadonlySet<string> = new Set(V4_QUERY_MARKERS.map((m) => m.toLowerCase()));
+const V4_MARKER_LENGTHS: ReadonlySet<number> = new Set(V4_QUERY_MARKERS.map((m) => m.length));
 
 function readAuthorizationHeader(value: string, headers: readonly string[]): SignatureFacts {
   const trimmed = value.trim();

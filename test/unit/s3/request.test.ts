@@ -199,4 +199,24 @@ describe('parseS3Request: a repeated target', () => {
     assert.ok(signed.ok && unsigned.ok);
     assert.notEqual(signed.request.signature.kind, unsigned.request.signature.kind);
   });
+
+  it("reads a presigned URL's signature from its query, and headers that change it every time", () => {
+    const target =
+      '/b/presigned?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKID%2F20240101%2Fus-east-1%2Fs3%2Faws4_request' +
+      '&X-Amz-Date=20240101T000000Z&X-Amz-Expires=60&X-Amz-SignedHeaders=host&X-Amz-Signature=abc';
+    const first = run('GET', target, ['Host', 'localhost']);
+    const again = run('GET', target, ['Host', 'localhost']);
+    const hashed = run('GET', target, ['Host', 'localhost', 'x-amz-content-sha256', 'UNSIGNED-PAYLOAD']);
+    const both = run('GET', target, ['Host', 'localhost', 'Authorization', 'AWS4-HMAC-SHA256 junk']);
+    assert.ok(first.ok && again.ok && hashed.ok && both.ok);
+    const sig = again.request.signature;
+    assert.ok(sig.kind === 'sigv4' && sig.location === 'query');
+    assert.equal(sig.expiresAt?.toISOString(), '2024-01-01T00:01:00.000Z');
+    assert.equal(sig.payloadHash, null);
+    const withHash = hashed.request.signature;
+    assert.ok(withHash.kind === 'sigv4' && withHash.payloadHash === 'UNSIGNED-PAYLOAD');
+    assert.equal(both.request.signature.kind, 'unreadable', 'two ways of signing: S3 refuses it');
+    const after = run('GET', target, ['Host', 'localhost']);
+    assert.ok(after.ok && after.request.signature.kind === 'sigv4');
+  });
 });
