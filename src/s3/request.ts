@@ -98,8 +98,12 @@ interface Placed {
   querySignature: SignatureFacts | null;
 }
 
-/** How many targets the memo holds; past it, it starts again (a scan of distinct keys costs no memory). */
-const PLACED_REMEMBERED = 4_096;
+/**
+ * How many targets the memo holds (past it, it starts again: a scan of distinct keys costs no memory),
+ * and the longest it keeps: at most about 4 MiB in all. A longer target is parsed every time.
+ */
+const PLACED_REMEMBERED = 1_024;
+const PLACED_MAX_TARGET = 2_048;
 const placedByTarget = new Map<string, Placed>();
 
 function placedOf(
@@ -110,7 +114,7 @@ function placedOf(
   const known = placedByTarget.get(rawTarget);
   if (known !== undefined && known.method === method && known.hostHeader === hostHeader) return known;
   const placed = place(method, rawTarget, hostHeader);
-  if (!placed.ok) return placed;
+  if (!placed.ok || rawTarget.length > PLACED_MAX_TARGET) return placed;
   if (placedByTarget.size >= PLACED_REMEMBERED) placedByTarget.clear();
   placedByTarget.set(rawTarget, placed);
   return placed;
