@@ -100,7 +100,7 @@ interface Placed {
 
 /**
  * How many targets the memo holds (past it, it starts again: a scan of distinct keys costs no memory),
- * and the longest it keeps: at most about 4 MiB in all. A longer target is parsed every time.
+ * and the longest it keeps: a few MiB at most. A longer target is parsed every time.
  */
 const PLACED_REMEMBERED = 1_024;
 const PLACED_MAX_TARGET = 2_048;
