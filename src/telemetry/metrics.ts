@@ -1,16 +1,10 @@
 // One OpenTelemetry MeterProvider per instance. Two readers collect from it: a Prometheus reader that
 // the admin listener collects from on each scrape (no server of its own), and, when an endpoint is set,
 // an OTLP/HTTP reader that pushes on an interval. Counters are observed from the plain numbers the cache
-// and the listeners keep (one place counts, every view reads it); latencies are recorded as they end.
+// and the listeners keep (one place counts, every view reads it); latencies are recorded as they end,
+// into counts of their own that both readers collect (request-latency.ts).
 
-import {
-  type Attributes,
-  DiagLogLevel,
-  diag,
-  type Histogram,
-  type Meter,
-  ValueType,
-} from '@opentelemetry/api';
+import { type Attributes, DiagLogLevel, diag, type Meter, ValueType } from '@opentelemetry/api';
 import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import {
@@ -23,6 +17,7 @@ import {
 import { METRICS, type MetricSpec } from './catalog.js';
 import type { FleetStatus } from './fleet.js';
 import type { Logger } from './log.js';
+import { RequestLatency } from './request-latency.js';
 import type { CacheResult, TrafficStats } from './traffic.js';
 
 /** The cache's counters, as src/cache/stats.ts keeps them. */
@@ -113,8 +108,7 @@ export function prometheusText(metrics: ResourceMetrics): string {
 export class KuraMetrics {
   readonly #provider: MeterProvider;
   readonly #prometheus: PrometheusExporter;
-  readonly #ttfb: Histogram;
-  readonly #duration: Histogram;
+  readonly #latency: RequestLatency;
 
   /**
    * The meter of an instance. The OTLP exporter's module is loaded only when an endpoint is set: its code
@@ -148,12 +142,19 @@ export class KuraMetrics {
         { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true },
       );
     }
-    this.#prometheus = new PrometheusExporter({ preventServerStart: true });
+    // The latency histograms are kept apart from the meter (request-latency.ts); both readers collect them.
+    this.#latency = new RequestLatency(METRICS, LATENCY_BUCKETS, {
+      name: 'kura',
+      version: opts.serviceVersion,
+    });
+    const metricProducers = [this.#latency];
+    this.#prometheus = new PrometheusExporter({ preventServerStart: true, metricProducers });
     const readers: MetricReader[] = [this.#prometheus];
     if (opts.otlp && exporter) {
       readers.push(
         new PeriodicExportingMetricReader({
           exporter,
+          metricProducers,
           exportIntervalMillis: opts.otlp.intervalMs,
           // The reader refuses a timeout longer than its interval.
           exportTimeoutMillis: Math.min(opts.otlp.timeoutMs, opts.otlp.intervalMs),
@@ -169,8 +170,6 @@ export class KuraMetrics {
       readers,
     });
     const meter = this.#provider.getMeter('kura', opts.serviceVersion);
-    this.#ttfb = histogram(meter, METRICS.ttfb);
-    this.#duration = histogram(meter, METRICS.duration);
     observeCounters(meter, sources);
     observeGauges(meter, sources);
   }
@@ -186,12 +185,7 @@ export class KuraMetrics {
     ttfbMs: number | null,
     totalMs: number,
   ): void {
-    if (ttfbMs !== null) this.#ttfb.record(ttfbMs / 1000, { 'kura.cache.result': result });
-    this.#duration.record(totalMs / 1000, {
-      'http.request.method': method,
-      'http.response.status_code': status,
-      'kura.cache.result': result,
-    });
+    this.#latency.record(method, status, result, ttfbMs === null ? null : ttfbMs / 1000, totalMs / 1000);
   }
 
   /** Everything the meter holds now (cumulative since start). */
@@ -231,15 +225,6 @@ function firstLine(msg: string): string {
   } catch {
     return msg.split('\n')[0] as string;
   }
-}
-
-function histogram(meter: Meter, m: MetricSpec): Histogram {
-  return meter.createHistogram(m.name, {
-    unit: m.unit,
-    description: m.description,
-    valueType: ValueType.DOUBLE,
-    advice: { explicitBucketBoundaries: LATENCY_BUCKETS },
-  });
 }
 
 type Observe = (value: number, attributes?: Attributes) => void;

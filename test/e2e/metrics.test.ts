@@ -1,5 +1,5 @@
 // Metrics as a scraper and a collector see them: /metrics scraped before and after known traffic, with
-// exact counter deltas, and the same counters pushed over OTLP/HTTP to a local receiver.
+// exact counter deltas, and the same counters and latencies pushed over OTLP/HTTP to a local receiver.
 
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -300,6 +300,30 @@ describe('OTLP export', () => {
         if (found === null) await new Promise((r) => setTimeout(r, 100));
       }
       assert.ok(found, `no push held the two requests (${pushes.length} pushes)`);
+      const timed = (e: OtlpExport, name: string, want: Record<string, string>): number | null => {
+        for (const rm of e.resourceMetrics) {
+          for (const sm of rm.scopeMetrics) {
+            for (const m of sm.metrics) {
+              if (m.name !== name) continue;
+              for (const p of m.histogram?.dataPoints ?? []) {
+                const a = attrs(p.attributes);
+                if (Object.entries(want).every(([k, v]) => a[k] === v)) return Number(p.count);
+              }
+            }
+          }
+        }
+        return null;
+      };
+      // The latencies go out with the counters (src/telemetry/request-latency.ts).
+      for (const result of ['MISS', 'HIT']) {
+        const want = { 'http.request.method': 'GET', 'kura.cache.result': result };
+        assert.equal(timed(found, 'http.server.request.duration', want), 1, `the ${result}'s duration`);
+        assert.equal(
+          timed(found, 'kura.request.time_to_first_byte', { 'kura.cache.result': result }),
+          1,
+          `the ${result}'s time to first byte`,
+        );
+      }
       assert.equal(
         counted(found, 'kura.bytes', { 'kura.source': 's3', 'network.io.direction': 'receive' }),
         body.length,
