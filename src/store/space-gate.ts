@@ -63,13 +63,15 @@ export class VolumeSpaceGate implements SpaceGate {
   /** Summaries read, newest last: `savedAt`, and this instance's newest event each includes. */
   #included: { savedAt: number; upTo: number }[] = [];
   #instances = 1;
-  #disk: (DiskSpace & { at: number }) | null = null;
+  #disk: DiskSpace | null = null;
   /** Bytes reserved by writes that have not ended. */
   #inFlight = 0;
   /** This instance's chunk and record writes that another instance's basis may not include, oldest first. */
   #written: Written[] = [];
   /** The sum of `#written`'s bytes, kept as it changes: every write's admission reads it. */
   #writtenBytes = 0;
+  /** This instance's bytes written since the file system's free space was last taken (`#disk`). */
+  #writtenSinceDisk = 0;
   /** Chunks refused: the volume was full (`max_size`, or the file system), or this instance not counted. */
   refused = 0;
   /** Of those, the ones refused because the file system would be left with less than its reserve. */
@@ -90,7 +92,8 @@ export class VolumeSpaceGate implements SpaceGate {
   update(summary: VolumeSummary | null, others: readonly GateMember[], disk: DiskSpace | null): void {
     this.#published = summary;
     this.#instances = others.length + 1;
-    this.#disk = disk === null ? null : { ...disk, at: Date.now() };
+    this.#disk = disk;
+    this.#writtenSinceDisk = 0;
     let everyoneSeen = Number.POSITIVE_INFINITY;
     for (const o of others) if (o.basis !== undefined) everyoneSeen = Math.min(everyoneSeen, o.basis);
     this.#forgetIncluded(summary, everyoneSeen);
@@ -152,6 +155,7 @@ export class VolumeSpaceGate implements SpaceGate {
   wrote(bytes: number): void {
     this.#written.push({ at: Date.now(), bytes });
     this.#writtenBytes += bytes;
+    this.#writtenSinceDisk += bytes;
   }
 
   /** The bytes the total of another instance's basis may not include, as far as this instance knows. */
@@ -183,13 +187,7 @@ export class VolumeSpaceGate implements SpaceGate {
     }
     const disk = this.#disk;
     if (disk !== null) {
-      // Oldest first: only the writes since the file system was asked are read, newest back.
-      let since = this.#inFlight;
-      for (let i = this.#written.length - 1; i >= 0; i--) {
-        const w = this.#written[i] as Written;
-        if (w.at < disk.at) break;
-        since += w.bytes;
-      }
+      const since = this.#inFlight + this.#writtenSinceDisk;
       if (since * n + need > disk.availableBytes - disk.reserveBytes) {
         this.refused += 1;
         this.refusedDisk += 1;

@@ -133,6 +133,9 @@ describe('space gate', () => {
     // 2 MiB above the reserve, shared by 2 instances: 1 MiB each, half of it used.
     assert.equal(gate.mayWrite(512 * 1024), false);
     assert.equal(gate.refusedDisk, 1);
+    // A new look at the file system finds the writes before it in its free space: they count there only.
+    gate.update(summary(0), members(1), { availableBytes: 3 * MiB, sizeBytes: 64 * MiB, reserveBytes: MiB });
+    assert.ok(gate.mayWrite(512 * 1024));
   });
 
   test('capacity is the lesser of max_size and what the file system holds beside its reserve', () => {
