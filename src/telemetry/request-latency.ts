@@ -129,10 +129,11 @@ export class RequestLatency implements MetricProducer {
         scopeMetrics: [
           {
             scope: this.#scope,
+            // As the SDK does, a histogram with no measurement yet is left out.
             metrics: [
               this.#metric(this.#ttfbSpec, [...this.#ttfb.values()], now),
               this.#metric(this.#durationSpec, durations, now),
-            ],
+            ].filter((m) => m.dataPoints.length > 0),
           },
         ],
       },
