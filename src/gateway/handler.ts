@@ -144,18 +144,9 @@ export function createGatewayHandler(deps: GatewayDeps) {
 
 const STATE_VALUE = { closed: 0, 'half-open': 1, open: 2 } as const;
 
-/** The access log's operations of the methods a gateway answers, made once. */
-const OPERATIONS: Readonly<Record<string, string>> = {
-  GET: 'GatewayGet',
-  HEAD: 'GatewayHead',
-  PUT: 'GatewayPut',
-  DELETE: 'GatewayDelete',
-  OPTIONS: 'GatewayOptions',
-};
-
 /** `GatewayGet`, `GatewayHead`, …: the access log's operation for a gateway request. */
 function operationOf(method: string): string {
-  return OPERATIONS[method] ?? `Gateway${method.charAt(0)}${method.slice(1).toLowerCase()}`;
+  return `Gateway${method.charAt(0)}${method.slice(1).toLowerCase()}`;
 }
 
 const SIGNED_LINK = new RegExp(`([?&]${LINK_SIGNATURE}=)[^&]*`);

@@ -35,11 +35,10 @@ export function parseS3Request(raw: RawRequest): ParseS3RequestResult {
   const hostHeaders = headerValues(raw.headers, 'host');
   // RFC 9112 §3.2: exactly one Host; a request with none or several is answered 400.
   const [hostHeader] = hostHeaders;
-  if (hostHeader === undefined) {
-    return splitTarget(raw.target) === null ? fail(invalidUri()) : fail(badRequest('Missing Host header.'));
-  }
-  if (hostHeaders.length > 1) {
-    return splitTarget(raw.target) === null ? fail(invalidUri()) : fail(badRequest('Multiple Host headers.'));
+  if (hostHeader === undefined || hostHeaders.length > 1) {
+    // A target that is no S3 request is reported first, as before any Host is looked at.
+    if (splitTarget(raw.target) === null) return fail(invalidUri());
+    return fail(badRequest(hostHeader === undefined ? 'Missing Host header.' : 'Multiple Host headers.'));
   }
   const placed = placedOf(raw.method, raw.target, hostHeader);
   if (!placed.ok) return placed;

@@ -235,6 +235,29 @@ function attrs(list: OtlpAttr[]): Record<string, string> {
   return Object.fromEntries(list.map((a) => [a.key, a.value.stringValue ?? '']));
 }
 
+type OtlpMetric = OtlpExport['resourceMetrics'][number]['scopeMetrics'][number]['metrics'][number];
+
+/** The first point of metric `name` (its points as `pointsOf` finds them) whose attributes hold `want`. */
+function pointIn<P extends { attributes: OtlpAttr[] }>(
+  e: OtlpExport,
+  name: string,
+  pointsOf: (m: OtlpMetric) => P[] | undefined,
+  want: Record<string, string>,
+): P | null {
+  for (const rm of e.resourceMetrics) {
+    for (const sm of rm.scopeMetrics) {
+      for (const m of sm.metrics) {
+        if (m.name !== name) continue;
+        for (const p of pointsOf(m) ?? []) {
+          const a = attrs(p.attributes);
+          if (Object.entries(want).every(([k, v]) => a[k] === v)) return p;
+        }
+      }
+    }
+  }
+  return null;
+}
+
 describe('OTLP export', () => {
   test('pushes the same counters to a bare endpoint, with the configured headers', async () => {
     const pushes: { path: string; headers: IncomingHttpHeaders; body: OtlpExport }[] = [];
@@ -270,18 +293,8 @@ describe('OTLP export', () => {
       assert.equal((await sdkGet(client, BUCKET, 'metrics/otlp.bin')).xCache, 'HIT');
 
       const counted = (e: OtlpExport, name: string, want: Record<string, string>): number | null => {
-        for (const rm of e.resourceMetrics) {
-          for (const sm of rm.scopeMetrics) {
-            for (const m of sm.metrics) {
-              if (m.name !== name) continue;
-              for (const p of m.sum?.dataPoints ?? []) {
-                const a = attrs(p.attributes);
-                if (Object.entries(want).every(([k, v]) => a[k] === v)) return Number(p.asInt ?? p.asDouble);
-              }
-            }
-          }
-        }
-        return null;
+        const p = pointIn(e, name, (m) => m.sum?.dataPoints, want);
+        return p === null ? null : Number(p.asInt ?? p.asDouble);
       };
       let found: OtlpExport | null = null;
       for (let i = 0; i < 100 && found === null; i++) {
@@ -301,18 +314,8 @@ describe('OTLP export', () => {
       }
       assert.ok(found, `no push held the two requests (${pushes.length} pushes)`);
       const timed = (e: OtlpExport, name: string, want: Record<string, string>): number | null => {
-        for (const rm of e.resourceMetrics) {
-          for (const sm of rm.scopeMetrics) {
-            for (const m of sm.metrics) {
-              if (m.name !== name) continue;
-              for (const p of m.histogram?.dataPoints ?? []) {
-                const a = attrs(p.attributes);
-                if (Object.entries(want).every(([k, v]) => a[k] === v)) return Number(p.count);
-              }
-            }
-          }
-        }
-        return null;
+        const p = pointIn(e, name, (m) => m.histogram?.dataPoints, want);
+        return p === null ? null : Number(p.count);
       };
       // The latencies go out with the counters (src/telemetry/request-latency.ts).
       for (const result of ['MISS', 'HIT']) {
