@@ -99,7 +99,8 @@ interface Placed {
 
 /**
  * How many targets the memo holds (past it, it starts again: a scan of distinct keys costs no memory),
- * and the longest it keeps: a few MiB at most. A longer target is parsed every time.
+ * and the longest it keeps: 4.1 MiB of heap when full of targets near the longest (measured). A longer
+ * target is parsed every time.
  */
 const PLACED_REMEMBERED = 1_024;
 const PLACED_MAX_TARGET = 2_048;
