@@ -30,6 +30,9 @@ interface Found {
 
 const NOTHING: Found = { record: null, damage: null };
 
+/** What one update made: the record its change left, or the error it threw. */
+type UpdateResult = { record: ObjectRecord | null } | Error;
+
 /** What `update`'s function returns: a record to write, null to delete the record, undefined to leave it. */
 export type RecordUpdate = (current: ObjectRecord | null) => ObjectRecord | null | undefined;
 
@@ -52,6 +55,8 @@ export interface RecordStoreOptions {
 
 interface QueuedUpdate {
   fn: RecordUpdate;
+  /** `update`'s `ready`, made never to reject. */
+  ready: Promise<void> | undefined;
   resolve: (record: ObjectRecord | null) => void;
   reject: (err: unknown) => void;
 }
@@ -172,16 +177,25 @@ export class RecordStore {
    * Updates of one key from this process are batched: those that arrive while one holds the lock run
    * together under the next lock, in arrival order, with one write. Concurrent fills of one object (an
    * engine reading many ranges of a cold file at once) would otherwise queue on the lock file one by one.
+   *
+   * `ready`, when given, settles before the record is written; the lock is taken and the record read
+   * meanwhile. The returned promise settles once the change is in place and marked; the lock's release
+   * follows without it.
    */
-  update(k: ObjectKey, fn: RecordUpdate): Promise<ObjectRecord | null> {
+  update(k: ObjectKey, fn: RecordUpdate, ready?: Promise<unknown>): Promise<ObjectRecord | null> {
     const lockPath = this.#volume.recordLockPath(k);
+    // Only its settling counts; a rejection is handled here, not left unhandled until the lock is had.
+    const settled = ready?.then(
+      () => {},
+      () => {},
+    );
     return new Promise((resolve, reject) => {
       const queued = this.#queues.get(lockPath);
       if (queued) {
-        queued.push({ fn, resolve, reject });
+        queued.push({ fn, ready: settled, resolve, reject });
         return;
       }
-      const queue: QueuedUpdate[] = [{ fn, resolve, reject }];
+      const queue: QueuedUpdate[] = [{ fn, ready: settled, resolve, reject }];
       this.#queues.set(lockPath, queue);
       void this.#drain(k, lockPath, queue);
     });
@@ -190,33 +204,35 @@ export class RecordStore {
   async #drain(k: ObjectKey, lockPath: string, queue: QueuedUpdate[]): Promise<void> {
     while (queue.length > 0) {
       const batch = queue.splice(0);
-      try {
-        const results = await this.#updateLocked(
-          k,
-          lockPath,
-          batch.map((u) => u.fn),
-        );
+      let settled = false;
+      const settle = (results: UpdateResult[]) => {
+        settled = true;
         for (const [i, u] of batch.entries()) {
           const result = results[i];
           if (result === undefined || result instanceof Error) u.reject(result);
           else u.resolve(result.record);
         }
+      };
+      try {
+        await this.#updateLocked(k, lockPath, batch, settle);
       } catch (err) {
-        for (const u of batch) u.reject(err);
+        if (!settled) for (const u of batch) u.reject(err);
       }
     }
     this.#queues.delete(lockPath);
   }
 
   /**
-   * Applies `fns` in order to the record under one lock: each gets the record its change left, or the
-   * error it threw (which leaves the record as it was for the next).
+   * Applies the batch's functions in order to the record under one lock, and tells `settle` what each
+   * made before the lock is released: the record its change left, or the error it threw (which leaves
+   * the record as it was for the next).
    */
   async #updateLocked(
     k: ObjectKey,
     lockPath: string,
-    fns: RecordUpdate[],
-  ): Promise<({ record: ObjectRecord | null } | Error)[]> {
+    batch: QueuedUpdate[],
+    settle: (results: UpdateResult[]) => void,
+  ): Promise<void> {
     let compromised: Error | null = null;
     const release = await acquire(lockPath, (err) => {
       // proper-lockfile's default throws from a timer, which would crash the process.
@@ -225,73 +241,80 @@ export class RecordStore {
     const checkStillHeld = () => {
       if (compromised) throw new RecordLockError(`lost the lock of ${lockPath}`, { cause: compromised });
     };
-    const path = this.#volume.recordPath(k);
     try {
-      // Not a read for eviction's sake: updates come from fills, revalidations and maintenance.
-      const found = await this.#read(k);
-      if (found.damage !== null) {
-        checkStillHeld();
-        await this.#removeDamaged(k, path, found.damage);
-      }
-      const initial = found.record;
-      let state = initial;
-      let removedAt: number | null = null;
-      const results: ({ record: ObjectRecord | null } | Error)[] = [];
-      for (const fn of fns) {
-        let next: ObjectRecord | null | undefined;
-        try {
-          next = fn(state);
-          if (next && (next.namespace !== k.namespace || next.bucket !== k.bucket || next.key !== k.key)) {
-            throw new Error(
-              `a record for ${next.bucket}/${next.key} cannot be stored as ${k.bucket}/${k.key}`,
-            );
-          }
-        } catch (err) {
-          results.push(err instanceof Error ? err : new Error(String(err)));
-          continue;
-        }
-        if (next === null) {
-          removedAt = Date.now();
-          state = null;
-        } else if (next !== undefined) {
-          // An answer S3 gave before this key was invalidated (a fill racing a write or a delete through
-          // another request or instance): writing it would bring back what the write removed.
-          const outdated =
-            state === null &&
-            (removedAt !== null
-              ? removedAt + TOMBSTONE_CLOCK_MARGIN_MS > confirmedAt(next)
-              : await this.#removedAfter(k, confirmedAt(next)));
-          if (!outdated) state = next;
-        }
-        results.push({ record: state });
-      }
-      if (state === initial && removedAt === null) return results;
-      checkStillHeld();
-      if (removedAt !== null) {
-        await this.#writeTombstone(k, removedAt);
-      }
-      this.#changed(path);
-      if (state === null) {
-        await rm(path, { force: true });
-        await this.#mark.changed();
-        if (initial !== null) this.#volume.events.recordRemoved(k);
-        return results;
-      }
-      const file = encodeRecordFile(state);
-      try {
-        await writeFileAtomic(this.#volume, path, file, checkStillHeld);
-      } finally {
-        // Forgotten again once the file is in place: a read while it was written may have remembered the
-        // file it replaced.
-        this.#changed(path);
-        await this.#mark.changed();
-      }
-      this.#volume.events.recordWritten(k, file.length, state.source);
-      return results;
+      settle(await this.#applyLocked(k, batch, checkStillHeld));
     } finally {
       // A lock that could not be released goes stale and the next updater takes it over (acquire).
       await release().catch(() => {});
     }
+  }
+
+  /** The body of `#updateLocked`, the lock held: reads, changes, writes and marks the record. */
+  async #applyLocked(
+    k: ObjectKey,
+    batch: QueuedUpdate[],
+    checkStillHeld: () => void,
+  ): Promise<UpdateResult[]> {
+    const path = this.#volume.recordPath(k);
+    // Not a read for eviction's sake: updates come from fills, revalidations and maintenance.
+    const [found] = await Promise.all([this.#read(k), ...batch.map((u) => u.ready)]);
+    if (found.damage !== null) {
+      checkStillHeld();
+      await this.#removeDamaged(k, path, found.damage);
+    }
+    const initial = found.record;
+    let state = initial;
+    let removedAt: number | null = null;
+    const results: UpdateResult[] = [];
+    for (const { fn } of batch) {
+      let next: ObjectRecord | null | undefined;
+      try {
+        next = fn(state);
+        if (next && (next.namespace !== k.namespace || next.bucket !== k.bucket || next.key !== k.key)) {
+          throw new Error(`a record for ${next.bucket}/${next.key} cannot be stored as ${k.bucket}/${k.key}`);
+        }
+      } catch (err) {
+        results.push(err instanceof Error ? err : new Error(String(err)));
+        continue;
+      }
+      if (next === null) {
+        removedAt = Date.now();
+        state = null;
+      } else if (next !== undefined) {
+        // An answer S3 gave before this key was invalidated (a fill racing a write or a delete through
+        // another request or instance): writing it would bring back what the write removed.
+        const outdated =
+          state === null &&
+          (removedAt !== null
+            ? removedAt + TOMBSTONE_CLOCK_MARGIN_MS > confirmedAt(next)
+            : await this.#removedAfter(k, confirmedAt(next)));
+        if (!outdated) state = next;
+      }
+      results.push({ record: state });
+    }
+    if (state === initial && removedAt === null) return results;
+    checkStillHeld();
+    if (removedAt !== null) {
+      await this.#writeTombstone(k, removedAt);
+    }
+    this.#changed(path);
+    if (state === null) {
+      await rm(path, { force: true });
+      await this.#mark.changed();
+      if (initial !== null) this.#volume.events.recordRemoved(k);
+      return results;
+    }
+    const file = encodeRecordFile(state);
+    try {
+      await writeFileAtomic(this.#volume, path, file, checkStillHeld);
+    } finally {
+      // Forgotten again once the file is in place: a read while it was written may have remembered the
+      // file it replaced.
+      this.#changed(path);
+      await this.#mark.changed();
+    }
+    this.#volume.events.recordWritten(k, file.length, state.source);
+    return results;
   }
 
   /** Records when `k` was removed; a directory standing in the tombstone's place is removed first. */

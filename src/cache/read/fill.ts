@@ -111,13 +111,16 @@ export async function fillFromAnswer(
       : null;
   const releaseLease = () => void lease?.then((l) => l?.release());
   let replaced: string | null = null;
-  const recorded = Promise.resolve(lease)
-    .then(() =>
-      cache.records.update(job.key, (current) => {
+  const recorded = cache.records
+    .update(
+      job.key,
+      (current) => {
         const next = mergeAnswer(job, current, facts, res.status, codec, now);
         if (next !== undefined && current !== null && current.etag !== facts.etag) replaced = current.etag;
         return next;
-      }),
+      },
+      // The lock is taken and the record read while the announcement is made.
+      lease ?? undefined,
     )
     .then(
       () => {

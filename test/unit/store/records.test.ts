@@ -36,6 +36,11 @@ after(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
+/** Resolves once no update is under way: an update settles before its lock is released. */
+async function idle(): Promise<void> {
+  while (records.updating > 0) await new Promise((resolve) => setTimeout(resolve, 1));
+}
+
 describe('RecordStore', () => {
   test('no record: read is null', async () => {
     assert.equal(await records.read(key()), null);
@@ -208,6 +213,7 @@ describe('RecordStore', () => {
       /boom/,
     );
     assert.equal(await records.read(k), null);
+    await idle();
     assert.ok(!(await present(`${volume.recordLockPath(k)}.lock`)));
   });
 
@@ -219,6 +225,7 @@ describe('RecordStore', () => {
       ),
     );
     assert.equal((await records.read(k))?.size, 20);
+    await idle();
     assert.ok(!(await present(`${volume.recordLockPath(k)}.lock`)));
   });
 
@@ -235,6 +242,7 @@ describe('RecordStore', () => {
     const expected = Array.from({ length: 200 }, (_, i) => (i === 50 ? 'rejected' : i < 50 ? i + 1 : i));
     assert.deepEqual(sizes, expected, 'each update saw the ones queued before it');
     assert.equal((await records.read(k))?.size, 199);
+    await idle();
     assert.ok(!(await present(`${volume.recordLockPath(k)}.lock`)));
   });
 
@@ -262,6 +270,7 @@ describe('RecordStore', () => {
       ),
     );
     for (const k of keys) assert.equal((await records.read(k))?.size, 5);
+    await idle();
     for (const k of keys) assert.ok(!(await present(`${volume.recordLockPath(k)}.lock`)));
   });
 
@@ -275,6 +284,7 @@ describe('RecordStore', () => {
     await records.update(k, () => record(k));
     assert.ok(Date.now() - started < 1000);
     assert.notEqual(await records.read(k), null);
+    await idle();
     assert.ok(!(await present(lockDir)));
   });
 
@@ -294,6 +304,42 @@ describe('RecordStore', () => {
     assert.equal(await records.read(k), null);
     assert.ok(await present(lockDir)); // someone else's lock is left alone
     await rm(lockDir, { recursive: true });
+  });
+
+  test('an update waits for its `ready` to settle (rejected or not) before it writes', async () => {
+    const k = key();
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    let applied = false;
+    const updated = records.update(
+      k,
+      () => {
+        applied = true;
+        return record(k);
+      },
+      gate,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(applied, false);
+    assert.equal(await records.read(k), null, 'nothing written while `ready` is pending');
+    open();
+    assert.notEqual(await updated, null);
+    assert.notEqual(await records.read(k), null);
+
+    const failed = Promise.reject(new Error('announcement failed'));
+    const next = await records.update(k, (current) => record(k, { size: (current?.size ?? 0) + 1 }), failed);
+    assert.equal(next?.size, 1, 'a `ready` that rejects does not fail the update');
+  });
+
+  test('a lock whose directory maintenance removed is taken all the same', async () => {
+    const k = key();
+    await records.update(k, () => record(k));
+    await idle();
+    await rm(dirname(volume.recordLockPath(k)), { recursive: true });
+    assert.notEqual(await records.update(k, () => record(k, { size: 3 })), null);
+    assert.equal((await records.read(k))?.size, 3);
   });
 
   test('updates leave no temp files', async () => {
