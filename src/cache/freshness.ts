@@ -7,6 +7,7 @@
 
 import type { EffectiveRule } from '../config/rules.js';
 import { cacheDirectives } from '../s3/cacheable.js';
+import { headerValues } from '../s3/headers.js';
 import type { S3Request } from '../s3/types.js';
 import type { ObjectKey, ObjectRecord } from '../store/types.js';
 import type { HitAuthMemo } from './hit-auth.js';
@@ -103,6 +104,6 @@ export function isExpired(record: ObjectRecord, rule: TtlRule, now: number): boo
  * read with the same Cache-Control parser as the request's directives.
  */
 export function forbidsStoring(answerHeaders: readonly string[]): boolean {
-  const directives = cacheDirectives(answerHeaders);
+  const directives = cacheDirectives(headerValues(answerHeaders, 'cache-control'));
   return directives.has('no-store') || directives.has('private');
 }

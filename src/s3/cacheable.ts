@@ -1,9 +1,9 @@
 // Whether a request may be answered from the cache at all (docs/caching.md#bypasses), and if not, why. A
 // request that is not cacheable passes through untouched; the reason is counted, never shown to clients.
 import { isStorableBucket } from './bucket-name.js';
-import { hasHeader, headerValues } from './headers.js';
 import { isPresignParam } from './operation.js';
 import { parseRange } from './range.js';
+import type { ReadHeaders } from './read-headers.js';
 import type { EndpointKind, S3Request } from './types.js';
 
 export const BYPASS_REASONS = [
@@ -38,18 +38,16 @@ const CACHEABLE_ENDPOINTS: ReadonlySet<EndpointKind> = new Set([
 /** Query names that select or sign the cached answer without changing it; the SDK v3 adds `x-id`. */
 const CACHEABLE_PARAMS: ReadonlySet<string> = new Set(['partNumber', 'x-id']);
 
-const SSE_C_PREFIX = 'x-amz-server-side-encryption-customer-';
-
 /**
  * `null` when the request may be served from (and stored in) the cache. A signature Kura cannot read
  * (src/s3/signature.ts) is S3's alone to judge: S3 may well refuse it, so no cached answer stands in.
  */
-export function bypassReason(s3: S3Request, rawHeaders: readonly string[], now: Date): BypassReason | null {
+export function bypassReason(s3: S3Request, headers: ReadHeaders, now: Date): BypassReason | null {
   return (
     operationBypass(s3) ??
     queryBypass(s3) ??
-    headerBypass(rawHeaders) ??
-    rangeBypass(s3, rawHeaders) ??
+    headerBypass(headers) ??
+    rangeBypass(s3, headers.range) ??
     (s3.signature.kind === 'unreadable' ? 'signature-unreadable' : null) ??
     (presignExpired(s3, now) ? 'presign-expired' : null)
   );
@@ -90,11 +88,12 @@ function queryBypass(s3: S3Request): BypassReason | null {
  * requester-pays (the requester is billed, and S3 answers 403 without it). RFC 9111 §5.2.1.5: a request
  * `no-store` forbids storing the answer.
  */
-function headerBypass(rawHeaders: readonly string[]): BypassReason | null {
-  if (hasHeaderWithPrefix(rawHeaders, SSE_C_PREFIX)) return 'sse-c';
-  if (cacheDirectives(rawHeaders).has('no-store')) return 'no-store';
-  if (hasHeader(rawHeaders, 'x-amz-expected-bucket-owner')) return 'expected-owner';
-  if (hasHeader(rawHeaders, 'x-amz-request-payer')) return 'request-payer';
+function headerBypass(headers: ReadHeaders): BypassReason | null {
+  if (headers.sseC) return 'sse-c';
+  if (headers.cacheControl.length > 0 && cacheDirectives(headers.cacheControl).has('no-store'))
+    return 'no-store';
+  if (headers.expectedBucketOwner) return 'expected-owner';
+  if (headers.requestPayer) return 'request-payer';
   return null;
 }
 
@@ -102,8 +101,7 @@ function headerBypass(rawHeaders: readonly string[]): BypassReason | null {
  * RFC 9110 §14.2 lets S3 ignore an invalid Range (it does) and answer several ranges as multipart (it
  * does not); both are S3's to answer. S3 rejects a Range beside `partNumber`.
  */
-function rangeBypass(s3: S3Request, rawHeaders: readonly string[]): BypassReason | null {
-  const values = headerValues(rawHeaders, 'range');
+function rangeBypass(s3: S3Request, values: readonly string[]): BypassReason | null {
   if (values.length === 0) return null;
   if (values.length > 1) return 'range-invalid'; // which one S3 reads is not documented
   const range = parseRange(values[0]);
@@ -124,24 +122,26 @@ function presignExpired(s3: S3Request, now: Date): boolean {
  * RFC 9111 §5.2.1.4 (`no-cache`), §5.2.1.1 (`max-age=0`) and §5.4 (`Pragma: no-cache`, honoured only
  * when no Cache-Control is sent): the client wants S3's word, so even a fresh entry is revalidated.
  */
-export function requestWantsRevalidation(rawHeaders: readonly string[]): boolean {
-  const directives = cacheDirectives(rawHeaders);
-  if (directives.has('no-cache')) return true;
-  const maxAge = directives.get('max-age');
-  if (maxAge !== undefined && /^"?0+"?$/.test(maxAge)) return true;
-  if (hasHeader(rawHeaders, 'cache-control')) return false;
-  return headerValues(rawHeaders, 'pragma').some((value) =>
+export function requestWantsRevalidation(headers: ReadHeaders): boolean {
+  if (headers.cacheControl.length > 0) {
+    const directives = cacheDirectives(headers.cacheControl);
+    if (directives.has('no-cache')) return true;
+    const maxAge = directives.get('max-age');
+    return maxAge !== undefined && /^"?0+"?$/.test(maxAge);
+  }
+  return headers.pragma.some((value) =>
     value.split(',').some((element) => element.trim().toLowerCase() === 'no-cache'),
   );
 }
 
 /**
- * RFC 9111 §5.2: `Cache-Control` directives over every field line, names lower-cased, values as sent
- * (`''` for a bare name). A comma inside a quoted value is split too: no directive Kura reads has one.
+ * RFC 9111 §5.2: the directives of every `Cache-Control` field line (`values`), names lower-cased, values
+ * as sent (`''` for a bare name). A comma inside a quoted value is split too: no directive Kura reads has
+ * one.
  */
-export function cacheDirectives(rawHeaders: readonly string[]): Map<string, string> {
+export function cacheDirectives(values: readonly string[]): Map<string, string> {
   const directives = new Map<string, string>();
-  for (const value of headerValues(rawHeaders, 'cache-control')) {
+  for (const value of values) {
     for (const element of value.split(',')) {
       const equals = element.indexOf('=');
       const name = (equals === -1 ? element : element.slice(0, equals)).trim().toLowerCase();
@@ -151,11 +151,4 @@ export function cacheDirectives(rawHeaders: readonly string[]): Map<string, stri
     }
   }
   return directives;
-}
-
-function hasHeaderWithPrefix(rawHeaders: readonly string[], prefix: string): boolean {
-  for (let i = 0; i < rawHeaders.length; i += 2) {
-    if (rawHeaders[i]?.toLowerCase().startsWith(prefix)) return true;
-  }
-  return false;
 }

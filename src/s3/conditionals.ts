@@ -1,7 +1,7 @@
 // Client conditional requests (RFC 9110 §13) answered from a cached record: 304 and 412 exactly where S3
 // would give them, and `forward` wherever Kura cannot be sure what S3 would say. Never guessed.
-import { hasHeader, headerValue, headerValues } from './headers.js';
 import { parseHttpDate } from './http-date.js';
+import type { ReadHeaders } from './read-headers.js';
 
 /** The precondition fields of a request, read but not yet judged. */
 export interface Conditionals {
@@ -37,13 +37,13 @@ const PRECONDITION_FAILED: ConditionalOutcome = { kind: 'precondition-failed' };
 /** RFC 9110 §8.8.3: `entity-tag = [ "W/" ] DQUOTE *etagc DQUOTE`, `etagc = %x21 / %x23-7E / obs-text`. */
 const ENTITY_TAG = /^(?:W\/)?"[\x21\x23-\x7e\x80-\xff]*"$/;
 
-export function readConditionals(rawHeaders: readonly string[]): Conditionals {
+export function readConditionals(headers: ReadHeaders): Conditionals {
   return {
-    ifMatch: readEntityTagList(rawHeaders, 'if-match'),
-    ifNoneMatch: readEntityTagList(rawHeaders, 'if-none-match'),
-    ifModifiedSince: readSingleDate(rawHeaders, 'if-modified-since'),
-    ifUnmodifiedSince: readSingleDate(rawHeaders, 'if-unmodified-since'),
-    ifRange: readIfRange(rawHeaders),
+    ifMatch: readEntityTagList(headers.ifMatch),
+    ifNoneMatch: readEntityTagList(headers.ifNoneMatch),
+    ifModifiedSince: readSingleDate(headers.ifModifiedSince),
+    ifUnmodifiedSince: readSingleDate(headers.ifUnmodifiedSince),
+    ifRange: readIfRange(headers),
   };
 }
 
@@ -165,8 +165,7 @@ function opaqueTag(etag: string): string {
  * §13.1.1: `"*" / #entity-tag`, possibly over several field lines (§5.3). A comma inside quotes belongs
  * to the tag (`"a,b"` is one element), and empty elements are skipped (§5.6.1). `null` when absent.
  */
-function readEntityTagList(rawHeaders: readonly string[], name: string): string[] | null {
-  const values = headerValues(rawHeaders, name);
+function readEntityTagList(values: readonly string[]): string[] | null {
   if (values.length === 0) return null;
   return values.flatMap(splitEntityTagList);
 }
@@ -209,15 +208,13 @@ function isOws(code: number): boolean {
 }
 
 /** §13.1.5: If-Range counts only beside a Range; S3 reads Range on HEAD too, so the method does not matter. */
-function readIfRange(rawHeaders: readonly string[]): string | null {
-  if (!hasHeader(rawHeaders, 'range')) return null;
-  const value = headerValue(rawHeaders, 'if-range');
-  return value === undefined ? null : trimOws(value);
+function readIfRange(headers: ReadHeaders): string | null {
+  const [value] = headers.ifRange;
+  return headers.range.length === 0 || value === undefined ? null : trimOws(value);
 }
 
 /** §13.1.3/§13.1.4: a date that is not a single valid HTTP-date is ignored. */
-function readSingleDate(rawHeaders: readonly string[], name: string): Date | null {
-  const values = headerValues(rawHeaders, name);
+function readSingleDate(values: readonly string[]): Date | null {
   const [only] = values;
   if (only === undefined || values.length > 1) return null;
   return parseHttpDate(trimOws(only));

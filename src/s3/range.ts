@@ -14,6 +14,8 @@ const DIGITS = /^[0-9]+$/;
  */
 export function parseRange(value: string | undefined): RangeHeader | null {
   if (value === undefined) return null;
+  const simple = simpleRange(value);
+  if (simple !== null) return simple;
   const equals = value.indexOf('=');
   if (equals === -1 || trimOws(value.slice(0, equals), 'start').toLowerCase() !== 'bytes') return INVALID;
   const specs: ByteRangeSpec[] = [];
@@ -27,6 +29,35 @@ export function parseRange(value: string | undefined): RangeHeader | null {
   const [first] = specs;
   if (first === undefined) return INVALID;
   return specs.length === 1 ? { kind: 'single', spec: first } : { kind: 'multiple', specs };
+}
+
+/** Digits of a position read by `simpleRange`: at most 10^15 - 1, well within a safe integer. */
+const SIMPLE_DIGITS = 15;
+
+/**
+ * The form engines and SDKs send, `bytes=first-last`, `bytes=first-` or `bytes=-suffix`, read without
+ * slicing or a regex (a ranged hit reads its Range twice); null for anything else, which the full parse
+ * reads.
+ */
+function simpleRange(value: string): RangeHeader | null {
+  if (!value.startsWith('bytes=')) return null;
+  let at = 6;
+  const firstAt = at;
+  let first = 0;
+  for (let c = value.charCodeAt(at); c >= 0x30 && c <= 0x39; c = value.charCodeAt(++at))
+    first = first * 10 + c - 0x30;
+  const firstDigits = at - firstAt;
+  if (firstDigits > SIMPLE_DIGITS || value.charCodeAt(at) !== 0x2d) return null;
+  const lastAt = ++at;
+  let last = 0;
+  for (let c = value.charCodeAt(at); c >= 0x30 && c <= 0x39; c = value.charCodeAt(++at))
+    last = last * 10 + c - 0x30;
+  const lastDigits = at - lastAt;
+  if (at !== value.length || lastDigits > SIMPLE_DIGITS) return null;
+  if (firstDigits === 0)
+    return lastDigits === 0 ? null : { kind: 'single', spec: { kind: 'suffix', length: last } };
+  if (lastDigits === 0) return { kind: 'single', spec: { kind: 'from', first } };
+  return last < first ? null : { kind: 'single', spec: { kind: 'bounded', first, last } };
 }
 
 /** RFC 9110 §5.6.3: OWS is spaces and tabs only; a loop, because a regex here backtracks on long runs. */

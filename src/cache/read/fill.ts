@@ -165,7 +165,7 @@ export async function fillFromAnswer(
     version,
     versionId: versionIdOf(version),
     ram: job.rule.ram,
-    flexible: job.part === null && !isRangeHeaderSigned(ex.s3.signature, ex.req.rawHeaders),
+    flexible: job.part === null && !isRangeHeaderSigned(ex.s3.signature, job.headers),
     mayAddConditionals: !hasConditionals(job.conditionals),
   };
   try {
@@ -212,7 +212,7 @@ function mergeAnswer(
   }
   if (job.method === 'GET') next.validatedGet = now;
   else next.validatedHead = now;
-  if (job.part === null && status === 200 && wantsChecksums(job.ex.req.rawHeaders)) {
+  if (job.part === null && status === 200 && wantsChecksums(job.headers)) {
     next.checksums = facts.checksums;
   }
   if (job.part !== null && facts.range !== null) {

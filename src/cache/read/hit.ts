@@ -43,7 +43,7 @@ export async function getFromRecord(
     version: versionOf(job, record),
     versionId: versionIdOf(versionOf(job, record)),
     ram: job.rule.ram,
-    flexible: job.part === null && !isRangeHeaderSigned(ex.s3.signature, ex.req.rawHeaders),
+    flexible: job.part === null && !isRangeHeaderSigned(ex.s3.signature, job.headers),
     mayAddConditionals: !hasConditionals(job.conditionals),
   };
   const plan = answer.range === null ? null : await planRange(body, answer.range.start, answer.range.end);

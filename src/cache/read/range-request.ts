@@ -1,7 +1,7 @@
 // Which bytes a GET or HEAD asks for, resolved against a record: the answer's status and range.
 
-import { headerValue } from '../../s3/headers.js';
 import { parseRange, resolveRange } from '../../s3/range.js';
+import type { ReadHeaders } from '../../s3/read-headers.js';
 import { isHeaderSigned } from '../../s3/signature.js';
 import type { SignatureFacts } from '../../s3/types.js';
 import type { ObjectRecord } from '../../store/types.js';
@@ -19,7 +19,7 @@ export interface RangeRequest {
  * selects nothing (S3's 416 is S3's to give).
  */
 export function rangeRequestOf(
-  raw: readonly string[],
+  headers: ReadHeaders,
   record: ObjectRecord,
   part: number | null,
 ): RangeRequest | null {
@@ -32,7 +32,7 @@ export function rangeRequestOf(
       partsCount: record.partsCount,
     };
   }
-  const header = parseRange(headerValue(raw, 'range'));
+  const header = parseRange(headers.range[0]);
   if (header === null) {
     return {
       status: 200,
@@ -46,6 +46,6 @@ export function rangeRequestOf(
 }
 
 /** Whether the client signed its Range: then Kura must send it as it is, or not at all. */
-export function isRangeHeaderSigned(signature: SignatureFacts, raw: readonly string[]): boolean {
-  return headerValue(raw, 'range') !== undefined && isHeaderSigned(signature, 'range');
+export function isRangeHeaderSigned(signature: SignatureFacts, headers: ReadHeaders): boolean {
+  return headers.range.length > 0 && isHeaderSigned(signature, 'range');
 }

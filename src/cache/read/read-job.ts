@@ -4,6 +4,7 @@
 
 import type { EffectiveRule } from '../../config/rules.js';
 import type { Conditionals } from '../../s3/conditionals.js';
+import type { ReadHeaders } from '../../s3/read-headers.js';
 import type { ObjectKey, ObjectRecord, ObjectVersion } from '../../store/types.js';
 import type { Cache } from '../cache.js';
 import type { Exchange, Outcome, PassOptions } from '../exchange/exchange.js';
@@ -36,6 +37,8 @@ export interface ReadJob {
   rule: EffectiveRule;
   method: 'GET' | 'HEAD';
   part: number | null;
+  /** The request fields that decide how it is read, found in one pass. */
+  headers: ReadHeaders;
   conditionals: Conditionals;
   /** Date.now() as the lookup began: before any request to S3, so no later than S3 decided its answer. */
   now: number;

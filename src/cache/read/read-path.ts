@@ -9,6 +9,7 @@
 
 import { bypassReason, requestWantsRevalidation } from '../../s3/cacheable.js';
 import { evaluateConditionals, hasConditionals, readConditionals } from '../../s3/conditionals.js';
+import { readHeadersOf } from '../../s3/read-headers.js';
 import type { ObjectRecord } from '../../store/types.js';
 import { type Cache, namespaceOf, objectIdOf } from '../cache.js';
 import type { Exchange, Outcome, PassOptions } from '../exchange/exchange.js';
@@ -50,7 +51,8 @@ async function lookup(ex: Exchange, opts: PassOptions, cache: Cache): Promise<Ou
   const arrived = performance.now();
   const s3 = ex.s3;
   const now = Date.now();
-  const reason = bypassReason(s3, ex.req.rawHeaders, new Date(now));
+  const headers = readHeadersOf(ex.req.rawHeaders);
+  const reason = bypassReason(s3, headers, new Date(now));
   if (reason !== null) return pass(ex, opts, { bypass: reason });
   // bypassReason has checked the bucket name (src/s3/bucket-name.ts) and that there is a key.
   const bucket = s3.bucket as string;
@@ -67,7 +69,8 @@ async function lookup(ex: Exchange, opts: PassOptions, cache: Cache): Promise<Ou
     rule,
     method: s3.method === 'HEAD' ? 'HEAD' : 'GET',
     part: s3.operation.partNumber,
-    conditionals: readConditionals(ex.req.rawHeaders),
+    headers,
+    conditionals: readConditionals(headers),
     now,
     states: STATES,
   };
@@ -93,8 +96,7 @@ async function lookup(ex: Exchange, opts: PassOptions, cache: Cache): Promise<Ou
 
 function fromRecord(job: ReadJob, record: ObjectRecord): Promise<Outcome> | Outcome {
   // A fresh record answers only a request the rule's hit_auth admits; any other is S3's to judge.
-  const fresh =
-    isFresh(record, job) && !requestWantsRevalidation(job.ex.req.rawHeaders) && mayReadHit(job, 0);
+  const fresh = isFresh(record, job) && !requestWantsRevalidation(job.headers) && mayReadHit(job, 0);
   // Client conditionals are answered from a fresh record only; a stale one cannot know
   // (docs/caching.md#the-states-of-a-read).
   if (hasConditionals(job.conditionals)) {
@@ -104,7 +106,7 @@ function fromRecord(job: ReadJob, record: ObjectRecord): Promise<Outcome> | Outc
     if (verdict.kind === 'precondition-failed') return preconditionFailed(job);
     if (verdict.kind === 'forward') return fill(job, record);
   }
-  const answer = rangeRequestOf(job.ex.req.rawHeaders, record, job.part);
+  const answer = rangeRequestOf(job.headers, record, job.part);
   if (answer === null) return fill(job, record);
   // An upload's record lacks what only S3's read answers tell (Last-Modified first): a HEAD costs no body
   // bytes, so the first one is S3's own, and its headers complete the record.

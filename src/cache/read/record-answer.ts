@@ -39,7 +39,7 @@ function shapeOf(job: ReadJob, answer: RangeRequest) {
   return {
     status: answer.status,
     range: answer.range,
-    withChecksums: whole && wantsChecksums(job.ex.req.rawHeaders),
+    withChecksums: whole && wantsChecksums(job.headers),
     partsCount: job.part === null ? null : answer.partsCount,
   };
 }

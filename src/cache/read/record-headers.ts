@@ -2,6 +2,7 @@
 
 import { headerValue } from '../../s3/headers.js';
 import { contentRange } from '../../s3/range.js';
+import type { ReadHeaders } from '../../s3/read-headers.js';
 import type { ObjectKey, ObjectRecord } from '../../store/types.js';
 import { type CacheOutcome, pushXCache } from '../exchange/outcome.js';
 import { forbidsStoring } from '../freshness.js';
@@ -185,6 +186,6 @@ export function headersFromRecord(record: ObjectRecord, shape: AnswerShape, cach
 }
 
 /** Whether the client asked S3 to send checksums (the AWS SDKs do on GetObject). */
-export function wantsChecksums(raw: readonly string[]): boolean {
-  return headerValue(raw, 'x-amz-checksum-mode')?.toUpperCase() === 'ENABLED';
+export function wantsChecksums(headers: ReadHeaders): boolean {
+  return headers.checksumMode[0]?.toUpperCase() === 'ENABLED';
 }

@@ -14,6 +14,7 @@ import { HitAuthMemo } from '../../../src/cache/hit-auth.js';
 import type { EffectiveRule } from '../../../src/config/rules.js';
 import { isStorableBucket } from '../../../src/s3/bucket-name.js';
 import { bypassReason } from '../../../src/s3/cacheable.js';
+import { readHeadersOf } from '../../../src/s3/read-headers.js';
 import { parseS3Request } from '../../../src/s3/request.js';
 import type { ObjectRecord } from '../../../src/store/types.js';
 
@@ -276,7 +277,11 @@ describe('bucket storability, one definition for reads, writes and the volume', 
       });
       if (!parsed.ok) return; // a name the request parser refuses never reaches the cache
       // A GET of it is cached exactly when the name is storable (a PUT is admitted by the same test).
-      const reason = bypassReason(parsed.request, ['Host', 's3.us-east-1.amazonaws.com'], new Date(T0));
+      const reason = bypassReason(
+        parsed.request,
+        readHeadersOf(['Host', 's3.us-east-1.amazonaws.com']),
+        new Date(T0),
+      );
       assert.equal(reason === null, storable, String(reason));
     });
   }

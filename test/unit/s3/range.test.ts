@@ -69,6 +69,24 @@ describe('parseRange', () => {
     });
   }
 
+  it('reads the common forms as the general parse does (a trailing empty element forces it)', () => {
+    let x = 11;
+    const next = (n: number) => {
+      x = (x * 1_103_515_245 + 12_345) % 2 ** 31;
+      return x % n;
+    };
+    const digits = () =>
+      next(4) === 0 ? '' : String(next(10) === 0 ? next(10 ** 6) * 10 ** 10 : next(10 ** 7));
+    const pieces = ['bytes=', 'bytes=', 'Bytes=', 'bytes =', ' ', '0', '007', '-', '--', 'x', ''];
+    for (let i = 0; i < 5000; i++) {
+      const value =
+        next(3) === 0
+          ? Array.from({ length: 1 + next(5) }, () => pieces[next(pieces.length)]).join('')
+          : `bytes=${digits()}-${digits()}${next(8) === 0 ? '9'.repeat(next(20)) : ''}`;
+      assert.deepEqual(parseRange(value), parseRange(`${value},`), value);
+    }
+  });
+
   it('handles long whitespace runs quickly', () => {
     const started = performance.now();
     assert.deepEqual(parseRange(`bytes=${' '.repeat(100_000)}x`), INVALID);
