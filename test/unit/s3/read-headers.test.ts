@@ -77,7 +77,7 @@ describe('readHeadersOf', () => {
 
   it('reads what the field-by-field lookups read, for 2,000 random requests', () => {
     const next = sequence(7);
-    const pick = (n: number) => (next.next().value as number) % n;
+    const pick = (n: number) => Math.floor((next.next().value as number) / 65_536) % n;
     for (let round = 0; round < 2000; round++) {
       const raw: string[] = [];
       const fields = pick(12);

@@ -331,6 +331,78 @@ describe('readSignature: unreadable', () => {
   }
 });
 
+describe('readSignature: names a client chooses', () => {
+  for (const name of ['constructor', 'toString', '__proto__', 'hasOwnProperty', 'valueOf']) {
+    it(`an algorithm named ${name} is unreadable, not a failure`, () => {
+      const inHeader = read([
+        'Authorization',
+        `${name} Credential=${CRED}, SignedHeaders=host, Signature=${SIG}`,
+      ]);
+      assert.deepEqual(inHeader, { kind: 'unreadable', reason: 'unknown Authorization scheme' });
+      const inQuery = read(
+        [],
+        presignV4.replace('X-Amz-Algorithm=AWS4-HMAC-SHA256', `X-Amz-Algorithm=${name}`),
+      );
+      assert.deepEqual(inQuery, { kind: 'unreadable', reason: 'unknown X-Amz-Algorithm' });
+    });
+  }
+});
+
+describe('readSignature: the Authorization fields', () => {
+  /** The fields as `Credential=…, SignedHeaders=…, Signature=…` is defined: pieces split at commas and trimmed. */
+  function reference(params: string): Record<string, string> | null {
+    const fields: Record<string, string> = {};
+    for (const piece of params.split(',')) {
+      const part = piece.trim();
+      const equals = part.indexOf('=');
+      if (equals <= 0) return null;
+      const name = part.slice(0, equals);
+      if (!['Credential', 'SignedHeaders', 'Signature'].includes(name) || name in fields) return null;
+      fields[name] = part.slice(equals + 1);
+    }
+    return Object.keys(fields).length === 3 ? fields : null;
+  }
+
+  it('are read as the reference reads them, for 3,000 generated headers', () => {
+    let x = 5;
+    const next = (n: number) => {
+      x = (x * 1_103_515_245 + 12_345) % 2 ** 31;
+      return Math.floor(x / 65_536) % n;
+    };
+    const names = ['Credential', 'SignedHeaders', 'Signature', 'credential', 'Signatures', 'Sig', ''];
+    const values = [CRED, 'host;x-amz-date', SIG, '', 'a=b', ' host', 'host '];
+    const pads = ['', ' ', '  ', '\t', '\u00a0', '\u2028', '\ufeff', '\u200b'];
+    const field = (name: string, value: string) =>
+      `${pads[next(pads.length)]}${name}${next(6) === 0 ? '' : '='}${value}${pads[next(pads.length)]}`;
+    for (let i = 0; i < 3000; i++) {
+      const count = next(6) === 0 ? next(5) : 3;
+      const pieces = Array.from({ length: count }, (_, j) =>
+        next(4) === 0
+          ? field(names[next(names.length)] as string, values[next(values.length)] as string)
+          : field(
+              ['Credential', 'SignedHeaders', 'Signature'][j % 3] as string,
+              [CRED, 'host;x-amz-date', SIG][j % 3] as string,
+            ),
+      );
+      const params = pieces.join(next(5) === 0 ? ' ,' : ',');
+      const facts = read(['Authorization', v4(params), ...AMZ_DATE]);
+      const expected = reference(params);
+      const unparsed = facts.kind === 'unreadable' && facts.reason.startsWith('Authorization needs exactly');
+      assert.equal(unparsed, expected === null, JSON.stringify(params));
+      if (expected !== null && facts.kind === 'sigv4') {
+        assert.equal(
+          `${facts.accessKeyId}/${facts.scope.date}/${facts.scope.region}/${facts.scope.service}/aws4_request`,
+          expected.Credential,
+        );
+        assert.deepEqual(
+          [...facts.signedHeaders].join(';'),
+          (expected.SignedHeaders as string).toLowerCase(),
+        );
+      }
+    }
+  });
+});
+
 describe('isHeaderSigned', () => {
   const v4Facts = read(['Authorization', standard, ...AMZ_DATE]);
   const v2Facts = read(['Authorization', 'AWS AKID:c2ln']);
