@@ -95,4 +95,22 @@ describe('a signature Kura cannot read is forwarded for S3 to judge, never answe
       'the request did not reach the origin',
     );
   });
+
+  test('an Authorization scheme named like an inherited member (constructor) is forwarded: S3 answers, as direct', async () => {
+    const key = 'unreadable/scheme';
+    origin.put(BUCKET, key, randomBytes(1024));
+    const signed = await signRequest(kura.url, { method: 'GET', path: s3Path(BUCKET, key) });
+    const headers = signed.headers.map((value, i) =>
+      i % 2 === 1 && signed.headers[i - 1]?.toLowerCase() === 'authorization'
+        ? value.replace('AWS4-HMAC-SHA256', 'constructor')
+        : value,
+    );
+    assert.ok(headers.some((value) => value.startsWith('constructor ')));
+    const direct = await sendRaw(origin.url, { ...signed, headers });
+    const viaKura = await sendRaw(kura.url, { ...signed, headers });
+    assert.ok(direct.status >= 400, `direct: ${direct.status}`);
+    assert.equal(viaKura.status, direct.status, viaKura.body.toString());
+    assert.equal(errorCode(viaKura.body), errorCode(direct.body));
+    assert.equal(viaKura.headers['x-cache'], 'BYPASS');
+  });
 });
