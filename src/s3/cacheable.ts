@@ -4,7 +4,7 @@ import { isStorableBucket } from './bucket-name.js';
 import { isPresignParam } from './operation.js';
 import { parseRange } from './range.js';
 import type { ReadHeaders } from './read-headers.js';
-import type { EndpointKind, S3Request } from './types.js';
+import type { EndpointKind, QueryParam, S3Request } from './types.js';
 
 export const BYPASS_REASONS = [
   'operation',
@@ -42,7 +42,7 @@ const CACHEABLE_PARAMS: ReadonlySet<string> = new Set(['partNumber', 'x-id']);
  * `null` when the request may be served from (and stored in) the cache. A signature Kura cannot read
  * (src/s3/signature.ts) is S3's alone to judge: S3 may well refuse it, so no cached answer stands in.
  */
-export function bypassReason(s3: S3Request, headers: ReadHeaders, now: Date): BypassReason | null {
+export function bypassReason(s3: S3Request, headers: ReadHeaders, now: number): BypassReason | null {
   return (
     operationBypass(s3) ??
     queryBypass(s3) ??
@@ -73,13 +73,30 @@ function operationBypass(s3: S3Request): BypassReason | null {
  * object record.
  */
 function queryBypass(s3: S3Request): BypassReason | null {
-  if (s3.query.some((param) => param.name === 'versionId')) return 'version-id';
+  const byParams = paramsBypass(s3.query);
+  if (byParams === 'version-id') return byParams;
   if (s3.operation.name === 'HeadObject' && s3.operation.partNumber !== null) return 'part-head';
+  return byParams;
+}
+
+/**
+ * What the query's parameters alone decide, kept per parsed query: a query is never changed once parsed,
+ * and a request that repeats its target shares its parse (src/s3/request.ts). A presigned URL's six
+ * parameters took longer to look through than the rest of the bypass checks together.
+ */
+const PARAMS_BYPASS = new WeakMap<readonly QueryParam[], BypassReason | null>();
+
+function paramsBypass(query: readonly QueryParam[]): BypassReason | null {
+  const known = PARAMS_BYPASS.get(query);
+  if (known !== undefined) return known;
+  let reason: BypassReason | null = null;
+  if (query.some((param) => param.name === 'versionId')) reason = 'version-id';
   // The presign test first: it reads a name's first characters, where the set would look the name up.
-  if (s3.query.some((param) => !isPresignParam(param.name) && !CACHEABLE_PARAMS.has(param.name))) {
-    return 'query';
+  else if (query.some((param) => !isPresignParam(param.name) && !CACHEABLE_PARAMS.has(param.name))) {
+    reason = 'query';
   }
-  return null;
+  PARAMS_BYPASS.set(query, reason);
+  return reason;
 }
 
 /**
@@ -111,11 +128,11 @@ function rangeBypass(s3: S3Request, values: readonly string[]): BypassReason | n
 }
 
 /** docs/caching.md#bypasses: an expired presigned URL is never answered from cache; S3 would refuse it. */
-function presignExpired(s3: S3Request, now: Date): boolean {
+function presignExpired(s3: S3Request, now: number): boolean {
   const signature = s3.signature;
   if (signature.kind === 'anonymous' || signature.kind === 'unreadable') return false;
   if (signature.location !== 'query' || signature.expiresAt === null) return false;
-  return signature.expiresAt.getTime() <= now.getTime();
+  return signature.expiresAt.getTime() <= now;
 }
 
 /**

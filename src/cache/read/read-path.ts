@@ -52,7 +52,7 @@ async function lookup(ex: Exchange, opts: PassOptions, cache: Cache): Promise<Ou
   const s3 = ex.s3;
   const now = Date.now();
   const headers = readHeadersOf(ex.req.rawHeaders);
-  const reason = bypassReason(s3, headers, new Date(now));
+  const reason = bypassReason(s3, headers, now);
   if (reason !== null) return pass(ex, opts, { bypass: reason });
   // bypassReason has checked the bucket name (src/s3/bucket-name.ts) and that there is a key.
   const bucket = s3.bucket as string;

@@ -277,11 +277,7 @@ describe('bucket storability, one definition for reads, writes and the volume', 
       });
       if (!parsed.ok) return; // a name the request parser refuses never reaches the cache
       // A GET of it is cached exactly when the name is storable (a PUT is admitted by the same test).
-      const reason = bypassReason(
-        parsed.request,
-        readHeadersOf(['Host', 's3.us-east-1.amazonaws.com']),
-        new Date(T0),
-      );
+      const reason = bypassReason(parsed.request, readHeadersOf(['Host', 's3.us-east-1.amazonaws.com']), T0);
       assert.equal(reason === null, storable, String(reason));
     });
   }

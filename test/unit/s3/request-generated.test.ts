@@ -69,7 +69,7 @@ describe('generated requests', () => {
         }
         parsed += 1;
         const fields = readHeadersOf(headers);
-        bypassReason(result.request, fields, new Date());
+        bypassReason(result.request, fields, Date.now());
         readConditionals(fields);
         requestWantsRevalidation(fields);
         const { signature } = result.request;
