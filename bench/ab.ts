@@ -109,7 +109,7 @@ async function main(): Promise<void> {
         run.rps.push(r.requests / r.seconds);
         run.cpu.push(usPerHit);
         console.log(
-          `rep ${rep} ${run.build}: ${Math.round(r.requests / r.seconds)} req/s, ${usPerHit.toFixed(1)} µs CPU/hit`,
+          `rep ${rep} ${run.build}: ${Math.round(r.requests / r.seconds)} req/s, ${usPerHit.toFixed(1)} µs CPU/hit, p50/p99 ${r.p50}/${r.p99} ms`,
         );
       }
     }
