@@ -123,58 +123,36 @@ type AuthFields = Pick<V4Parts, 'credential' | 'signedHeaders' | 'signature'>;
 
 /**
  * Comma-separated `key=value` naming Credential, SignedHeaders and Signature once each; `null` on any
- * other or repeated key, or a piece without `=`. Each piece is trimmed as `String.prototype.trim` would,
- * and its name compared where it stands: only the values are cut out (a header-signed request, as SDKs
- * send, is parsed anew each time, since its signature differs).
+ * other or repeated key, or a piece without `=`. A switch, not a map: see parse-memo.ts.
  */
 function parseAuthParams(params: string): AuthFields | null {
   let credential: string | undefined;
   let signedHeaders: string | undefined;
   let signature: string | undefined;
-  for (let at = 0; at <= params.length; ) {
-    const comma = params.indexOf(',', at);
-    const pieceEnd = comma === -1 ? params.length : comma;
-    let start = at;
-    let end = pieceEnd;
-    while (start < end && isTrimmed(params.charCodeAt(start))) start += 1;
-    while (end > start && isTrimmed(params.charCodeAt(end - 1))) end -= 1;
-    const equals = params.indexOf('=', start);
-    if (equals <= start || equals >= end) return null;
-    const value = params.slice(equals + 1, end);
-    const nameLength = equals - start;
-    if (nameLength === 10 && params.startsWith('Credential', start)) {
-      if (credential !== undefined) return null;
-      credential = value;
-    } else if (nameLength === 13 && params.startsWith('SignedHeaders', start)) {
-      if (signedHeaders !== undefined) return null;
-      signedHeaders = value;
-    } else if (nameLength === 9 && params.startsWith('Signature', start)) {
-      if (signature !== undefined) return null;
-      signature = value;
-    } else {
-      return null;
+  for (const piece of params.split(',')) {
+    const part = piece.trim();
+    const equals = part.indexOf('=');
+    if (equals <= 0) return null;
+    const value = part.slice(equals + 1);
+    switch (part.slice(0, equals)) {
+      case 'Credential':
+        if (credential !== undefined) return null;
+        credential = value;
+        break;
+      case 'SignedHeaders':
+        if (signedHeaders !== undefined) return null;
+        signedHeaders = value;
+        break;
+      case 'Signature':
+        if (signature !== undefined) return null;
+        signature = value;
+        break;
+      default:
+        return null;
     }
-    at = pieceEnd + 1;
   }
   if (credential === undefined || signedHeaders === undefined || signature === undefined) return null;
   return { credential, signedHeaders, signature };
-}
-
-/** What `String.prototype.trim` removes: white space and line terminators (ECMA-262 §12.2, §12.3). */
-function isTrimmed(code: number): boolean {
-  if (code <= 0x20) return code === 0x20 || (code >= 0x09 && code <= 0x0d);
-  if (code < 0xa0) return false;
-  return (
-    code === 0xa0 ||
-    code === 0x1680 ||
-    (code >= 0x2000 && code <= 0x200a) ||
-    code === 0x2028 ||
-    code === 0x2029 ||
-    code === 0x202f ||
-    code === 0x205f ||
-    code === 0x3000 ||
-    code === 0xfeff
-  );
 }
 
 /** A presigned SigV4 URL's parameter names, in the order `readPresignedV4` keeps their values. */
