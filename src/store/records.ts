@@ -30,6 +30,8 @@ interface Found {
 
 const NOTHING: Found = { record: null, damage: null };
 
+const ignore = (): void => {};
+
 /** What one update made: the record its change left, or the error it threw. */
 type UpdateResult = { record: ObjectRecord | null } | Error;
 
@@ -185,17 +187,15 @@ export class RecordStore {
   update(k: ObjectKey, fn: RecordUpdate, ready?: Promise<unknown>): Promise<ObjectRecord | null> {
     const lockPath = this.#volume.recordLockPath(k);
     // Only its settling counts; a rejection is handled here, not left unhandled until the lock is had.
-    const settled = ready?.then(
-      () => {},
-      () => {},
-    );
+    const settled = ready?.then(ignore, ignore);
     return new Promise((resolve, reject) => {
+      const entry: QueuedUpdate = { fn, ready: settled, resolve, reject };
       const queued = this.#queues.get(lockPath);
       if (queued) {
-        queued.push({ fn, ready: settled, resolve, reject });
+        queued.push(entry);
         return;
       }
-      const queue: QueuedUpdate[] = [{ fn, ready: settled, resolve, reject }];
+      const queue = [entry];
       this.#queues.set(lockPath, queue);
       void this.#drain(k, lockPath, queue);
     });
@@ -204,35 +204,22 @@ export class RecordStore {
   async #drain(k: ObjectKey, lockPath: string, queue: QueuedUpdate[]): Promise<void> {
     while (queue.length > 0) {
       const batch = queue.splice(0);
-      let settled = false;
-      const settle = (results: UpdateResult[]) => {
-        settled = true;
-        for (const [i, u] of batch.entries()) {
-          const result = results[i];
-          if (result === undefined || result instanceof Error) u.reject(result);
-          else u.resolve(result.record);
-        }
-      };
       try {
-        await this.#updateLocked(k, lockPath, batch, settle);
+        await this.#updateLocked(k, lockPath, batch);
       } catch (err) {
-        if (!settled) for (const u of batch) u.reject(err);
+        // Thrown before the batch was settled: the release, which comes after, never throws.
+        for (const u of batch) u.reject(err);
       }
     }
     this.#queues.delete(lockPath);
   }
 
   /**
-   * Applies the batch's functions in order to the record under one lock, and tells `settle` what each
-   * made before the lock is released: the record its change left, or the error it threw (which leaves
-   * the record as it was for the next).
+   * Applies the batch's functions in order to the record under one lock, and settles each update before
+   * the lock is released: with the record its change left, or the error it threw (which leaves the record
+   * as it was for the next).
    */
-  async #updateLocked(
-    k: ObjectKey,
-    lockPath: string,
-    batch: QueuedUpdate[],
-    settle: (results: UpdateResult[]) => void,
-  ): Promise<void> {
+  async #updateLocked(k: ObjectKey, lockPath: string, batch: QueuedUpdate[]): Promise<void> {
     let compromised: Error | null = null;
     const release = await acquire(lockPath, (err) => {
       // proper-lockfile's default throws from a timer, which would crash the process.
@@ -242,7 +229,12 @@ export class RecordStore {
       if (compromised) throw new RecordLockError(`lost the lock of ${lockPath}`, { cause: compromised });
     };
     try {
-      settle(await this.#applyLocked(k, batch, checkStillHeld));
+      const results = await this.#applyLocked(k, batch, checkStillHeld);
+      for (const [i, u] of batch.entries()) {
+        const result = results[i];
+        if (result === undefined || result instanceof Error) u.reject(result);
+        else u.resolve(result.record);
+      }
     } finally {
       // A lock that could not be released goes stale and the next updater takes it over (acquire).
       await release().catch(() => {});
