@@ -57,7 +57,7 @@ const RAM_SIZE = 512 * 2 ** 20;
 function parseArgs(argv: readonly string[]): Options {
   const o: Options = {
     builds: [],
-    cold: argv.includes('--cold'),
+    cold: false,
     sizeKiB: 0,
     conns: 16,
     secs: 5,
@@ -67,7 +67,6 @@ function parseArgs(argv: readonly string[]): Options {
     s3Like: false,
     dir: tmpdir(),
   };
-  o.sizeKiB = o.cold ? 1024 : 4;
   const numbers: Record<string, (n: number) => void> = {
     '--size': (n) => (o.sizeKiB = n),
     '--conns': (n) => (o.conns = n),
@@ -76,7 +75,7 @@ function parseArgs(argv: readonly string[]): Options {
     '--range': (n) => (o.range = n),
   };
   const flags: Record<string, () => void> = {
-    '--cold': () => {},
+    '--cold': () => (o.cold = true),
     '--gateway': () => (o.gateway = true),
     '--s3-like': () => (o.s3Like = true),
   };
@@ -91,6 +90,8 @@ function parseArgs(argv: readonly string[]): Options {
     } else if (arg.startsWith('--')) throw new UsageError(`unknown option ${arg}`);
     else o.builds.push(resolve(arg));
   }
+  // Defaults that differ by mode: a warm hit's object, a cold fill's object and footer.
+  if (o.sizeKiB === 0) o.sizeKiB = o.cold ? 1024 : 4;
   if (o.cold) o.range ??= 65_536;
   if (o.builds.length < 2) throw new UsageError('give at least two build directories');
   if (o.range !== null && o.range > o.sizeKiB * 1024)
