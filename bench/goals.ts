@@ -41,6 +41,10 @@ export function goalsOf(results: Results, quick: boolean): Goal[] {
       goal: 1,
       kind: 'min',
       unit: '×',
+      reference: {
+        measured: ratio('small', smallCell, 'ceiling 2 workers', 'nginx warm'),
+        by: 'Node ceiling, 2 processes',
+      },
     },
     {
       name: `warm ${smallCell}: kura 1 worker ÷ ceiling`,
@@ -62,6 +66,10 @@ export function goalsOf(results: Results, quick: boolean): Goal[] {
       goal: 1.6,
       kind: 'min',
       unit: '×',
+      reference: {
+        measured: ratio('small', scalingCell, 'ceiling 2 workers', 'ceiling'),
+        by: 'Node ceiling, 2 processes ÷ 1',
+      },
     },
     {
       name: `warm ${large}, RAM tier off: from the volume ÷ from RAM`,
@@ -76,6 +84,7 @@ export function goalsOf(results: Results, quick: boolean): Goal[] {
       goal: 0.9,
       kind: 'min',
       unit: '×',
+      reference: { measured: ratio('large cold', largeCold, 'nginx cold', 'direct'), by: 'nginx' },
     },
     {
       name: `cold aggregate ${coldCell}: kura ÷ direct`,
@@ -83,6 +92,7 @@ export function goalsOf(results: Results, quick: boolean): Goal[] {
       goal: 0.9,
       kind: 'min',
       unit: '×',
+      reference: { measured: ratio('cold', coldCell, 'nginx cold', 'direct'), by: 'nginx' },
     },
     {
       name: `CPU s per cold GiB (${largeCold}): kura ÷ nginx cold`,
@@ -112,6 +122,10 @@ export function goalsOf(results: Results, quick: boolean): Goal[] {
       goal,
       kind: 'min',
       unit: '×',
+      reference: {
+        measured: ratio('analytics', cell, 'ceiling', 'direct'),
+        by: 'the engine at loopback speed',
+      },
     });
   }
   goals.push({

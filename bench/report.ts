@@ -15,6 +15,12 @@ export interface Goal {
   /** 'min': the measured ratio must reach the goal; 'max': it must stay under it. */
   kind: 'min' | 'max';
   unit: string;
+  /**
+   * The same ratio with another server in Kura's place, from the same run: the Node ceiling (what no Node
+   * server here can beat, so a bound on Kura's figure), nginx, or the engine against a loopback-speed
+   * origin (what no cache can beat).
+   */
+  reference?: { measured: number; by: string };
 }
 
 export function goalMet(g: Goal): boolean {
@@ -154,16 +160,25 @@ export function markdown(opts: {
     '',
   ];
   out.push('## Goals, as ratios in this run', '');
-  out.push('| goal | measured | wanted | met |', '|---|---|---|---|');
+  out.push('| goal | measured | wanted | met | the same ratio for |', '|---|---|---|---|---|');
   for (const g of goals) {
     const met = Number.isNaN(g.measured) ? 'not run' : goalMet(g) ? 'yes' : 'no';
+    const ref =
+      g.reference === undefined || Number.isNaN(g.reference.measured)
+        ? ''
+        : `${g.reference.by}: ${big(g.reference.measured)}${g.unit}`;
     out.push(
-      `| ${g.name} | ${big(g.measured)}${g.unit} | ${g.kind === 'min' ? '≥' : '≤'} ${g.goal}${g.unit} | ${met} |`,
+      `| ${g.name} | ${big(g.measured)}${g.unit} | ${g.kind === 'min' ? '≥' : '≤'} ${g.goal}${g.unit} | ${met} | ${ref} |`,
     );
   }
   out.push(
     '',
     `![goals](${opts.chartFile})`,
+    '',
+    "The last column is the same ratio with another server in Kura's place, in this run: the Node ceiling",
+    "(a trivial Node server answering from memory, in as many processes as Kura's figure uses; no Node",
+    'server reaches more here, so it bounds the goal on this machine), nginx, or the engine against an',
+    'origin at loopback speed (no cache makes a query faster than that). The chart marks it with a black line.',
     '',
     'Where the time goes for a goal missed, and what would close the gap: bench/README.md, "Where the',
     'time goes"; CPU profiles of the hot paths: `npm run bench -- --profile` (bench/results/*-profile.md).',
@@ -226,6 +241,13 @@ export function goalsSvg(goals: Goal[], title: string): string {
       `<rect x="${x(0.1)}" y="${y + 4}" width="${Math.max(1, x(score) - x(0.1))}" height="${rowH - 10}" fill="${color}"/>`,
       `<text x="${x(score) + 6}" y="${y + 17}">${esc(`${big(g.measured)}${g.unit} (goal ${g.kind === 'min' ? '≥' : '≤'} ${g.goal}${g.unit})`)}</text>`,
     );
+    const ref = g.reference?.measured ?? Number.NaN;
+    if (!Number.isNaN(ref)) {
+      const rx = x(g.kind === 'min' ? ref / g.goal : g.goal / ref);
+      parts.push(
+        `<line x1="${rx}" y1="${y + 1}" x2="${rx}" y2="${y + rowH - 3}" stroke="#000" stroke-width="3"><title>${esc(`${g.reference?.by}: ${big(ref)}${g.unit}`)}</title></line>`,
+      );
+    }
   });
   parts.push('</svg>');
   return parts.join('\n');

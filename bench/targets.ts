@@ -96,9 +96,10 @@ async function firstLine(child: ChildProcess, what: string): Promise<string> {
   });
 }
 
-/** The trivial Node server holding `objects` in memory (bench/ceiling-server.ts). */
-export async function startCeiling(objects: ObjectSpec[]): Promise<Target> {
-  const child = spawn(process.execPath, [here('./ceiling-server.js'), JSON.stringify(objects)], {
+/** The trivial Node server holding `objects` in memory (bench/ceiling-server.ts), in `workers` processes. */
+export async function startCeiling(objects: ObjectSpec[], workers = 1): Promise<Target> {
+  const args = [here('./ceiling-server.js'), JSON.stringify(objects), String(workers)];
+  const child = spawn(process.execPath, args, {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const port = Number(await firstLine(child, 'the ceiling server'));

@@ -9,7 +9,7 @@ import { CREDENTIALS } from './engines.js';
 import type { Plan, Results } from './plan.js';
 import { peakRss } from './proc.js';
 import type { Origin, Target } from './targets.js';
-import { startGatewayKura, startKura, tempDir } from './targets.js';
+import { startCeiling, startGatewayKura, startKura, tempDir } from './targets.js';
 import { curlClients, type WrkRanges, wrk } from './tools.js';
 import { presignAll, presignUrls } from './urls.js';
 
@@ -20,6 +20,11 @@ export function throughputObjects(plan: Plan): ObjectSpec[] {
   const objects: ObjectSpec[] = [];
   const bigCount = plan.large.concurrency.reduce((n, c) => n + c, 0);
   for (let i = 0; i < bigCount; i++) objects.push({ key: bigKey(i), size: plan.large.size });
+  return [...objects, ...smallObjects(plan)];
+}
+
+function smallObjects(plan: Plan): ObjectSpec[] {
+  const objects: ObjectSpec[] = [];
   for (const size of plan.small.sizes) {
     for (let i = 0; i < plan.small.objects; i++) objects.push({ key: smallKey(size, i), size });
   }
@@ -222,12 +227,12 @@ async function readAllSmall(ctx: Context, target: Target): Promise<void> {
  * Memory under many clients: a fresh Kura with the RAM tier off answers 64 clients over every small
  * object of the largest size from the files, for as long as a small cell; its peak RSS is a memory cell.
  */
-async function crowdMemory(ctx: Context, volume: string, kuras: Target[]): Promise<void> {
+async function crowdMemory(ctx: Context, volume: string, started: Target[]): Promise<void> {
   const { plan } = ctx;
   const clients = 64;
   const size = Math.max(...plan.small.sizes);
   const kura = await startKura(ctx.origin.url, volume, { ramSize: 0 });
-  kuras.push(kura);
+  started.push(kura);
   const keys = Array.from({ length: plan.small.objects }, (_, i) => smallKey(size, i));
   const r = await wrk(kura.url, await presignAll(kura.url, keys), clients, plan.seconds, ctx.workDir);
   ctx.results.add({
@@ -253,11 +258,11 @@ export async function runThroughput(ctx: Context): Promise<void> {
   const cells = ctx.large ? largeCells(plan) : [];
   const smallSizes = ctx.small ? plan.small.sizes : [];
   const volume = await tempDir('kura-bench-volume-');
-  const kuras: Target[] = [];
+  const started: Target[] = [];
   try {
     console.log('large objects, cold: the first read of each object');
     const kura = await startKura(origin.url, volume, { ramSize: plan.ramSize });
-    kuras.push(kura);
+    started.push(kura);
     for (const { c, keys } of cells) {
       const cold: [string, Target][] = [
         ['direct', origin],
@@ -274,7 +279,7 @@ export async function runThroughput(ctx: Context): Promise<void> {
     console.log(`  (origin: ${fills.requests} requests, ${(fills.bodyBytes / MiB).toFixed(0)} MiB sent)`);
 
     const disk = await startKura(origin.url, volume, { ramSize: 0 });
-    kuras.push(disk);
+    started.push(disk);
     const warm: [string, Target][] = [
       ['direct', origin],
       ['ceiling', ceiling],
@@ -310,17 +315,22 @@ export async function runThroughput(ctx: Context): Promise<void> {
       );
     }
     // As many worker processes as nginx has (2 here), against nginx; its RAM tiers warmed by two passes,
-    // since each connection lands on either worker.
+    // since each connection lands on either worker. Beside it, the ceiling in as many processes sharing
+    // the port the same way: what any Node server of two processes reaches here, the bound of the goals
+    // that compare Kura's two workers (bench/goals.ts).
     const small: [string, Target][] = [...warm];
     if (ctx.small) {
+      const ceiling2 = await startCeiling(smallObjects(plan), 2);
+      started.push(ceiling2);
+      small.push(['ceiling 2 workers', ceiling2]);
       const group = await startKura(origin.url, volume, { ramSize: plan.ramSize, workers: 2 });
-      kuras.push(group);
+      started.push(group);
       for (let pass = 0; pass < 2; pass++) await readAllSmall(ctx, group);
       small.push(['kura 2 workers', group]);
       // The gateway (Kura holds the credentials and authorizes its clients): hits of the same entries,
       // its RAM tier warmed by one pass.
       const gateway = await startGatewayKura(origin.url, volume, BUCKET, CREDENTIALS, plan.ramSize);
-      kuras.push(gateway);
+      started.push(gateway);
       await readAllSmall(ctx, gateway);
       small.push(['kura gateway', gateway]);
     }
@@ -328,9 +338,9 @@ export async function runThroughput(ctx: Context): Promise<void> {
     for (const size of smallSizes) {
       for (const c of plan.small.concurrency) await smallCell(ctx, small, size, c);
     }
-    if (ctx.small) await crowdMemory(ctx, volume, kuras);
+    if (ctx.small) await crowdMemory(ctx, volume, started);
   } finally {
-    for (const k of kuras) await k.stop();
+    for (const k of started) await k.stop();
     await rm(volume, { recursive: true, force: true });
   }
 }

@@ -1,6 +1,8 @@
 // The goals table reads the right cells: cold throughput at loopback speed and S3-like, CPU per cold GiB
 // against nginx, the time to first byte Kura adds, and each analytics case's warm speed-up against its
 // own bound (10× for a and b, 3× for c, none for d); a workload that did not run leaves its goals NaN.
+// Beside a goal, the same ratio for a reference from the run: the Node ceiling in two processes, nginx,
+// or the engine against a loopback-speed origin.
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
@@ -94,6 +96,9 @@ describe('goals', () => {
         row('64 KiB c=16', 'nginx warm', 32_000),
         row('64 KiB c=16', 'kura warm ram', 12_000),
         row('64 KiB c=16', 'kura 2 workers', 16_000),
+        row('64 KiB c=16', 'ceiling 2 workers', 24_000),
+        row('64 KiB c=64', 'ceiling', 20_000),
+        row('64 KiB c=64', 'ceiling 2 workers', 25_000),
         row('64 KiB c=64', 'kura warm ram', 10_000),
         row('64 KiB c=64', 'kura 2 workers', 17_000),
         row('4 KiB c=16', 'ceiling', 50_000),
@@ -104,6 +109,68 @@ describe('goals', () => {
     assert.equal(small.get('warm 64 KiB c=16: kura 1 worker ÷ ceiling')?.measured, 0.4);
     assert.equal(small.get('warm 4 KiB c=16: kura 1 worker ÷ ceiling')?.measured, 0.4);
     assert.equal(small.get('scaling, warm 64 KiB c=64: kura 2 workers ÷ 1 worker')?.measured, 1.7);
+  });
+
+  test("the ceiling's two processes give the two workers' goals their bound", () => {
+    const row = (cell: string, target: string, value: number) => ({
+      workload: 'small',
+      cell,
+      target,
+      value,
+      higherIsBetter: true,
+    });
+    const small = byName(
+      results([
+        row('64 KiB c=16', 'nginx warm', 32_000),
+        row('64 KiB c=16', 'ceiling 2 workers', 24_000),
+        row('64 KiB c=16', 'kura 2 workers', 16_000),
+        row('64 KiB c=64', 'ceiling', 20_000),
+        row('64 KiB c=64', 'ceiling 2 workers', 25_000),
+        row('64 KiB c=64', 'kura warm ram', 10_000),
+        row('64 KiB c=64', 'kura 2 workers', 17_000),
+      ]),
+    );
+    assert.deepEqual(small.get('warm 64 KiB c=16: kura 2 workers ÷ nginx (2 workers)')?.reference, {
+      measured: 0.75,
+      by: 'Node ceiling, 2 processes',
+    });
+    assert.deepEqual(small.get('scaling, warm 64 KiB c=64: kura 2 workers ÷ 1 worker')?.reference, {
+      measured: 1.25,
+      by: 'Node ceiling, 2 processes ÷ 1',
+    });
+  });
+
+  test('nginx beside the cold goals, the engine at loopback speed beside the analytics goals', () => {
+    assert.equal(goals.get('cold 256 MiB c=1, loopback: kura ÷ direct')?.reference?.measured, 0.3);
+    const withFloor = byName(
+      results([
+        {
+          workload: 'analytics',
+          cell: 'b: footer scan: y',
+          target: 'direct',
+          value: 1000,
+          higherIsBetter: false,
+        },
+        {
+          workload: 'analytics',
+          cell: 'b: footer scan: y',
+          target: 'ceiling',
+          value: 250,
+          higherIsBetter: false,
+        },
+        {
+          workload: 'analytics',
+          cell: 'b: footer scan: y',
+          target: 'kura warm ram',
+          value: 200,
+          higherIsBetter: false,
+        },
+      ]),
+    );
+    assert.deepEqual(withFloor.get('analytics b: footer scan, S3-like: warm ÷ direct')?.reference, {
+      measured: 4,
+      by: 'the engine at loopback speed',
+    });
   });
 
   test('a workload that did not run leaves its goals NaN', () => {

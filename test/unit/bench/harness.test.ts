@@ -1,6 +1,6 @@
 // The benchmark harness's own contract: wrk's figures are read right and a wrong answer fails the run
 // (a real wrk against a real server), the report's ratios read "times better" whatever the unit, and the
-// goals chart is well-formed SVG with one bar per goal that ran.
+// goals chart is well-formed SVG with one bar per goal that ran, and a mark for each reference figure.
 
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -76,7 +76,14 @@ describe('report', () => {
 
   const goals: Goal[] = [
     { name: 'warm <large> & fast', measured: 0.75, goal: 0.8, kind: 'min', unit: '×' },
-    { name: 'herd', measured: 1, goal: 1.25, kind: 'max', unit: '×' },
+    {
+      name: 'herd',
+      measured: 1,
+      goal: 1.25,
+      kind: 'max',
+      unit: '×',
+      reference: { measured: 1.5, by: 'nginx' },
+    },
     { name: 'skipped', measured: Number.NaN, goal: 10, kind: 'min', unit: '×' },
   ];
 
@@ -92,7 +99,8 @@ describe('report', () => {
     });
     assert.match(md, /\| c=1 \| kura warm ram \| 600 MiB\/s \| 1\.50 \| 0\.75 \|/);
     assert.match(md, /\| warm <large> & fast \| 0\.75× \| ≥ 0\.8× \| no \|/);
-    assert.match(md, /\| herd \| 1\.00× \| ≤ 1\.25× \| yes \|/);
+    assert.match(md, /\| herd \| 1\.00× \| ≤ 1\.25× \| yes \| nginx: 1\.50× \|/);
+    assert.match(md, /\| warm <large> & fast \| 0\.75× \| ≥ 0\.8× \| no \| {2}\|/);
     assert.match(md, /\| skipped \| .* \| not run \|/);
   });
 
@@ -101,6 +109,9 @@ describe('report', () => {
     assert.match(svg, /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
     assert.match(svg, /<title>goals &amp; more<\/title>/);
     assert.equal(svg.match(/<rect x=/g)?.length, 2);
+    // The reference's mark, its figure in a tooltip.
+    assert.equal(svg.match(/<line [^>]*stroke-width="3"/g)?.length, 1);
+    assert.match(svg, /<title>nginx: 1\.50×<\/title>/);
     assert.match(svg, /warm &lt;large&gt; &amp; fast/);
     assert.match(svg, /not run/);
     assert.ok(svg.trimEnd().endsWith('</svg>'));
