@@ -16,9 +16,9 @@ export interface Goal {
   kind: 'min' | 'max';
   unit: string;
   /**
-   * The same ratio with another server in Kura's place, from the same run: the Node ceiling (what no Node
-   * server here can beat, so a bound on Kura's figure), nginx, or the engine against a loopback-speed
-   * origin (what no cache can beat).
+   * The same ratio with another server in Kura's place, from the same run: the Node ceiling (what a
+   * node:http server reaches here, so a bound on Kura's figure), nginx, or the engine against a
+   * loopback-speed origin (what no cache can beat).
    */
   reference?: { measured: number; by: string };
 }
@@ -72,7 +72,8 @@ const METHOD = `- Every target runs in its own process on loopback, started and 
   OS page cache: this is Kura's own file-serving path, not the disk's speed). In the small cells,
   **kura 2 workers** is a group of two worker processes, and **kura gateway** a Kura of one worker whose
   gateway listener serves the bucket on a public route (docs/gateway.md): plain GETs, Kura holding the
-  credentials, hits of the same entries from its RAM tier.
+  credentials, hits of the same entries from its RAM tier; and **ceiling 2 workers** the ceiling in two
+  processes sharing the port through node:cluster, as Kura's workers do.
 - Warm cells interleave the targets: large objects in rounds (each target once per round), small ones in
   slices of a third of the cell's time, so that a burst of load from the machine's other users falls on
   every target alike; figures are summed over rounds or slices.
