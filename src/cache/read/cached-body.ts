@@ -4,14 +4,14 @@
 import type { ServerResponse } from 'node:http';
 import { headerValue } from '../../s3/headers.js';
 import { heldCells } from '../../store/held-cells.js';
-import type { Extent, ObjectRecord } from '../../store/types.js';
+import type { Extent } from '../../store/types.js';
 import type { UpstreamResponse } from '../../upstream/client.js';
 import { ChunkSink } from '../chunk-sink.js';
 import { askS3, discard } from '../exchange/origin-fetch.js';
-import { settleWithin } from '../inflight.js';
 import type { BodyJob, Plan, Slice } from './body-job.js';
 import { dropFetch, fetchRun, type Run, type RunFetch, runFrom } from './cell-runs.js';
-import { awaitLeasedCell, cellsLeasedElsewhere } from './fetch-lease.js';
+import { cachedSlice, cellLength, inRam, ramSlice } from './cell-slices.js';
+import { cellsLeasedElsewhere } from './fetch-lease.js';
 import { parseContentRange } from './record-headers.js';
 
 /**
@@ -28,38 +28,49 @@ const READ_AHEAD_CELLS = 16;
  */
 const STREAM_AHEAD_CELLS = 2;
 
-export function cellLength(record: ObjectRecord, chunkSize: number, index: number): number {
-  return Math.min(chunkSize, record.size - index * chunkSize);
-}
-
 export async function planRange(job: BodyJob, start: number, end: number): Promise<Plan> {
   const cs = job.cache.volume.chunkSize;
   const first = Math.floor(start / cs);
   const last = Math.floor(end / cs);
   const cells: Plan['cells'] = [];
-  for (let index = first; index <= last; index++) cells.push({ index, state: 'missing' });
   const window = readAheadCells(cs);
+  /** Cells of the read-ahead that are neither in RAM nor on their way: read from the volume below. */
+  const toRead: Plan['cells'] = [];
   const past: Plan['cells'] = [];
-  await Promise.all(
-    cells.map(async (cell) => {
-      const { from, to } = cellSpan(job, cell.index, start, end);
-      const id = `${job.versionId}/${cell.index}`;
-      const inRam = job.cache.ram.get(id);
-      if (inRam && coveringPiece(inRam.pieces, from, to)) {
+  // A cell in RAM is planned without a promise: a hit from RAM, most hits, awaits nothing here.
+  for (let index = first; index <= last; index++) {
+    const cell: Plan['cells'][number] = { index, state: 'missing' };
+    cells.push(cell);
+    const { from, to } = cellSpan(job, index, start, end);
+    const id = `${job.versionId}/${index}`;
+    const ahead = index - first < window;
+    if (ahead) {
+      const slice = ramSlice(job, id, index, from, to);
+      if (slice !== null) {
         cell.state = 'cached';
-      } else if (job.cache.inflight.chunkWritten(id)) {
-        cell.state = 'pending';
-      } else if (cell.index - first < window) {
+        cell.read = slice;
+        continue;
+      }
+    } else if (inRam(job, id, from, to)) {
+      cell.state = 'cached';
+      continue;
+    }
+    if (job.cache.inflight.chunkWritten(id)) cell.state = 'pending';
+    else if (ahead) toRead.push(cell);
+    else past.push(cell);
+  }
+  if (toRead.length > 0) {
+    await Promise.all(
+      toRead.map(async (cell) => {
         // Read ahead anyway: reading the file answers whether it is there, without a stat before it.
+        const { from, to } = cellSpan(job, cell.index, start, end);
         const slice = await cachedSlice(job, cell.index, from, to, false);
         if (slice === null) return;
         cell.state = 'cached';
         cell.read = slice;
-      } else {
-        past.push(cell);
-      }
-    }),
-  );
+      }),
+    );
+  }
   await probePast(job, past, start, end);
   const plan = { start, end, cells };
   await readAhead(job, plan, window);
@@ -137,13 +148,14 @@ function readAheadCells(chunkSize: number): number {
 }
 
 /**
- * Reads the first cached cells of the plan not read while planning (those in RAM); those that fail are
- * missing.
+ * Reads the first cached cells of the plan not read while planning (those found on the volume past a
+ * probe); those that fail are missing.
  */
 async function readAhead(job: BodyJob, plan: Plan, window: number): Promise<void> {
+  const unread = plan.cells.slice(0, window).filter((c) => c.state === 'cached' && c.read === undefined);
+  if (unread.length === 0) return;
   await Promise.all(
-    plan.cells.slice(0, window).map(async (cell) => {
-      if (cell.state !== 'cached' || cell.read !== undefined) return;
+    unread.map(async (cell) => {
       const { from, to } = cellSpan(job, cell.index, plan.start, plan.end);
       const slice = await cachedSlice(job, cell.index, from, to, false);
       if (slice === null) cell.state = 'missing';
@@ -154,72 +166,6 @@ async function readAhead(job: BodyJob, plan: Plan, window: number): Promise<void
 
 export function missingCells(plan: Plan): number {
   return plan.cells.filter((c) => c.state === 'missing').length;
-}
-
-function coveringPiece(pieces: readonly { start: number; bytes: Buffer }[], from: number, to: number) {
-  return pieces.find((p) => p.start <= from && p.start + p.bytes.length >= to);
-}
-
-/**
- * Bytes `[from, to)` of a cell from RAM or the volume, or null when they are not there, or corrupt, or of
- * another length than the record gives the cell (the store removes such a file: never served short).
- */
-async function cachedSlice(
-  job: BodyJob,
-  index: number,
-  from: number,
-  to: number,
-  leased: boolean,
-): Promise<Slice | null> {
-  const { cache } = job;
-  const id = `${job.versionId}/${index}`;
-  const length = cellLength(job.record, cache.volume.chunkSize, index);
-  if (leased) {
-    cache.stats.coalesced += 1;
-    await awaitLeasedCell(cache, job.version, index, length, { from, to });
-  }
-  const pending = cache.inflight.chunkWritten(id);
-  if (pending) {
-    cache.stats.coalesced += 1;
-    await settleWithin(pending, cache.waitMs);
-  }
-  let content = cache.ram.get(id);
-  if (content?.full && content.pieces[0]?.bytes.length !== length) {
-    cache.ram.delete(id);
-    content = undefined;
-  }
-  let piece = content && coveringPiece(content.pieces, from, to);
-  const ram = piece !== undefined;
-  if (piece) {
-    // Held until sent: the tier may let the chunk go meanwhile, and its buffer must not be used again.
-    cache.cellPool.hold(piece.bytes);
-    cache.stats.ramHits += 1;
-  } else {
-    const kept = job.ram && cache.ram.accepts(length);
-    // Part of a cell: only the blocks holding it are read and checksummed (src/store/chunk-ranges.ts), unless
-    // the chunk is going into RAM (`rangeReadBefore`). An LZ4 chunk cannot be read in blocks: the range
-    // read finds that in its header and the chunk is read whole below.
-    if (to - from < length && !(kept && cache.ram.rangeReadBefore(id))) {
-      const blocks = await cache.chunks.readRange(job.version, index, length, from, to, cache.cellPool);
-      if (blocks !== null) {
-        return { bytes: blocks.bytes.subarray(from - blocks.start, to - blocks.start), ram: false };
-      }
-    }
-    // Read into a pooled buffer, which goes back once the bytes are sent, or once the RAM tier lets the
-    // chunk go: a warm stream through the tier then reuses the buffers it evicts instead of leaving them
-    // for the collector (the process's memory grew by a fifth of the tier's size).
-    content = (await cache.chunks.read(job.version, index, length, cache.cellPool)) ?? undefined;
-    piece = content && coveringPiece(content.pieces, from, to);
-    // A partial chunk too (the extents of signed Range fills: an engine's footers and column chunks),
-    // which a later read of more of the cell replaces with what the volume has by then.
-    if (content && kept) {
-      // The reader keeps a reference of its own; the tier takes over the one the read gave.
-      if (piece) cache.cellPool.hold(piece.bytes);
-      cache.ram.set(id, content);
-    }
-  }
-  if (!piece) return null;
-  return { bytes: piece.bytes.subarray(from - piece.start, to - piece.start), ram };
 }
 
 /**
