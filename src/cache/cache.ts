@@ -11,6 +11,7 @@ import { ChunkStore } from '../store/chunks.js';
 import { capacityLimits } from '../store/eviction.js';
 import { Fleet } from '../store/fleet.js';
 import { POOLED_AFTER_SLOW_MS } from '../store/fs-calls.js';
+import { keyName } from '../store/key-names.js';
 import { recordedKeys } from '../store/purge.js';
 import { RecordStore } from '../store/records.js';
 import type { ObjectKey, ObjectRecord, ObjectVersion } from '../store/types.js';
@@ -241,7 +242,7 @@ export class Cache {
         error: (err as Error).message,
       });
     }
-    this.ram.deletePrefix(`${objectIdOf(key)}\n`);
+    this.ram.deletePrefix(`${keyName(key)}\n`);
     // Best effort: with the record gone nothing reads these chunks; the rolling scan removes them.
     await Promise.all([this.chunks.removeObject(key).catch(() => {}), listed]);
   }
@@ -275,12 +276,8 @@ export class Cache {
   }
 }
 
-export function objectIdOf(k: ObjectKey): string {
-  return `${k.namespace}\n${k.bucket}\n${k.key}`;
-}
-
 export function versionIdOf(v: ObjectVersion): string {
-  return `${objectIdOf(v)}\n${v.etag}`;
+  return `${keyName(v)}\n${v.etag}`;
 }
 
 /**

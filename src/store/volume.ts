@@ -11,6 +11,7 @@ import { isStorableBucket } from '../s3/bucket-name.js';
 import { isSafeUploadId } from '../s3/multipart.js';
 import { ALWAYS_ROOM, NO_VOLUME_EVENTS, type SpaceGate, type VolumeEvents } from './events.js';
 import { LocalCalls, POOLED_CALLS, type VolumeCalls } from './fs-calls.js';
+import { keyName } from './key-names.js';
 import { isLocalFileSystem } from './local-fs.js';
 import type { ObjectKey, ObjectVersion } from './types.js';
 
@@ -106,7 +107,7 @@ export class Volume {
    * once per hot key (a SHA-256 and a path join), the same strings also keep the hash V8 computed for them.
    */
   #place(k: ObjectKey): Place {
-    const name = `${k.namespace}\n${k.bucket}\n${k.key}`;
+    const name = keyName(k);
     const known = this.#places.get(name);
     if (known !== undefined) return known;
     const hash = keyHash(k);

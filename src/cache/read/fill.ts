@@ -5,11 +5,12 @@
 import { hasConditionals } from '../../s3/conditionals.js';
 import { headerValue } from '../../s3/headers.js';
 import { chooseCodec } from '../../store/compression.js';
+import { keyName } from '../../store/key-names.js';
 import type { FetchLease } from '../../store/leases.js';
 import type { Codec, ObjectRecord } from '../../store/types.js';
 import type { UpstreamResponse } from '../../upstream/client.js';
 import { responseHeadersForClient } from '../../upstream/headers.js';
-import { objectIdOf, versionIdOf } from '../cache.js';
+import { versionIdOf } from '../cache.js';
 import { ChunkSink } from '../chunk-sink.js';
 import type { Outcome } from '../exchange/exchange.js';
 import { askS3, failed, relay } from '../exchange/origin-fetch.js';
@@ -26,7 +27,7 @@ import { type AnswerFacts, newRecord, readAnswer, wantsChecksums } from './recor
 /** The client's request, untouched, to S3; a 200/206 answer is streamed and cached. */
 export async function fill(job: ReadJob, record: ObjectRecord | null): Promise<Outcome> {
   const { cache } = job;
-  const objectId = objectIdOf(job.key);
+  const objectId = keyName(job.key);
   const finishCold = record === null ? cache.inflight.startColdFill(objectId) : null;
   if (record === null && finishCold === null) {
     // Another request began the first fetch since this one looked: its record answers this one too.
@@ -129,7 +130,7 @@ export async function fillFromAnswer(
       (err: Error) => cache.log.warn('object record not written', { key: job.key.key, error: err.message }),
     )
     .finally(() => recordWritten?.());
-  cache.inflight.trackRecordWrite(objectIdOf(job.key), recorded);
+  cache.inflight.trackRecordWrite(keyName(job.key), recorded);
 
   const headers = responseHeadersForClient(res.headers);
   pushXCache(headers, decided);

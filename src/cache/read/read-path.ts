@@ -10,8 +10,9 @@
 import { bypassReason, requestWantsRevalidation } from '../../s3/cacheable.js';
 import { evaluateConditionals, hasConditionals, readConditionals } from '../../s3/conditionals.js';
 import { readHeadersOf } from '../../s3/read-headers.js';
+import { keyName } from '../../store/key-names.js';
 import type { ObjectRecord } from '../../store/types.js';
-import { type Cache, namespaceOf, objectIdOf } from '../cache.js';
+import { type Cache, namespaceOf } from '../cache.js';
 import type { Exchange, Outcome, PassOptions } from '../exchange/exchange.js';
 import { countOutcome } from '../exchange/outcome.js';
 import { pass } from '../exchange/pass.js';
@@ -74,7 +75,7 @@ async function lookup(ex: Exchange, opts: PassOptions, cache: Cache): Promise<Ou
     now,
     states: STATES,
   };
-  const objectId = objectIdOf(job.key);
+  const objectId = keyName(job.key);
   const recordWrite = cache.inflight.recordWrite(objectId);
   if (recordWrite) await settleWithin(recordWrite, cache.waitMs);
   // The reads of one turn wait for its end together (read-turn.ts): one look at the volume's change mark

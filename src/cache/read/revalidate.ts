@@ -4,9 +4,9 @@
 // stale_if_error covers it (docs/architecture.md#a-requests-states).
 
 import { headerValue } from '../../s3/headers.js';
+import { keyName } from '../../store/key-names.js';
 import type { ObjectRecord } from '../../store/types.js';
 import type { UpstreamResponse } from '../../upstream/client.js';
-import { objectIdOf } from '../cache.js';
 import type { Outcome } from '../exchange/exchange.js';
 import { askS3, discard, failed, REVALIDATION_FAILED, relay } from '../exchange/origin-fetch.js';
 import { MISS_NOT_STORED, REVALIDATED, STALE_SERVED, withRevalidation } from '../exchange/outcome.js';
@@ -130,6 +130,6 @@ export function confirm(job: ReadJob, record: ObjectRecord, answer: readonly str
       job.cache.log.warn('object record not refreshed', { key: job.key.key, error: err.message }),
     );
   // The client's next request may come before the write lands: it waits for it rather than ask again.
-  job.cache.inflight.trackRecordWrite(objectIdOf(job.key), written);
+  job.cache.inflight.trackRecordWrite(keyName(job.key), written);
   return learned === null ? record : { ...record, lastModified: learned };
 }

@@ -4,9 +4,10 @@
 // the staged parts.
 
 import { chooseCodec } from '../../store/compression.js';
+import { keyName } from '../../store/key-names.js';
 import type { Codec, ObjectKey } from '../../store/types.js';
 import { VersionStaging } from '../../store/version-staging.js';
-import { type Cache, objectIdOf } from '../cache.js';
+import type { Cache } from '../cache.js';
 import { ChunkSink } from '../chunk-sink.js';
 
 export interface UploadSink {
@@ -38,7 +39,7 @@ export async function openUploadSink(
   const placeholder = { ...key, etag: staging.dir };
   const sink = new ChunkSink(
     {
-      ...cache.sinkTarget(placeholder, `${objectIdOf(key)}\n${staging.dir}`, { size, codec }),
+      ...cache.sinkTarget(placeholder, `${keyName(key)}\n${staging.dir}`, { size, codec }),
       chunks: staging,
       sniff: codec === 'lz4' ? { key: key.key, contentType, contentEncoding } : null,
       onCodec: (chosen) => {
