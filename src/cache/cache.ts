@@ -11,7 +11,7 @@ import { ChunkStore } from '../store/chunks.js';
 import { capacityLimits } from '../store/eviction.js';
 import { Fleet } from '../store/fleet.js';
 import { POOLED_AFTER_SLOW_MS } from '../store/fs-calls.js';
-import { keyName } from '../store/key-names.js';
+import { keyName, versionName } from '../store/key-names.js';
 import { recordedKeys } from '../store/purge.js';
 import { RecordStore } from '../store/records.js';
 import type { ObjectKey, ObjectRecord, ObjectVersion } from '../store/types.js';
@@ -221,7 +221,7 @@ export class Cache {
 
   /** Drops a version's chunks in the background: nothing reaches them once no record names the ETag. */
   dropVersionData(version: ObjectVersion): void {
-    this.ram.deletePrefix(`${versionIdOf(version)}/`);
+    this.ram.deletePrefix(`${versionName(version).id}/`);
     this.chunks.removeVersion(version).catch((err: Error) => {
       this.log.debug('could not remove an old version', { key: version.key, error: err.message });
     });
@@ -274,10 +274,6 @@ export class Cache {
     this.rules.close();
     await this.fleet.close();
   }
-}
-
-export function versionIdOf(v: ObjectVersion): string {
-  return `${keyName(v)}\n${v.etag}`;
 }
 
 /**

@@ -1,6 +1,7 @@
 // What serving a byte range of one version from its chunks works with: the job, and the plan of its cells
 // (cached-body.ts makes and streams the plan; cell-runs.ts fetches the cells it lacks).
 
+import type { VersionName } from '../../store/key-names.js';
 import type { ObjectRecord, ObjectVersion } from '../../store/types.js';
 import type { Cache } from '../cache.js';
 import type { Exchange, PassOptions } from '../exchange/exchange.js';
@@ -11,7 +12,8 @@ export interface BodyJob {
   cache: Cache;
   record: ObjectRecord;
   version: ObjectVersion;
-  versionId: string;
+  /** The version's and its cells' names in the RAM tier and the in-flight tables. */
+  versionName: VersionName;
   /** Whether the rule lets this object into the RAM tier. */
   ram: boolean;
   /**

@@ -42,7 +42,7 @@ export async function planRange(job: BodyJob, start: number, end: number): Promi
     const cell: Plan['cells'][number] = { index, state: 'missing' };
     cells.push(cell);
     const { from, to } = cellSpan(job, index, start, end);
-    const id = `${job.versionId}/${index}`;
+    const id = job.versionName.cell(index);
     const ahead = index - first < window;
     if (ahead) {
       const slice = ramSlice(job, id, index, from, to);
@@ -279,7 +279,11 @@ async function forwardRest(job: BodyJob, pos: number, end: number): Promise<void
 async function pump(job: BodyJob, res: UpstreamResponse, bodyStart: number, from: number, to: number) {
   const { cache } = job;
   const length = Number(headerValue(res.headers, 'content-length') ?? Number.NaN);
-  const sink = new ChunkSink(cache.sinkTarget(job.version, job.versionId, job.record), bodyStart, length);
+  const sink = new ChunkSink(
+    cache.sinkTarget(job.version, job.versionName.id, job.record),
+    bodyStart,
+    length,
+  );
   let offset = bodyStart;
   let complete = false;
   try {

@@ -55,7 +55,7 @@ export async function cachedSlice(
   leased: boolean,
 ): Promise<Slice | null> {
   const { cache } = job;
-  const id = `${job.versionId}/${index}`;
+  const id = job.versionName.cell(index);
   const length = cellLength(job.record, cache.volume.chunkSize, index);
   if (leased) {
     cache.stats.coalesced += 1;

@@ -5,12 +5,11 @@
 import { hasConditionals } from '../../s3/conditionals.js';
 import { headerValue } from '../../s3/headers.js';
 import { chooseCodec } from '../../store/compression.js';
-import { keyName } from '../../store/key-names.js';
+import { keyName, versionName } from '../../store/key-names.js';
 import type { FetchLease } from '../../store/leases.js';
 import type { Codec, ObjectRecord } from '../../store/types.js';
 import type { UpstreamResponse } from '../../upstream/client.js';
 import { responseHeadersForClient } from '../../upstream/headers.js';
-import { versionIdOf } from '../cache.js';
 import { ChunkSink } from '../chunk-sink.js';
 import type { Outcome } from '../exchange/exchange.js';
 import { askS3, failed, relay } from '../exchange/origin-fetch.js';
@@ -145,10 +144,11 @@ export async function fillFromAnswer(
   }
 
   const version = { ...job.key, etag: facts.etag };
+  const name = versionName(version);
   const length = facts.range.end - facts.range.start + 1;
   const sink = new ChunkSink(
     {
-      ...cache.sinkTarget(version, versionIdOf(version), { size: facts.size, codec }),
+      ...cache.sinkTarget(version, name.id, { size: facts.size, codec }),
       sniff:
         facts.range.start === 0 && codec === 'lz4'
           ? { key: job.key.key, contentType, contentEncoding }
@@ -164,7 +164,7 @@ export async function fillFromAnswer(
     cache,
     record: newRecord(job.key, facts, { source: 'get', codec, now }),
     version,
-    versionId: versionIdOf(version),
+    versionName: name,
     ram: job.rule.ram,
     flexible: job.part === null && !isRangeHeaderSigned(ex.s3.signature, job.headers),
     mayAddConditionals: !hasConditionals(job.conditionals),

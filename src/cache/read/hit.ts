@@ -3,8 +3,8 @@
 // stale record goes on to revalidate.ts; bytes the record cannot serve go to the fill (fill.ts).
 
 import { hasConditionals } from '../../s3/conditionals.js';
+import { versionName } from '../../store/key-names.js';
 import type { ObjectRecord } from '../../store/types.js';
-import { versionIdOf } from '../cache.js';
 import type { Outcome } from '../exchange/exchange.js';
 import { failed, REVALIDATION_FAILED, relay } from '../exchange/origin-fetch.js';
 import {
@@ -35,13 +35,14 @@ export async function getFromRecord(
   fresh: boolean,
 ): Promise<Outcome> {
   const { ex } = job;
+  const version = versionOf(job, record);
   const body: BodyJob = {
     ex,
     opts: job.opts,
     cache: job.cache,
     record,
-    version: versionOf(job, record),
-    versionId: versionIdOf(versionOf(job, record)),
+    version,
+    versionName: versionName(version),
     ram: job.rule.ram,
     flexible: job.part === null && !isRangeHeaderSigned(ex.s3.signature, job.headers),
     mayAddConditionals: !hasConditionals(job.conditionals),

@@ -8,13 +8,14 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { Cache, versionIdOf } from '../../../src/cache/cache.js';
+import { Cache } from '../../../src/cache/cache.js';
 import type { Exchange } from '../../../src/cache/exchange/exchange.js';
 import type { BodyJob } from '../../../src/cache/read/body-job.js';
 import { planRange } from '../../../src/cache/read/cached-body.js';
 import { leaseColdFill } from '../../../src/cache/read/fetch-lease.js';
 import { buildConfig } from '../../../src/config/load.js';
 import { ChunkStore } from '../../../src/store/chunks.js';
+import { versionName } from '../../../src/store/key-names.js';
 import { FetchLeases } from '../../../src/store/leases.js';
 import { RecordStore } from '../../../src/store/records.js';
 import type { ObjectKey, ObjectRecord } from '../../../src/store/types.js';
@@ -120,7 +121,7 @@ test('cells a fill commits between the first look and the lease check are planne
       cache,
       record,
       version: v,
-      versionId: versionIdOf(v),
+      versionName: versionName(v),
       ram: false,
       flexible: true,
       mayAddConditionals: true,
