@@ -3,6 +3,7 @@
 // did not sign, If-Match, If-None-Match, If-Modified-Since, If-Unmodified-Since), and relaying S3's answer
 // when it is the client's answer. The read states and the pass state (pass.ts) share both.
 
+import type { EventEmitter } from 'node:events';
 import type { Readable } from 'node:stream';
 import type { S3ErrorSpec } from '../../s3/types.js';
 import { type UpstreamResponse, upstreamFailure } from '../../upstream/client.js';
@@ -42,6 +43,8 @@ export async function askS3(
   opts: PassOptions,
   edits: HeaderEdits = {},
   upload: Upload | null = null,
+  /** Cuts the request: the client's going away, unless the caller cuts it for reasons of its own too. */
+  signal: EventEmitter = ex.signal,
 ): Promise<Asked> {
   const expectation = upload?.expectation ?? false;
   const built = requestHeadersForUpstream(ex.req.rawHeaders, ex.s3.signature, opts.identify, expectation);
@@ -62,7 +65,7 @@ export async function askS3(
       path: s3.rawQuery === null ? s3.rawPath : `${s3.rawPath}?${s3.rawQuery}`,
       headers,
       body: upload?.body ?? null,
-      signal: ex.signal,
+      signal,
       ...(expectation && upload !== null ? { onContinue: upload.onContinue } : {}),
     });
     opts.heard?.(ex, res.status);

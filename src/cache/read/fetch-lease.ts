@@ -13,24 +13,26 @@ const POLL_MS = 20;
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /**
- * The first fetch of an object nobody has a record of: takes the fleet-wide lease, or, when another
- * instance holds it, waits (bounded) for the record that instance writes. Returns the lease to release
- * once this instance's record is written, or the record the other instance wrote, or neither (fetch
- * without a lease: the holder is gone or too slow).
+ * The first fetch of an object nobody has a record of takes the fleet-wide lease, to release once this
+ * instance's record is written; null when another instance holds it (awaitColdFillElsewhere then) or it
+ * cannot be taken.
  */
-export async function leaseColdFill(
-  cache: Cache,
-  key: ObjectKey,
-): Promise<{ lease: FetchLease | null; record: ObjectRecord | null }> {
-  // A lease that cannot be taken is one nobody holds: fetch without it (one more S3 fetch at most).
-  const lease = await cache.fleet.leases.takeObjectFill(key).catch(() => null);
-  if (lease !== null) return { lease, record: null };
+export function takeColdFillLease(cache: Cache, key: ObjectKey): Promise<FetchLease | null> {
+  return cache.fleet.leases.takeObjectFill(key).catch(() => null);
+}
+
+/**
+ * Once the lease of `key`'s first fetch was not had: the record the instance holding it writes, waited
+ * for within the cache's wait; null when there is none by then, or nobody holds the lease (a lease that
+ * cannot be taken is one nobody holds: the caller fetches without it, one more S3 fetch at most).
+ */
+export async function awaitColdFillElsewhere(cache: Cache, key: ObjectKey): Promise<ObjectRecord | null> {
   const deadline = Date.now() + cache.waitMs;
   for (;;) {
     const record = await cache.records.read(key);
     if (record !== null) {
       cache.stats.coalesced += 1;
-      return { lease: null, record };
+      return record;
     }
     const heldUntil = await cache.fleet.leases.objectFillHeld(key);
     if (heldUntil === null) {
@@ -38,9 +40,9 @@ export async function leaseColdFill(
       // have left the record behind it, and fetching the object again would be a second fill.
       const written = await cache.records.read(key);
       if (written !== null) cache.stats.coalesced += 1;
-      return { lease: null, record: written };
+      return written;
     }
-    if (Date.now() >= deadline) return { lease: null, record: null };
+    if (Date.now() >= deadline) return null;
     await sleep(POLL_MS);
   }
 }

@@ -12,7 +12,7 @@ import { Cache } from '../../../src/cache/cache.js';
 import type { Exchange } from '../../../src/cache/exchange/exchange.js';
 import type { BodyJob } from '../../../src/cache/read/body-job.js';
 import { planRange } from '../../../src/cache/read/cached-body.js';
-import { leaseColdFill } from '../../../src/cache/read/fetch-lease.js';
+import { awaitColdFillElsewhere, takeColdFillLease } from '../../../src/cache/read/fetch-lease.js';
 import { buildConfig } from '../../../src/config/load.js';
 import { ChunkStore } from '../../../src/store/chunks.js';
 import { versionName } from '../../../src/store/key-names.js';
@@ -86,9 +86,9 @@ test('a cold fill whose holder writes its record and lets go between two looks i
     return found;
   };
   try {
-    const leased = await leaseColdFill(cache, k);
-    assert.equal(leased.lease, null);
-    assert.equal(leased.record?.etag, '"e1"', "the holder's record, not a second fetch");
+    assert.equal(await takeColdFillLease(cache, k), null);
+    const record = await awaitColdFillElsewhere(cache, k);
+    assert.equal(record?.etag, '"e1"', "the holder's record, not a second fetch");
   } finally {
     cache.records.read = read;
   }
