@@ -41,6 +41,6 @@ export interface Plan {
   /** Inclusive byte positions. */
   start: number;
   end: number;
-  /** `read`: the cell's bytes, read ahead of the response head (see `readAhead` in cached-body.ts). */
+  /** `read`: the cell's bytes, read ahead of the response head (`planRange` in cached-body.ts). */
   cells: { index: number; state: CellState; read?: Slice }[];
 }

@@ -71,9 +71,9 @@ export async function planRange(job: BodyJob, start: number, end: number): Promi
       }),
     );
   }
-  await probePast(job, past, start, end);
+  // Cells past the read-ahead are only looked for; streaming reads them (`streamCells`).
+  if (past.length > 0) await probePast(job, past, start, end);
   const plan = { start, end, cells };
-  await readAhead(job, plan, window);
   const missing = cells.filter((c) => c.state === 'missing');
   if (missing.length > 0) {
     const leased = await cellsLeasedElsewhere(
@@ -100,7 +100,6 @@ export async function planRange(job: BodyJob, start: number, end: number): Promi
  * cells (a whole read of a large object), since a listing costs a name for every cell the version has.
  */
 async function probePast(job: BodyJob, cells: Plan['cells'], start: number, end: number): Promise<void> {
-  if (cells.length === 0) return;
   const cs = job.cache.volume.chunkSize;
   if (cells.length * LISTING_PAYS_AT < Math.ceil(job.record.size / cs)) {
     await Promise.all(
@@ -145,23 +144,6 @@ function covers(extents: readonly Extent[], span: { from: number; to: number }):
 /** How many cells a plan reads before the head is sent: READ_AHEAD_BYTES, at least one cell. */
 function readAheadCells(chunkSize: number): number {
   return Math.max(1, Math.min(READ_AHEAD_CELLS, Math.floor(READ_AHEAD_BYTES / chunkSize)));
-}
-
-/**
- * Reads the first cached cells of the plan not read while planning (those found on the volume past a
- * probe); those that fail are missing.
- */
-async function readAhead(job: BodyJob, plan: Plan, window: number): Promise<void> {
-  const unread = plan.cells.slice(0, window).filter((c) => c.state === 'cached' && c.read === undefined);
-  if (unread.length === 0) return;
-  await Promise.all(
-    unread.map(async (cell) => {
-      const { from, to } = cellSpan(job, cell.index, plan.start, plan.end);
-      const slice = await cachedSlice(job, cell.index, from, to, false);
-      if (slice === null) cell.state = 'missing';
-      else cell.read = slice;
-    }),
-  );
 }
 
 export function missingCells(plan: Plan): number {
