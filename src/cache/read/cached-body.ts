@@ -28,7 +28,8 @@ const READ_AHEAD_CELLS = 16;
  */
 const STREAM_AHEAD_CELLS = 2;
 
-export async function planRange(job: BodyJob, start: number, end: number): Promise<Plan> {
+/** The plan of bytes `start..end`: made at once when every cell is in RAM (or on its way), else a promise. */
+export function planRange(job: BodyJob, start: number, end: number): Plan | Promise<Plan> {
   const cs = job.cache.volume.chunkSize;
   const first = Math.floor(start / cs);
   const last = Math.floor(end / cs);
@@ -59,6 +60,15 @@ export async function planRange(job: BodyJob, start: number, end: number): Promi
     else if (ahead) toRead.push(cell);
     else past.push(cell);
   }
+  const plan = { start, end, cells };
+  // Every cell in RAM or on its way: nothing to read, nothing missing.
+  if (toRead.length === 0 && past.length === 0) return plan;
+  return readPlan(job, plan, toRead, past);
+}
+
+/** The rest of `planRange`: reads the cells of the read-ahead from the volume, probes those past it. */
+async function readPlan(job: BodyJob, plan: Plan, toRead: Plan['cells'], past: Plan['cells']): Promise<Plan> {
+  const { start, end, cells } = plan;
   if (toRead.length > 0) {
     await Promise.all(
       toRead.map(async (cell) => {
@@ -73,7 +83,6 @@ export async function planRange(job: BodyJob, start: number, end: number): Promi
   }
   // Cells past the read-ahead are only looked for; streaming reads them (`streamCells`).
   if (past.length > 0) await probePast(job, past, start, end);
-  const plan = { start, end, cells };
   const missing = cells.filter((c) => c.state === 'missing');
   if (missing.length > 0) {
     const leased = await cellsLeasedElsewhere(
@@ -187,7 +196,9 @@ async function streamCells(
     return cachedSlice(job, cell.index, from, to, cell.state === 'leased');
   };
   // Past the cells read before the head, the next cached cells are read while the current one is sent.
-  const ahead = new Map<number, Promise<Slice | null>>();
+  // A cell read already, or sent without waiting for the socket, is not awaited: most answers are one
+  // cell, read while planning, and each await is a turn of the microtask queue.
+  let ahead: Map<number, Promise<Slice | null>> | null = null;
   let pos = plan.start;
   let i = 0;
   while (pos <= plan.end) {
@@ -195,17 +206,19 @@ async function streamCells(
     const cellStart = cell.index * cs;
     const upto = Math.min(plan.end, cellStart + cellLength(job.record, cs, cell.index) - 1);
     if (cell.state !== 'missing') {
-      const reading = cell.read !== undefined ? cell.read : (ahead.get(i) ?? sliceAt(i));
+      const reading = cell.read !== undefined ? cell.read : (ahead?.get(i) ?? sliceAt(i));
       cell.read = undefined;
-      ahead.delete(i);
+      ahead?.delete(i);
       for (let j = i + 1; j <= i + STREAM_AHEAD_CELLS && j < plan.cells.length; j++) {
         const next = plan.cells[j] as Plan['cells'][number];
+        ahead ??= new Map();
         if (next.read === undefined && next.state === 'cached' && !ahead.has(j)) ahead.set(j, sliceAt(j));
       }
-      const slice = await reading;
+      const slice = reading instanceof Promise ? await reading : reading;
       if (slice) {
         const bytes = slice.bytes;
-        await write(ex.res, bytes, () => cache.cellPool.release(bytes));
+        const sending = send(ex.res, bytes, () => cache.cellPool.release(bytes));
+        if (sending !== undefined) await sending;
         if (slice.ram) cache.stats.bytesFromRam += slice.bytes.length;
         else cache.stats.bytesFromDisk += slice.bytes.length;
         pos = upto + 1;
@@ -295,9 +308,14 @@ async function pump(job: BodyJob, res: UpstreamResponse, bodyStart: number, from
  * bytes (never when the write fails: the buffer may still be in use then).
  */
 export function write(res: ServerResponse, data: Buffer, sent?: () => void): Promise<void> {
+  return send(res, data, sent) ?? Promise.resolve();
+}
+
+/** As `write`, but nothing to wait for (undefined) when the socket took the bytes without filling up. */
+function send(res: ServerResponse, data: Buffer, sent?: () => void): Promise<void> | undefined {
   if (res.destroyed) return Promise.reject(new Error('the client closed the connection'));
   const done = sent && ((err?: Error | null) => (err ? undefined : sent()));
-  if (res.write(data, done)) return Promise.resolve();
+  if (res.write(data, done)) return undefined;
   return new Promise((resolve, reject) => {
     const onDrain = () => {
       res.off('close', onClose);

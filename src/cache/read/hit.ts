@@ -47,7 +47,9 @@ export async function getFromRecord(
     flexible: job.part === null && !isRangeHeaderSigned(ex.s3.signature, job.headers),
     mayAddConditionals: !hasConditionals(job.conditionals),
   };
-  const plan = answer.range === null ? null : await planRange(body, answer.range.start, answer.range.end);
+  const planned = answer.range === null ? null : planRange(body, answer.range.start, answer.range.end);
+  // A plan from RAM is not awaited: each await is a turn of the microtask queue.
+  const plan = planned instanceof Promise ? await planned : planned;
   const missing = plan === null ? 0 : missingCells(plan);
   if (missing > 0 && !body.flexible) return fill(job, record);
   // With none of the bytes on hand (a record made by a HEAD), the answer is all S3's: a miss.
