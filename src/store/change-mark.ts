@@ -11,6 +11,7 @@
 // own `stat`; appends from two clients at once may land on one offset and count once, which is why a mark
 // vouches for a record looked at within MARK_TRUST_MS only.
 
+import type { Stats } from 'node:fs';
 import { appendFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from './atomic-file.js';
@@ -27,12 +28,17 @@ const SIZE_CHECK_EVERY = 4096;
 /** The mark as read: inode and size. */
 export type Mark = string;
 
+const markOf = (st: Stats): Mark => `${st.ino}:${st.size}`;
+
 export class ChangeMark {
   readonly #volume: Volume;
   readonly #path: string;
   #appends = 0;
-  /** The last look at the mark, and when it began (performance.now()). */
-  #last: { at: number; mark: Promise<Mark | null> } | null = null;
+  /**
+   * The last look at the mark, and when it began (performance.now()): the mark itself once known (a
+   * local volume's `stat` is synchronous), else the promise of it.
+   */
+  #last: { at: number; mark: Mark | null | Promise<Mark | null> } | null = null;
 
   constructor(volume: Volume) {
     this.#volume = volume;
@@ -43,19 +49,21 @@ export class ChangeMark {
    * The mark as it stood after `arrived` (performance.now() of a request's arrival): one look serves every
    * caller that arrived before it began. Null when there is no mark (nothing trusted by it).
    */
-  read(arrived: number): Promise<Mark | null> {
+  read(arrived: number): Mark | null | Promise<Mark | null> {
     const last = this.#last;
     if (last !== null && last.at > arrived) return last.mark;
     const at = performance.now();
-    const mark = this.#look();
-    this.#last = { at, mark };
+    const look = { at, mark: this.#look() };
+    this.#last = look;
+    const mark = look.mark;
+    if (mark instanceof Promise) void mark.then((known) => (look.mark = known));
     return mark;
   }
 
-  async #look(): Promise<Mark | null> {
+  #look(): Mark | null | Promise<Mark | null> {
     try {
-      const st = await this.#volume.calls.stat(this.#path);
-      return `${st.ino}:${st.size}`;
+      const st = this.#volume.calls.stat(this.#path);
+      return st instanceof Promise ? st.then(markOf, () => null) : markOf(st);
     } catch {
       return null;
     }

@@ -29,7 +29,6 @@ interface Found {
 }
 
 const NOTHING: Found = { record: null, damage: null };
-
 const ignore = (): void => {};
 
 /** What one update made: the record its change left, or the error it threw. */
@@ -97,27 +96,33 @@ export class RecordStore {
   }
 
   /**
-   * The record of `k`, or null when there is none that can be trusted. Never throws for file problems:
-   * a damaged file is removed (under the record's lock) before the miss is returned.
+   * The record of `k`, or null when there is none that can be trusted; a promise of it when it needs a
+   * file call. Never fails for file problems: a damaged file is removed (under the record's lock) first.
    *
    * A hit costs a look at the volume's change mark, shared by every read that arrived before it (`arrived`,
    * performance.now()), and a stat of its record file only when the mark has moved (change-mark.ts); none
    * within `recheckMs`. Its own changes this store forgets at once, and tells its instance's other
    * processes of (`onChange`); another instance's are seen by the next read, or within `recheckMs`.
    */
-  async read(k: ObjectKey, arrived = performance.now()): Promise<ObjectRecord | null> {
+  read(k: ObjectKey, arrived = performance.now()): ObjectRecord | null | Promise<ObjectRecord | null> {
     const path = this.#volume.recordPath(k);
-    let remembered = this.#memo.trusted(path);
-    let mark: Mark | null = null;
-    if (remembered === undefined) {
-      // Read before the record's own stat, if that is needed: a change made after it moves the mark again.
-      mark = await this.#mark.read(arrived);
-      remembered = this.#memo.unmarked(path, mark);
-    }
-    if (remembered !== undefined) {
-      this.#volume.events.objectRead(k);
-      return remembered;
-    }
+    const trusted = this.#memo.trusted(path);
+    if (trusted !== undefined) return this.#readMarked(k, path, null, trusted);
+    // Read before the record's own stat, if that is needed: a change made after it moves the mark again.
+    // A hit whose mark is known answers at once, without a promise (most hits on a local volume).
+    const mark = this.#mark.read(arrived);
+    if (mark instanceof Promise) return mark.then((known) => this.#readMarked(k, path, known));
+    return this.#readMarked(k, path, mark);
+  }
+
+  /** `read` once the mark is known, or the record trusted without it. */
+  #readMarked(k: ObjectKey, path: string, mark: Mark | null, trusted = this.#memo.unmarked(path, mark)) {
+    if (trusted === undefined) return this.#readFile(k, path, mark);
+    this.#volume.events.objectRead(k);
+    return trusted;
+  }
+
+  async #readFile(k: ObjectKey, path: string, mark: Mark | null): Promise<ObjectRecord | null> {
     const found = await this.#read(k, path, mark);
     if (found.damage !== null) {
       // The update reads the file again under the lock and removes it if it is still damaged. If that

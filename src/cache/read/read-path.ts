@@ -81,7 +81,9 @@ async function lookup(ex: Exchange, opts: PassOptions, cache: Cache): Promise<Ou
   // The reads of one turn wait for its end together (read-turn.ts): one look at the volume's change mark
   // then vouches for the records of all of them, and their answers go out back to back.
   await readTurn();
-  let record = await cache.records.read(job.key, arrived);
+  // A record known at once is not awaited: each await is a turn of the microtask queue.
+  const read = cache.records.read(job.key, arrived);
+  let record = read instanceof Promise ? await read : read;
   if (record === null) {
     // Another request is bringing this object for the first time: its answer will be a fresh record.
     const coldFill = cache.inflight.coldFill(objectId);
