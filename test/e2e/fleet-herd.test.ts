@@ -65,27 +65,30 @@ test(`cold herd: 8 clients on each of 3 instances read one ${originIsRgw() ? 16 
   assert.ok(originBytes <= 1.25 * body.length, `origin sent ${times} × the object over GETs ${gets}`);
 });
 
-test('two instances fetch a cold object at once: the one without the lease cuts its request, S3 sends the object once', async (t) => {
-  if (originIsRgw()) t.skip("the first-byte delay that lets the cut come first is the memory origin's");
-  for (let round = 0; round < 3; round++) {
-    const body = randomBytes(4 * MiB);
-    const key = `herd/pair-${round}.bin`;
-    await origin.put(BUCKET, key, body);
-    const from = origin.requests.length;
-    const pair = fleet.members.slice(0, 2).map((m) => sdkClient(m.url));
-    const reads = await Promise.all(pair.map((c) => sdkGet(c, BUCKET, key)));
-    for (const r of reads) assert.ok(r.status === 200 && r.body.equals(body), 'byte-exact');
-    const gets = origin.requests.slice(from).filter((r) => r.method === 'GET');
-    const sent = gets.map((r) => r.bodyBytesSent);
-    // One GET brought the object; any other was cut before S3's first byte.
-    assert.equal(
-      sent.reduce((a, b) => a + b, 0),
-      body.length,
-      `bytes sent per GET: ${sent.join(', ')}`,
-    );
-    assert.equal(sent.filter((n) => n > 0).length, 1, `bytes sent per GET: ${sent.join(', ')}`);
-  }
-});
+// Against the memory origin only, whose first byte comes after S3's delay: Ceph RGW on loopback answers
+// sooner than a lease file is made, and the cut then comes after its first bytes (the herd test above
+// bounds those).
+if (!originIsRgw())
+  test('two instances fetch a cold object at once: the one without the lease cuts its request, S3 sends the object once', async () => {
+    for (let round = 0; round < 3; round++) {
+      const body = randomBytes(4 * MiB);
+      const key = `herd/pair-${round}.bin`;
+      await origin.put(BUCKET, key, body);
+      const from = origin.requests.length;
+      const pair = fleet.members.slice(0, 2).map((m) => sdkClient(m.url));
+      const reads = await Promise.all(pair.map((c) => sdkGet(c, BUCKET, key)));
+      for (const r of reads) assert.ok(r.status === 200 && r.body.equals(body), 'byte-exact');
+      const gets = origin.requests.slice(from).filter((r) => r.method === 'GET');
+      const sent = gets.map((r) => r.bodyBytesSent);
+      // One GET brought the object; any other was cut before S3's first byte.
+      assert.equal(
+        sent.reduce((a, b) => a + b, 0),
+        body.length,
+        `bytes sent per GET: ${sent.join(', ')}`,
+      );
+      assert.equal(sent.filter((n) => n > 0).length, 1, `bytes sent per GET: ${sent.join(', ')}`);
+    }
+  });
 
 function rangeOf(rawHeaders: string[]): string | undefined {
   for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
