@@ -82,29 +82,30 @@ describe('goals', () => {
     );
   });
 
+  const row = (cell: string, target: string, value: number) => ({
+    workload: 'small',
+    cell,
+    target,
+    value,
+    higherIsBetter: true,
+  });
+  const small = byName(
+    results([
+      row('64 KiB c=16', 'ceiling', 30_000),
+      row('64 KiB c=16', 'nginx warm', 32_000),
+      row('64 KiB c=16', 'kura warm ram', 12_000),
+      row('64 KiB c=16', 'kura 2 workers', 16_000),
+      row('64 KiB c=16', 'ceiling 2 workers', 24_000),
+      row('64 KiB c=64', 'ceiling', 20_000),
+      row('64 KiB c=64', 'ceiling 2 workers', 25_000),
+      row('64 KiB c=64', 'kura warm ram', 10_000),
+      row('64 KiB c=64', 'kura 2 workers', 17_000),
+      row('4 KiB c=16', 'ceiling', 50_000),
+      row('4 KiB c=16', 'kura warm ram', 20_000),
+    ]),
+  );
+
   test('workers: 2 workers against nginx and against 1 worker, 1 worker against the ceiling', () => {
-    const row = (cell: string, target: string, value: number) => ({
-      workload: 'small',
-      cell,
-      target,
-      value,
-      higherIsBetter: true,
-    });
-    const small = byName(
-      results([
-        row('64 KiB c=16', 'ceiling', 30_000),
-        row('64 KiB c=16', 'nginx warm', 32_000),
-        row('64 KiB c=16', 'kura warm ram', 12_000),
-        row('64 KiB c=16', 'kura 2 workers', 16_000),
-        row('64 KiB c=16', 'ceiling 2 workers', 24_000),
-        row('64 KiB c=64', 'ceiling', 20_000),
-        row('64 KiB c=64', 'ceiling 2 workers', 25_000),
-        row('64 KiB c=64', 'kura warm ram', 10_000),
-        row('64 KiB c=64', 'kura 2 workers', 17_000),
-        row('4 KiB c=16', 'ceiling', 50_000),
-        row('4 KiB c=16', 'kura warm ram', 20_000),
-      ]),
-    );
     assert.equal(small.get('warm 64 KiB c=16: kura 2 workers ÷ nginx (2 workers)')?.measured, 0.5);
     assert.equal(small.get('warm 64 KiB c=16: kura 1 worker ÷ ceiling')?.measured, 0.4);
     assert.equal(small.get('warm 4 KiB c=16: kura 1 worker ÷ ceiling')?.measured, 0.4);
@@ -112,24 +113,6 @@ describe('goals', () => {
   });
 
   test("the ceiling's two processes give the two workers' goals their bound", () => {
-    const row = (cell: string, target: string, value: number) => ({
-      workload: 'small',
-      cell,
-      target,
-      value,
-      higherIsBetter: true,
-    });
-    const small = byName(
-      results([
-        row('64 KiB c=16', 'nginx warm', 32_000),
-        row('64 KiB c=16', 'ceiling 2 workers', 24_000),
-        row('64 KiB c=16', 'kura 2 workers', 16_000),
-        row('64 KiB c=64', 'ceiling', 20_000),
-        row('64 KiB c=64', 'ceiling 2 workers', 25_000),
-        row('64 KiB c=64', 'kura warm ram', 10_000),
-        row('64 KiB c=64', 'kura 2 workers', 17_000),
-      ]),
-    );
     assert.deepEqual(small.get('warm 64 KiB c=16: kura 2 workers ÷ nginx (2 workers)')?.reference, {
       measured: 0.75,
       by: 'Node ceiling, 2 processes',
