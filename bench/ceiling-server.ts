@@ -11,8 +11,8 @@
 //   node dist/bench/ceiling-server.js '[{"key":…,"size":…}, …]' [workers]   prints the port it listens on
 //
 // With workers > 1 it runs that many processes sharing the port through node:cluster, handing connections
-// out in turn, as `kura serve` does with its workers (src/server/worker-group.ts): what any Node server of
-// that many processes reaches on this machine, the bound of Kura's figures with as many workers.
+// out in turn, as `kura serve` does with its workers (src/server/worker-group.ts): what a node:http server
+// of that many processes reaches on this machine, the bound of Kura's figures with as many workers.
 
 import cluster from 'node:cluster';
 import { createCipheriv, createHash } from 'node:crypto';

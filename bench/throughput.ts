@@ -316,7 +316,7 @@ export async function runThroughput(ctx: Context): Promise<void> {
     }
     // As many worker processes as nginx has (2 here), against nginx; its RAM tiers warmed by two passes,
     // since each connection lands on either worker. Beside it, the ceiling in as many processes sharing
-    // the port the same way: what any Node server of two processes reaches here, the bound of the goals
+    // the port the same way: what a node:http server of two processes reaches here, the bound of the goals
     // that compare Kura's two workers (bench/goals.ts).
     const small: [string, Target][] = [...warm];
     if (ctx.small) {

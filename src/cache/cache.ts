@@ -221,6 +221,7 @@ export class Cache {
 
   /** Drops a version's chunks in the background: nothing reaches them once no record names the ETag. */
   dropVersionData(version: ObjectVersion): void {
+    // Every cell's name starts with the version's (`cellName`).
     this.ram.deletePrefix(`${versionName(version).id}/`);
     this.chunks.removeVersion(version).catch((err: Error) => {
       this.log.debug('could not remove an old version', { key: version.key, error: err.message });

@@ -10,6 +10,7 @@
 import type { BufferPool } from '../store/buffer-pool.js';
 import type { ChunkStore } from '../store/chunks.js';
 import { CODEC_SAMPLE_BYTES, chooseCodec, sampleCodec } from '../store/compression.js';
+import { cellName } from '../store/key-names.js';
 import type { ChunkPiece, Codec, ObjectVersion } from '../store/types.js';
 import type { Logger } from '../telemetry/log.js';
 import type { Inflight } from './inflight.js';
@@ -72,7 +73,7 @@ export class ChunkSink {
     const first = Math.floor(start / target.chunkSize);
     const last = Math.floor((this.#end - 1) / target.chunkSize);
     for (let i = first; i <= last; i++) {
-      const release = target.inflight.claimChunk(`${target.versionId}/${i}`);
+      const release = target.inflight.claimChunk(cellName(target.versionId, i));
       if (release) this.#releases.set(i, release);
     }
   }

@@ -47,6 +47,14 @@ const VERSIONS_REMEMBERED = 4_096;
 /** The cells of a version whose names it keeps, its first: every cell of most objects, a few MB in all. */
 const CELL_NAMES = 16;
 
+/**
+ * The name of cell `index` of the version (or upload staging) named `versionId`: what the RAM tier and
+ * the in-flight chunk writes go by, so a reader finds the chunk a fill claimed.
+ */
+export function cellName(versionId: string, index: number): string {
+  return `${versionId}/${index}`;
+}
+
 /** A version's name, and its cells' names: the RAM tier's and the in-flight tables' ids of its chunks. */
 export class VersionName {
   /** `{key name}\n{etag}`. */
@@ -59,12 +67,12 @@ export class VersionName {
     this.etag = etag;
   }
 
-  /** Cell `index`'s name, `{id}/{index}`. */
+  /** Cell `index`'s name (`cellName`). */
   cell(index: number): string {
-    if (index >= CELL_NAMES) return `${this.id}/${index}`;
+    if (index >= CELL_NAMES) return cellName(this.id, index);
     let name = this.#cells[index];
     if (name === undefined) {
-      name = `${this.id}/${index}`;
+      name = cellName(this.id, index);
       this.#cells[index] = name;
     }
     return name;
