@@ -5,16 +5,17 @@
 // own `dist/bench/targets.js`.
 //
 //   node dist/bench/ab.js <build> <build> [...] [--size 4] [--conns 16] [--secs 5] [--reps 6]
-//                                               [--range <bytes>] [--gateway]
+//                                               [--range <bytes>] [--gateway] [--ram-off]
 //   node dist/bench/ab.js <build> <build> [...] --cold [--size 1024] [--range 65536] [--conns 16] [--s3-like]
 //
 // Each run goes to the builds in turn, forwards and backwards alternately. `--dir` is where the volumes
 // are made (the system's temporary directory unless given).
 // Warm (the default): wrk reads 200 objects of `--size` KiB from each build's RAM tier, whole or, with
 // `--range`, that many bytes at random offsets; `--gateway` reads through a gateway listener
-// (docs/gateway.md). Cold (`--cold`): each run is a fresh Kura on a fresh volume reading the last
-// `--range` bytes of 240 objects it has never seen, `--conns` at a time, after as many others that warm
-// its JIT; `--s3-like` puts the S3-like origin profile behind it (bench/README.md).
+// (docs/gateway.md); `--ram-off` turns the RAM tier off, so that every hit reads the volume's files.
+// Cold (`--cold`): each run is a fresh Kura on a fresh volume reading the last `--range` bytes of 240
+// objects it has never seen, `--conns` at a time, after as many others that warm its JIT; `--s3-like`
+// puts the S3-like origin profile behind it (bench/README.md).
 
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -39,13 +40,15 @@ interface Options {
   reps: number;
   range: number | null;
   gateway: boolean;
+  /** The RAM tier off: hits from the volume's files. */
+  ramOff: boolean;
   s3Like: boolean;
   /** Where the volumes are made. */
   dir: string;
 }
 
 const USAGE = `usage: node dist/bench/ab.js <build> <build> [...] [--size KiB] [--conns N] [--secs S] [--reps N]
-         [--range bytes] [--gateway] [--cold] [--s3-like] [--dir path]`;
+         [--range bytes] [--gateway] [--ram-off] [--cold] [--s3-like] [--dir path]`;
 
 /** A command line that cannot be run: said with the usage, without a stack. */
 class UsageError extends Error {}
@@ -64,6 +67,7 @@ function parseArgs(argv: readonly string[]): Options {
     reps: 6,
     range: null,
     gateway: false,
+    ramOff: false,
     s3Like: false,
     dir: tmpdir(),
   };
@@ -77,6 +81,7 @@ function parseArgs(argv: readonly string[]): Options {
   const flags: Record<string, () => void> = {
     '--cold': () => (o.cold = true),
     '--gateway': () => (o.gateway = true),
+    '--ram-off': () => (o.ramOff = true),
     '--s3-like': () => (o.s3Like = true),
   };
   for (let i = 0; i < argv.length; i++) {
@@ -97,6 +102,7 @@ function parseArgs(argv: readonly string[]): Options {
   if (o.range !== null && o.range > o.sizeKiB * 1024)
     throw new UsageError('--range is larger than the objects');
   if (o.cold && o.gateway) throw new UsageError('--cold reads through the S3 listener only');
+  if (o.cold && o.ramOff) throw new UsageError('--ram-off is for warm hits');
   return o;
 }
 
@@ -125,9 +131,10 @@ interface Series {
 async function startBuild(build: string, origin: Origin, o: Options): Promise<KuraTarget> {
   const t = (await import(pathToFileURL(join(build, 'dist/bench/targets.js')).href)) as Targets;
   const vol = await mkdtemp(join(o.dir, 'kura-ab-vol-'));
+  const ramSize = o.ramOff ? 0 : RAM_SIZE;
   return o.gateway
-    ? t.startGatewayKura(origin.url, vol, BUCKET, CREDENTIALS, RAM_SIZE)
-    : t.startKura(origin.url, vol, { ramSize: RAM_SIZE });
+    ? t.startGatewayKura(origin.url, vol, BUCKET, CREDENTIALS, ramSize)
+    : t.startKura(origin.url, vol, { ramSize });
 }
 
 async function stopBuild(kura: KuraTarget): Promise<void> {
@@ -164,7 +171,7 @@ async function warmRuns(o: Options, origin: Origin, work: string): Promise<Serie
         run.rate.push(r.requests / r.seconds);
         run.cpuUs.push(cpuUs);
         console.log(
-          `rep ${rep} ${run.build}: ${Math.round(r.requests / r.seconds)} req/s, ${cpuUs.toFixed(1)} µs CPU/hit, p50/p99 ${r.p50}/${r.p99} ms`,
+          `rep ${rep} ${run.build}: ${Math.round(r.requests / r.seconds)} req/s, ${cpuUs.toFixed(1)} µs CPU/hit, p50/p99 ${r.p50.toFixed(2)}/${r.p99.toFixed(2)} ms`,
         );
       }
     }

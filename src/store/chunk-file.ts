@@ -21,7 +21,7 @@
 //              decompressor allocate gigabytes)
 //
 // A CRC per block lets a range of a raw full chunk be read and verified alone (chunk-ranges.ts): a 64 KiB
-// range hit reads and checksums one or two blocks, not the whole chunk.
+// range hit reads and checksums the five 16 KiB blocks that hold it at most, not the whole chunk.
 // Format 2 files (one CRC32 of all the raw bytes at 20, no block table) are still read whole, as one
 // block; format 1 files (no version tag) fail the format check: a miss, refetched and rewritten.
 
@@ -48,10 +48,13 @@ export const VERSION_TAG_BYTES = 16;
 export const MAX_EXTENTS = 0xffff;
 const U32_MAX = 0xffff_ffff;
 /**
- * Bytes per checksummed block of format 3: a range read reads whole blocks, so this is its granularity
- * (64 KiB: what analytics engines' range requests are made of) against 4 header bytes per block.
+ * Bytes per checksummed block of the chunks written now: a range read reads and checksums whole blocks,
+ * so this is its granularity, against 4 header bytes per block and a checksum call per block. At 16 KiB
+ * an engine's range request (4 KiB to a few hundred KiB, anywhere in the object) reads at most 32 KiB
+ * more than it asked for (bench/README.md, "Ranges from the volume"); files written with other sizes
+ * (64 KiB before) are read by the size in their header.
  */
-export const BLOCK_BYTES = 64 * 1024;
+export const BLOCK_BYTES = 16 * 1024;
 const MIN_BLOCK_BYTES = 4096;
 const MAX_BLOCK_BYTES = 2 ** 30;
 
@@ -197,9 +200,13 @@ function checkLeadingBytes(prefix: Buffer): void {
 /** A format 3 header's block size, refused unless a power of two the format allows. */
 function blockBytesOf(prefix: Buffer): number {
   const b = prefix.readUInt32LE(20);
-  if (b < MIN_BLOCK_BYTES || b > MAX_BLOCK_BYTES || (b & (b - 1)) !== 0)
-    throw new CorruptChunkError(`block size ${b}`);
+  if (!allowedBlockBytes(b)) throw new CorruptChunkError(`block size ${b}`);
   return b;
+}
+
+/** A power of two within the format's bounds. */
+function allowedBlockBytes(b: number): boolean {
+  return b >= MIN_BLOCK_BYTES && b <= MAX_BLOCK_BYTES && (b & (b - 1)) === 0;
 }
 
 /** Throws unless blocks `first..` of the raw bytes, whose bytes `raw` holds from block `first` on, match. */
@@ -259,21 +266,27 @@ export async function decodeChunk(file: Buffer, place: ChunkPlace, full = false)
 }
 
 /**
- * Encodes a chunk of the version `tag` names. Pieces must be sorted, disjoint and non-empty; adjacent
- * ones form one extent (a cell that arrived in many pieces is one extent, its pieces written as they
- * are). A caller that breaks this has a bug, so it throws a RangeError rather than writing a file that
- * would not decode.
+ * Encodes a chunk of the version `tag` names, its raw bytes checksummed in blocks of `blockBytes` (a
+ * power of two the format allows). Pieces must be sorted, disjoint and non-empty; adjacent ones form one
+ * extent (a cell that arrived in many pieces is one extent, its pieces written as they are). A caller
+ * that breaks this has a bug, so it throws a RangeError rather than writing a file that would not decode.
  */
-export async function encodeChunk(content: ChunkContent, codec: Codec, tag: Buffer): Promise<EncodedChunk> {
+export async function encodeChunk(
+  content: ChunkContent,
+  codec: Codec,
+  tag: Buffer,
+  blockBytes = BLOCK_BYTES,
+): Promise<EncodedChunk> {
   const { index, pieces } = content;
   if (!Number.isInteger(index) || index < 0 || index > U32_MAX) throw new RangeError(`chunk index ${index}`);
   if (tag.length !== VERSION_TAG_BYTES) throw new RangeError(`version tag of ${tag.length} bytes`);
+  if (!allowedBlockBytes(blockBytes)) throw new RangeError(`block size ${blockBytes}`);
   const extents = extentsOf(pieces);
   if (extents.length > MAX_EXTENTS) throw new RangeError(`${extents.length} extents exceed ${MAX_EXTENTS}`);
   let rawLength = 0;
   for (const p of pieces) rawLength += p.bytes.length;
   if (rawLength > U32_MAX) throw new RangeError(`chunk of ${rawLength} bytes`);
-  const crcs = blockCrcsOf(pieces);
+  const crcs = blockCrcsOf(pieces, blockBytes);
 
   let payload = pieces.map((p) => p.bytes);
   let used: Codec = 'raw';
@@ -287,7 +300,7 @@ export async function encodeChunk(content: ChunkContent, codec: Codec, tag: Buff
   }
   const payloadLength = used === 'lz4' ? (payload[0] as Buffer).length : rawLength;
 
-  const headerLength = chunkHeaderLength(extents.length, rawLength);
+  const headerLength = chunkHeaderLength(extents.length, rawLength, blockBytes);
   const header = Buffer.allocUnsafe(headerLength);
   MAGIC.copy(header, 0);
   header[4] = FORMAT;
@@ -296,7 +309,7 @@ export async function encodeChunk(content: ChunkContent, codec: Codec, tag: Buff
   header.writeUInt32LE(index, 8);
   header.writeUInt32LE(rawLength, 12);
   header.writeUInt32LE(payloadLength, 16);
-  header.writeUInt32LE(BLOCK_BYTES, 20);
+  header.writeUInt32LE(blockBytes, 20);
   extents.forEach((e, i) => {
     header.writeUInt32LE(e.start, CHUNK_HEADER_FIXED_BYTES + 8 * i);
     header.writeUInt32LE(e.end, CHUNK_HEADER_FIXED_BYTES + 8 * i + 4);
@@ -309,18 +322,18 @@ export async function encodeChunk(content: ChunkContent, codec: Codec, tag: Buff
   return { header, payload, codec: used, rawBytes: rawLength, storedBytes: headerLength + payloadLength };
 }
 
-/** CRC32 of each BLOCK_BYTES of the pieces' bytes taken in order, pieces not copied together. */
-function blockCrcsOf(pieces: readonly ChunkPiece[]): number[] {
+/** CRC32 of each `blockBytes` of the pieces' bytes taken in order, pieces not copied together. */
+function blockCrcsOf(pieces: readonly ChunkPiece[], blockBytes: number): number[] {
   const crcs: number[] = [];
   let crc = 0;
   let filled = 0;
   for (const { bytes } of pieces) {
     for (let at = 0; at < bytes.length; ) {
-      const n = Math.min(BLOCK_BYTES - filled, bytes.length - at);
+      const n = Math.min(blockBytes - filled, bytes.length - at);
       crc = crc32(bytes.subarray(at, at + n), crc);
       filled += n;
       at += n;
-      if (filled === BLOCK_BYTES) {
+      if (filled === blockBytes) {
         crcs.push(crc);
         crc = 0;
         filled = 0;

@@ -9,15 +9,17 @@ import { writeFileAtomic } from './atomic-file.js';
 import type { BufferPool } from './buffer-pool.js';
 import { coversCell, mergePieces } from './cell-pieces.js';
 import {
+  type ChunkHeader,
   type ChunkPlace,
   CorruptChunkError,
   decodeChunk,
   encodeChunk,
+  headerLengthOf,
   MAX_EXTENTS,
   maxChunkHeaderLength,
   readChunkHeader,
 } from './chunk-file.js';
-import { decodeRange, rangeInFile } from './chunk-ranges.js';
+import { BlockSizes, decodeRange, type RangeInFile } from './chunk-ranges.js';
 import { readHeadAndBlocks, readHeaderBytes, readWholeFile } from './chunk-reads.js';
 import { clearPath } from './clear-path.js';
 import { access, TRANSIENT_CODES } from './fs-calls.js';
@@ -50,11 +52,8 @@ export class ChunkStore {
   readonly #maxFileBytes: number;
   /** The last merge queued per partial chunk path. */
   readonly #merges = new Map<string, Promise<void>>();
-  /**
-   * Tags (`Volume.versionTag`, one buffer per recent version) of versions whose chunks are LZ4: a range
-   * of them is read whole at once, without first reading blocks that cannot be used.
-   */
-  readonly #readWhole = new WeakSet<Buffer>();
+  /** How each recent version's full chunks are read in blocks, as found. */
+  readonly #blocks = new BlockSizes();
 
   constructor(
     volume: Volume,
@@ -90,10 +89,11 @@ export class ChunkStore {
   /**
    * Bytes `[from, to)` of cell `index` from its full chunk, read and verified alone: the blocks holding
    * them (chunk-file.ts), rounded out to whole blocks, so the piece may start before `from` and end after
-   * `to`. Null when there is no full chunk, or it cannot be read in blocks (LZ4, an older format): `read`
-   * then reads the cell whole; once a chunk of a version was LZ4, that version's ranges are null at once.
-   * A damaged file is removed, as `read` does. With a `pool`, the piece's bytes are one of its buffers,
-   * whose reference goes to the caller.
+   * `to`. Null when there is no full chunk, or it cannot be read in blocks (LZ4, format 2): `read` then
+   * reads the cell whole; once a chunk of a version was, that version's ranges are null at once. A file
+   * in blocks of another size (an older Kura's) costs a look at its header, and the version's ranges are
+   * read by that size from then on. A damaged file is removed, as `read` does. With a `pool`, the
+   * piece's bytes are one of its buffers, whose reference goes to the caller.
    */
   async readRange(
     v: ObjectVersion,
@@ -104,9 +104,31 @@ export class ChunkStore {
     pool?: BufferPool,
   ): Promise<ChunkPiece | null> {
     const tag = this.#volume.versionTag(v);
-    if (this.#readWhole.has(tag)) return null;
+    const place = { index, tag };
     const path = this.#volume.chunkPath(v, index, false);
-    const where = rangeInFile(cellLength, from, to);
+    for (let tries = 0; tries < 2; tries++) {
+      const where = this.#blocks.where(tag, cellLength, from, to);
+      if (where === null) return null;
+      const read = await this.#readBlocks(path, place, where, cellLength, pool);
+      if (read !== 'other blocks') return read;
+      const header = await this.#headerOf(path, place);
+      if (header === null) return null;
+      this.#blocks.learn(tag, header, cellLength);
+    }
+    return null;
+  }
+
+  /**
+   * The verified blocks `where` names; 'other blocks' when the file's header is not the one `where`
+   * takes it to have (another block size, or not a raw full chunk of blocks), or null.
+   */
+  async #readBlocks(
+    path: string,
+    place: ChunkPlace,
+    where: RangeInFile,
+    cellLength: number,
+    pool: BufferPool | undefined,
+  ): Promise<ChunkPiece | 'other blocks' | null> {
     let read: { head: Buffer; blocks: Buffer } | null;
     try {
       read = await readHeadAndBlocks(path, where, this.#volume.calls, pool);
@@ -116,15 +138,33 @@ export class ChunkStore {
     }
     if (read === null) return null;
     try {
-      const header = readChunkHeader(read.head, { index, tag });
-      const piece = decodeRange(header, read.blocks, where, cellLength);
-      if (piece === null) {
-        pool?.release(read.blocks);
-        if (header.codec === 'lz4') this.#readWhole.add(tag);
-      }
-      return piece;
+      // A header of another length is another geometry, looked at whole by the caller.
+      const other = headerLengthOf(read.head) !== where.headerLength;
+      const piece = other
+        ? null
+        : decodeRange(readChunkHeader(read.head, place), read.blocks, where, cellLength);
+      if (piece === null) pool?.release(read.blocks);
+      return piece ?? 'other blocks';
     } catch (err) {
       pool?.release(read.blocks);
+      await this.#discard(path, reasonOf(err));
+      return null;
+    }
+  }
+
+  /** The checked header of a chunk file, or null when it is gone, unreadable (reported) or damaged (removed). */
+  async #headerOf(path: string, place: ChunkPlace): Promise<ChunkHeader | null> {
+    let prefix: Buffer | null;
+    try {
+      prefix = await readHeaderBytes(path, this.#volume.calls);
+    } catch (err) {
+      await this.#unreadable(path, err as NodeJS.ErrnoException);
+      return null;
+    }
+    if (prefix === null) return null;
+    try {
+      return readChunkHeader(prefix, place);
+    } catch (err) {
       await this.#discard(path, reasonOf(err));
       return null;
     }
@@ -145,23 +185,12 @@ export class ChunkStore {
   async probe(v: ObjectVersion, index: number, cellLength: number): Promise<Extent[]> {
     if (await this.#isFile(this.#volume.chunkPath(v, index, false))) return [{ start: 0, end: cellLength }];
     const path = this.#volume.chunkPath(v, index, true);
-    let prefix: Buffer | null;
-    try {
-      prefix = await readHeaderBytes(path, this.#volume.calls);
-    } catch (err) {
-      await this.#unreadable(path, err as NodeJS.ErrnoException);
-      return [];
-    }
-    if (prefix === null) return [];
-    try {
-      const header = readChunkHeader(prefix, { index, tag: this.#volume.versionTag(v) });
-      const last = header.extents[header.extents.length - 1] as Extent;
-      if (last.end > cellLength) throw new CorruptChunkError(`extent ends at ${last.end}, past the cell`);
-      return header.extents;
-    } catch (err) {
-      await this.#discard(path, reasonOf(err));
-      return [];
-    }
+    const header = await this.#headerOf(path, { index, tag: this.#volume.versionTag(v) });
+    if (header === null) return [];
+    const last = header.extents[header.extents.length - 1] as Extent;
+    if (last.end <= cellLength) return header.extents;
+    await this.#discard(path, `extent ends at ${last.end}, past the cell`);
+    return [];
   }
 
   /**

@@ -3,14 +3,20 @@
 
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
-import { BLOCK_BYTES, chunkHeaderLength } from '../../../src/store/chunk-file.js';
+import {
+  BLOCK_BYTES,
+  chunkFileBytes,
+  chunkHeaderLength,
+  encodeChunk,
+} from '../../../src/store/chunk-file.js';
 import { ChunkStore } from '../../../src/store/chunks.js';
 import type { ChunkPiece, ObjectVersion } from '../../../src/store/types.js';
 import { openVolume, type Volume } from '../../../src/store/volume.js';
+import { formatTwoFile } from '../../support/chunk-files.js';
 import { present } from '../../support/volume-files.js';
 
 const CELL = 1024 * 1024;
@@ -68,7 +74,9 @@ for (const local of [true, false]) {
       ] as const) {
         const piece = await store.readRange(v, 2, CELL, from, to);
         assert.ok(slice(piece, from, to)?.equals(bytes.subarray(from, to)));
-        assert.ok((piece?.bytes.length ?? 0) <= 2 * BLOCK_BYTES, 'at most the two blocks the range spans');
+        assert.equal((piece?.start ?? 0) % BLOCK_BYTES, 0);
+        assert.ok((piece?.start ?? 0) > from - BLOCK_BYTES, 'no block before the range');
+        assert.ok((piece?.start ?? 0) + (piece?.bytes.length ?? 0) < to + BLOCK_BYTES, 'no block after it');
       }
       assert.deepEqual(corrupt, []);
     });
@@ -127,6 +135,49 @@ for (const local of [true, false]) {
       const w = version();
       await store.write(w, 0, CELL, [{ start: 0, bytes: raw }], 'raw');
       assert.ok(await store.readRange(w, 0, CELL, 10, 20));
+      assert.deepEqual(corrupt, []);
+    });
+
+    test("chunks in blocks of another size (an older Kura's) are read in their own blocks", async () => {
+      const v = version();
+      const tag = volume.versionTag(v);
+      const cells = [randomBytes(CELL), randomBytes(CELL), randomBytes(CELL)];
+      // Larger blocks (a shorter header than the range read takes it to have), and smaller ones.
+      const sizes = [4 * BLOCK_BYTES, BLOCK_BYTES / 4, BLOCK_BYTES];
+      for (const [index, blockBytes] of sizes.entries()) {
+        const pieces = [{ start: 0, bytes: cells[index] as Buffer }];
+        const encoded = await encodeChunk({ index, full: true, pieces }, 'raw', tag, blockBytes);
+        await mkdir(volume.versionDir(v), { recursive: true });
+        await writeFile(volume.chunkPath(v, index, false), chunkFileBytes(encoded));
+      }
+      for (let pass = 0; pass < 2; pass++) {
+        for (const [index, blockBytes] of sizes.entries()) {
+          const [from, to] = [300_000, 300_000 + 20_000];
+          const piece = await store.readRange(v, index, CELL, from, to);
+          assert.ok(slice(piece, from, to)?.equals((cells[index] as Buffer).subarray(from, to)));
+          assert.equal((piece?.start ?? 0) % blockBytes, 0, "the file's own blocks");
+          assert.ok((piece?.bytes.length ?? 0) <= 20_000 + 2 * blockBytes);
+        }
+      }
+      assert.deepEqual(corrupt, []);
+      // A damaged block of such a file is found as in any other.
+      const path = volume.chunkPath(v, 0, false);
+      const file = await readFile(path);
+      const at = chunkHeaderLength(1, CELL, 4 * BLOCK_BYTES) + 600_000;
+      file.writeUInt8((file[at] as number) ^ 0x01, at);
+      await writeFile(path, file);
+      assert.equal(await store.readRange(v, 0, CELL, 600_000, 600_001), null);
+      assert.deepEqual(corrupt, [[path, 'CRC mismatch']]);
+    });
+
+    test('a format 2 chunk (one CRC of all): null, read whole, the file kept', async () => {
+      const v = version();
+      const bytes = randomBytes(CELL);
+      await mkdir(volume.versionDir(v), { recursive: true });
+      await writeFile(volume.chunkPath(v, 0, false), formatTwoFile(bytes, 0, volume.versionTag(v)));
+      assert.equal(await store.readRange(v, 0, CELL, 10, 20), null);
+      assert.equal(await store.readRange(v, 0, CELL, 10, 20), null);
+      assert.ok((await store.read(v, 0, CELL))?.pieces[0]?.bytes.equals(bytes));
       assert.deepEqual(corrupt, []);
     });
 
