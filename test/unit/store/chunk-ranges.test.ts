@@ -150,6 +150,10 @@ for (const local of [true, false]) {
         await mkdir(volume.versionDir(v), { recursive: true });
         await writeFile(volume.chunkPath(v, index, false), chunkFileBytes(encoded));
       }
+      for (const [index] of sizes.entries()) {
+        const whole = await store.read(v, index, CELL);
+        assert.ok(whole?.pieces[0]?.bytes.equals(cells[index] as Buffer), 'read whole too');
+      }
       for (let pass = 0; pass < 2; pass++) {
         for (const [index, blockBytes] of sizes.entries()) {
           const [from, to] = [300_000, 300_000 + 20_000];

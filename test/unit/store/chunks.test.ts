@@ -247,6 +247,21 @@ for (const local of [true, false]) {
         assert.ok(bytesAt(await store.read(v, 0, CELL), 0, CELL)?.equals(bytes));
       });
 
+      test('a full chunk with bytes past its end is a miss, removed', async () => {
+        for (const extra of [1, 5000]) {
+          const v = version();
+          await store.write(v, 0, CELL, [{ start: 0, bytes: randomBytes(CELL) }], 'raw');
+          const path = volume.chunkPath(v, 0, false);
+          await writeFile(path, Buffer.concat([await readFile(path), randomBytes(extra)]));
+          assert.equal(await store.read(v, 0, CELL), null);
+          assert.ok(!(await present(path)));
+        }
+        assert.deepEqual(
+          corrupt.map(([, reason]) => reason.replace(/\d+/g, 'N')),
+          ['file is N bytes, header says N', 'file is N bytes, header says N'],
+        );
+      });
+
       test('a truncated full chunk falls back to the partial one', async () => {
         const v = version();
         const head = randomBytes(1000);
