@@ -1,7 +1,30 @@
-// Pieces of one cell (cell-relative byte runs): whether they make the whole cell, and their union, the
-// form a chunk file's extents take (chunk-file.ts).
+// Pieces of one cell (cell-relative byte runs): which may be written, whether they make the whole cell,
+// and their union, the form a chunk file's extents take (chunk-file.ts).
 
 import type { ChunkPiece } from './types.js';
+
+/**
+ * The non-empty `pieces` of a cell of `cellLength` bytes on a grid of `chunkSize`. A cell length off the
+ * grid, or a piece outside the cell, is a caller's bug: a RangeError, never a file written.
+ */
+export function piecesToWrite(
+  pieces: readonly ChunkPiece[],
+  cellLength: number,
+  chunkSize: number,
+): ChunkPiece[] {
+  if (!Number.isInteger(cellLength) || cellLength < 1 || cellLength > chunkSize) {
+    throw new RangeError(`cell length ${cellLength} is not in [1, ${chunkSize}]`);
+  }
+  const incoming = pieces.filter((p) => p.bytes.length > 0);
+  for (const p of incoming) {
+    if (!Number.isInteger(p.start) || p.start < 0 || p.start + p.bytes.length > cellLength) {
+      throw new RangeError(
+        `piece [${p.start}, ${p.start + p.bytes.length}) is outside a cell of ${cellLength}`,
+      );
+    }
+  }
+  return incoming;
+}
 
 /** True when `pieces`, in order, are exactly the whole cell: each starts where the one before ended. */
 export function coversCell(pieces: readonly ChunkPiece[], cellLength: number): boolean {

@@ -7,7 +7,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from './atomic-file.js';
 import type { BufferPool } from './buffer-pool.js';
-import { coversCell, mergePieces } from './cell-pieces.js';
+import { coversCell, mergePieces, piecesToWrite } from './cell-pieces.js';
 import {
   type ChunkHeader,
   type ChunkPlace,
@@ -205,17 +205,7 @@ export class ChunkStore {
     pieces: readonly ChunkPiece[],
     codec: Codec,
   ): Promise<ChunkWriteResult> {
-    if (!Number.isInteger(cellLength) || cellLength < 1 || cellLength > this.#volume.chunkSize) {
-      throw new RangeError(`cell length ${cellLength} is not in [1, ${this.#volume.chunkSize}]`);
-    }
-    const incoming = pieces.filter((p) => p.bytes.length > 0);
-    for (const p of incoming) {
-      if (!Number.isInteger(p.start) || p.start < 0 || p.start + p.bytes.length > cellLength) {
-        throw new RangeError(
-          `piece [${p.start}, ${p.start + p.bytes.length}) is outside a cell of ${cellLength}`,
-        );
-      }
-    }
+    const incoming = piecesToWrite(pieces, cellLength, this.#volume.chunkSize);
     if (incoming.length === 0) return NOTHING_WRITTEN;
     // A whole cell: a partial chunk is rewritten with every extent it holds, not just the new ones.
     if (!this.#volume.space.mayWrite(cellLength)) return NOTHING_WRITTEN;
