@@ -3,8 +3,9 @@
 // chart library).
 
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { cpus, loadavg, totalmem } from 'node:os';
+import { readFileSync, statfsSync } from 'node:fs';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { ext4Journal } from '../src/store/local-fs.js';
 import type { Figure, Results } from './plan.js';
 
 export interface Goal {
@@ -51,18 +52,39 @@ export function machine(loadAtStart: number[]): string[] {
   return [
     `- CPU: ${cpus().length} × ${cpu}; memory ${(totalmem() / 2 ** 30).toFixed(0)} GiB; ${kernel}`,
     `- Node ${process.version}; ${version('nginx', ['-v'])}; ${version('wrk', ['-v'])}; ${version('curl', ['--version'])}`,
+    `- Volumes, nginx's cache and every temporary file in ${tmpdir()} (\`TMPDIR\`): ${fileSystem(tmpdir())}`,
     `- Load average (1, 5, 15 min) at the start: ${loadAtStart.map((l) => l.toFixed(2)).join(', ')}; at the end: ${loadavg()
       .map((l) => l.toFixed(2))
       .join(', ')}. The machine is shared: absolute figures drift, ratios within the run hold better.`,
   ];
 }
 
+/** The file system of `dir` as the results name it: its type, and for ext4 whether it has a journal. */
+function fileSystem(dir: string): string {
+  const type = statfsSync(dir).type;
+  const name = FS_NAMES.get(type) ?? `type 0x${type.toString(16)}`;
+  const journal = ext4Journal(dir);
+  if (journal === null) return name;
+  return journal === 'journal'
+    ? `${name} with a journal`
+    : `${name} without a journal (docs/volume.md: each new file costs more; bench/README.md gives the figures)`;
+}
+
+const FS_NAMES = new Map([
+  [0xef53, 'ext4'],
+  [0x58465342, 'xfs'],
+  [0x9123683e, 'btrfs'],
+  [0x01021994, 'tmpfs'],
+  [0x794c7630, 'overlayfs'],
+]);
+
 const METHOD = `- Every target runs in its own process on loopback, started and stopped by the harness: the
   verifying in-memory S3 origin (\`test/support/memory-origin.ts\`, SigV4 checked on every request, in
   \`bench/origin-process.ts\`); the **ceiling**, a trivial Node server answering from memory with no checks
   (\`bench/ceiling-server.ts\`); **nginx** from Debian with \`proxy_cache\` (\`scripts/bench-nginx.sh\`, the
   configuration of TESTING-NOTES.md, cache key without the presigned query); **Kura** as the real
-  \`node bin/kura.js serve\` with its override pointing at the origin, on a fresh volume in /tmp.
+  \`node bin/kura.js serve\` with its override pointing at the origin, on a fresh volume in the temporary
+  directory (the machine section names its file system).
 - **direct** is the origin itself: its row against the ceiling is the origin's own ceiling.
 - **kura cold** is the first read of an object on a fresh volume; **kura warm ram** the same process
   afterwards (the RAM tier sized to hold every object of the run, and warmed by uncounted reads of the

@@ -5,7 +5,8 @@
 // SMB, Lustre or FUSE the same stat can be a round trip to a server, and one that hangs must not stop the
 // event loop: those keep the thread pool. What is not known to be local counts as remote.
 
-import { statfsSync } from 'node:fs';
+import { readFileSync, readlinkSync, statfsSync, statSync } from 'node:fs';
+import { basename, join } from 'node:path';
 
 /** statfs(2) `f_type` of the local file systems Kura's volume is found on. */
 const LOCAL_TYPES = new Set([
@@ -30,5 +31,42 @@ export function isLocalFileSystem(dir: string): boolean {
   } catch {
     // Not known to be local: the safe answer (a stat through the thread pool) is the one made.
     return false;
+  }
+}
+
+/** statfs(2) `f_type` of ext2, ext3 and ext4. */
+const EXT4_TYPE = 0xef53;
+
+/**
+ * Whether `dir` is on ext4 with a journal: 'none' for one without (made with `mkfs.ext4 -O ^has_journal`,
+ * as some cache disks are), null when it is not ext4 or cannot be told. Without a journal, ext4 will not
+ * reuse an inode freed less than 60 s ago (300 s while its inode table is not yet written back), and it
+ * reads each such inode's table entry whenever it creates a file. A cache that frees files as it makes
+ * them (leases, locks, evicted chunks) then makes each new file more slowly: docs/volume.md.
+ *
+ * Linux names the file system by its block device in /sys/fs/ext4/{device}, whose `journal_task` is
+ * `<none>` without a journal; the device is found from `dir`'s device number in /sys/dev/block.
+ */
+export function ext4Journal(dir: string, sys = '/sys'): 'journal' | 'none' | null {
+  try {
+    if (statfsSync(dir).type !== EXT4_TYPE) return null;
+    return ext4JournalOf(statSync(dir, { bigint: true }).dev, sys);
+  } catch {
+    return null;
+  }
+}
+
+/** ext4Journal for the file system on device `dev` (a `stat`'s `dev`), as `sys` (sysfs) shows it. */
+export function ext4JournalOf(dev: bigint, sys: string): 'journal' | 'none' | null {
+  // glibc's encoding of dev_t: the major and minor numbers are split across low and high bits.
+  const major = ((dev >> 8n) & 0xfffn) | ((dev >> 32n) & ~0xfffn);
+  const minor = (dev & 0xffn) | ((dev >> 12n) & ~0xffn);
+  try {
+    const device = basename(readlinkSync(join(sys, 'dev/block', `${major}:${minor}`)));
+    const task = readFileSync(join(sys, 'fs/ext4', device, 'journal_task'), 'utf8').trim();
+    return task === '<none>' ? 'none' : 'journal';
+  } catch {
+    // An older kernel without journal_task, or a device sysfs does not show: nothing is known.
+    return null;
   }
 }
