@@ -9,7 +9,6 @@ import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { Cache } from '../cache/cache.js';
 import type { KuraConfig } from '../config/schema.js';
-import { ext4Journal } from '../store/local-fs.js';
 import { removeOwnTempFiles } from '../store/volume-health.js';
 import { type AccessLog, createAccessLog } from '../telemetry/access-log.js';
 import type { FleetStatus } from '../telemetry/fleet.js';
@@ -134,11 +133,6 @@ export async function startKura(config: KuraConfig, opts: StartOptions = {}): Pr
     throw err;
   }
   for (const warning of configWarnings(config)) log.warn(warning);
-  if (ext4Journal(cache.volume.dir) === 'none') {
-    log.warn(
-      `cache.dir ${cache.volume.dir} is on ext4 without a journal: such an ext4 checks every inode freed in the last minutes whenever it makes a file, and cold reads cost about 2.5 times the CPU; keep ext4's journal (docs/volume.md, "A local disk's file system")`,
-    );
-  }
 
   const shutdownHooks = new ShutdownHooks(log);
   return {

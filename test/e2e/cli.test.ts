@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { primaryNodeLine, supportedNodeRange } from '../../src/cli/node-support.js';
+import { ext4Journal } from '../../src/store/local-fs.js';
 import { freePort, KURA_BIN, spawnKura } from '../support/kura.js';
 
 const EXAMPLE = new URL('../../../config/kura.example.yaml', import.meta.url).pathname;
@@ -221,24 +222,40 @@ test('a port it may not bind says how to grant the capability or pick another po
 test('serve logs one line per listener and one for the volume, and stops cleanly on SIGTERM', async () => {
   const adminPort = await freePort();
   const k = await spawnKura(['--origin', 'http://127.0.0.1:9', '--admin-port', String(adminPort)]);
-  for (let i = 0; i < 100 && !k.stderr().includes('"msg":"volume '); i++) await sleep(20);
-  const lines = k
+  let code: number | null = null;
+  let journal: ReturnType<typeof ext4Journal> = null;
+  try {
+    for (let i = 0; i < 100 && !k.stderr().includes('"msg":"volume '); i++) await sleep(20);
+    const lines = k
+      .stderr()
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { msg: string });
+    // The command runs on the Node.js that runs this test (process.execPath), and says which.
+    const first = new RegExp(
+      `^kura \\d+\\.\\d+\\.\\d+ on Node\\.js ${process.version.replaceAll('.', '\\.')}: HTTP listener on http://127\\.0\\.0\\.1:\\d+$`,
+    );
+    assert.match(lines[0]?.msg ?? '', first);
+    assert.equal(
+      lines[1]?.msg,
+      `admin listener on http://127.0.0.1:${adminPort} (/health/live, /health/ready, /metrics, /dashboard)`,
+    );
+    assert.match(lines[2]?.msg ?? '', /^volume \/\S+ \(chunk size 1048576 bytes, instance \S+\)$/);
+    journal = ext4Journal((lines[2] as { volume?: string }).volume as string);
+  } finally {
+    code = await k.stop();
+  }
+  assert.equal(code, 0);
+  assert.match(k.stderr(), /"msg":"stopped"/);
+  // A volume on ext4 without a journal is warned about, once, after the volume's line: on such a machine.
+  const all = k
     .stderr()
     .trimEnd()
     .split('\n')
-    .map((l) => JSON.parse(l) as { msg: string });
-  // The command runs on the Node.js that runs this test (process.execPath), and says which.
-  const first = new RegExp(
-    `^kura \\d+\\.\\d+\\.\\d+ on Node\\.js ${process.version.replaceAll('.', '\\.')}: HTTP listener on http://127\\.0\\.0\\.1:\\d+$`,
-  );
-  assert.match(lines[0]?.msg ?? '', first);
-  assert.equal(
-    lines[1]?.msg,
-    `admin listener on http://127.0.0.1:${adminPort} (/health/live, /health/ready, /metrics, /dashboard)`,
-  );
-  assert.match(lines[2]?.msg ?? '', /^volume \/\S+ \(chunk size 1048576 bytes, instance \S+\)$/);
-  assert.equal(await k.stop(), 0);
-  assert.match(k.stderr(), /"msg":"stopped"/);
+    .map((l) => JSON.parse(l) as { level: string; msg: string });
+  const warned = all.filter((l) => l.level === 'warn' && l.msg.includes('ext4 without a journal'));
+  assert.equal(warned.length, journal === 'none' ? 1 : 0, k.stderr());
+  if (warned.length === 1) assert.equal(all[3], warned[0], 'right after the volume line');
 });
 
 test('SIGTERM lets a request in flight finish, then exits 0', async () => {
