@@ -12,6 +12,7 @@ import { access, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ext4Journal } from '../src/store/local-fs.js';
 import { prepareAnalytics, runAnalytics } from './analytics.js';
 import { runColdAggregate, runColdTtfb } from './cold.js';
 import { CACHE_DIR } from './data.js';
@@ -95,6 +96,11 @@ async function main(): Promise<void> {
   const started = performance.now();
   const loadAtStart = loadavg();
   await checkTools();
+  if (ext4Journal(tmpdir()) === 'none') {
+    console.log(
+      `note: ${tmpdir()} is on ext4 without a journal: every file made costs more while others are removed, and the cold cells pay for it (bench/README.md, "The volume's file system"; scripts/bench-tmpdir.sh makes a journaled TMPDIR)`,
+    );
+  }
   const results = new Results();
   const workDir = await mkdtemp(join(tmpdir(), 'kura-bench-'));
   const stops: (() => Promise<void>)[] = [];
