@@ -4,6 +4,8 @@
 // libuv's thread pool (measured on this project's machines), a fifth of a small hit's CPU. On NFS, EFS,
 // SMB, Lustre or FUSE the same stat can be a round trip to a server, and one that hangs must not stop the
 // event loop: those keep the thread pool. What is not known to be local counts as remote.
+//
+// And whether a local ext4 has a journal: without one, making files costs more (ext4Journal below).
 
 import { readFileSync, readlinkSync, statfsSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
@@ -47,10 +49,10 @@ const EXT4_TYPE = 0xef53;
  * Linux names the file system by its block device in /sys/fs/ext4/{device}, whose `journal_task` is
  * `<none>` without a journal; the device is found from `dir`'s device number in /sys/dev/block.
  */
-export function ext4Journal(dir: string, sys = '/sys'): 'journal' | 'none' | null {
+export function ext4Journal(dir: string): 'journal' | 'none' | null {
   try {
     if (statfsSync(dir).type !== EXT4_TYPE) return null;
-    return ext4JournalOf(statSync(dir, { bigint: true }).dev, sys);
+    return ext4JournalOf(statSync(dir, { bigint: true }).dev, '/sys');
   } catch {
     return null;
   }
