@@ -5,7 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync, statfsSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
-import { ext4Journal } from '../src/store/local-fs.js';
+import { ext4Journal, fileSystemName } from '../src/store/local-fs.js';
 import type { Figure, Results } from './plan.js';
 
 export interface Goal {
@@ -61,22 +61,13 @@ export function machine(loadAtStart: number[]): string[] {
 
 /** The file system of `dir` as the results name it: its type, and for ext4 whether it has a journal. */
 function fileSystem(dir: string): string {
-  const type = statfsSync(dir).type;
-  const name = FS_NAMES.get(type) ?? `type 0x${type.toString(16)}`;
+  const name = fileSystemName(statfsSync(dir).type);
   const journal = ext4Journal(dir);
   if (journal === null) return name;
   return journal === 'journal'
     ? `${name} with a journal`
     : `${name} without a journal (docs/volume.md: each new file costs more; bench/README.md gives the figures)`;
 }
-
-const FS_NAMES = new Map([
-  [0xef53, 'ext4'],
-  [0x58465342, 'xfs'],
-  [0x9123683e, 'btrfs'],
-  [0x01021994, 'tmpfs'],
-  [0x794c7630, 'overlayfs'],
-]);
 
 const METHOD = `- Every target runs in its own process on loopback, started and stopped by the harness: the
   verifying in-memory S3 origin (\`test/support/memory-origin.ts\`, SigV4 checked on every request, in

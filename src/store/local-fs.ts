@@ -10,20 +10,25 @@
 import { readFileSync, readlinkSync, statfsSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 
-/** statfs(2) `f_type` of the local file systems Kura's volume is found on. */
-const LOCAL_TYPES = new Set([
-  0xef53, // ext2, ext3, ext4
-  0x58465342, // xfs
-  0x9123683e, // btrfs
-  0x2fc12fc1, // zfs
-  0xf2f52010, // f2fs
-  0x01021994, // tmpfs
-  0x858458f6, // ramfs
-  0x794c7630, // overlayfs (containers' writable layer)
+/** statfs(2) `f_type` of the local file systems Kura's volume is found on, and their names. */
+const LOCAL_TYPES = new Map([
+  [0xef53, 'ext4'], // ext2 and ext3 too
+  [0x58465342, 'xfs'],
+  [0x9123683e, 'btrfs'],
+  [0x2fc12fc1, 'zfs'],
+  [0xf2f52010, 'f2fs'],
+  [0x01021994, 'tmpfs'],
+  [0x858458f6, 'ramfs'],
+  [0x794c7630, 'overlayfs'], // containers' writable layer
 ]);
 
 export function isLocalType(type: number): boolean {
   return LOCAL_TYPES.has(type);
+}
+
+/** The name of a statfs(2) `f_type`: a local file system's, or the number in hex. */
+export function fileSystemName(type: number): string {
+  return LOCAL_TYPES.get(type) ?? `type 0x${type.toString(16)}`;
 }
 
 /** Whether `dir` is on a local file system; false when it cannot be told. */
