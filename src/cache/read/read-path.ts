@@ -79,8 +79,10 @@ async function lookup(ex: Exchange, opts: PassOptions, cache: Cache): Promise<Ou
   const recordWrite = cache.inflight.recordWrite(objectId);
   if (recordWrite) await settleWithin(recordWrite, cache.waitMs);
   // The reads of one turn wait for its end together (read-turn.ts): one look at the volume's change mark
-  // then vouches for the records of all of them, and their answers go out back to back.
-  await readTurn();
+  // then vouches for the records of all of them, and their answers go out back to back. A client's lone
+  // read goes on at once.
+  const turn = readTurn();
+  if (turn !== null) await turn;
   // A record known at once is not awaited: each await is a turn of the microtask queue.
   const read = cache.records.read(job.key, arrived);
   let record = read instanceof Promise ? await read : read;
