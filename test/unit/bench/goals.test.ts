@@ -159,6 +159,9 @@ describe('goals', () => {
   test('a workload that did not run leaves its goals NaN', () => {
     const empty = byName(results([]));
     assert.ok(Number.isNaN(empty.get('time to first byte added, cold, p50')?.measured));
-    assert.ok(Number.isNaN(empty.get('cold aggregate : kura ÷ direct')?.measured));
+    assert.ok(Number.isNaN(empty.get('cold aggregate: kura ÷ direct')?.measured));
+    assert.ok(Number.isNaN(empty.get('CPU s per cold GiB: kura ÷ nginx cold')?.measured));
+    // Named without the cell they would have read: no blank where it goes.
+    for (const name of empty.keys()) assert.doesNotMatch(name, / :| ,|\(\)| {2}/, name);
   });
 });
