@@ -11,7 +11,7 @@ import { ChunkStore } from '../../src/store/chunks.js';
 import type { ChunkContent, ObjectVersion } from '../../src/store/types.js';
 import { openVolume, type Volume } from '../../src/store/volume.js';
 
-/** The volumes' chunk size: one cell of the grid. */
+/** The volumes' chunk size unless a test asks for another: one cell of the grid. */
 export const CELL = 64 * 1024;
 
 /** What a case works with, set before it runs: the volume, a store of its own, and the damage reported. */
@@ -22,8 +22,11 @@ export interface ChunkStoreCase {
   corrupt: [string, string][];
 }
 
-/** Runs `cases` (describe and test calls) on each kind of volume; `ctx` holds the current case's store. */
-export function onEachVolume(cases: (ctx: ChunkStoreCase) => void): void {
+/**
+ * Runs `cases` (describe and test calls) on each kind of volume, of chunks of `chunkSize`; `ctx` holds the
+ * current case's store.
+ */
+export function onEachVolume(cases: (ctx: ChunkStoreCase) => void, chunkSize = CELL): void {
   let root = '';
   const s = { corrupt: [] } as unknown as ChunkStoreCase;
   before(async () => {
@@ -37,7 +40,7 @@ export function onEachVolume(cases: (ctx: ChunkStoreCase) => void): void {
       before(async () => {
         s.volume = await openVolume({
           dir: join(root, `vol-${local}`),
-          chunkSize: CELL,
+          chunkSize,
           instanceId: 'test',
           local,
         });
