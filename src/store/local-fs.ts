@@ -10,9 +10,12 @@
 import { readFileSync, readlinkSync, statfsSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 
+/** statfs(2) `f_type` of ext2, ext3 and ext4. */
+const EXT4_TYPE = 0xef53;
+
 /** statfs(2) `f_type` of the local file systems Kura's volume is found on, and their names. */
 const LOCAL_TYPES = new Map([
-  [0xef53, 'ext4'], // ext2 and ext3 too
+  [EXT4_TYPE, 'ext4'], // ext2 and ext3 too
   [0x58465342, 'xfs'],
   [0x9123683e, 'btrfs'],
   [0x2fc12fc1, 'zfs'],
@@ -40,9 +43,6 @@ export function isLocalFileSystem(dir: string): boolean {
     return false;
   }
 }
-
-/** statfs(2) `f_type` of ext2, ext3 and ext4. */
-const EXT4_TYPE = 0xef53;
 
 /**
  * Whether `dir` is on ext4 with a journal: 'none' for one without (made with `mkfs.ext4 -O ^has_journal`,
